@@ -1,0 +1,202 @@
+//! The owned, format-blind description of a tree ensemble.
+//!
+//! Importers build an [`Ensemble`] from whatever a library wrote (a pickle, a JSON
+//! dump, a text file); [`Ensemble::encode`](crate::encode) turns it into `.ewm` bytes,
+//! and [`Model`](crate::Model) predicts from those bytes. Nothing here predicts: this
+//! is the shape of a model, written so that every importer only adds what is its own.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// A whole model: schema, task, how tree outputs are combined, and the trees.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ensemble {
+    /// The input features, in column order.
+    pub features: Vec<Feature>,
+    /// Classification (with its classes) or regression.
+    pub task: Task,
+    /// How the leaves reached in each tree become the model's outputs.
+    pub aggregation: Aggregation,
+    /// How an input value is compared with a split threshold.
+    pub comparison: Comparison,
+    /// Number of values in each leaf: `1` (one output per tree, e.g. boosting) or
+    /// the number of outputs (a leaf holds a whole vector, e.g. a forest classifier).
+    pub leaf_width: usize,
+    /// The trees, in the order their outputs are accumulated.
+    pub trees: Vec<Tree>,
+    /// Where the model came from, e.g. `scikit-learn 1.9.1 RandomForestClassifier`.
+    pub source: String,
+}
+
+/// One input feature of the schema.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Feature {
+    /// The column name, as callers spell it in JSON and CSV.
+    pub name: String,
+    /// Values outside this closed range are refused by validation (e.g. 0–10 for Iris).
+    pub valid_range: Option<(f64, f64)>,
+    /// The smallest and largest value seen in training, when the source recorded it.
+    pub train_range: Option<(f64, f64)>,
+    /// Whether a missing value (NaN) is a legal input for this feature.
+    pub allow_missing: bool,
+}
+
+impl Feature {
+    /// A feature with only a name: no ranges, missing values refused.
+    pub fn named(name: impl Into<String>) -> Self {
+        Feature {
+            name: name.into(),
+            valid_range: None,
+            train_range: None,
+            allow_missing: false,
+        }
+    }
+}
+
+/// What the model predicts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Task {
+    /// One value per row.
+    Regression,
+    /// A probability per class; the label is the first class of highest probability.
+    Classification {
+        /// Class labels in the order of the probability vector.
+        classes: Vec<String>,
+        /// The labels were integers in the source (JSON answers then give numbers).
+        integer_labels: bool,
+    },
+}
+
+/// How tree outputs are combined into the model's raw outputs, and then transformed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Aggregation {
+    /// Random forests: the sum of leaf vectors in tree order (float64), divided by the
+    /// number of trees.
+    Average,
+    /// Boosting: start from `base` (one value per output) and add each tree's leaf onto
+    /// its output in tree order, then apply `link`.
+    Sum {
+        /// The starting margin of every output.
+        base: Vec<f64>,
+        /// The function from margins to probabilities or values.
+        link: Link,
+        /// Accumulate in float32 (XGBoost) rather than float64.
+        accumulate_f32: bool,
+    },
+}
+
+/// The transform from summed margins to outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// The margin is the output.
+    Identity,
+    /// `1 / (1 + exp(-x))`; with one output it is the positive class probability.
+    Sigmoid,
+    /// `exp(x_i - max) / Σ exp(x_j - max)` over the outputs.
+    Softmax,
+    /// `exp(x)` (Poisson and other log-link regressions).
+    Exp,
+}
+
+/// How a split compares an input value with its threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    /// Cast the input to float32 and go left when `x <= threshold`, the threshold being
+    /// stored as float32. Exact for scikit-learn forests when the float64 threshold is
+    /// rounded *down* to float32 (see [`f32_at_or_below`]), and for XGBoost's `x < t`
+    /// when the threshold is stored as the float32 just below `t`.
+    F32LessEqual,
+    /// Compare the float64 input with a float64 threshold: go left when `x <= threshold`.
+    F64LessEqual,
+}
+
+/// One decision tree: an arena of nodes whose root is `nodes[0]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tree {
+    /// The nodes; children refer to indices in this vector.
+    pub nodes: Vec<Node>,
+    /// For `leaf_width == 1` ensembles with several outputs: the output this tree adds to.
+    pub output: u32,
+}
+
+/// A node of a [`Tree`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    /// A binary split on one feature.
+    Split {
+        /// The feature index tested.
+        feature: u32,
+        /// Go left when the input is `<=` this threshold (see [`Comparison`]).
+        threshold: f64,
+        /// Where a missing (NaN) input goes.
+        missing_left: bool,
+        /// Index of the left child in the tree's node vector.
+        left: u32,
+        /// Index of the right child in the tree's node vector.
+        right: u32,
+    },
+    /// A leaf with `leaf_width` values.
+    Leaf(Vec<f64>),
+}
+
+/// The largest float32 that is `<=` the float64 `t`: comparing a float32 input against
+/// it with `<=` decides exactly as comparing the same input, widened, against `t`.
+pub fn f32_at_or_below(t: f64) -> f32 {
+    let r = t as f32; // round to nearest
+    if t.is_nan() || (r as f64) <= t {
+        r
+    } else {
+        next_down_f32(r)
+    }
+}
+
+/// The largest float32 strictly below `x` (for `x < t` ⇔ `x <= next_down(t)`).
+pub fn next_down_f32(x: f32) -> f32 {
+    if x.is_nan() || x == f32::NEG_INFINITY {
+        return x;
+    }
+    if x == 0.0 {
+        return -f32::from_bits(1);
+    }
+    let bits = x.to_bits();
+    f32::from_bits(if x > 0.0 { bits - 1 } else { bits + 1 })
+}
+
+impl Ensemble {
+    /// Number of model outputs: classes for classification (but 1 for a binary
+    /// classifier whose single margin is the positive-class log-odds), 1 for regression.
+    pub fn n_outputs(&self) -> usize {
+        match (&self.task, &self.aggregation) {
+            (Task::Regression, _) => 1,
+            (Task::Classification { classes, .. }, Aggregation::Sum { base, .. }) => {
+                if classes.len() == 2 && base.len() == 1 {
+                    1
+                } else {
+                    classes.len()
+                }
+            }
+            (Task::Classification { classes, .. }, Aggregation::Average) => classes.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_down_keeps_decisions() {
+        for &t in &[0.8f64, 1.75, 2.449999988079071, -0.1, 1e-40, 3.0] {
+            let d = f32_at_or_below(t);
+            assert!((d as f64) <= t);
+            let up = f32::from_bits(if d >= 0.0 {
+                d.to_bits() + 1
+            } else {
+                d.to_bits() - 1
+            });
+            assert!((up as f64) > t || d == 0.0 && t == 0.0);
+        }
+        assert_eq!(next_down_f32(1.0), 0.99999994);
+        assert_eq!(next_down_f32(0.0), -f32::from_bits(1));
+    }
+}

@@ -1,0 +1,312 @@
+//! Prediction: walking the trees of a [`Model`] and combining their leaves.
+//!
+//! The arithmetic is the source libraries' own, in their order (see
+//! `shared/notes/formats.md` and `core/FORMAT.md` §9): forests sum float64 leaf vectors
+//! in tree order and divide by the tree count; boosted models start from their base
+//! margins and add leaves in tree order, in float32 where the library does.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::ensemble::Link;
+use crate::error::{FormatError, PredictError};
+use crate::layout::*;
+use crate::model::{decode_node, Model, TaskKind, TreeRecord};
+
+/// A prediction for one row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Prediction {
+    /// A regressor's value.
+    Value(f64),
+    /// A classifier's answer.
+    Class {
+        /// Index of the predicted class (the first of highest probability).
+        label: usize,
+        /// The predicted class's probability.
+        confidence: f64,
+        /// One probability per class.
+        probabilities: Vec<f64>,
+    },
+}
+
+/// Index of the first maximum (scikit-learn's `argmax`; NaN never wins).
+pub fn first_max(values: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate().skip(1) {
+        if v > values[best] || (values[best].is_nan() && !v.is_nan()) {
+            best = i;
+        }
+    }
+    best
+}
+
+fn corrupt(tree: usize, node: usize, reason: &'static str) -> FormatError {
+    FormatError::BadNode { tree, node, reason }
+}
+
+impl<'a> Model<'a> {
+    /// Predicts one row of `n_features` values (NaN = missing) into `out`, which holds
+    /// [`prediction_len`](Model::prediction_len) values: class probabilities, or the
+    /// regression value. The row is not validated against the schema here; see
+    /// [`Model::validate_row`].
+    pub fn predict_into(&self, row: &[f64], out: &mut [f64]) -> Result<(), PredictError> {
+        if row.len() != self.n_features {
+            return Err(crate::InputError::RowLength {
+                expected: self.n_features,
+                found: row.len(),
+            }
+            .into());
+        }
+        let len = self.prediction_len();
+        if out.len() != len {
+            return Err(PredictError::OutputLength {
+                expected: len,
+                found: out.len(),
+            });
+        }
+        let acc = &mut out[..self.n_outputs];
+        match self.sum_link {
+            None => acc.fill(0.0),
+            Some(_) => {
+                for (k, a) in acc.iter_mut().enumerate() {
+                    *a = f64_at(self.base, k * 8).unwrap_or(0.0);
+                    if self.accumulate_f32 {
+                        *a = *a as f32 as f64;
+                    }
+                }
+            }
+        }
+        for t in 0..self.n_trees {
+            let tree = self.tree(t).ok_or(FormatError::BadTree {
+                tree: t,
+                reason: "record out of bounds",
+            })?;
+            let leaf = self.leaf_of(t, &tree, row)?;
+            let at = leaf * self.leaf_width * 8;
+            let values =
+                self.leaves
+                    .get(at..at + self.leaf_width * 8)
+                    .ok_or(FormatError::BadTree {
+                        tree: t,
+                        reason: "leaf out of bounds",
+                    })?;
+            let value = |k: usize| {
+                f64::from_le_bytes(values[k * 8..k * 8 + 8].try_into().unwrap_or([0; 8]))
+            };
+            if self.leaf_width == 1 {
+                let a = acc.get_mut(tree.output).ok_or(FormatError::BadTree {
+                    tree: t,
+                    reason: "output out of range",
+                })?;
+                *a = if self.accumulate_f32 {
+                    ((*a as f32) + (value(0) as f32)) as f64
+                } else {
+                    *a + value(0)
+                };
+            } else if self.accumulate_f32 {
+                for (k, a) in acc.iter_mut().enumerate() {
+                    *a = ((*a as f32) + (value(k) as f32)) as f64;
+                }
+            } else {
+                for (k, a) in acc.iter_mut().enumerate() {
+                    *a += value(k);
+                }
+            }
+        }
+        match self.sum_link {
+            None => {
+                let n = self.n_trees as f64;
+                acc.iter_mut().for_each(|a| *a /= n);
+            }
+            Some(link) => self.apply_link(link, out),
+        }
+        Ok(())
+    }
+
+    /// Turns summed margins (in `out[..n_outputs]`) into the prediction.
+    fn apply_link(&self, link: Link, out: &mut [f64]) {
+        let f32_math = self.accumulate_f32;
+        match link {
+            Link::Identity => {}
+            Link::Exp => {
+                for v in out[..self.n_outputs].iter_mut() {
+                    *v = if f32_math {
+                        libm::expf(*v as f32) as f64
+                    } else {
+                        libm::exp(*v)
+                    };
+                }
+            }
+            Link::Sigmoid => {
+                for v in out[..self.n_outputs].iter_mut() {
+                    *v = if f32_math {
+                        (1.0f32 / (1.0f32 + libm::expf(-(*v as f32)))) as f64
+                    } else {
+                        1.0 / (1.0 + libm::exp(-*v))
+                    };
+                }
+            }
+            Link::Softmax => {
+                let v = &mut out[..self.n_outputs];
+                let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                if f32_math {
+                    let mut sum = 0.0f64;
+                    for x in v.iter_mut() {
+                        *x = libm::expf((*x - max) as f32) as f64;
+                        sum += *x;
+                    }
+                    v.iter_mut().for_each(|x| *x = (*x / sum) as f32 as f64);
+                } else {
+                    let mut sum = 0.0;
+                    for x in v.iter_mut() {
+                        *x = libm::exp(*x - max);
+                        sum += *x;
+                    }
+                    v.iter_mut().for_each(|x| *x /= sum);
+                }
+            }
+        }
+        // A binary classifier with one margin: [P(class 0), P(class 1)].
+        if self.task == TaskKind::Classification && self.n_outputs == 1 {
+            let p = out[0];
+            out[1] = p;
+            out[0] = 1.0 - p;
+        }
+    }
+
+    /// Predicts one row and returns the label, confidence and probabilities.
+    pub fn predict(&self, row: &[f64]) -> Result<Prediction, PredictError> {
+        let mut out = vec![0.0; self.prediction_len()];
+        self.predict_into(row, &mut out)?;
+        Ok(match self.task {
+            TaskKind::Regression => Prediction::Value(out[0]),
+            TaskKind::Classification => {
+                let label = first_max(&out);
+                Prediction::Class {
+                    label,
+                    confidence: out[label],
+                    probabilities: out,
+                }
+            }
+        })
+    }
+
+    /// Predicts a row-major batch: `rows` holds `n × n_features` values and `out`
+    /// receives `n × prediction_len` values.
+    pub fn predict_batch(&self, rows: &[f64], out: &mut [f64]) -> Result<(), PredictError> {
+        let (nf, len) = (self.n_features, self.prediction_len());
+        if rows.len() % nf != 0 {
+            return Err(crate::InputError::RowLength {
+                expected: nf,
+                found: rows.len() % nf,
+            }
+            .into());
+        }
+        let n = rows.len() / nf;
+        if out.len() != n * len {
+            return Err(PredictError::OutputLength {
+                expected: n * len,
+                found: out.len(),
+            });
+        }
+        for (row, o) in rows.chunks_exact(nf).zip(out.chunks_exact_mut(len)) {
+            self.predict_into(row, o)?;
+        }
+        Ok(())
+    }
+
+    /// The tree-relative leaf index plus the tree's first leaf: the absolute leaf that
+    /// `row` reaches in tree `t`. Each step moves to a strictly later split or ends at a
+    /// leaf, so the walk ends even on corrupt bytes.
+    #[inline]
+    fn leaf_of(&self, t: usize, tree: &TreeRecord, row: &[f64]) -> Result<usize, FormatError> {
+        let node_size = self.node_size();
+        let mut i = 0usize;
+        let rel = if tree.n_nodes == 0 {
+            0
+        } else {
+            loop {
+                let at = tree.first_node.wrapping_add(i).wrapping_mul(node_size);
+                let raw = self
+                    .nodes
+                    .get(at..at.wrapping_add(node_size))
+                    .ok_or_else(|| corrupt(t, i, "out of bounds"))?;
+                let node = decode_node(raw, self.wide);
+                let x = *row
+                    .get(node.feature as usize)
+                    .ok_or_else(|| corrupt(t, i, "feature index out of range"))?;
+                let go_left = if self.wide {
+                    x <= node.threshold
+                } else {
+                    ((x as f32) as f64) <= node.threshold
+                } || (x.is_nan() && node.flags & NODE_MISSING_LEFT != 0);
+                let child = node.child as usize;
+                let (left_leaf, right_leaf) = (
+                    node.flags & NODE_LEFT_LEAF != 0,
+                    node.flags & NODE_RIGHT_LEAF != 0,
+                );
+                let next = match (go_left, left_leaf, right_leaf) {
+                    (true, true, _) => break child,
+                    (true, false, _) => i + 1,
+                    (false, true, true) => break child.saturating_add(1),
+                    (false, false, true) => break child,
+                    (false, true, false) => i + 1,
+                    (false, false, false) => child,
+                };
+                if next <= i || next >= tree.n_nodes {
+                    return Err(corrupt(t, i, "child split index out of range"));
+                }
+                i = next;
+            }
+        };
+        if rel > tree.n_nodes {
+            return Err(corrupt(t, i, "leaf index out of range"));
+        }
+        tree.first_leaf
+            .checked_add(rel)
+            .filter(|&l| l < self.n_leaves)
+            .ok_or_else(|| corrupt(t, i, "leaf index out of range"))
+    }
+}
+
+/// The greatest depth (root = 0) of any tree; corrupt trees count as far as they go.
+pub(crate) fn max_depth(model: &Model<'_>) -> usize {
+    let mut deepest = 0;
+    let node_size = model.node_size();
+    for t in 0..model.n_trees {
+        let Some(tree) = model.tree(t) else { break };
+        if tree.n_nodes == 0 {
+            continue;
+        }
+        // (split index, depth); leaves only update `deepest`.
+        let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+        let mut steps = 0;
+        while let Some((i, depth)) = stack.pop() {
+            steps += 1;
+            if steps > tree.n_nodes {
+                break;
+            }
+            let at = (tree.first_node + i) * node_size;
+            let Some(raw) = model.nodes.get(at..at + node_size) else {
+                break;
+            };
+            let node = decode_node(raw, model.wide);
+            deepest = deepest.max(depth + 1);
+            let child = node.child as usize;
+            if node.flags & NODE_LEFT_LEAF == 0 {
+                stack.push((i + 1, depth + 1));
+            }
+            if node.flags & NODE_RIGHT_LEAF == 0 {
+                let right = if node.flags & NODE_LEFT_LEAF != 0 {
+                    i + 1
+                } else {
+                    child
+                };
+                if right > i && right < tree.n_nodes {
+                    stack.push((right, depth + 1));
+                }
+            }
+        }
+    }
+    deepest
+}
