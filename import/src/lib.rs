@@ -1,0 +1,1 @@
+//! Readers of foreign model formats, producing [`edgewood_core::Ensemble`]s.
