@@ -41,6 +41,8 @@ mod encode;
 mod ensemble;
 #[allow(missing_docs)] // Variant fields are named for what they hold.
 mod error;
+#[cfg(feature = "iris")]
+pub mod iris;
 #[allow(missing_docs)] // Offsets are documented in FORMAT.md.
 pub mod layout;
 mod model;
