@@ -74,7 +74,7 @@ impl Ensemble {
 
         let mut trees = Vec::with_capacity(self.trees.len());
         for (t, tree) in self.trees.iter().enumerate() {
-            if tree.output as usize >= n_outputs {
+            if tree.output as usize >= n_outputs || (self.leaf_width > 1 && tree.output != 0) {
                 return Err(EncodeError::TreeOutput {
                     tree: t,
                     output: tree.output,

@@ -1,0 +1,10 @@
+//! Integration tests of `edgewood-core`, grouped by feature.
+
+/// Arbitrary, truncated and flipped bytes: errors, never panics or endless walks.
+mod hostile;
+/// A naive reference evaluator and random-ensemble generators shared by the tests.
+mod reference;
+/// Random ensembles: encode → open → predict equals a naive evaluator of the arena.
+mod roundtrip;
+/// Schema validation of inputs.
+mod schema;

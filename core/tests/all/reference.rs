@@ -1,0 +1,316 @@
+//! A deliberately naive evaluator of an [`Ensemble`] arena, and proptest strategies.
+//!
+//! It follows the source libraries' semantics directly (float64 thresholds, the input
+//! widened from float32), so agreement with [`Model`] checks the encoder's layout and
+//! its threshold rounding as well as the traversal.
+
+use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Link, Node, Task, Tree};
+use proptest::prelude::*;
+
+/// Evaluates the ensemble on one row, returning the prediction vector.
+pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
+    let n_out = e.n_outputs();
+    let mut acc: Vec<f64> = match &e.aggregation {
+        Aggregation::Average => vec![0.0; n_out],
+        Aggregation::Sum {
+            base,
+            accumulate_f32,
+            ..
+        } => base
+            .iter()
+            .map(|&b| if *accumulate_f32 { b as f32 as f64 } else { b })
+            .collect(),
+    };
+    let f32_acc = matches!(
+        e.aggregation,
+        Aggregation::Sum {
+            accumulate_f32: true,
+            ..
+        }
+    );
+    for tree in &e.trees {
+        let mut id = 0usize;
+        let leaf = loop {
+            match &tree.nodes[id] {
+                Node::Leaf(v) => break v,
+                Node::Split {
+                    feature,
+                    threshold,
+                    missing_left,
+                    left,
+                    right,
+                } => {
+                    let x = row[*feature as usize];
+                    let go_left = if x.is_nan() {
+                        *missing_left
+                    } else {
+                        match e.comparison {
+                            Comparison::F32LessEqual => (x as f32 as f64) <= *threshold,
+                            Comparison::F64LessEqual => x <= *threshold,
+                        }
+                    };
+                    id = if go_left { *left } else { *right } as usize;
+                }
+            }
+        };
+        if leaf.len() == 1 {
+            let a = &mut acc[tree.output as usize];
+            *a = if f32_acc {
+                (*a as f32 + leaf[0] as f32) as f64
+            } else {
+                *a + leaf[0]
+            };
+        } else {
+            for (a, v) in acc.iter_mut().zip(leaf) {
+                *a = if f32_acc {
+                    (*a as f32 + *v as f32) as f64
+                } else {
+                    *a + v
+                };
+            }
+        }
+    }
+    match &e.aggregation {
+        Aggregation::Average => acc.iter_mut().for_each(|a| *a /= e.trees.len() as f64),
+        Aggregation::Sum { link, .. } => match link {
+            Link::Identity => {}
+            Link::Exp => acc.iter_mut().for_each(|a| *a = libm_exp(*a, f32_acc)),
+            Link::Sigmoid => acc.iter_mut().for_each(|a| {
+                *a = if f32_acc {
+                    (1.0f32 / (1.0f32 + libm::expf(-(*a as f32)))) as f64
+                } else {
+                    1.0 / (1.0 + libm::exp(-*a))
+                }
+            }),
+            Link::Softmax => {
+                let max = acc.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let mut sum = 0.0;
+                for a in acc.iter_mut() {
+                    *a = libm_exp(*a - max, f32_acc);
+                    sum += *a;
+                }
+                acc.iter_mut().for_each(|a| {
+                    *a = if f32_acc {
+                        (*a / sum) as f32 as f64
+                    } else {
+                        *a / sum
+                    }
+                });
+            }
+        },
+    }
+    if let Task::Classification { classes, .. } = &e.task {
+        if classes.len() == 2 && n_out == 1 {
+            return vec![1.0 - acc[0], acc[0]];
+        }
+    }
+    acc
+}
+
+/// The engine's `exp` (the `libm` crate, the same on every target): this checks the
+/// structure, not the math library; parity with each library's own `exp` is tested
+/// against its fixtures.
+fn libm_exp(x: f64, f32_math: bool) -> f64 {
+    if f32_math {
+        libm::expf(x as f32) as f64
+    } else {
+        libm::exp(x)
+    }
+}
+
+/// A random tree over `n_features` with leaves of `leaf_width` values, depth ≤ `depth`.
+/// Nodes are stored in a shuffled arena order so the encoder's re-layout is exercised.
+pub fn tree_strategy(
+    n_features: u32,
+    leaf_width: usize,
+    depth: u32,
+    output: u32,
+) -> impl Strategy<Value = Tree> {
+    let leaf = prop::collection::vec(-10.0f64..10.0, leaf_width).prop_map(Shape::Leaf);
+    let shape = leaf.prop_recursive(depth, 64, 2, move |inner| {
+        (
+            0..n_features,
+            threshold(),
+            any::<bool>(),
+            inner.clone(),
+            inner,
+        )
+            .prop_map(|(f, t, m, l, r)| Shape::Split(f, t, m, Box::new(l), Box::new(r)))
+    });
+    (shape, any::<u64>()).prop_map(move |(s, seed)| {
+        let mut nodes = Vec::new();
+        flatten(&s, &mut nodes);
+        shuffle(nodes, seed, output)
+    })
+}
+
+/// Thresholds that stress float32 rounding: round decimals, exact float32 values and
+/// values one float64 ulp away from them.
+fn threshold() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        (-100i32..100).prop_map(|k| k as f64 / 20.0),
+        any::<f32>()
+            .prop_filter("finite", |x| x.is_finite())
+            .prop_map(|x| x as f64),
+        (-100i32..100, -2i64..=2)
+            .prop_map(|(k, d)| f64::from_bits(
+                ((k as f32 / 7.0) as f64).to_bits().wrapping_add(d as u64)
+            ))
+            .prop_filter("a threshold is a number", |t| t.is_finite()),
+    ]
+}
+
+#[derive(Clone, Debug)]
+pub enum Shape {
+    Leaf(Vec<f64>),
+    Split(u32, f64, bool, Box<Shape>, Box<Shape>),
+}
+
+fn flatten(s: &Shape, nodes: &mut Vec<Node>) -> u32 {
+    let id = nodes.len() as u32;
+    match s {
+        Shape::Leaf(v) => nodes.push(Node::Leaf(v.clone())),
+        Shape::Split(f, t, m, l, r) => {
+            nodes.push(Node::Leaf(vec![]));
+            let left = flatten(l, nodes);
+            let right = flatten(r, nodes);
+            nodes[id as usize] = Node::Split {
+                feature: *f,
+                threshold: *t,
+                missing_left: *m,
+                left,
+                right,
+            };
+        }
+    }
+    id
+}
+
+/// Permutes the arena (keeping the root at 0) and remaps child indices.
+fn shuffle(nodes: Vec<Node>, seed: u64, output: u32) -> Tree {
+    let n = nodes.len();
+    let mut order: Vec<usize> = (1..n).collect();
+    let mut state = seed | 1;
+    for i in (1..order.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        order.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    let mut new_of_old = vec![0u32; n];
+    for (new, &old) in order.iter().enumerate() {
+        new_of_old[old] = new as u32 + 1;
+    }
+    let mut out = vec![Node::Leaf(vec![]); n];
+    for (old, node) in nodes.into_iter().enumerate() {
+        let node = match node {
+            Node::Split {
+                feature,
+                threshold,
+                missing_left,
+                left,
+                right,
+            } => Node::Split {
+                feature,
+                threshold,
+                missing_left,
+                left: new_of_old[left as usize],
+                right: new_of_old[right as usize],
+            },
+            leaf => leaf,
+        };
+        out[new_of_old[old] as usize] = node;
+    }
+    Tree { nodes: out, output }
+}
+
+/// Random ensembles of every kind the core supports.
+pub fn ensemble_strategy() -> impl Strategy<Value = Ensemble> {
+    (1u32..6, 2usize..5, 0u8..6, any::<bool>(), any::<bool>()).prop_flat_map(
+        |(nf, n_classes, kind, wide, f32_acc)| {
+            let comparison = if wide {
+                Comparison::F64LessEqual
+            } else {
+                Comparison::F32LessEqual
+            };
+            let features: Vec<Feature> = (0..nf)
+                .map(|i| Feature {
+                    allow_missing: true,
+                    ..Feature::named(format!("f{i}"))
+                })
+                .collect();
+            let classes: Vec<String> = (0..n_classes).map(|i| format!("c{i}")).collect();
+            // kind: 0 forest classifier, 1 forest regressor, 2 boosted regression,
+            // 3 boosted binary, 4 boosted multiclass, 5 boosted Poisson.
+            let (task, width, n_out, link) = match kind {
+                0 => (
+                    Task::Classification {
+                        classes: classes.clone(),
+                        integer_labels: false,
+                    },
+                    n_classes,
+                    n_classes,
+                    None,
+                ),
+                1 => (Task::Regression, 1, 1, None),
+                2 => (Task::Regression, 1, 1, Some(Link::Identity)),
+                3 => (
+                    Task::Classification {
+                        classes: classes[..2].to_vec(),
+                        integer_labels: true,
+                    },
+                    1,
+                    1,
+                    Some(Link::Sigmoid),
+                ),
+                4 => (
+                    Task::Classification {
+                        classes: classes.clone(),
+                        integer_labels: false,
+                    },
+                    1,
+                    n_classes,
+                    Some(Link::Softmax),
+                ),
+                _ => (Task::Regression, 1, 1, Some(Link::Exp)),
+            };
+            let outputs = if width == 1 { n_out as u32 } else { 1 };
+            let trees = prop::collection::vec(
+                (0..outputs).prop_flat_map(move |o| tree_strategy(nf, width, 6, o)),
+                1..8,
+            );
+            let base = prop::collection::vec(-1.0f64..1.0, n_out);
+            (trees, base).prop_map(move |(trees, base)| Ensemble {
+                features: features.clone(),
+                task: task.clone(),
+                aggregation: match link {
+                    None => Aggregation::Average,
+                    Some(link) => Aggregation::Sum {
+                        base,
+                        link,
+                        accumulate_f32: f32_acc,
+                    },
+                },
+                comparison,
+                leaf_width: width,
+                trees,
+                source: "proptest".into(),
+            })
+        },
+    )
+}
+
+/// Rows with values near the thresholds, NaN and extremes.
+pub fn row_strategy(n_features: usize) -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec(
+        prop_oneof![
+            8 => (-100i32..100).prop_map(|k| k as f64 / 20.0),
+            4 => (-100i32..100).prop_map(|k| (k as f32 / 7.0) as f64),
+            2 => -20.0f64..20.0,
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+        ],
+        n_features,
+    )
+}

@@ -1,0 +1,72 @@
+//! Encode → open → predict agrees bit for bit with the naive evaluator.
+
+use edgewood_core::{Ensemble, Model, Prediction};
+use proptest::prelude::*;
+
+use crate::reference::{ensemble_strategy, evaluate, row_strategy};
+
+fn ensemble_and_rows() -> impl Strategy<Value = (Ensemble, Vec<Vec<f64>>)> {
+    ensemble_strategy().prop_flat_map(|e| {
+        let nf = e.features.len();
+        (Just(e), prop::collection::vec(row_strategy(nf), 1..20))
+    })
+}
+
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn model_matches_reference((ensemble, rows) in ensemble_and_rows()) {
+        let bytes = ensemble.encode().unwrap();
+        let model = Model::open_validated(&bytes).unwrap();
+        prop_assert_eq!(model.n_trees(), ensemble.trees.len());
+        let mut out = vec![0.0; model.prediction_len()];
+        for row in &rows {
+            model.predict_into(row, &mut out).unwrap();
+            let expected = evaluate(&ensemble, row);
+            prop_assert!(same_bits(&out, &expected), "row {:?}: model {:?} reference {:?}", row, out, expected);
+        }
+        // The batch path gives the same answers as the single-row path.
+        let flat: Vec<f64> = rows.concat();
+        let mut batch = vec![0.0; rows.len() * model.prediction_len()];
+        model.predict_batch(&flat, &mut batch).unwrap();
+        for (row, chunk) in rows.iter().zip(batch.chunks(model.prediction_len())) {
+            prop_assert!(same_bits(chunk, &evaluate(&ensemble, row)));
+        }
+    }
+
+    #[test]
+    fn encoding_is_deterministic(ensemble in ensemble_strategy()) {
+        prop_assert_eq!(ensemble.encode().unwrap(), ensemble.encode().unwrap());
+    }
+}
+
+#[test]
+fn split_nodes_take_twelve_bytes() {
+    let ensemble = crate::hostile::sample_ensemble();
+    let bytes = ensemble.encode().unwrap();
+    let model = Model::open(&bytes).unwrap();
+    assert_eq!(model.node_bytes(), 12 * model.n_split_nodes());
+}
+
+#[test]
+fn labels_take_the_first_maximum() {
+    let ensemble = crate::hostile::sample_ensemble();
+    let bytes = ensemble.encode().unwrap();
+    let model = Model::open(&bytes).unwrap();
+    // Leaf [0.5, 0.5, 0]: a tie between class 0 and 1 goes to class 0, as in scikit-learn.
+    let Prediction::Class {
+        label, confidence, ..
+    } = model.predict(&[5.0, 0.5]).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!((label, confidence), (0, 0.5));
+}
