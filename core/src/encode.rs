@@ -7,7 +7,9 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::ensemble::{f32_at_or_below, Aggregation, Comparison, Ensemble, Link, Node, Task};
+use crate::ensemble::{
+    f32_at_or_below, Aggregation, Comparison, Ensemble, Link, Node, SplitTest, Task, MAX_CATEGORY,
+};
 use crate::error::EncodeError;
 use crate::layout::*;
 
@@ -18,10 +20,30 @@ enum Child {
     Leaf(u32),
 }
 
+/// A split after layout.
+struct LaidSplit {
+    feature: u32,
+    /// The numeric threshold, or the §10 word index of a categorical split.
+    threshold: Threshold,
+    /// §6 flags other than the child-kind bits.
+    flags: u16,
+    left: Child,
+    right: Child,
+}
+
+#[derive(Clone, Copy)]
+enum Threshold {
+    Number(f64),
+    Categories(u32),
+}
+
+/// Most §10 words a model may hold (64 MiB), whatever its categories claim.
+const MAX_CATEGORY_WORDS: usize = 1 << 24;
+
 /// One tree laid out in pre-order.
 struct LaidOut {
-    /// (feature, threshold, missing_left, left, right) of each split, in pre-order.
-    splits: Vec<(u32, f64, bool, Child, Child)>,
+    /// The splits, in pre-order.
+    splits: Vec<LaidSplit>,
     /// Leaf value vectors in depth-first order.
     leaves: Vec<f64>,
     /// The root when the tree is a single leaf.
@@ -57,11 +79,22 @@ impl Ensemble {
         if self.trees.is_empty() {
             return Err(EncodeError::NoTrees);
         }
-        if let Aggregation::Sum { base, .. } = &self.aggregation {
+        if let Aggregation::Sum {
+            base,
+            divide_by_rounds,
+            ..
+        } = &self.aggregation
+        {
             if base.len() != n_outputs {
                 return Err(EncodeError::BaseLength {
                     expected: n_outputs,
                     found: base.len(),
+                });
+            }
+            if *divide_by_rounds && (self.leaf_width != 1 || self.trees.len() % n_outputs != 0) {
+                return Err(EncodeError::Rounds {
+                    trees: self.trees.len(),
+                    outputs: n_outputs,
                 });
             }
         }
@@ -73,6 +106,7 @@ impl Ensemble {
         };
 
         let mut trees = Vec::with_capacity(self.trees.len());
+        let mut categories: Vec<u32> = Vec::new();
         for (t, tree) in self.trees.iter().enumerate() {
             if tree.output as usize >= n_outputs || (self.leaf_width > 1 && tree.output != 0) {
                 return Err(EncodeError::TreeOutput {
@@ -85,6 +119,7 @@ impl Ensemble {
                 tree.nodes.as_slice(),
                 n_features,
                 self.leaf_width,
+                &mut categories,
             )?);
         }
         let n_nodes: usize = trees.iter().map(|t| t.splits.len()).sum();
@@ -110,13 +145,18 @@ impl Ensemble {
         let classes_offset = align(features_offset + n_features * FEATURE_SIZE);
         let base_offset = align(classes_offset + n_classes * CLASS_SIZE);
         let base_len = match &self.aggregation {
+            Aggregation::Sum {
+                link: Link::ScaledSigmoid(_),
+                ..
+            } => (n_outputs + 1) * 8,
             Aggregation::Sum { .. } => n_outputs * 8,
             Aggregation::Average => 0,
         };
         let trees_offset = align(base_offset + base_len);
         let nodes_offset = align(trees_offset + trees.len() * TREE_SIZE);
         let leaves_offset = align(nodes_offset + n_nodes * node_size);
-        let strings_offset = align(leaves_offset + n_leaves * self.leaf_width * 8);
+        let categories_offset = align(leaves_offset + n_leaves * self.leaf_width * 8);
+        let strings_offset = align(categories_offset + categories.len() * 4);
         let file_size = align(strings_offset + strings.len());
         if file_size > u32::MAX as usize {
             return Err(EncodeError::TooLarge(file_size));
@@ -142,13 +182,14 @@ impl Ensemble {
             Task::Regression => 0,
             Task::Classification { .. } => 1,
         };
-        let (aggregation, link, accumulate_f32) = match &self.aggregation {
-            Aggregation::Average => (0, Link::Identity, false),
+        let (aggregation, link, accumulate_f32, divide_by_rounds) = match &self.aggregation {
+            Aggregation::Average => (0, Link::Identity, false, false),
             Aggregation::Sum {
                 link,
                 accumulate_f32,
+                divide_by_rounds,
                 ..
-            } => (1, *link, *accumulate_f32),
+            } => (1, *link, *accumulate_f32, *divide_by_rounds),
         };
         out[header::AGGREGATION] = aggregation;
         out[header::LINK] = link_code(link);
@@ -169,6 +210,11 @@ impl Ensemble {
                 FLAG_INTEGER_LABELS
             } else {
                 0
+            })
+            | (if divide_by_rounds {
+                FLAG_DIVIDE_BY_ROUNDS
+            } else {
+                0
             });
         put32(&mut out, header::N_FEATURES, n_features as u32);
         put32(&mut out, header::N_CLASSES, n_classes as u32);
@@ -187,6 +233,14 @@ impl Ensemble {
         put32(&mut out, header::STRINGS_OFFSET, strings_offset as u32);
         put32(&mut out, header::SOURCE_OFFSET, source.0);
         put32(&mut out, header::SOURCE_LEN, source.1);
+        if !categories.is_empty() {
+            put32(
+                &mut out,
+                header::CATEGORIES_OFFSET,
+                categories_offset as u32,
+            );
+            put32(&mut out, header::CATEGORIES_WORDS, categories.len() as u32);
+        }
 
         // §2 Features.
         for (i, (f, (off, len))) in self.features.iter().zip(feature_names).enumerate() {
@@ -217,9 +271,13 @@ impl Ensemble {
             put32(&mut out, classes_offset + i * CLASS_SIZE + 4, len);
         }
         // §4 Base margins.
-        if let Aggregation::Sum { base, .. } = &self.aggregation {
+        if let Aggregation::Sum { base, link, .. } = &self.aggregation {
             for (i, b) in base.iter().enumerate() {
                 put64(&mut out, base_offset + i * 8, *b);
+            }
+            // §4 A link parameter follows the margins.
+            if let Link::ScaledSigmoid(scale) = link {
+                put64(&mut out, base_offset + n_outputs * 8, *scale);
             }
         }
         // §5 Trees, §6 nodes, §7 leaves.
@@ -231,12 +289,10 @@ impl Ensemble {
             put32(&mut out, at + 8, first_leaf as u32);
             put32(&mut out, at + 12, tree.output);
             debug_assert_eq!(laid.root_is_leaf, laid.splits.is_empty());
-            for (i, &(feature, threshold, missing_left, left, right)) in
-                laid.splits.iter().enumerate()
-            {
+            for (i, split) in laid.splits.iter().enumerate() {
                 let at = nodes_offset + (first_node + i) * node_size;
-                let mut flags = if missing_left { NODE_MISSING_LEFT } else { 0 };
-                let child = match (left, right) {
+                let mut flags = split.flags;
+                let child = match (split.left, split.right) {
                     (Child::Split(_), Child::Split(r)) => r,
                     (Child::Split(_), Child::Leaf(r)) => {
                         flags |= NODE_RIGHT_LEAF;
@@ -251,13 +307,22 @@ impl Ensemble {
                         l
                     }
                 };
-                put16(&mut out, at, feature as u16);
+                put16(&mut out, at, split.feature as u16);
                 put16(&mut out, at + 2, flags);
                 if wide {
                     put32(&mut out, at + 4, child);
-                    put64(&mut out, at + 8, threshold);
+                    match split.threshold {
+                        Threshold::Number(t) => put64(&mut out, at + 8, t),
+                        Threshold::Categories(w) => {
+                            out[at + 8..at + 16].copy_from_slice(&u64::from(w).to_le_bytes())
+                        }
+                    }
                 } else {
-                    put32(&mut out, at + 4, f32_at_or_below(threshold).to_bits());
+                    let bits = match split.threshold {
+                        Threshold::Number(t) => f32_at_or_below(t).to_bits(),
+                        Threshold::Categories(w) => w,
+                    };
+                    put32(&mut out, at + 4, bits);
                     put32(&mut out, at + 8, child);
                 }
             }
@@ -267,6 +332,9 @@ impl Ensemble {
             }
             first_node += laid.splits.len();
             first_leaf += laid.leaves.len() / self.leaf_width;
+        }
+        for (i, w) in categories.iter().enumerate() {
+            put32(&mut out, categories_offset + i * 4, *w);
         }
         out[strings_offset..strings_offset + strings.len()].copy_from_slice(&strings);
         Ok(out)
@@ -280,6 +348,7 @@ pub(crate) fn link_code(link: Link) -> u8 {
         Link::Sigmoid => 1,
         Link::Softmax => 2,
         Link::Exp => 3,
+        Link::ScaledSigmoid(_) => LINK_SCALED_SIGMOID,
     }
 }
 
@@ -289,12 +358,13 @@ fn lay_out(
     nodes: &[Node],
     n_features: usize,
     leaf_width: usize,
+    categories: &mut Vec<u32>,
 ) -> Result<LaidOut, EncodeError> {
     if nodes.is_empty() {
         return Err(EncodeError::EmptyTree(t));
     }
     let mut seen = vec![false; nodes.len()];
-    let mut splits: Vec<(u32, f64, bool, Child, Child)> = Vec::new();
+    let mut splits: Vec<LaidSplit> = Vec::new();
     let mut leaves = Vec::new();
     // Each stack entry: (arena node, where to patch its position: (split index, is_left)).
     let mut stack: Vec<(u32, Option<(usize, bool)>)> = vec![(0, None)];
@@ -323,45 +393,35 @@ fn lay_out(
                 leaves.extend_from_slice(values);
                 Child::Leaf(index)
             }
-            Node::Split {
-                feature,
-                threshold,
-                missing_left,
-                left,
-                right,
-            } => {
-                if *feature as usize >= n_features {
+            Node::Split { .. } | Node::Rule { .. } => {
+                let (feature, threshold, flags, left, right) =
+                    split_fields(t, id as usize, node, categories)?;
+                if feature as usize >= n_features {
                     return Err(EncodeError::FeatureOutOfRange {
                         tree: t,
                         node: id as usize,
-                        feature: *feature,
-                    });
-                }
-                if threshold.is_nan() {
-                    return Err(EncodeError::NanThreshold {
-                        tree: t,
-                        node: id as usize,
+                        feature,
                     });
                 }
                 let index = splits.len();
-                splits.push((
-                    *feature,
-                    *threshold,
-                    *missing_left,
-                    Child::Split(0),
-                    Child::Split(0),
-                ));
+                splits.push(LaidSplit {
+                    feature,
+                    threshold,
+                    flags,
+                    left: Child::Split(0),
+                    right: Child::Split(0),
+                });
                 // Right is pushed first so that the left subtree is laid out first.
-                stack.push((*right, Some((index, false))));
-                stack.push((*left, Some((index, true))));
+                stack.push((right, Some((index, false))));
+                stack.push((left, Some((index, true))));
                 Child::Split(index as u32)
             }
         };
         if let Some((p, is_left)) = parent {
             if is_left {
-                splits[p].3 = me;
+                splits[p].left = me;
             } else {
-                splits[p].4 = me;
+                splits[p].right = me;
             }
         }
     }
@@ -370,4 +430,93 @@ fn lay_out(
         splits,
         leaves,
     })
+}
+
+/// The feature, threshold, §6 flags (without child kinds) and children of a split,
+/// appending a categorical split's bitset to `categories` (§10).
+fn split_fields(
+    t: usize,
+    id: usize,
+    node: &Node,
+    categories: &mut Vec<u32>,
+) -> Result<(u32, Threshold, u16, u32, u32), EncodeError> {
+    let nan = || EncodeError::NanThreshold { tree: t, node: id };
+    match node {
+        Node::Split {
+            feature,
+            threshold,
+            missing_left,
+            left,
+            right,
+        } => {
+            if threshold.is_nan() {
+                return Err(nan());
+            }
+            let flags = if *missing_left { NODE_MISSING_LEFT } else { 0 };
+            Ok((
+                *feature,
+                Threshold::Number(*threshold),
+                flags,
+                *left,
+                *right,
+            ))
+        }
+        Node::Rule {
+            feature,
+            test,
+            missing,
+            left,
+            right,
+        } => {
+            let mut flags = 0;
+            for (on, bit) in [
+                (missing.left, NODE_MISSING_LEFT),
+                (missing.tiny_as_zero, NODE_TINY_AS_ZERO),
+                (missing.nan_as_zero, NODE_NAN_AS_ZERO),
+                (missing.zero_is_missing, NODE_ZERO_MISSING),
+            ] {
+                if on {
+                    flags |= bit;
+                }
+            }
+            let threshold = match test {
+                SplitTest::LessEqual(threshold) => {
+                    if threshold.is_nan() {
+                        return Err(nan());
+                    }
+                    Threshold::Number(*threshold)
+                }
+                SplitTest::InSet {
+                    categories: set,
+                    in_set_left,
+                } => {
+                    flags |= NODE_CATEGORICAL;
+                    if *in_set_left {
+                        flags |= NODE_IN_SET_LEFT;
+                    }
+                    let max = set.iter().copied().max();
+                    if let Some(&bad) = set.iter().find(|&&c| c >= MAX_CATEGORY) {
+                        return Err(EncodeError::Category {
+                            tree: t,
+                            node: id,
+                            category: bad,
+                        });
+                    }
+                    let n_words = max.map_or(0, |m| m as usize / 32 + 1);
+                    if categories.len() + 1 + n_words > MAX_CATEGORY_WORDS {
+                        return Err(EncodeError::TooManyCategories { tree: t, node: id });
+                    }
+                    let at = categories.len();
+                    categories.push(n_words as u32);
+                    categories.resize(at + 1 + n_words, 0);
+                    for &c in set {
+                        categories[at + 1 + c as usize / 32] |= 1 << (c % 32);
+                    }
+                    Threshold::Categories(at as u32)
+                }
+            };
+            Ok((*feature, threshold, flags, *left, *right))
+        }
+        Node::Leaf(_) => unreachable!("split_fields is only called on splits"),
+    }
 }

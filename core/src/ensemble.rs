@@ -82,11 +82,14 @@ pub enum Aggregation {
         link: Link,
         /// Accumulate in float32 (XGBoost) rather than float64.
         accumulate_f32: bool,
+        /// Divide each summed margin by the number of boosting rounds (trees per
+        /// output) before `link`: LightGBM's random-forest mode (`average_output`).
+        divide_by_rounds: bool,
     },
 }
 
 /// The transform from summed margins to outputs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Link {
     /// The margin is the output.
     Identity,
@@ -96,6 +99,9 @@ pub enum Link {
     Softmax,
     /// `exp(x)` (Poisson and other log-link regressions).
     Exp,
+    /// `1 / (1 + exp(-s * x))` in float64: LightGBM's binary objective with its
+    /// `sigmoid` parameter `s` (the product is taken first, as LightGBM does).
+    ScaledSigmoid(f64),
 }
 
 /// How a split compares an input value with its threshold.
@@ -137,7 +143,61 @@ pub enum Node {
     },
     /// A leaf with `leaf_width` values.
     Leaf(Vec<f64>),
+    /// A split with a boosting library's own rule: a categorical set test, or
+    /// LightGBM's treatment of missing values and zeros.
+    Rule {
+        /// The feature index tested.
+        feature: u32,
+        /// The test that sends an input left.
+        test: SplitTest,
+        /// What counts as missing and where it goes.
+        missing: Missing,
+        /// Index of the left child in the tree's node vector.
+        left: u32,
+        /// Index of the right child in the tree's node vector.
+        right: u32,
+    },
 }
+
+/// The test of a [`Node::Rule`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum SplitTest {
+    /// Go left when the input is `<=` this threshold (see [`Comparison`]).
+    LessEqual(f64),
+    /// A categorical split. The input's category is its value truncated toward zero
+    /// (after the float32 cast of a narrow model). With [`Comparison::F32LessEqual`]
+    /// (XGBoost) a negative input has no category; with [`Comparison::F64LessEqual`]
+    /// (LightGBM) an input whose truncation is negative has none. An input with no
+    /// category, or one beyond the set, is not in the set.
+    InSet {
+        /// The categories of the set (any order; duplicates are harmless).
+        categories: Vec<u32>,
+        /// Members go left (LightGBM) rather than right (XGBoost).
+        in_set_left: bool,
+    },
+}
+
+/// The missing-value rule of a [`Node::Rule`], applied in this order:
+/// `tiny_as_zero`, `nan_as_zero`, then the input is missing if it is NaN or (with
+/// `zero_is_missing`) `|x| <= 1e-35f32`, and a missing input goes where `left` says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Missing {
+    /// A missing input goes to the left child.
+    pub left: bool,
+    /// `|x| <= 1e-35f32` becomes `0.0` (LightGBM drops such values from its input).
+    pub tiny_as_zero: bool,
+    /// NaN becomes `0.0` (LightGBM missing type `None` and `Zero`).
+    pub nan_as_zero: bool,
+    /// Zero counts as missing (LightGBM missing type `Zero`).
+    pub zero_is_missing: bool,
+}
+
+/// LightGBM's `kZeroThreshold` (`1e-35f`, a float32 widened to double).
+pub const ZERO_THRESHOLD: f64 = 1e-35f32 as f64;
+
+/// The most categories a [`SplitTest::InSet`] may name: `2^24` (XGBoost's limit),
+/// so that a bitset holds at most 512 Ki words.
+pub const MAX_CATEGORY: u32 = 1 << 24;
 
 /// The largest float32 that is `<=` the float64 `t`: comparing a float32 input against
 /// it with `<=` decides exactly as comparing the same input, widened, against `t`.

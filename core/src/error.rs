@@ -43,6 +43,16 @@ pub enum EncodeError {
     BaseLength { expected: usize, found: usize },
     /// The encoded model would exceed 4 GiB.
     TooLarge(usize),
+    /// A categorical split names a category at or above [`crate::MAX_CATEGORY`].
+    Category {
+        tree: usize,
+        node: usize,
+        category: u32,
+    },
+    /// The categorical bitsets of the model would exceed 64 MiB.
+    TooManyCategories { tree: usize, node: usize },
+    /// Averaging over rounds needs one value per leaf and whole rounds of trees.
+    Rounds { trees: usize, outputs: usize },
 }
 
 impl fmt::Display for EncodeError {
@@ -90,6 +100,23 @@ impl fmt::Display for EncodeError {
                 write!(f, "{found} base scores given for {expected} outputs")
             }
             TooLarge(n) => write!(f, "the encoded model would take {n} bytes, more than 4 GiB"),
+            Category {
+                tree,
+                node,
+                category,
+            } => write!(
+                f,
+                "tree {tree} node {node}: category {category} is beyond the limit of {}",
+                crate::MAX_CATEGORY - 1
+            ),
+            TooManyCategories { tree, node } => write!(
+                f,
+                "tree {tree} node {node}: the categorical sets of the model exceed 64 MiB"
+            ),
+            Rounds { trees, outputs } => write!(
+                f,
+                "{trees} trees cannot be averaged over rounds of {outputs} outputs"
+            ),
         }
     }
 }

@@ -26,8 +26,11 @@ pub const FLAG_WIDE_NODES: u8 = 1;
 pub const FLAG_ACCUMULATE_F32: u8 = 2;
 /// §1 Header byte 15, bit 2: class labels were integers in the source model.
 pub const FLAG_INTEGER_LABELS: u8 = 4;
+/// §1 Header byte 15, bit 3: summed margins are divided by the number of rounds
+/// (`n_trees / n_outputs`) before the link (LightGBM random-forest mode).
+pub const FLAG_DIVIDE_BY_ROUNDS: u8 = 8;
 /// §1 All header flag bits defined by version 1.
-pub const HEADER_FLAGS_KNOWN: u8 = 7;
+pub const HEADER_FLAGS_KNOWN: u8 = 15;
 
 /// §2 Feature flag: the valid range is present.
 pub const FEATURE_HAS_VALID_RANGE: u32 = 1;
@@ -44,8 +47,24 @@ pub const NODE_MISSING_LEFT: u16 = 1;
 pub const NODE_LEFT_LEAF: u16 = 2;
 /// §6 Node flag: the right child is a leaf.
 pub const NODE_RIGHT_LEAF: u16 = 4;
+/// §6 Node flag: a categorical split; the threshold field holds a §10 word index.
+pub const NODE_CATEGORICAL: u16 = 8;
+/// §6 Node flag: categories in the set go left (else right).
+pub const NODE_IN_SET_LEFT: u16 = 16;
+/// §6 Node flag: `|x| <= 1e-35f32` becomes 0.0 before the test.
+pub const NODE_TINY_AS_ZERO: u16 = 32;
+/// §6 Node flag: NaN becomes 0.0 before the test.
+pub const NODE_NAN_AS_ZERO: u16 = 64;
+/// §6 Node flag: after the above, `|x| <= 1e-35f32` counts as missing.
+pub const NODE_ZERO_MISSING: u16 = 128;
+/// §6 The flags that take a node off the plain numeric path.
+pub const NODE_RULE_FLAGS: u16 =
+    NODE_CATEGORICAL | NODE_TINY_AS_ZERO | NODE_NAN_AS_ZERO | NODE_ZERO_MISSING;
 /// §6 All node flag bits defined by version 1.
-pub const NODE_FLAGS_KNOWN: u16 = 7;
+pub const NODE_FLAGS_KNOWN: u16 = 255;
+
+/// §4 Link code of [`crate::Link::ScaledSigmoid`]; its scale follows the base margins.
+pub const LINK_SCALED_SIGMOID: u8 = 4;
 
 /// §8 Most features a model may have (feature indices are 16-bit in nodes).
 pub const MAX_FEATURES: u32 = 65_535;
@@ -78,6 +97,8 @@ pub mod header {
     pub const STRINGS_OFFSET: usize = 72;
     pub const SOURCE_OFFSET: usize = 76;
     pub const SOURCE_LEN: usize = 80;
+    pub const CATEGORIES_OFFSET: usize = 84;
+    pub const CATEGORIES_WORDS: usize = 88;
 }
 
 /// Reads a little-endian `u16` at `at`; `None` past the end.

@@ -50,8 +50,8 @@ mod predict;
 mod schema;
 
 pub use ensemble::{
-    f32_at_or_below, next_down_f32, Aggregation, Comparison, Ensemble, Feature, Link, Node, Task,
-    Tree,
+    f32_at_or_below, next_down_f32, Aggregation, Comparison, Ensemble, Feature, Link, Missing,
+    Node, SplitTest, Task, Tree, MAX_CATEGORY, ZERO_THRESHOLD,
 };
 pub use error::{EncodeError, FormatError, InputError, PredictError};
 pub use model::{Model, TaskKind};

@@ -44,6 +44,10 @@ pub struct Model<'a> {
     pub(crate) leaves: &'a [u8],
     pub(crate) strings: &'a [u8],
     pub(crate) source: (usize, usize),
+    /// §10 categorical bitsets (u32 words).
+    pub(crate) categories: &'a [u8],
+    /// §1 flag bit 3: margins are divided by `n_trees / n_outputs` before the link.
+    pub(crate) divide_by_rounds: bool,
 }
 
 /// Takes `count × size` bytes at the offset stored in header field `field`.
@@ -116,6 +120,8 @@ impl<'a> Model<'a> {
             1 => Link::Sigmoid,
             2 => Link::Softmax,
             3 => Link::Exp,
+            // The scale is read from §4 below, once the section is known.
+            LINK_SCALED_SIGMOID => Link::ScaledSigmoid(1.0),
             v => return Err(bad("link", v as usize)),
         };
         let sum_link = match bytes[header::AGGREGATION] {
@@ -166,7 +172,15 @@ impl<'a> Model<'a> {
         } else {
             NODE_SIZE_NARROW
         };
-        let base_count = if sum_link.is_some() { n_outputs } else { 0 };
+        let base_count = match sum_link {
+            None => 0,
+            Some(Link::ScaledSigmoid(_)) => n_outputs + 1,
+            Some(_) => n_outputs,
+        };
+        let divide_by_rounds = flags & FLAG_DIVIDE_BY_ROUNDS != 0;
+        if divide_by_rounds && (sum_link.is_none() || leaf_width != 1 || n_trees % n_outputs != 0) {
+            return Err(bad("flags", flags as usize));
+        }
         let features = section(
             bytes,
             header::FEATURES_OFFSET,
@@ -199,6 +213,19 @@ impl<'a> Model<'a> {
             "strings",
         )?;
         let source = (field(header::SOURCE_OFFSET), field(header::SOURCE_LEN));
+        let categories = section(
+            bytes,
+            header::CATEGORIES_OFFSET,
+            field(header::CATEGORIES_WORDS),
+            4,
+            "categories",
+        )?;
+        let sum_link = match sum_link {
+            Some(Link::ScaledSigmoid(_)) => Some(Link::ScaledSigmoid(
+                f64_at(base, n_outputs * 8).unwrap_or(f64::NAN),
+            )),
+            other => other,
+        };
         Ok(Model {
             bytes,
             task,
@@ -221,6 +248,8 @@ impl<'a> Model<'a> {
             leaves,
             strings,
             source,
+            categories,
+            divide_by_rounds,
         })
     }
 
@@ -339,7 +368,15 @@ impl<'a> Model<'a> {
                         reason: "feature index out of range",
                     });
                 }
-                if node.threshold.is_nan() {
+                if node.flags & NODE_CATEGORICAL != 0 {
+                    if self.category_set(&node).is_none() {
+                        return Err(FormatError::BadNode {
+                            tree: t,
+                            node: index,
+                            reason: "categorical set out of bounds",
+                        });
+                    }
+                } else if node.threshold.is_nan() {
                     return Err(FormatError::BadNode {
                         tree: t,
                         node: index,
@@ -381,6 +418,20 @@ impl<'a> Model<'a> {
             });
         }
         Ok(())
+    }
+
+    /// The §10 bitset of a categorical node: its words, or `None` out of bounds.
+    #[inline]
+    pub(crate) fn category_set(&self, node: &NodeRecord) -> Option<&'a [u8]> {
+        let index = if self.wide {
+            u32::try_from(node.threshold.to_bits()).ok()?
+        } else {
+            (node.threshold as f32).to_bits()
+        } as usize;
+        let n = u32_at(self.categories, index.checked_mul(4)?)? as usize;
+        let start = index.checked_add(1)?.checked_mul(4)?;
+        self.categories
+            .get(start..start.checked_add(n.checked_mul(4)?)?)
     }
 
     /// Size of one node record.

@@ -8,10 +8,10 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::ensemble::Link;
+use crate::ensemble::{Link, ZERO_THRESHOLD};
 use crate::error::{FormatError, PredictError};
 use crate::layout::*;
-use crate::model::{decode_node, Model, TaskKind, TreeRecord};
+use crate::model::{decode_node, Model, NodeRecord, TaskKind, TreeRecord};
 
 /// A prediction for one row.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,9 +118,57 @@ impl<'a> Model<'a> {
                 let n = self.n_trees as f64;
                 acc.iter_mut().for_each(|a| *a /= n);
             }
-            Some(link) => self.apply_link(link, out),
+            Some(link) => {
+                if self.divide_by_rounds {
+                    // LightGBM's `average_output`: divide by the iterations, in double.
+                    let rounds = (self.n_trees / self.n_outputs) as f64;
+                    acc.iter_mut().for_each(|a| *a /= rounds);
+                }
+                self.apply_link(link, out)
+            }
         }
         Ok(())
+    }
+
+    /// Whether `x` goes left at a node with any of the [`NODE_RULE_FLAGS`] (§6):
+    /// LightGBM's zero and missing handling, and categorical sets.
+    #[cold]
+    fn rule_goes_left(&self, node: &NodeRecord, mut x: f64) -> Option<bool> {
+        let flags = node.flags;
+        if flags & NODE_TINY_AS_ZERO != 0 && x.abs() <= ZERO_THRESHOLD {
+            x = 0.0;
+        }
+        if flags & NODE_NAN_AS_ZERO != 0 && x.is_nan() {
+            x = 0.0;
+        }
+        if x.is_nan() || (flags & NODE_ZERO_MISSING != 0 && x.abs() <= ZERO_THRESHOLD) {
+            return Some(flags & NODE_MISSING_LEFT != 0);
+        }
+        if flags & NODE_CATEGORICAL == 0 {
+            return Some(if self.wide {
+                x <= node.threshold
+            } else {
+                ((x as f32) as f64) <= node.threshold
+            });
+        }
+        let set = self.category_set(node)?;
+        // XGBoost (narrow) takes the float32 input and refuses negatives before
+        // truncating; LightGBM (wide) truncates the double and refuses negatives after.
+        let c = if self.wide {
+            libm::trunc(x)
+        } else {
+            let x = (x as f32) as f64;
+            if x < 0.0 {
+                -1.0
+            } else {
+                libm::trunc(x)
+            }
+        };
+        let in_set = c >= 0.0 && c < (set.len() * 8) as f64 && {
+            let c = c as usize;
+            set[c / 32 * 4 + (c % 32) / 8] & (1 << (c % 8)) != 0
+        };
+        Some(in_set == (flags & NODE_IN_SET_LEFT != 0))
     }
 
     /// Turns summed margins (in `out[..n_outputs]`) into the prediction.
@@ -140,23 +188,39 @@ impl<'a> Model<'a> {
             Link::Sigmoid => {
                 for v in out[..self.n_outputs].iter_mut() {
                     *v = if f32_math {
-                        (1.0f32 / (1.0f32 + libm::expf(-(*v as f32)))) as f64
+                        // XGBoost's `common::Sigmoid(float)`: the exponent is clamped
+                        // at 88.7 so that expf stays finite.
+                        let e = libm::expf((-(*v as f32)).min(88.7f32));
+                        (1.0f32 / (e + 1.0f32)) as f64
                     } else {
                         1.0 / (1.0 + libm::exp(-*v))
                     };
                 }
             }
+            Link::ScaledSigmoid(scale) => {
+                for v in out[..self.n_outputs].iter_mut() {
+                    *v = 1.0 / (1.0 + libm::exp(-scale * *v));
+                }
+            }
             Link::Softmax => {
                 let v = &mut out[..self.n_outputs];
-                let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 if f32_math {
+                    // XGBoost's `common::Softmax`: float32 max and expf, the
+                    // denominator summed in double and divided as float32.
+                    let max = v
+                        .iter()
+                        .map(|&x| x as f32)
+                        .fold(f32::NEG_INFINITY, f32::max);
                     let mut sum = 0.0f64;
                     for x in v.iter_mut() {
-                        *x = libm::expf((*x - max) as f32) as f64;
-                        sum += *x;
+                        let e = libm::expf(*x as f32 - max);
+                        *x = e as f64;
+                        sum += e as f64;
                     }
-                    v.iter_mut().for_each(|x| *x = (*x / sum) as f32 as f64);
+                    let sum = sum as f32;
+                    v.iter_mut().for_each(|x| *x = (*x as f32 / sum) as f64);
                 } else {
+                    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                     let mut sum = 0.0;
                     for x in v.iter_mut() {
                         *x = libm::exp(*x - max);
@@ -235,11 +299,16 @@ impl<'a> Model<'a> {
                 let x = *row
                     .get(node.feature as usize)
                     .ok_or_else(|| corrupt(t, i, "feature index out of range"))?;
-                let go_left = if self.wide {
-                    x <= node.threshold
+                let go_left = if node.flags & NODE_RULE_FLAGS != 0 {
+                    self.rule_goes_left(&node, x)
+                        .ok_or_else(|| corrupt(t, i, "categorical set out of bounds"))?
                 } else {
-                    ((x as f32) as f64) <= node.threshold
-                } || (x.is_nan() && node.flags & NODE_MISSING_LEFT != 0);
+                    (if self.wide {
+                        x <= node.threshold
+                    } else {
+                        ((x as f32) as f64) <= node.threshold
+                    }) || (x.is_nan() && node.flags & NODE_MISSING_LEFT != 0)
+                };
                 let child = node.child as usize;
                 let (left_leaf, right_leaf) = (
                     node.flags & NODE_LEFT_LEAF != 0,

@@ -4,7 +4,10 @@
 //! widened from float32), so agreement with [`Model`] checks the encoder's layout and
 //! its threshold rounding as well as the traversal.
 
-use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Link, Node, Task, Tree};
+use edgewood_core::{
+    Aggregation, Comparison, Ensemble, Feature, Link, Missing, Node, SplitTest, Task, Tree,
+    ZERO_THRESHOLD,
+};
 use proptest::prelude::*;
 
 /// Evaluates the ensemble on one row, returning the prediction vector.
@@ -51,6 +54,17 @@ pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
                     };
                     id = if go_left { *left } else { *right } as usize;
                 }
+                Node::Rule {
+                    feature,
+                    test,
+                    missing,
+                    left,
+                    right,
+                } => {
+                    let go_left =
+                        rule_goes_left(e.comparison, test, missing, row[*feature as usize]);
+                    id = if go_left { *left } else { *right } as usize;
+                }
             }
         };
         if leaf.len() == 1 {
@@ -70,6 +84,14 @@ pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
             }
         }
     }
+    if let Aggregation::Sum {
+        divide_by_rounds: true,
+        ..
+    } = &e.aggregation
+    {
+        let rounds = (e.trees.len() / n_out) as f64;
+        acc.iter_mut().for_each(|a| *a /= rounds);
+    }
     match &e.aggregation {
         Aggregation::Average => acc.iter_mut().for_each(|a| *a /= e.trees.len() as f64),
         Aggregation::Sum { link, .. } => match link {
@@ -77,11 +99,24 @@ pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
             Link::Exp => acc.iter_mut().for_each(|a| *a = libm_exp(*a, f32_acc)),
             Link::Sigmoid => acc.iter_mut().for_each(|a| {
                 *a = if f32_acc {
-                    (1.0f32 / (1.0f32 + libm::expf(-(*a as f32)))) as f64
+                    // XGBoost clamps the exponent at 88.7.
+                    (1.0f32 / (1.0f32 + libm::expf((-(*a as f32)).min(88.7)))) as f64
                 } else {
                     1.0 / (1.0 + libm::exp(-*a))
                 }
             }),
+            Link::ScaledSigmoid(s) => acc
+                .iter_mut()
+                .for_each(|a| *a = 1.0 / (1.0 + libm::exp(-*s * *a))),
+            Link::Softmax if f32_acc => {
+                // XGBoost: float32 max and expf, double sum, float32 division.
+                let max = acc.iter().map(|&a| a as f32).fold(f32::MIN, f32::max);
+                let e: Vec<f32> = acc.iter().map(|&a| libm::expf(a as f32 - max)).collect();
+                let sum = e.iter().map(|&x| x as f64).sum::<f64>() as f32;
+                for (a, x) in acc.iter_mut().zip(e) {
+                    *a = (x / sum) as f64;
+                }
+            }
             Link::Softmax => {
                 let max = acc.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let mut sum = 0.0;
@@ -107,6 +142,43 @@ pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
     acc
 }
 
+/// The boosting libraries' split rules, written out literally from their sources.
+fn rule_goes_left(comparison: Comparison, test: &SplitTest, m: &Missing, x: f64) -> bool {
+    let mut x = x;
+    if m.tiny_as_zero && x.abs() <= ZERO_THRESHOLD {
+        x = 0.0;
+    }
+    if m.nan_as_zero && x.is_nan() {
+        x = 0.0;
+    }
+    if x.is_nan() || (m.zero_is_missing && x.abs() <= ZERO_THRESHOLD) {
+        return m.left;
+    }
+    match (test, comparison) {
+        (SplitTest::LessEqual(t), Comparison::F64LessEqual) => x <= *t,
+        (SplitTest::LessEqual(t), Comparison::F32LessEqual) => (x as f32 as f64) <= *t,
+        (
+            SplitTest::InSet {
+                categories,
+                in_set_left,
+            },
+            comparison,
+        ) => {
+            let category: Option<u32> = match comparison {
+                // XGBoost: negative float32 values have no category.
+                Comparison::F32LessEqual => {
+                    let x = x as f32;
+                    (x >= 0.0 && x < 4e9).then(|| x as u32)
+                }
+                // LightGBM: static_cast<int>, negative afterwards has none.
+                Comparison::F64LessEqual => (x > -1.0 && x < 4e9).then(|| x as u32),
+            };
+            let in_set = category.is_some_and(|c| categories.contains(&c));
+            in_set == *in_set_left
+        }
+    }
+}
+
 /// The engine's `exp` (the `libm` crate, the same on every target): this checks the
 /// structure, not the math library; parity with each library's own `exp` is tested
 /// against its fixtures.
@@ -128,14 +200,26 @@ pub fn tree_strategy(
 ) -> impl Strategy<Value = Tree> {
     let leaf = prop::collection::vec(-10.0f64..10.0, leaf_width).prop_map(Shape::Leaf);
     let shape = leaf.prop_recursive(depth, 64, 2, move |inner| {
-        (
-            0..n_features,
-            threshold(),
-            any::<bool>(),
-            inner.clone(),
-            inner,
-        )
-            .prop_map(|(f, t, m, l, r)| Shape::Split(f, t, m, Box::new(l), Box::new(r)))
+        prop_oneof![
+            3 => (
+                0..n_features,
+                threshold(),
+                any::<bool>(),
+                inner.clone(),
+                inner.clone(),
+            )
+                .prop_map(|(f, t, m, l, r)| Shape::Split(f, t, m, Box::new(l), Box::new(r))),
+            1 => (0..n_features, rule_test(), any::<[bool; 4]>(), inner.clone(), inner)
+                .prop_map(|(f, test, [left, tiny_as_zero, nan_as_zero, zero_is_missing], l, r)| {
+                    Shape::Rule(
+                        f,
+                        test,
+                        Missing { left, tiny_as_zero, nan_as_zero, zero_is_missing },
+                        Box::new(l),
+                        Box::new(r),
+                    )
+                }),
+        ]
     });
     (shape, any::<u64>()).prop_map(move |(s, seed)| {
         let mut nodes = Vec::new();
@@ -160,10 +244,24 @@ fn threshold() -> impl Strategy<Value = f64> {
     ]
 }
 
+/// A numeric or categorical test for rule nodes.
+fn rule_test() -> impl Strategy<Value = SplitTest> {
+    prop_oneof![
+        threshold().prop_map(SplitTest::LessEqual),
+        (prop::collection::vec(0u32..70, 0..6), any::<bool>()).prop_map(
+            |(categories, in_set_left)| SplitTest::InSet {
+                categories,
+                in_set_left
+            }
+        ),
+    ]
+}
+
 #[derive(Clone, Debug)]
 pub enum Shape {
     Leaf(Vec<f64>),
     Split(u32, f64, bool, Box<Shape>, Box<Shape>),
+    Rule(u32, SplitTest, Missing, Box<Shape>, Box<Shape>),
 }
 
 fn flatten(s: &Shape, nodes: &mut Vec<Node>) -> u32 {
@@ -178,6 +276,18 @@ fn flatten(s: &Shape, nodes: &mut Vec<Node>) -> u32 {
                 feature: *f,
                 threshold: *t,
                 missing_left: *m,
+                left,
+                right,
+            };
+        }
+        Shape::Rule(f, test, missing, l, r) => {
+            nodes.push(Node::Leaf(vec![]));
+            let left = flatten(l, nodes);
+            let right = flatten(r, nodes);
+            nodes[id as usize] = Node::Rule {
+                feature: *f,
+                test: test.clone(),
+                missing: *missing,
                 left,
                 right,
             };
@@ -217,6 +327,19 @@ fn shuffle(nodes: Vec<Node>, seed: u64, output: u32) -> Tree {
                 left: new_of_old[left as usize],
                 right: new_of_old[right as usize],
             },
+            Node::Rule {
+                feature,
+                test,
+                missing,
+                left,
+                right,
+            } => Node::Rule {
+                feature,
+                test,
+                missing,
+                left: new_of_old[left as usize],
+                right: new_of_old[right as usize],
+            },
             leaf => leaf,
         };
         out[new_of_old[old] as usize] = node;
@@ -226,7 +349,7 @@ fn shuffle(nodes: Vec<Node>, seed: u64, output: u32) -> Tree {
 
 /// Random ensembles of every kind the core supports.
 pub fn ensemble_strategy() -> impl Strategy<Value = Ensemble> {
-    (1u32..6, 2usize..5, 0u8..6, any::<bool>(), any::<bool>()).prop_flat_map(
+    (1u32..6, 2usize..5, 0u8..7, any::<bool>(), any::<bool>()).prop_flat_map(
         |(nf, n_classes, kind, wide, f32_acc)| {
             let comparison = if wide {
                 Comparison::F64LessEqual
@@ -272,9 +395,21 @@ pub fn ensemble_strategy() -> impl Strategy<Value = Ensemble> {
                     n_classes,
                     Some(Link::Softmax),
                 ),
-                _ => (Task::Regression, 1, 1, Some(Link::Exp)),
+                5 => (Task::Regression, 1, 1, Some(Link::Exp)),
+                // LightGBM's binary objective with a sigmoid parameter.
+                _ => (
+                    Task::Classification {
+                        classes: classes[..2].to_vec(),
+                        integer_labels: true,
+                    },
+                    1,
+                    1,
+                    Some(Link::ScaledSigmoid(0.7)),
+                ),
             };
             let outputs = if width == 1 { n_out as u32 } else { 1 };
+            // LightGBM's random-forest mode (one output, so any tree count is whole rounds).
+            let divide_by_rounds = link.is_some() && n_out == 1 && wide && !f32_acc;
             let trees = prop::collection::vec(
                 (0..outputs).prop_flat_map(move |o| tree_strategy(nf, width, 6, o)),
                 1..8,
@@ -289,6 +424,7 @@ pub fn ensemble_strategy() -> impl Strategy<Value = Ensemble> {
                         base,
                         link,
                         accumulate_f32: f32_acc,
+                        divide_by_rounds,
                     },
                 },
                 comparison,
