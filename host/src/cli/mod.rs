@@ -1,5 +1,8 @@
-//! The model subcommands: `convert`, `inspect`, `predict`.
+//! The model subcommands: `convert`, `inspect`, `predict`, and the helpers they share.
 
 pub mod convert;
 pub mod inspect;
 pub mod predict;
+
+mod io;
+mod load;

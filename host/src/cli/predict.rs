@@ -1,10 +1,277 @@
-//! `edgewood predict`.
+//! `edgewood predict`: every row of a CSV file through a model, streamed.
+//!
+//! Input columns are matched to the model's features by header name (extra columns
+//! are ignored with one warning; a missing one is an error). An empty cell is a
+//! missing value (NaN). Each row is validated against the model's schema, and a bad
+//! row stops the run with its line number and feature. Rows go through
+//! `predict_batch` in chunks of [`CHUNK`], so memory stays constant whatever the file
+//! size. Output: classifiers `label,p_<class>…`, regressors `value`, floats in
+//! shortest round-trip form (see [`super::io`]).
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context};
+use edgewood_core::{first_max, Model, TaskKind};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::io::{display_name, fmt_f64, write_output, Input};
+use super::load::{load, ImportArgs};
+
+/// Rows predicted per `predict_batch` call.
+const CHUNK: usize = 1024;
 
 /// Arguments of `edgewood predict`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// `[MODEL] INPUT`: the model (an .ewm file or a source format; the embedded Iris
+    /// model when left out), then the input CSV (`-` for stdin). The CSV header names
+    /// the features.
+    #[arg(value_name = "[MODEL] INPUT", num_args = 1..=2, required = true)]
+    paths: Vec<PathBuf>,
+    /// Where to write the predictions (`-` for stdout).
+    #[arg(short, long, value_name = "OUT.csv", default_value = "-")]
+    output: PathBuf,
+    #[command(flatten)]
+    import: ImportArgs,
+}
 
 /// Runs `edgewood predict`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`edgewood predict` is not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let (model_path, input_path) = match args.paths.as_slice() {
+        [input] => (None, input),
+        [model, input] => (Some(model.as_path()), input),
+        _ => bail!("expected [MODEL] INPUT"),
+    };
+    let loaded = load(model_path, &args.import)?;
+    let model = loaded.model()?;
+    let input = Input::open(input_path)?;
+    let in_name = display_name(input_path, "<stdin>");
+
+    let progress = progress_bar(input.size());
+    let reader: Box<dyn Read> = match &progress {
+        Some(bar) => Box::new(bar.wrap_read(input.into_reader())),
+        None => input.into_reader(),
+    };
+    let rows = write_output(&args.output, |out| {
+        predict_csv(&model, reader, &in_name, out)
+    })?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+        eprintln!("edgewood: predicted {rows} rows with {}", loaded.name);
+    }
+    Ok(())
+}
+
+/// A byte-count progress bar on stderr, only when stderr is a terminal.
+fn progress_bar(size: Option<u64>) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match size {
+        Some(size) => ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr())
+            .with_style(
+                ProgressStyle::with_template(
+                    "{wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .expect("a valid template"),
+            ),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{spinner} {bytes} read, {bytes_per_sec}")
+                .expect("a valid template"),
+        ),
+    };
+    Some(bar)
+}
+
+/// Reads a CSV from `reader`, writes the predictions to `out`; returns the row count.
+fn predict_csv(
+    model: &Model<'_>,
+    reader: impl Read,
+    in_name: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let mut csv_in = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .buffer_capacity(1 << 16)
+        .from_reader(reader);
+    let header = csv_in
+        .byte_headers()
+        .map_err(|e| csv_read_error(in_name, e))?
+        .clone();
+    if header.is_empty() || (header.len() == 1 && header[0].trim_ascii().is_empty()) {
+        bail!("{in_name}: empty input: the first line must name the model's features");
+    }
+    let columns = match_columns(model, &header, in_name)?;
+
+    let nf = model.n_features();
+    let width = model.prediction_len();
+    let mut csv_out = csv::WriterBuilder::new().from_writer(out);
+    match model.task() {
+        TaskKind::Classification => {
+            csv_out.write_field("label").map_err(csv_write_error)?;
+            for c in 0..model.n_classes() {
+                csv_out
+                    .write_field(format!("p_{}", model.class_label(c)))
+                    .map_err(csv_write_error)?;
+            }
+        }
+        TaskKind::Regression => csv_out.write_field("value").map_err(csv_write_error)?,
+    }
+    csv_out
+        .write_record(None::<&[u8]>)
+        .map_err(csv_write_error)?;
+
+    let mut record = csv::ByteRecord::new();
+    let mut rows: Vec<f64> = Vec::with_capacity(CHUNK * nf);
+    let mut preds = vec![0.0; CHUNK * width];
+    let mut n = 0;
+    let mut total = 0u64;
+    let mut buf = ryu::Buffer::new();
+    loop {
+        let more = csv_in
+            .read_byte_record(&mut record)
+            .map_err(|e| csv_read_error(in_name, e))?;
+        if more {
+            let line = record.position().map_or(0, |p| p.line());
+            for (i, &c) in columns.iter().enumerate() {
+                let cell = record.get(c).unwrap_or_default();
+                let value = parse_cell(cell).ok_or_else(|| {
+                    anyhow!(
+                        "{in_name}:{line}: feature '{}': cannot read '{}' as a number",
+                        model.feature_name(i),
+                        String::from_utf8_lossy(cell)
+                    )
+                })?;
+                rows.push(value);
+            }
+            model
+                .validate_row(&rows[n * nf..])
+                .map_err(|e| anyhow!("{in_name}:{line}: {e}"))?;
+            n += 1;
+        }
+        if n == CHUNK || (!more && n > 0) {
+            let preds = &mut preds[..n * width];
+            model.predict_batch(&rows, preds)?;
+            for p in preds.chunks_exact(width) {
+                if model.task() == TaskKind::Classification {
+                    csv_out
+                        .write_field(model.class_label(first_max(p)))
+                        .map_err(csv_write_error)?;
+                }
+                for &x in p {
+                    csv_out
+                        .write_field(fmt_f64(&mut buf, x))
+                        .map_err(csv_write_error)?;
+                }
+                csv_out
+                    .write_record(None::<&[u8]>)
+                    .map_err(csv_write_error)?;
+            }
+            total += n as u64;
+            rows.clear();
+            n = 0;
+        }
+        if !more {
+            break;
+        }
+    }
+    csv_out.flush().context("cannot write the predictions")?;
+    Ok(total)
+}
+
+/// For each model feature, the input column holding it.
+fn match_columns(
+    model: &Model<'_>,
+    header: &csv::ByteRecord,
+    in_name: &str,
+) -> anyhow::Result<Vec<usize>> {
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| String::from_utf8_lossy(h.trim_ascii()).into_owned())
+        .collect();
+    let mut columns = Vec::with_capacity(model.n_features());
+    for i in 0..model.n_features() {
+        let feature = model.feature_name(i);
+        let mut at = names.iter().enumerate().filter(|(_, n)| *n == feature);
+        let Some((c, _)) = at.next() else {
+            let all: Vec<&str> = (0..model.n_features())
+                .map(|i| model.feature_name(i))
+                .collect();
+            bail!(
+                "{in_name}:1: missing column '{feature}' (the model's features are {})",
+                all.join(", ")
+            );
+        };
+        if at.next().is_some() {
+            bail!("{in_name}:1: column '{feature}' appears more than once");
+        }
+        columns.push(c);
+    }
+    let unused: Vec<&str> = names
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| !columns.contains(c))
+        .map(|(_, n)| n.as_str())
+        .collect();
+    if !unused.is_empty() {
+        eprintln!(
+            "edgewood: warning: {in_name}: ignoring columns the model does not use: {}",
+            unused.join(", ")
+        );
+    }
+    Ok(columns)
+}
+
+/// A cell's value: empty means missing (NaN); otherwise a decimal number.
+fn parse_cell(cell: &[u8]) -> Option<f64> {
+    let cell = cell.trim_ascii();
+    if cell.is_empty() {
+        return Some(f64::NAN);
+    }
+    std::str::from_utf8(cell).ok()?.parse().ok()
+}
+
+/// A CSV reading error as one line naming the input and line.
+fn csv_read_error(in_name: &str, e: csv::Error) -> anyhow::Error {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => {
+            let line = pos.as_ref().map_or(0, |p| p.line());
+            anyhow!("{in_name}:{line}: {len} fields, but the header has {expected_len}")
+        }
+        _ => match e.into_kind() {
+            csv::ErrorKind::Io(io) => {
+                anyhow::Error::new(io).context(format!("cannot read {in_name}"))
+            }
+            kind => anyhow!("{in_name}: {kind:?}"),
+        },
+    }
+}
+
+/// A CSV writing error; an I/O error stays an `io::Error` so that a closed pipe
+/// (`edgewood predict … | head`) is recognised as such.
+fn csv_write_error(e: csv::Error) -> anyhow::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => anyhow::Error::new(io),
+        kind => anyhow!("cannot write the predictions: {kind:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells() {
+        assert!(parse_cell(b"").unwrap().is_nan());
+        assert!(parse_cell(b"  ").unwrap().is_nan());
+        assert_eq!(parse_cell(b" 5.1 "), Some(5.1));
+        assert_eq!(parse_cell(b"1e3"), Some(1000.0));
+        assert_eq!(parse_cell(b"abc"), None);
+        assert_eq!(parse_cell(b"\xff"), None);
+    }
 }

@@ -1,0 +1,127 @@
+//! File plumbing shared by the subcommands: `-` for stdin/stdout, atomic writes,
+//! and the one float format every output uses.
+//!
+//! Floats are written in their *shortest round-trip* form (the `ryu` algorithm, the
+//! same digits Python's `repr` chooses): parsing the text back gives the very same
+//! f64 bits, which is what the parity tests compare.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+/// Where input comes from: a file, or stdin when the path is `-`.
+pub enum Input {
+    /// Standard input.
+    Stdin,
+    /// A file, with its size for the progress bar.
+    File(File, u64),
+}
+
+impl Input {
+    /// Opens `path`, or stdin for `-`.
+    pub fn open(path: &Path) -> anyhow::Result<Input> {
+        if path.as_os_str() == "-" {
+            return Ok(Input::Stdin);
+        }
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(Input::File(file, size))
+    }
+
+    /// The input's size in bytes, when known.
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            Input::Stdin => None,
+            Input::File(_, size) => Some(*size),
+        }
+    }
+
+    /// The input as a reader.
+    pub fn into_reader(self) -> Box<dyn Read> {
+        match self {
+            Input::Stdin => Box::new(std::io::stdin().lock()),
+            Input::File(file, _) => Box::new(file),
+        }
+    }
+}
+
+/// How a path is named in messages: `<stdin>`/`<stdout>` for `-`.
+pub fn display_name(path: &Path, dash: &str) -> String {
+    if path.as_os_str() == "-" {
+        dash.to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Writes to `path` (or stdout for `-`) through `write`.
+///
+/// A file is written to a temporary file beside it and renamed into place only
+/// when `write` succeeded, so a failed or interrupted run never leaves half a file
+/// (nor destroys an older complete one).
+pub fn write_output<T>(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    if path.as_os_str() == "-" {
+        let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        let value = write(&mut out)?;
+        out.flush()?;
+        return Ok(value);
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".edgewood-")
+        .tempfile_in(&dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    let mut out = BufWriter::with_capacity(1 << 16, tmp);
+    let value = write(&mut out)?;
+    out.flush()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let tmp = out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(value)
+}
+
+/// Formats `x` in shortest round-trip form (`0.97`, `1.0`, `1e-7`, `NaN`).
+pub fn fmt_f64<'b>(buf: &'b mut ryu::Buffer, x: f64) -> &'b str {
+    buf.format(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_round_trip() {
+        let mut buf = ryu::Buffer::new();
+        for x in [
+            0.97,
+            1.0,
+            0.0,
+            1e-7,
+            1.0 / 3.0,
+            2.0f64.powi(-1074),
+            f64::MAX,
+            -0.1,
+        ] {
+            let s = fmt_f64(&mut buf, x).to_string();
+            assert_eq!(s.parse::<f64>().unwrap().to_bits(), x.to_bits(), "{s}");
+        }
+        assert_eq!(fmt_f64(&mut buf, 0.97), "0.97");
+        assert_eq!(fmt_f64(&mut buf, 1.0), "1.0");
+    }
+}

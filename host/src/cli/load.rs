@@ -1,0 +1,220 @@
+//! Finding the model a subcommand works on: the embedded Iris model, an `.ewm` file,
+//! or any source format `edgewood-import` reads (converted in memory on the fly).
+//!
+//! Every model is fully validated once here, so that no later prediction can meet
+//! corrupt bytes.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use edgewood_core::{layout, Ensemble, Model, Task};
+
+/// Schema overrides for a model imported from a source format.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ImportArgs {
+    /// Feature names, in column order, replacing the source's (`a,b,c`).
+    #[arg(long, value_name = "A,B,…", value_delimiter = ',')]
+    pub feature_names: Option<Vec<String>>,
+    /// Class labels, in the order of the model's classes (`x,y`).
+    #[arg(long, value_name = "X,Y,…", value_delimiter = ',')]
+    pub class_names: Option<Vec<String>>,
+    /// Valid input range of a feature, `NAME=MIN:MAX`; `*=MIN:MAX` sets every feature.
+    /// Repeatable; later ones win. Rows outside the range are refused.
+    #[arg(long = "range", value_name = "NAME=MIN:MAX", value_parser = parse_range)]
+    pub ranges: Vec<RangeArg>,
+}
+
+impl ImportArgs {
+    fn is_empty(&self) -> bool {
+        self.feature_names.is_none() && self.class_names.is_none() && self.ranges.is_empty()
+    }
+}
+
+/// One `--range NAME=MIN:MAX`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RangeArg {
+    /// The feature name, or `*` for all.
+    pub name: String,
+    /// Smallest valid value.
+    pub min: f64,
+    /// Largest valid value.
+    pub max: f64,
+}
+
+fn parse_range(s: &str) -> Result<RangeArg, String> {
+    let bad = || format!("'{s}' is not NAME=MIN:MAX (e.g. petal_width=0:10)");
+    let (name, range) = s.rsplit_once('=').ok_or_else(bad)?;
+    let (min, max) = range.split_once(':').ok_or_else(bad)?;
+    let number = |v: &str| v.trim().parse::<f64>().map_err(|_| bad());
+    let (min, max) = (number(min)?, number(max)?);
+    if name.is_empty() {
+        return Err(bad());
+    }
+    if min.is_nan() || max.is_nan() || min > max {
+        return Err(format!("range '{s}': MIN must be a number not above MAX"));
+    }
+    Ok(RangeArg {
+        name: name.to_string(),
+        min,
+        max,
+    })
+}
+
+/// A model's validated `.ewm` bytes and where they came from.
+pub struct Loaded {
+    /// The `.ewm` bytes (borrowed for the embedded model).
+    pub bytes: Cow<'static, [u8]>,
+    /// What to call the model in messages: its path, or `embedded Iris`.
+    pub name: String,
+    /// The source format when the model was converted on the fly.
+    pub converted_from: Option<String>,
+}
+
+impl Loaded {
+    /// Opens the bytes as a model (already validated by [`load`]).
+    pub fn model(&self) -> anyhow::Result<Model<'_>> {
+        Ok(Model::open(&self.bytes)?)
+    }
+}
+
+/// Loads `path` (or the embedded Iris model for `None`), converting a source format
+/// with the schema overrides, and validates every node.
+pub fn load(path: Option<&Path>, overrides: &ImportArgs) -> anyhow::Result<Loaded> {
+    let Some(path) = path else {
+        if !overrides.is_empty() {
+            bail!(
+                "--feature-names, --class-names and --range apply only when importing a model file"
+            );
+        }
+        return finish(
+            Cow::Borrowed(edgewood_core::iris::EWM),
+            "embedded Iris".into(),
+            None,
+        );
+    };
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
+    if bytes.starts_with(&layout::MAGIC) {
+        if !overrides.is_empty() {
+            bail!("{name} is already an .ewm model: --feature-names, --class-names and --range apply only when importing");
+        }
+        return finish(Cow::Owned(bytes), name, None);
+    }
+    let (ensemble, format) = import(&bytes, &name, overrides)?;
+    let encoded = ensemble
+        .encode()
+        .with_context(|| format!("{name}: cannot encode the imported model"))?;
+    finish(Cow::Owned(encoded), name, Some(format))
+}
+
+fn finish(
+    bytes: Cow<'static, [u8]>,
+    name: String,
+    converted_from: Option<String>,
+) -> anyhow::Result<Loaded> {
+    Model::open_validated(&bytes).with_context(|| name.clone())?;
+    Ok(Loaded {
+        bytes,
+        name,
+        converted_from,
+    })
+}
+
+/// Imports a source-format model and applies the overrides; returns it with the name
+/// of the detected format.
+pub fn import(
+    bytes: &[u8],
+    name: &str,
+    overrides: &ImportArgs,
+) -> anyhow::Result<(Ensemble, String)> {
+    let (mut ensemble, format) = import_source(bytes, name)?;
+    apply_overrides(&mut ensemble, overrides).with_context(|| name.to_string())?;
+    Ok((ensemble, format))
+}
+
+/// Detects the format of `bytes` and imports them with `edgewood-import`.
+fn import_source(_bytes: &[u8], name: &str) -> anyhow::Result<(Ensemble, String)> {
+    // edgewood-import does not read any source format yet: only `.ewm` files load.
+    bail!("{name}: not an .ewm model, and no importer for other formats is built in yet")
+}
+
+/// Replaces names and ranges in an imported model; every name given must exist and
+/// every list must have the model's length, so a typo cannot pass silently.
+pub fn apply_overrides(ensemble: &mut Ensemble, o: &ImportArgs) -> anyhow::Result<()> {
+    if let Some(names) = &o.feature_names {
+        if names.len() != ensemble.features.len() {
+            bail!(
+                "--feature-names gives {} names, the model has {} features",
+                names.len(),
+                ensemble.features.len()
+            );
+        }
+        check_unique(names, "--feature-names")?;
+        for (feature, name) in ensemble.features.iter_mut().zip(names) {
+            feature.name = name.trim().to_string();
+        }
+    }
+    if let Some(names) = &o.class_names {
+        let Task::Classification { classes, .. } = &mut ensemble.task else {
+            bail!("--class-names: the model is a regressor, it has no classes");
+        };
+        if names.len() != classes.len() {
+            bail!(
+                "--class-names gives {} names, the model has {} classes",
+                names.len(),
+                classes.len()
+            );
+        }
+        check_unique(names, "--class-names")?;
+        *classes = names.iter().map(|n| n.trim().to_string()).collect();
+    }
+    for r in &o.ranges {
+        if r.name == "*" {
+            for f in &mut ensemble.features {
+                f.valid_range = Some((r.min, r.max));
+            }
+            continue;
+        }
+        let Some(f) = ensemble.features.iter_mut().find(|f| f.name == r.name) else {
+            let known: Vec<&str> = ensemble.features.iter().map(|f| f.name.as_str()).collect();
+            bail!(
+                "--range {}: the model has no feature '{}' (features: {})",
+                r.name,
+                r.name,
+                known.join(", ")
+            );
+        };
+        f.valid_range = Some((r.min, r.max));
+    }
+    Ok(())
+}
+
+fn check_unique(names: &[String], option: &str) -> anyhow::Result<()> {
+    for (i, n) in names.iter().enumerate() {
+        if n.trim().is_empty() {
+            bail!("{option}: name {} is empty", i + 1);
+        }
+        if names[..i].iter().any(|m| m.trim() == n.trim()) {
+            bail!("{option}: '{}' is given twice", n.trim());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_parse() {
+        let r = parse_range("petal_width=0:10").unwrap();
+        assert_eq!((r.name.as_str(), r.min, r.max), ("petal_width", 0.0, 10.0));
+        let r = parse_range("*=-1.5:2e3").unwrap();
+        assert_eq!((r.name.as_str(), r.min, r.max), ("*", -1.5, 2000.0));
+        assert!(parse_range("a=3:1").is_err());
+        assert!(parse_range("a=x:1").is_err());
+        assert!(parse_range("=0:1").is_err());
+        assert!(parse_range("a0:1").is_err());
+    }
+}

@@ -1,0 +1,233 @@
+//! Bad input of every kind: exit code 1 (2 for usage), one line on stderr that names
+//! the file, line and feature concerned, and no half-written output.
+
+use crate::util::*;
+
+const IRIS: &str = "sepal_length,sepal_width,petal_length,petal_width";
+
+#[test]
+fn out_of_range_names_line_and_feature() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "input.csv",
+        format!("{IRIS}\n5.1,3.5,1.4,0.2\n5.1,3.5,1.4,12.5\n"),
+    );
+    let line = edgewood(dir.path(), &["predict", "input.csv"]).fails();
+    assert_eq!(
+        line,
+        "edgewood: input.csv:3: feature 'petal_width' must be between 0 and 10, got 12.5"
+    );
+}
+
+#[test]
+fn missing_value_where_not_allowed() {
+    let dir = tempdir();
+    write(dir.path(), "input.csv", format!("{IRIS}\n5.1,,1.4,0.2\n"));
+    let line = edgewood(dir.path(), &["predict", "input.csv"]).fails();
+    assert!(line.contains("input.csv:2:"), "{line}");
+    assert!(line.contains("'sepal_width'"), "{line}");
+}
+
+#[test]
+fn a_cell_that_is_not_a_number() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "input.csv",
+        format!("{IRIS}\n5.1,3.5,1.4,0.2\n\n5.1,3.5,1.4,0.2\n5.1,3.5,abc,0.2\n"),
+    );
+    let line = edgewood(dir.path(), &["predict", "input.csv"]).fails();
+    assert_eq!(
+        line,
+        "edgewood: input.csv:5: feature 'petal_length': cannot read 'abc' as a number"
+    );
+}
+
+#[test]
+fn infinity_is_refused() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "input.csv",
+        format!("{IRIS}\n5.1,3.5,inf,0.2\n"),
+    );
+    let line = edgewood(dir.path(), &["predict", "input.csv"]).fails();
+    assert!(
+        line.contains("input.csv:2: feature 'petal_length'"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_missing_column_is_named() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "input.csv",
+        "sepal_length,sepal_width,petal_lenght,petal_width\n5.1,3.5,1.4,0.2\n",
+    );
+    let line = edgewood(dir.path(), &["predict", "input.csv"]).fails();
+    assert!(
+        line.starts_with("edgewood: input.csv:1: missing column 'petal_length'"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_duplicated_column() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "input.csv",
+        format!("{IRIS},petal_width\n5.1,3.5,1.4,0.2,0.3\n"),
+    );
+    let line = edgewood(dir.path(), &["predict", "input.csv"]).fails();
+    assert!(
+        line.contains("'petal_width' appears more than once"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_short_row() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "input.csv",
+        format!("{IRIS}\n5.1,3.5,1.4,0.2\n5.1,3.5,1.4\n"),
+    );
+    let line = edgewood(dir.path(), &["predict", "input.csv"]).fails();
+    assert_eq!(
+        line,
+        "edgewood: input.csv:3: 3 fields, but the header has 4"
+    );
+}
+
+#[test]
+fn an_empty_file() {
+    let dir = tempdir();
+    write(dir.path(), "input.csv", "");
+    let line = edgewood(dir.path(), &["predict", "input.csv"]).fails();
+    assert!(line.contains("input.csv: empty input"), "{line}");
+}
+
+#[test]
+fn files_that_do_not_exist() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "input.csv",
+        format!("{IRIS}\n5.1,3.5,1.4,0.2\n"),
+    );
+    let line = edgewood(dir.path(), &["predict", "nope.csv"]).fails();
+    assert!(line.contains("cannot open nope.csv"), "{line}");
+    let line = edgewood(dir.path(), &["predict", "nope.ewm", "input.csv"]).fails();
+    assert!(line.contains("cannot read nope.ewm"), "{line}");
+    let line = edgewood(dir.path(), &["inspect", "nope.ewm"]).fails();
+    assert!(line.contains("cannot read nope.ewm"), "{line}");
+}
+
+#[test]
+fn a_corrupt_ewm_model() {
+    let dir = tempdir();
+    let mut bytes = regressor();
+    bytes.truncate(bytes.len() - 7);
+    write(dir.path(), "bad.ewm", &bytes);
+    let line = edgewood(dir.path(), &["inspect", "bad.ewm"]).fails();
+    assert!(line.starts_with("edgewood: bad.ewm: "), "{line}");
+    assert!(line.contains("truncated"), "{line}");
+}
+
+#[test]
+fn a_file_in_no_known_format() {
+    let dir = tempdir();
+    write(dir.path(), "junk.bin", b"\x00\x01 definitely not a model");
+    write(
+        dir.path(),
+        "input.csv",
+        format!("{IRIS}\n5.1,3.5,1.4,0.2\n"),
+    );
+    let line = edgewood(dir.path(), &["predict", "junk.bin", "input.csv"]).fails();
+    assert!(line.contains("junk.bin"), "{line}");
+    let line = edgewood(dir.path(), &["convert", "junk.bin", "-o", "out.ewm"]).fails();
+    assert!(line.contains("junk.bin"), "{line}");
+    assert!(!dir.path().join("out.ewm").exists());
+}
+
+#[test]
+fn a_failed_run_leaves_the_old_output_alone() {
+    let dir = tempdir();
+    write(dir.path(), "out.csv", "previous results\n");
+    write(
+        dir.path(),
+        "input.csv",
+        format!("{IRIS}\n5.1,3.5,1.4,0.2\n5.1,3.5,1.4,-1\n"),
+    );
+    edgewood(dir.path(), &["predict", "input.csv", "-o", "out.csv"]).fails();
+    let old = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    assert_eq!(old, "previous results\n");
+    // And no temporary file is left behind.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn overrides_on_a_model_that_is_not_imported() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "input.csv",
+        format!("{IRIS}\n5.1,3.5,1.4,0.2\n"),
+    );
+    let line = edgewood(dir.path(), &["predict", "input.csv", "--range", "*=0:5"]).fails();
+    assert!(line.contains("only when importing"), "{line}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempdir();
+    for args in [
+        &["predict"][..],
+        &["predict", "a", "b", "c"],
+        &["convert", "in.joblib"],
+        &["frobnicate"],
+        &["predict", "x.csv", "--range", "petal_width=10:0"],
+        &["predict", "x.csv", "--range", "nonsense"],
+    ] {
+        let run = edgewood(dir.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(edgewood(dir.path(), &["--help"]).code, 0);
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    // `edgewood predict big.csv | head -1`: the broken pipe ends the run quietly.
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempdir();
+    let mut csv = format!("{IRIS}\n");
+    for _ in 0..200_000 {
+        csv.push_str("5.1,3.5,1.4,0.2\n");
+    }
+    write(dir.path(), "big.csv", csv);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgewood"))
+        .args(["predict", "big.csv"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("label,"));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -1,0 +1,14 @@
+//! Integration tests of the `edgewood` command: one binary, a module per feature.
+//!
+//! Every test runs the built binary on temporary files and checks its exit code,
+//! its output and its one-line error messages.
+
+// Shared helpers: running the binary, building small models, reading CSV output.
+mod util;
+
+// Bad input of every kind: exit codes and messages naming line and feature.
+mod errors;
+// `edgewood inspect`: text and JSON.
+mod inspect;
+// `edgewood predict`: column matching, missing values, chunking, stdin/stdout.
+mod predict;

@@ -1,0 +1,144 @@
+//! `edgewood predict`: column matching, missing values, chunking, stdin/stdout.
+
+use edgewood_core::{first_max, iris, Model};
+
+use crate::util::*;
+
+const IRIS: &str = "sepal_length,sepal_width,petal_length,petal_width";
+
+/// The expected output line of the embedded Iris model for `row`, computed in-process.
+fn iris_expected(row: &[f64]) -> Vec<f64> {
+    let model = iris::model().unwrap();
+    let mut out = vec![0.0; model.prediction_len()];
+    model.predict_into(row, &mut out).unwrap();
+    out
+}
+
+/// A few hundred deterministic rows inside Iris's valid range (0–10).
+fn iris_rows(n: usize) -> Vec<[f64; 4]> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        // Two decimals, like measurements; 0.00–8.99.
+        (state % 900) as f64 / 100.0
+    };
+    (0..n).map(|_| [next(), next(), next(), next()]).collect()
+}
+
+fn iris_csv(rows: &[[f64; 4]]) -> String {
+    let mut s = format!("{IRIS}\n");
+    for r in rows {
+        s.push_str(&format!("{},{},{},{}\n", r[0], r[1], r[2], r[3]));
+    }
+    s
+}
+
+#[track_caller]
+fn check_iris_output(out: &str, rows: &[[f64; 4]]) {
+    let model = iris::model().unwrap();
+    let (header, lines) = parse_csv(out);
+    let mut want = vec!["label".to_string()];
+    want.extend((0..model.n_classes()).map(|c| format!("p_{}", model.class_label(c))));
+    assert_eq!(header, want);
+    assert_eq!(lines.len(), rows.len());
+    for (line, row) in lines.iter().zip(rows) {
+        let p = iris_expected(row);
+        assert_eq!(line[0], model.class_label(first_max(&p)));
+        for (cell, &x) in line[1..].iter().zip(&p) {
+            assert_bits(cell, x);
+        }
+    }
+}
+
+#[test]
+fn embedded_iris_matches_the_core_bit_for_bit() {
+    let dir = tempdir();
+    let rows = iris_rows(50);
+    write(dir.path(), "in.csv", iris_csv(&rows));
+    let out = edgewood(dir.path(), &["predict", "in.csv"]).ok();
+    check_iris_output(&out, &rows);
+}
+
+#[test]
+fn rows_across_several_chunks() {
+    // 2,500 rows: two full chunks of 1,024 and a partial one.
+    let dir = tempdir();
+    let rows = iris_rows(2500);
+    write(dir.path(), "in.csv", iris_csv(&rows));
+    let run = edgewood(dir.path(), &["predict", "in.csv", "-o", "out.csv"]);
+    assert_eq!(run.ok(), "", "predictions go to the file, not stdout");
+    let out = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+    check_iris_output(&out, &rows);
+}
+
+#[test]
+fn columns_are_matched_by_name_and_extras_ignored_with_a_warning() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "in.csv",
+        "id,petal_width,petal_length,comment,sepal_width,sepal_length\n\
+         1,0.2,1.4,a,3.5,5.1\n\
+         2,1.8,5.1,\"b, c\",3.0,5.9\n",
+    );
+    let run = edgewood(dir.path(), &["predict", "in.csv"]);
+    let warning = run.stderr.clone();
+    let out = run.ok();
+    check_iris_output(&out, &[[5.1, 3.5, 1.4, 0.2], [5.9, 3.0, 5.1, 1.8]]);
+    assert_eq!(warning.lines().count(), 1, "one warning: {warning}");
+    assert!(warning.contains("id, comment"), "{warning}");
+}
+
+#[test]
+fn stdin_to_stdout() {
+    let dir = tempdir();
+    let rows = iris_rows(10);
+    let run = edgewood_stdin(
+        dir.path(),
+        &["predict", "-", "-o", "-"],
+        Some(iris_csv(&rows).as_bytes()),
+    );
+    check_iris_output(&run.ok(), &rows);
+}
+
+#[test]
+fn an_ewm_file_and_regression_output() {
+    let dir = tempdir();
+    write(dir.path(), "reg.ewm", regressor());
+    write(dir.path(), "in.csv", "y,x\n0,3\n-1,50\n5,50\n-7,\n0,\n");
+    let out = edgewood(dir.path(), &["predict", "reg.ewm", "in.csv"]).ok();
+    let (header, lines) = parse_csv(&out);
+    assert_eq!(header, ["value"]);
+    let want = [1.5, -2.25, 1.0 / 3.0, 1.5, 1.5];
+    assert_eq!(lines.len(), want.len());
+    for (line, &w) in lines.iter().zip(&want) {
+        assert_bits(&line[0], w);
+    }
+    // Shortest round-trip text, not 17 digits.
+    assert_eq!(lines[2][0], "0.3333333333333333");
+    assert_eq!(lines[0][0], "1.5");
+}
+
+#[test]
+fn empty_input_gives_only_the_header() {
+    let dir = tempdir();
+    write(dir.path(), "in.csv", format!("{IRIS}\n"));
+    let out = edgewood(dir.path(), &["predict", "in.csv"]).ok();
+    assert_eq!(out.lines().count(), 1);
+    assert!(out.starts_with("label,p_"));
+}
+
+#[test]
+fn the_model_in_the_output_agrees_with_the_in_process_model() {
+    // The same model given as a file and embedded: identical output.
+    let dir = tempdir();
+    write(dir.path(), "iris.ewm", iris::EWM);
+    let rows = iris_rows(20);
+    write(dir.path(), "in.csv", iris_csv(&rows));
+    let a = edgewood(dir.path(), &["predict", "iris.ewm", "in.csv"]).ok();
+    let b = edgewood(dir.path(), &["predict", "in.csv"]).ok();
+    assert_eq!(a, b);
+    assert!(Model::open(iris::EWM).is_ok());
+}
