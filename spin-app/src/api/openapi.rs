@@ -1,0 +1,724 @@
+//! Documents generated from the embedded model's schema: `GET /` (service info),
+//! `GET /v1/model` (features, ranges, classes, trees), `GET /openapi.json` (OpenAPI 3.1)
+//! and `GET /docs` (a self-contained HTML page: no CDN, no external script).
+
+use edgewood_core::{Model, TaskKind};
+
+use super::json::{obj, s, Json};
+use super::Config;
+
+/// The endpoints, as listed by `GET /` and the docs page: (method, path, summary).
+const ENDPOINTS: &[(&str, &str, &str)] = &[
+    (
+        "POST",
+        "/predict",
+        "Predict one row given as an object keyed by feature name",
+    ),
+    ("POST", "/v1/predict", "Same as /predict"),
+    (
+        "POST",
+        "/predict/batch",
+        "Predict {\"instances\": [row, …]} (objects or arrays in feature order)",
+    ),
+    ("POST", "/v1/predict/batch", "Same as /predict/batch"),
+    ("GET", "/", "Service and model information"),
+    ("GET", "/health", "Liveness (never needs the API key)"),
+    (
+        "GET",
+        "/v1/model",
+        "The model's schema: features, ranges, classes, trees",
+    ),
+    ("GET", "/openapi.json", "This API as OpenAPI 3.1"),
+    ("GET", "/docs", "A page documenting this API"),
+    ("GET", "/v2", "Open Inference Protocol v2: server metadata"),
+    ("GET", "/v2/health/live", "V2 liveness"),
+    ("GET", "/v2/health/ready", "V2 readiness"),
+    ("GET", "/v2/models/{name}", "V2 model metadata"),
+    ("GET", "/v2/models/{name}/ready", "V2 model readiness"),
+    (
+        "POST",
+        "/v2/models/{name}/infer",
+        "V2 inference: one FP32/FP64 tensor of shape [N, n_features]",
+    ),
+];
+
+fn kind(model: &Model<'_>) -> &'static str {
+    match model.task() {
+        TaskKind::Classification => "classification",
+        TaskKind::Regression => "regression",
+    }
+}
+
+fn range(r: Option<(f64, f64)>) -> Json {
+    match r {
+        Some((lo, hi)) => Json::Arr(vec![Json::Num(lo), Json::Num(hi)]),
+        None => Json::Null,
+    }
+}
+
+/// `GET /`.
+pub(super) fn info(config: &Config, model: &Model<'_>) -> Json {
+    obj([
+        ("service", s("edgewood")),
+        ("version", s(env!("CARGO_PKG_VERSION"))),
+        (
+            "model",
+            obj([
+                ("name", s(config.model_name.as_str())),
+                ("task", s(kind(model))),
+                ("source", s(model.source())),
+                ("features", Json::Int(model.n_features() as i64)),
+                ("classes", Json::Int(model.n_classes() as i64)),
+                ("trees", Json::Int(model.n_trees() as i64)),
+            ]),
+        ),
+        (
+            "auth",
+            Json::Bool(config.api_key.as_deref().is_some_and(|k| !k.is_empty())),
+        ),
+        (
+            "endpoints",
+            Json::Arr(
+                ENDPOINTS
+                    .iter()
+                    .map(|(m, p, d)| {
+                        obj([
+                            ("method", s(*m)),
+                            ("path", s(p.replace("{name}", &config.model_name))),
+                            ("summary", s(*d)),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+    ])
+}
+
+/// `GET /v1/model`.
+pub(super) fn schema(config: &Config, model: &Model<'_>) -> Json {
+    let features = (0..model.n_features())
+        .map(|i| {
+            obj([
+                ("name", s(model.feature_name(i))),
+                ("valid_range", range(model.valid_range(i))),
+                ("train_range", range(model.train_range(i))),
+                ("allow_missing", Json::Bool(model.allows_missing(i))),
+            ])
+        })
+        .collect();
+    let classes = (0..model.n_classes())
+        .map(|k| super::predict::label_json(model, k))
+        .collect();
+    obj([
+        ("name", s(config.model_name.as_str())),
+        ("task", s(kind(model))),
+        ("source", s(model.source())),
+        (
+            "format_version",
+            Json::Int(edgewood_core::FORMAT_VERSION as i64),
+        ),
+        ("features", Json::Arr(features)),
+        ("classes", Json::Arr(classes)),
+        ("trees", Json::Int(model.n_trees() as i64)),
+        ("split_nodes", Json::Int(model.n_split_nodes() as i64)),
+        ("leaves", Json::Int(model.n_leaves() as i64)),
+        ("bytes", Json::Int(model.as_bytes().len() as i64)),
+    ])
+}
+
+fn number_schema(model: &Model<'_>, i: usize) -> Json {
+    let mut f = vec![(
+        "type".to_string(),
+        if model.allows_missing(i) {
+            Json::Arr(vec![s("number"), s("null")])
+        } else {
+            s("number")
+        },
+    )];
+    if let Some((lo, hi)) = model.valid_range(i) {
+        f.push(("minimum".into(), Json::Num(lo)));
+        f.push(("maximum".into(), Json::Num(hi)));
+    }
+    Json::Obj(f)
+}
+
+fn r(name: &str) -> Json {
+    obj([("$ref", s(format!("#/components/schemas/{name}")))])
+}
+
+fn json_body(schema: Json) -> Json {
+    obj([
+        ("required", Json::Bool(true)),
+        (
+            "content",
+            obj([("application/json", obj([("schema", schema)]))]),
+        ),
+    ])
+}
+
+fn answer(desc: &str, schema: Json) -> Json {
+    obj([
+        ("description", s(desc)),
+        (
+            "content",
+            obj([("application/json", obj([("schema", schema)]))]),
+        ),
+    ])
+}
+
+fn op(summary: &str, body: Option<Json>, ok: Json, secured: bool) -> Json {
+    let mut responses = vec![("200".to_string(), ok)];
+    if body.is_some() {
+        responses.push(("413".into(), answer("Body or batch too large", r("Error"))));
+        responses.push(("415".into(), answer("Not JSON", r("Error"))));
+        responses.push((
+            "422".into(),
+            answer("Validation error", r("HTTPValidationError")),
+        ));
+    }
+    if secured {
+        responses.push((
+            "401".into(),
+            answer(
+                "Missing or invalid API key (when one is configured)",
+                r("Error"),
+            ),
+        ));
+    }
+    let mut f = vec![("summary".to_string(), s(summary))];
+    if let Some(b) = body {
+        f.push(("requestBody".into(), b));
+    }
+    f.push(("responses".into(), Json::Obj(responses)));
+    if !secured {
+        f.push(("security".into(), Json::Arr(Vec::new())));
+    }
+    Json::Obj(f)
+}
+
+/// `GET /openapi.json`: OpenAPI 3.1, generated from the model's schema.
+pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
+    let nf = model.n_features();
+    let props = (0..nf)
+        .map(|i| (model.feature_name(i).to_string(), number_schema(model, i)))
+        .collect();
+    let required = (0..nf).map(|i| s(model.feature_name(i))).collect();
+    let row = obj([
+        ("type", s("object")),
+        ("properties", Json::Obj(props)),
+        ("required", Json::Arr(required)),
+    ]);
+    let example = (0..nf)
+        .map(|i| {
+            let x = model.valid_range(i).map_or(0.0, |(lo, hi)| {
+                if hi.is_finite() && lo.is_finite() {
+                    (lo + hi) / 2.0
+                } else {
+                    0.0
+                }
+            });
+            (model.feature_name(i).to_string(), Json::Num(x))
+        })
+        .collect::<Vec<_>>();
+    let prediction = match model.task() {
+        TaskKind::Classification => {
+            let classes = (0..model.n_classes())
+                .map(|k| super::predict::label_json(model, k))
+                .collect();
+            let probs = (0..model.n_classes())
+                .map(|k| {
+                    (
+                        model.class_label(k).to_string(),
+                        obj([("type", s("number"))]),
+                    )
+                })
+                .collect();
+            obj([
+                ("type", s("object")),
+                (
+                    "properties",
+                    obj([
+                        ("prediction", obj([("enum", Json::Arr(classes))])),
+                        ("confidence", obj([("type", s("number"))])),
+                        (
+                            "probabilities",
+                            obj([("type", s("object")), ("properties", Json::Obj(probs))]),
+                        ),
+                    ]),
+                ),
+                (
+                    "required",
+                    Json::Arr(vec![s("prediction"), s("confidence"), s("probabilities")]),
+                ),
+            ])
+        }
+        TaskKind::Regression => obj([
+            ("type", s("object")),
+            (
+                "properties",
+                obj([("prediction", obj([("type", s("number"))]))]),
+            ),
+            ("required", Json::Arr(vec![s("prediction")])),
+        ]),
+    };
+    let mut answer_one = prediction.clone();
+    if let Json::Obj(f) = &mut answer_one {
+        if let Some((_, Json::Obj(p))) = f.iter_mut().find(|(k, _)| k == "properties") {
+            p.push(("input".into(), r("Row")));
+        }
+    }
+    let any = Json::Obj(Vec::new());
+    let v2_path = format!("/v2/models/{}", config.model_name);
+    let paths = obj([
+        (
+            "/predict",
+            obj([(
+                "post",
+                op(
+                    "Predict one row",
+                    Some(json_body(r("Row"))),
+                    answer("The prediction", r("Prediction")),
+                    true,
+                ),
+            )]),
+        ),
+        (
+            "/v1/predict",
+            obj([(
+                "post",
+                op(
+                    "Predict one row (same as /predict)",
+                    Some(json_body(r("Row"))),
+                    answer("The prediction", r("Prediction")),
+                    true,
+                ),
+            )]),
+        ),
+        (
+            "/predict/batch",
+            obj([(
+                "post",
+                op(
+                    "Predict a batch of rows",
+                    Some(json_body(r("Batch"))),
+                    answer("One prediction per row, in order", r("BatchPrediction")),
+                    true,
+                ),
+            )]),
+        ),
+        (
+            "/v1/predict/batch",
+            obj([(
+                "post",
+                op(
+                    "Predict a batch of rows (same as /predict/batch)",
+                    Some(json_body(r("Batch"))),
+                    answer("One prediction per row", r("BatchPrediction")),
+                    true,
+                ),
+            )]),
+        ),
+        (
+            "/",
+            obj([(
+                "get",
+                op(
+                    "Service and model information",
+                    None,
+                    answer("Information", any.clone()),
+                    true,
+                ),
+            )]),
+        ),
+        (
+            "/health",
+            obj([(
+                "get",
+                op("Liveness", None, answer("Healthy", any.clone()), false),
+            )]),
+        ),
+        (
+            "/v1/model",
+            obj([(
+                "get",
+                op(
+                    "The model's schema",
+                    None,
+                    answer("Schema", any.clone()),
+                    true,
+                ),
+            )]),
+        ),
+        (
+            "/openapi.json",
+            obj([(
+                "get",
+                op(
+                    "This document",
+                    None,
+                    answer("OpenAPI 3.1", any.clone()),
+                    true,
+                ),
+            )]),
+        ),
+        (
+            "/v2",
+            obj([(
+                "get",
+                op(
+                    "V2 server metadata",
+                    None,
+                    answer("Metadata", any.clone()),
+                    true,
+                ),
+            )]),
+        ),
+        (
+            "/v2/health/live",
+            obj([(
+                "get",
+                op("V2 liveness", None, answer("Live", any.clone()), false),
+            )]),
+        ),
+        (
+            "/v2/health/ready",
+            obj([(
+                "get",
+                op("V2 readiness", None, answer("Ready", any.clone()), false),
+            )]),
+        ),
+        (
+            v2_path.as_str(),
+            obj([(
+                "get",
+                op(
+                    "V2 model metadata",
+                    None,
+                    answer("Metadata", any.clone()),
+                    true,
+                ),
+            )]),
+        ),
+        (
+            format!("{v2_path}/ready").as_str(),
+            obj([(
+                "get",
+                op(
+                    "V2 model readiness",
+                    None,
+                    answer("Ready", any.clone()),
+                    true,
+                ),
+            )]),
+        ),
+        (
+            format!("{v2_path}/infer").as_str(),
+            obj([(
+                "post",
+                op(
+                    "V2 inference: one FP32/FP64 tensor of shape [N, n_features]",
+                    Some(json_body(r("InferRequest"))),
+                    answer("label and probabilities (or predict) outputs", any.clone()),
+                    true,
+                ),
+            )]),
+        ),
+    ]);
+    let error_item = obj([
+        ("type", s("object")),
+        (
+            "properties",
+            obj([
+                (
+                    "loc",
+                    obj([
+                        ("type", s("array")),
+                        (
+                            "items",
+                            obj([("type", Json::Arr(vec![s("string"), s("integer")]))]),
+                        ),
+                    ]),
+                ),
+                ("msg", obj([("type", s("string"))])),
+                ("type", obj([("type", s("string"))])),
+            ]),
+        ),
+        ("required", Json::Arr(vec![s("loc"), s("msg"), s("type")])),
+    ]);
+    let row_or_array = obj([(
+        "oneOf",
+        Json::Arr(vec![
+            r("Row"),
+            obj([
+                ("type", s("array")),
+                ("items", obj([("type", s("number"))])),
+                ("minItems", Json::Int(nf as i64)),
+                ("maxItems", Json::Int(nf as i64)),
+            ]),
+        ]),
+    )]);
+    let schemas = obj([
+        ("Row", {
+            let mut row = row;
+            if let Json::Obj(f) = &mut row {
+                f.push(("example".into(), Json::Obj(example)));
+            }
+            row
+        }),
+        ("Prediction", answer_one),
+        (
+            "Batch",
+            obj([
+                ("type", s("object")),
+                (
+                    "properties",
+                    obj([(
+                        "instances",
+                        obj([
+                            ("type", s("array")),
+                            ("items", row_or_array),
+                            ("minItems", Json::Int(1)),
+                            ("maxItems", Json::Int(config.max_batch_rows as i64)),
+                        ]),
+                    )]),
+                ),
+                ("required", Json::Arr(vec![s("instances")])),
+            ]),
+        ),
+        (
+            "BatchPrediction",
+            obj([
+                ("type", s("object")),
+                (
+                    "properties",
+                    obj([(
+                        "predictions",
+                        obj([("type", s("array")), ("items", prediction)]),
+                    )]),
+                ),
+            ]),
+        ),
+        (
+            "InferRequest",
+            obj([
+                ("type", s("object")),
+                (
+                    "properties",
+                    obj([
+                        ("id", obj([("type", s("string"))])),
+                        (
+                            "inputs",
+                            obj([
+                                ("type", s("array")),
+                                ("minItems", Json::Int(1)),
+                                ("maxItems", Json::Int(1)),
+                                (
+                                    "items",
+                                    obj([
+                                        ("type", s("object")),
+                                        (
+                                            "properties",
+                                            obj([
+                                                ("name", obj([("type", s("string"))])),
+                                                (
+                                                    "shape",
+                                                    obj([
+                                                        ("type", s("array")),
+                                                        ("items", obj([("type", s("integer"))])),
+                                                    ]),
+                                                ),
+                                                (
+                                                    "datatype",
+                                                    obj([(
+                                                        "enum",
+                                                        Json::Arr(vec![s("FP32"), s("FP64")]),
+                                                    )]),
+                                                ),
+                                                ("data", obj([("type", s("array"))])),
+                                            ]),
+                                        ),
+                                        (
+                                            "required",
+                                            Json::Arr(vec![
+                                                s("name"),
+                                                s("shape"),
+                                                s("datatype"),
+                                                s("data"),
+                                            ]),
+                                        ),
+                                    ]),
+                                ),
+                            ]),
+                        ),
+                    ]),
+                ),
+                ("required", Json::Arr(vec![s("inputs")])),
+            ]),
+        ),
+        (
+            "HTTPValidationError",
+            obj([
+                ("type", s("object")),
+                (
+                    "properties",
+                    obj([("detail", obj([("type", s("array")), ("items", error_item)]))]),
+                ),
+            ]),
+        ),
+        (
+            "Error",
+            obj([
+                ("type", s("object")),
+                (
+                    "properties",
+                    obj([("detail", obj([("type", s("string"))]))]),
+                ),
+            ]),
+        ),
+    ]);
+    obj([
+        ("openapi", s("3.1.0")),
+        (
+            "info",
+            obj([
+                ("title", s(format!("Edgewood: {}", config.model_name))),
+                ("version", s(env!("CARGO_PKG_VERSION"))),
+                (
+                    "description",
+                    s(format!(
+                        "Tree-ensemble inference ({}, {} trees) as a WebAssembly component.",
+                        model.source(),
+                        model.n_trees()
+                    )),
+                ),
+            ]),
+        ),
+        ("paths", paths),
+        (
+            "components",
+            obj([
+                ("schemas", schemas),
+                (
+                    "securitySchemes",
+                    obj([
+                        (
+                            "ApiKey",
+                            obj([
+                                ("type", s("apiKey")),
+                                ("in", s("header")),
+                                ("name", s("X-API-Key")),
+                            ]),
+                        ),
+                        (
+                            "Bearer",
+                            obj([("type", s("http")), ("scheme", s("bearer"))]),
+                        ),
+                    ]),
+                ),
+            ]),
+        ),
+        (
+            "security",
+            Json::Arr(vec![
+                obj([("ApiKey", Json::Arr(Vec::new()))]),
+                obj([("Bearer", Json::Arr(Vec::new()))]),
+            ]),
+        ),
+    ])
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `GET /docs`: one self-contained page (inline CSS and script, no network).
+pub(super) fn docs(config: &Config, model: &Model<'_>) -> String {
+    let mut features = String::new();
+    let mut example = Vec::new();
+    for i in 0..model.n_features() {
+        let (lo, hi) = model
+            .valid_range(i)
+            .map_or(("any".to_string(), String::new()), |(lo, hi)| {
+                (format!("{lo}"), format!("{hi}"))
+            });
+        features.push_str(&format!(
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html_escape(model.feature_name(i)),
+            lo,
+            hi,
+            if model.allows_missing(i) { "yes" } else { "no" }
+        ));
+        let x = model.valid_range(i).map_or(0.0, |(lo, hi)| {
+            if lo.is_finite() && hi.is_finite() {
+                (lo + hi) / 2.0
+            } else {
+                0.0
+            }
+        });
+        example.push((model.feature_name(i).to_string(), Json::Num(x)));
+    }
+    let example = Json::Obj(example).to_json();
+    let classes = (0..model.n_classes())
+        .map(|k| format!("<code>{}</code>", html_escape(model.class_label(k))))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let endpoints: String = ENDPOINTS
+        .iter()
+        .map(|(m, p, d)| {
+            format!(
+                "<tr><td>{m}</td><td><code>{}</code></td><td>{}</td></tr>",
+                html_escape(&p.replace("{name}", &config.model_name)),
+                html_escape(d)
+            )
+        })
+        .collect();
+    let mut example_js = String::new();
+    super::json::write_str(&mut example_js, &example);
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Edgewood API: {name}</title>
+<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}}
+code,pre,textarea{{font:13px ui-monospace,monospace}}pre{{background:#f4f4f4;padding:.75rem;overflow:auto}}
+textarea{{width:100%;height:8rem}}</style></head><body>
+<h1>Edgewood API: {name}</h1>
+<p>{task} model from <code>{source}</code>: {trees} trees, {nf} features{classes_line}.
+The machine-readable description is <a href="openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
+<h2>Endpoints</h2><table><tr><th>Method</th><th>Path</th><th>What</th></tr>{endpoints}</table>
+<h2>Input features</h2><table><tr><th>Name</th><th>Min</th><th>Max</th><th>Missing (null/NaN) allowed</th></tr>{features}</table>
+<h2>Example</h2><pre>curl -s -X POST http://127.0.0.1:3000/predict -H 'Content-Type: application/json' \
+  -d '{example_html}'</pre>
+<p>Errors: 422 with <code>{{"detail": [{{"loc": [...], "msg": "...", "type": "..."}}]}}</code> when the body does not match the schema
+(missing field, wrong type, NaN or infinity, out of range, not JSON); 400/401/404/405/413/415 with <code>{{"detail": "..."}}</code>
+for other mistakes. When an API key is configured, send it as <code>X-API-Key</code> or <code>Authorization: Bearer</code>
+(health endpoints excepted).</p>
+<h2>Try it</h2><p>API key (if the server needs one): <input id="key" type="password"></p>
+<textarea id="body"></textarea><p><button id="go">POST /predict</button></p><pre id="out"></pre>
+<script>
+document.getElementById('body').value = {example_js};
+document.getElementById('go').onclick = async () => {{
+  const headers = {{'Content-Type': 'application/json'}};
+  const key = document.getElementById('key').value;
+  if (key) headers['X-API-Key'] = key;
+  const r = await fetch('predict', {{method: 'POST', headers, body: document.getElementById('body').value}});
+  document.getElementById('out').textContent = r.status + '\n' + JSON.stringify(await r.json(), null, 2);
+}};
+</script></body></html>
+"#,
+        name = html_escape(&config.model_name),
+        task = kind(model),
+        source = html_escape(model.source()),
+        trees = model.n_trees(),
+        nf = model.n_features(),
+        classes_line = if classes.is_empty() {
+            String::new()
+        } else {
+            format!(", classes {classes}")
+        },
+        example_html = html_escape(&example),
+    )
+}

@@ -1,0 +1,100 @@
+//! The Spin adapter: WASI HTTP 0.2 request in, [`crate::api::handle`] in the middle,
+//! response out, and one JSON log line on stderr. Nothing here decides an answer.
+
+use futures::{SinkExt, StreamExt};
+use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
+use spin_sdk::http_component;
+
+use crate::api::{self, Body, Config};
+
+/// A Spin variable, or `None` when it is undefined or empty.
+fn variable(name: &str) -> Option<String> {
+    spin_sdk::variables::get(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+fn config() -> Config {
+    let mut config = Config::new(crate::MODEL_NAME);
+    config.api_key = variable("api_key");
+    if let Some(origins) = variable("allowed_origins") {
+        config.allowed_origins = Config::parse_origins(&origins);
+    }
+    if let Some(n) = variable("max_body_bytes").and_then(|v| v.trim().parse().ok()) {
+        config.max_body_bytes = n;
+    }
+    if let Some(n) = variable("max_batch_rows").and_then(|v| v.trim().parse().ok()) {
+        config.max_batch_rows = n;
+    }
+    config
+}
+
+/// A random request id from WASI's random source (through std's hasher seeding, which
+/// saves a dependency).
+fn random_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u8(0);
+    format!("{:016x}", h.finish())
+}
+
+#[http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    let start = std::time::Instant::now();
+    let config = config();
+    let method = req.method().to_string();
+    let path = req.path_with_query().unwrap_or_else(|| "/".into());
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+        .collect();
+    let declared = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+    // Read at most one byte past the limit; a larger body is refused, never buffered.
+    let mut body = Vec::new();
+    let mut too_large = declared.is_some_and(|n| n > config.max_body_bytes as u64);
+    if !too_large {
+        let mut stream = req.into_body_stream();
+        while let Some(chunk) = stream.next().await {
+            let Ok(chunk) = chunk else { break };
+            if body.len() + chunk.len() > config.max_body_bytes {
+                too_large = true;
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
+    let request = api::Request {
+        method: &method,
+        path: &path,
+        headers: &headers,
+        body: if too_large {
+            Body::TooLarge
+        } else {
+            Body::Bytes(&body)
+        },
+    };
+    let id = api::request_id(&request, random_id);
+    let mut resp = api::handle(&config, crate::model(), &request);
+    resp.headers.push(("x-request-id".into(), id.clone()));
+    let fields: Vec<(String, Vec<u8>)> = resp
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+        .collect();
+    let outgoing =
+        OutgoingResponse::new(Fields::from_list(&fields).unwrap_or_else(|_| Fields::new()));
+    let _ = outgoing.set_status_code(resp.status);
+    let mut sink = outgoing.take_body();
+    out.set(outgoing);
+    if !resp.body.is_empty() {
+        let _ = sink.send(std::mem::take(&mut resp.body)).await;
+    }
+    drop(sink);
+    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    eprintln!("{}", api::log_line(&request, &resp, latency_ms, &id));
+}
