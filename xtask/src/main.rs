@@ -1,12 +1,46 @@
 //! `cargo xtask`: the one entry point for people and CI.
 //!
-//! Each subcommand lives in its own module. `setup` installs what a fresh machine
-//! lacks (rustup targets, wasm-bindgen-cli, Chromium, npm packages); `test` is what CI
-//! runs; `serve` builds the component and serves the embedded Iris model.
+//! Each subcommand lives in its own module with its own `Args` (a `clap::Args`) and
+//! `run(Args) -> anyhow::Result<()>`. To add one, write the module and add ONE line
+//! (plus its `///` help) to the [`commands!`] list below. `setup` and `test` are
+//! ordered lists of steps in `setup.rs` and `test.rs`: add a step there, not here.
 
 use clap::{Parser, Subcommand};
 
 mod util;
+
+/// Declares the subcommands: each line `Name(module)` becomes a variant holding
+/// `module::Args` and dispatches to `module::run`.
+macro_rules! commands {
+    ($($(#[$meta:meta])* $name:ident($module:ident),)*) => {
+        $(mod $module;)*
+
+        #[derive(Subcommand)]
+        enum Command {
+            $($(#[$meta])* $name($module::Args),)*
+        }
+
+        fn dispatch(command: Command) -> anyhow::Result<()> {
+            match command {
+                $(Command::$name(args) => $module::run(args),)*
+            }
+        }
+    };
+}
+
+commands! {
+    /// Install what a fresh machine lacks (rustup targets, …). Idempotent.
+    Setup(setup),
+    /// Run everything CI runs, in order (what `.ci/run` calls).
+    Test(test),
+    /// Check that every Rust file opens with a `//!` doc line.
+    Tidy(tidy),
+    /// Try Edgewood locally (for now: predict a sample CSV with the embedded Iris model).
+    #[command(alias = "run")]
+    Serve(serve),
+    /// Benchmark the Iris RF100 model natively against scikit-learn and ONNX Runtime.
+    Bench(bench),
+}
 
 /// Build, test, bench and serve Edgewood.
 #[derive(Parser)]
@@ -16,10 +50,6 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Subcommand)]
-enum Command {}
-
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {}
+    dispatch(Cli::parse().command)
 }

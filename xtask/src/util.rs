@@ -13,14 +13,87 @@ pub fn root() -> PathBuf {
 
 /// Runs `cmd` in the workspace root, echoing it, and fails if it fails.
 pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
-    cmd.current_dir(root());
-    eprintln!("$ {cmd:?}");
-    let status = cmd.status()?;
-    anyhow::ensure!(status.success(), "command failed ({status}): {cmd:?}");
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
+    eprintln!("$ {}", show(cmd));
+    let status = cmd
+        .status()
+        .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", show(cmd)))?;
+    anyhow::ensure!(status.success(), "command failed ({status}): {}", show(cmd));
     Ok(())
 }
 
-/// Whether this runs in CI (`CI=true`).
+/// Runs `cmd` in the workspace root and returns its stdout; fails if it fails.
+pub fn output(cmd: &mut Command) -> anyhow::Result<String> {
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", show(cmd)))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "command failed ({}): {}\n{}",
+        out.status,
+        show(cmd),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A command line as a person would type it.
+pub fn show(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// `cargo`, the same one that runs xtask.
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Whether this runs in CI (`CI=true`), for steps that must behave differently there.
+#[allow(dead_code)]
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// One named step of an ordered list (`setup`, `test`).
+pub struct Step {
+    /// What the step does, as printed.
+    pub name: &'static str,
+    /// The step itself.
+    pub run: fn() -> anyhow::Result<()>,
+}
+
+/// Runs `steps` in order, printing each name and its duration; stops at the first
+/// failure, naming the step.
+pub fn run_steps(list: &str, steps: &[Step], skip: &[String]) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    for (i, step) in steps.iter().enumerate() {
+        if skip.iter().any(|s| step.name.contains(s.as_str())) {
+            eprintln!(
+                "==> {list} {}/{}: {} (skipped)",
+                i + 1,
+                steps.len(),
+                step.name
+            );
+            continue;
+        }
+        eprintln!("==> {list} {}/{}: {}", i + 1, steps.len(), step.name);
+        let t = std::time::Instant::now();
+        (step.run)().map_err(|e| anyhow::anyhow!("{list} step '{}' failed: {e:#}", step.name))?;
+        eprintln!("<== {} ({:.1} s)", step.name, t.elapsed().as_secs_f64());
+    }
+    eprintln!(
+        "{list}: all {} steps passed in {:.0} s",
+        steps.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

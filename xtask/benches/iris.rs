@@ -1,0 +1,77 @@
+//! The native half of `cargo xtask bench`: the embedded Iris RF100 model on the rows
+//! `xtask bench` wrote, single-row latency and batch throughput, one JSON line out.
+//!
+//! Run through `cargo bench -p xtask --bench iris -- --rows FILE [--smoke]`.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use edgewood_core::iris;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let rows_path = args
+        .iter()
+        .position(|a| a == "--rows")
+        .and_then(|i| args.get(i + 1))
+        .expect("usage: iris --rows FILE [--smoke]");
+    let bytes = std::fs::read(rows_path).expect("the rows file is readable");
+    let rows: Vec<f64> = bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let model = iris::model().expect("the embedded model opens");
+    model.validate().expect("the embedded model is valid");
+    let nf = model.n_features();
+    let width = model.prediction_len();
+    let n = rows.len() / nf;
+    assert!(n > 0, "no rows");
+    let reps = if smoke { 2 } else { 15 };
+
+    // Single row: blocks of calls, median of the per-call mean of each block.
+    let block = n.min(if smoke { 500 } else { 10_000 });
+    let mut out = vec![0.0; width];
+    let mut single = Vec::new();
+    let mut single_validated = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        for r in rows[..block * nf].chunks_exact(nf) {
+            model.predict_into(black_box(r), &mut out).unwrap();
+            black_box(&out);
+        }
+        single.push(t.elapsed().as_nanos() as f64 / block as f64);
+        let t = Instant::now();
+        for r in rows[..block * nf].chunks_exact(nf) {
+            model.validate_row(black_box(r)).unwrap();
+            model.predict_into(r, &mut out).unwrap();
+            black_box(&out);
+        }
+        single_validated.push(t.elapsed().as_nanos() as f64 / block as f64);
+    }
+
+    // Batch: the whole file through predict_batch, median throughput.
+    let mut preds = vec![0.0; n * width];
+    let mut batch = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        model.predict_batch(black_box(&rows), &mut preds).unwrap();
+        black_box(&preds);
+        batch.push(n as f64 / t.elapsed().as_secs_f64());
+    }
+    println!(
+        "{{\"model\":{:?},\"trees\":{},\"split_nodes\":{},\"rows\":{},\"single_row_ns\":{:.1},\"single_row_validated_ns\":{:.1},\"batch_rows_per_s\":{:.0}}}",
+        model.source(),
+        model.n_trees(),
+        model.n_split_nodes(),
+        n,
+        median(single),
+        median(single_validated),
+        median(batch)
+    );
+}

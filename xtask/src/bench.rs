@@ -1,0 +1,254 @@
+//! `cargo xtask bench`: the Iris RF100 model natively, and the same rows through
+//! scikit-learn `predict_proba` and ONNX Runtime in the same run, as a table of ratios.
+//!
+//! Not a test: timings on a shared machine are noisy. The native side is the
+//! `xtask/benches/iris.rs` harness (release profile); the peers run `bench/peers.py`
+//! in `bench/.venv`, which this command creates with pinned versions. `--smoke` runs
+//! the native harness for a few iterations without Python (a CI step).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::util::{self, cargo, root};
+
+/// Versions the peers are measured with (the figures in shared notes use these).
+const PINS: &[(&str, &str, &str)] = &[
+    ("scikit-learn", "sklearn", "1.9.1"),
+    ("onnxruntime", "onnxruntime", "1.32.0"),
+    ("skl2onnx", "skl2onnx", "1.20.0"),
+];
+
+/// tl2cgen's compiled-C batch throughput on this model and machine (shared notes):
+/// the batch goal is twice this.
+const TL2CGEN_ROWS_PER_S: f64 = 1.90e6;
+/// tl2cgen's single-row latency on the same (shared notes), for the table only.
+const TL2CGEN_SINGLE_US: f64 = 19.7;
+
+/// Arguments of `cargo xtask bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A few iterations of the native harness only (no Python, debug build).
+    #[arg(long)]
+    smoke: bool,
+    /// Rows in the batch.
+    #[arg(long, default_value_t = 100_000)]
+    rows: usize,
+    /// Only the native engine (no Python peers).
+    #[arg(long)]
+    native_only: bool,
+}
+
+/// Runs the benchmark.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.smoke {
+        return smoke();
+    }
+    let rows = write_rows(args.rows)?;
+    let native = native(&rows, false)?;
+    let peers = if args.native_only {
+        None
+    } else {
+        let python = venv()?;
+        let out = util::output(
+            Command::new(&python)
+                .arg(root().join("bench/peers.py"))
+                .arg("--rows")
+                .arg(&rows)
+                .arg("--model")
+                .arg(root().join("tests/fixtures/iris_rf100.joblib"))
+                // One thread everywhere, like the engine.
+                .env("OMP_NUM_THREADS", "1")
+                .env("OPENBLAS_NUM_THREADS", "1")
+                .env("MKL_NUM_THREADS", "1"),
+        )?;
+        Some(last_json(&out).context("bench/peers.py printed no JSON")?)
+    };
+    print_table(&native, peers.as_ref());
+    Ok(())
+}
+
+/// The CI smoke run: the native harness, few iterations, debug profile.
+pub fn smoke() -> anyhow::Result<()> {
+    let rows = write_rows(2_000)?;
+    let v = native(&rows, true)?;
+    anyhow::ensure!(
+        v["batch_rows_per_s"].as_f64().is_some_and(|x| x > 0.0),
+        "the native harness reported no throughput: {v}"
+    );
+    eprintln!("bench smoke: {v}");
+    Ok(())
+}
+
+/// Deterministic Iris-like rows (each feature uniform over its training range, one
+/// decimal like the data), written as little-endian float64, 4 per row.
+fn write_rows(n: usize) -> anyhow::Result<PathBuf> {
+    const RANGES: [(f64, f64); 4] = [(4.3, 7.9), (2.0, 4.4), (1.0, 6.9), (0.1, 2.5)];
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("iris_rows_{n}.f64"));
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut bytes = Vec::with_capacity(n * 32);
+    for _ in 0..n {
+        for (lo, hi) in RANGES {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let steps = ((hi - lo) * 10.0).round() as u64 + 1;
+            let x = lo + (state % steps) as f64 / 10.0;
+            let x = (x * 10.0).round() / 10.0;
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    std::fs::write(&path, bytes)?;
+    Ok(path)
+}
+
+/// Runs the native harness and returns its JSON report.
+fn native(rows: &Path, smoke: bool) -> anyhow::Result<Value> {
+    let mut cmd = cargo();
+    cmd.args(["bench", "-p", "xtask", "--bench", "iris"]);
+    if smoke {
+        cmd.args(["--profile", "dev"]);
+    }
+    cmd.arg("--").arg("--rows").arg(rows);
+    if smoke {
+        cmd.arg("--smoke");
+    }
+    eprintln!("$ {}", util::show(&cmd));
+    let out = util::output(&mut cmd)?;
+    last_json(&out).context("the native harness printed no JSON")
+}
+
+fn last_json(out: &str) -> Option<Value> {
+    out.lines().rev().find_map(|l| {
+        serde_json::from_str::<Value>(l.trim())
+            .ok()
+            .filter(Value::is_object)
+    })
+}
+
+/// `bench/.venv/bin/python`, creating the venv and installing the pins if needed.
+fn venv() -> anyhow::Result<PathBuf> {
+    let dir = root().join("bench/.venv");
+    let python = dir.join("bin/python");
+    if !python.exists() {
+        util::run(Command::new("python3").arg("-m").arg("venv").arg(&dir))?;
+    }
+    let check = PINS
+        .iter()
+        .map(|(_, module, version)| {
+            format!(
+                "import {module}; assert {module}.__version__ == '{version}', {module}.__version__"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let ok = Command::new(&python)
+        .args(["-c", &check])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        let pins: Vec<String> = PINS.iter().map(|(p, _, v)| format!("{p}=={v}")).collect();
+        util::run(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(&pins),
+        )?;
+    }
+    Ok(python)
+}
+
+fn num(v: &Value, k: &str) -> f64 {
+    v[k].as_f64().unwrap_or(f64::NAN)
+}
+
+fn rate(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2}M rows/s", x / 1e6)
+    } else {
+        format!("{:.0}k rows/s", x / 1e3)
+    }
+}
+
+fn print_table(native: &Value, peers: Option<&Value>) {
+    let single = num(native, "single_row_ns") / 1000.0;
+    let single_v = num(native, "single_row_validated_ns") / 1000.0;
+    let batch = num(native, "batch_rows_per_s");
+    println!(
+        "\nIris RF100 ({} trees, {} split nodes), {} rows, one thread",
+        native["trees"], native["split_nodes"], native["rows"]
+    );
+    println!(
+        "{:<28} {:>12} {:>16} {:>16} {:>14}",
+        "engine", "1 row", "batch", "Edgewood 1 row", "Edgewood batch"
+    );
+    println!("{}", "-".repeat(90));
+    println!(
+        "{:<28} {:>9.3} µs {:>16} {:>16} {:>14}",
+        "Edgewood native",
+        single,
+        rate(batch),
+        "1×",
+        "1×"
+    );
+    println!("{:<28} {:>9.3} µs {:>16}", "  + validate_row", single_v, "");
+    let row = |name: &str, us: f64, rows_s: f64| {
+        println!(
+            "{:<28} {:>9.3} µs {:>16} {:>15.1}× {:>13.1}×",
+            name,
+            us,
+            rate(rows_s),
+            us / single,
+            batch / rows_s
+        );
+    };
+    if let Some(p) = peers {
+        row(
+            &format!(
+                "scikit-learn {}",
+                p["sklearn_version"].as_str().unwrap_or("?")
+            ),
+            num(p, "sklearn_single_us"),
+            num(p, "sklearn_batch_rows_per_s"),
+        );
+        row(
+            &format!(
+                "ONNX Runtime {}",
+                p["onnxruntime_version"].as_str().unwrap_or("?")
+            ),
+            num(p, "ort_single_us"),
+            num(p, "ort_batch_rows_per_s"),
+        );
+    }
+    row(
+        "tl2cgen (shared notes)",
+        TL2CGEN_SINGLE_US,
+        TL2CGEN_ROWS_PER_S,
+    );
+    println!("(ratios: how many times faster Edgewood is)");
+    if let Some(p) = peers {
+        let ort = num(p, "ort_single_us") / single;
+        println!(
+            "goal: 1 row ≥10× faster than ONNX Runtime in-process: {ort:.1}× — {}",
+            if ort >= 10.0 { "met" } else { "NOT met" }
+        );
+        if let Some(d) = p["max_abs_diff_vs_sklearn"].as_f64() {
+            println!("ONNX Runtime vs scikit-learn, largest probability difference: {d:e}");
+        }
+    }
+    let b = batch / TL2CGEN_ROWS_PER_S;
+    println!(
+        "goal: batch ≥2× tl2cgen (1.9M rows/s): {b:.2}× — {}",
+        if b >= 2.0 { "met" } else { "NOT met" }
+    );
+}

@@ -1,0 +1,50 @@
+//! `cargo xtask setup`: install what a fresh machine lacks, idempotently.
+//!
+//! A fresh machine has rustup, cargo, node, npm and python3, nothing else. Each step
+//! below checks before it installs, so running `setup` twice does nothing the second
+//! time. To add a step, append it to [`STEPS`].
+
+use std::process::Command;
+
+use crate::util::{self, Step};
+
+/// The set-up steps, in order.
+pub const STEPS: &[Step] = &[Step {
+    name: "rustup targets wasm32-unknown-unknown and wasm32-wasip2",
+    run: rust_targets,
+}];
+
+/// Arguments of `cargo xtask setup`.
+#[derive(clap::Args)]
+pub struct Args {}
+
+/// Runs every set-up step.
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    all()
+}
+
+/// Runs every set-up step (also the first step of `cargo xtask test`).
+pub fn all() -> anyhow::Result<()> {
+    util::run_steps("setup", STEPS, &[])
+}
+
+/// The WebAssembly targets the npm package and the Spin component are built for.
+const TARGETS: &[&str] = &["wasm32-unknown-unknown", "wasm32-wasip2"];
+
+fn rust_targets() -> anyhow::Result<()> {
+    let installed = util::output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    let missing: Vec<&str> = TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if missing.is_empty() {
+        eprintln!("targets already installed: {}", TARGETS.join(", "));
+        return Ok(());
+    }
+    util::run(
+        Command::new("rustup")
+            .args(["target", "add"])
+            .args(&missing),
+    )
+}

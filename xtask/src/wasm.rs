@@ -1,0 +1,201 @@
+//! `cargo xtask wasm`: builds the npm package `edgewood` into `wasm/pkg/`.
+//!
+//! Steps: compile the engine crate (`edgewood-wasm`) and the converter crate
+//! (`edgewood-wasm-convert`) for `wasm32-unknown-unknown` with the `wasm-release`
+//! profile; run `wasm-bindgen --target web` on each; shrink them with `wasm-opt` from
+//! the npm package `binaryen` (Debian's binaryen 108 corrupts wasm-bindgen output);
+//! copy the hand-written JavaScript, TypeScript declarations, `package.json` and README
+//! from `wasm/js/`; print raw and gzip sizes and fail when the engine exceeds its
+//! budget. The two wasm files are separate so that pages which only predict never
+//! download the converter.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, ensure, Context};
+
+use crate::util::{root, run};
+
+/// The wasm-bindgen version the crates pin (`=`); the CLI must be exactly this one.
+pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
+
+/// The gzip budget of the engine wasm (the issue's goal: ≤ 60 KB).
+const ENGINE_GZIP_BUDGET: u64 = 60 * 1024;
+
+/// Features that rustc enables by default for wasm32-unknown-unknown and that
+/// wasm-opt must therefore accept (it must not add others).
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// Files copied verbatim from `wasm/js/` into the package.
+const JS_FILES: &[&str] = &[
+    "index.js",
+    "node.js",
+    "api.js",
+    "index.d.ts",
+    "package.json",
+    "README.md",
+];
+
+/// One wasm-bindgen crate of the package.
+struct Part {
+    package: &'static str,
+    /// The crate's artifact name (`edgewood_wasm.wasm`).
+    artifact: &'static str,
+    /// The name wasm-bindgen gives the outputs (`edgewood.js`, `edgewood_bg.wasm`).
+    out_name: &'static str,
+}
+
+const PARTS: &[Part] = &[Part {
+    package: "edgewood-wasm",
+    artifact: "edgewood_wasm",
+    out_name: "edgewood",
+}];
+
+/// Sizes of one built wasm file.
+pub struct Size {
+    pub name: String,
+    pub raw: u64,
+    pub gzip: u64,
+}
+
+/// The directory the package is built into.
+pub fn pkg_dir() -> PathBuf {
+    root().join("wasm").join("pkg")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// `wasm-opt` from the npm package `binaryen`, installed in `web/node_modules`.
+fn wasm_opt() -> anyhow::Result<PathBuf> {
+    let path = root().join("web/node_modules/.bin/wasm-opt");
+    ensure!(
+        path.exists(),
+        "wasm-opt from the npm package binaryen is missing: run `cargo xtask setup` \
+         (or `npm ci` in web/)"
+    );
+    Ok(path)
+}
+
+/// Checks that `wasm-bindgen` on PATH is the pinned version.
+pub fn check_wasm_bindgen() -> anyhow::Result<()> {
+    let out = Command::new("wasm-bindgen")
+        .arg("--version")
+        .output()
+        .context("wasm-bindgen is not on PATH: run `cargo xtask setup`")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        text.split_whitespace().nth(1) == Some(WASM_BINDGEN_VERSION),
+        "wasm-bindgen {WASM_BINDGEN_VERSION} is needed, found `{}`: run `cargo xtask setup`",
+        text.trim()
+    );
+    Ok(())
+}
+
+/// The gzip -9 size of a file (the size a server sends with compression).
+pub fn gzip_size(path: &Path) -> anyhow::Result<u64> {
+    let out = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(path)
+        .output()
+        .context("running gzip")?;
+    ensure!(out.status.success(), "gzip failed on {}", path.display());
+    Ok(out.stdout.len() as u64)
+}
+
+/// Builds the package and returns the sizes of its wasm files.
+pub fn build() -> anyhow::Result<Vec<Size>> {
+    check_wasm_bindgen()?;
+    let wasm_opt = wasm_opt()?;
+    let pkg = pkg_dir();
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg).with_context(|| format!("clearing {}", pkg.display()))?;
+    }
+    std::fs::create_dir_all(&pkg)?;
+
+    let mut build = Command::new(env!("CARGO"));
+    build.args([
+        "build",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm-release",
+    ]);
+    for part in PARTS {
+        build.args(["-p", part.package]);
+    }
+    run(&mut build)?;
+
+    let mut sizes = Vec::new();
+    for part in PARTS {
+        let input = target_dir()
+            .join("wasm32-unknown-unknown/wasm-release")
+            .join(format!("{}.wasm", part.artifact));
+        run(Command::new("wasm-bindgen")
+            .args([
+                "--target",
+                "web",
+                "--no-typescript",
+                "--out-name",
+                part.out_name,
+            ])
+            .arg("--out-dir")
+            .arg(&pkg)
+            .arg(&input))?;
+        let wasm = pkg.join(format!("{}_bg.wasm", part.out_name));
+        run(Command::new(&wasm_opt)
+            .arg("-Oz")
+            .args(WASM_FEATURES)
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&wasm))?;
+        sizes.push(Size {
+            name: format!("{}_bg.wasm", part.out_name),
+            raw: std::fs::metadata(&wasm)?.len(),
+            gzip: gzip_size(&wasm)?,
+        });
+    }
+
+    let js = root().join("wasm/js");
+    for file in JS_FILES {
+        std::fs::copy(js.join(file), pkg.join(file))
+            .with_context(|| format!("copying wasm/js/{file}"))?;
+    }
+    let manifest = std::fs::read_to_string(pkg.join("package.json"))?;
+    let expected = format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION"));
+    ensure!(
+        manifest.contains(&expected),
+        "wasm/js/package.json must have {expected} (the workspace version)"
+    );
+    Ok(sizes)
+}
+
+/// `cargo xtask wasm`.
+pub fn main() -> anyhow::Result<()> {
+    let sizes = build()?;
+    println!("{:<28} {:>10} {:>10}", "file", "raw", "gzip -9");
+    for s in &sizes {
+        println!("{:<28} {:>10} {:>10}", s.name, s.raw, s.gzip);
+    }
+    println!("package: {}", pkg_dir().display());
+    let engine = &sizes[0];
+    if engine.gzip > ENGINE_GZIP_BUDGET {
+        bail!(
+            "{} is {} bytes gzipped, over the budget of {ENGINE_GZIP_BUDGET}",
+            engine.name,
+            engine.gzip
+        );
+    }
+    Ok(())
+}
