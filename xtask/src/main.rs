@@ -40,6 +40,10 @@ commands! {
     Serve(serve),
     /// Benchmark the Iris RF100 model natively against scikit-learn and ONNX Runtime.
     Bench(bench),
+    /// Build the npm package `edgewood` into wasm/pkg (wasm-bindgen, wasm-opt, sizes).
+    Wasm(wasm),
+    /// Build the npm package and serve the demo page on 127.0.0.1.
+    Web(web),
 }
 
 /// Build, test, bench and serve Edgewood.

@@ -9,10 +9,24 @@ use std::process::Command;
 use crate::util::{self, Step};
 
 /// The set-up steps, in order.
-pub const STEPS: &[Step] = &[Step {
-    name: "rustup targets wasm32-unknown-unknown and wasm32-wasip2",
-    run: rust_targets,
-}];
+pub const STEPS: &[Step] = &[
+    Step {
+        name: "rustup targets wasm32-unknown-unknown and wasm32-wasip2",
+        run: rust_targets,
+    },
+    Step {
+        name: "wasm-bindgen-cli (the version the wasm crates pin)",
+        run: crate::web::setup_wasm_bindgen,
+    },
+    Step {
+        name: "npm packages of web/ (binaryen's wasm-opt, playwright-core, vite)",
+        run: crate::web::setup_npm,
+    },
+    Step {
+        name: "Chromium for the browser tests",
+        run: crate::web::setup_chromium,
+    },
+];
 
 /// Arguments of `cargo xtask setup`.
 #[derive(clap::Args)]

@@ -30,6 +30,10 @@ pub const STEPS: &[Step] = &[
         name: "bench smoke",
         run: crate::bench::smoke,
     },
+    Step {
+        name: "npm package: build, Node, npm pack + Vite, and Chromium tests",
+        run: crate::web::test,
+    },
 ];
 
 /// Arguments of `cargo xtask test`.

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use anyhow::{bail, ensure, Context};
 
-use crate::util::{root, run};
+use crate::util::{self, cargo, root};
 
 /// The wasm-bindgen version the crates pin (`=`); the CLI must be exactly this one.
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
@@ -124,7 +124,7 @@ pub fn build() -> anyhow::Result<Vec<Size>> {
     }
     std::fs::create_dir_all(&pkg)?;
 
-    let mut build = Command::new(env!("CARGO"));
+    let mut build = cargo();
     build.args([
         "build",
         "--target",
@@ -135,31 +135,35 @@ pub fn build() -> anyhow::Result<Vec<Size>> {
     for part in PARTS {
         build.args(["-p", part.package]);
     }
-    run(&mut build)?;
+    util::run(&mut build)?;
 
     let mut sizes = Vec::new();
     for part in PARTS {
         let input = target_dir()
             .join("wasm32-unknown-unknown/wasm-release")
             .join(format!("{}.wasm", part.artifact));
-        run(Command::new("wasm-bindgen")
-            .args([
-                "--target",
-                "web",
-                "--no-typescript",
-                "--out-name",
-                part.out_name,
-            ])
-            .arg("--out-dir")
-            .arg(&pkg)
-            .arg(&input))?;
+        util::run(
+            Command::new("wasm-bindgen")
+                .args([
+                    "--target",
+                    "web",
+                    "--no-typescript",
+                    "--out-name",
+                    part.out_name,
+                ])
+                .arg("--out-dir")
+                .arg(&pkg)
+                .arg(&input),
+        )?;
         let wasm = pkg.join(format!("{}_bg.wasm", part.out_name));
-        run(Command::new(&wasm_opt)
-            .arg("-Oz")
-            .args(WASM_FEATURES)
-            .arg(&wasm)
-            .arg("-o")
-            .arg(&wasm))?;
+        util::run(
+            Command::new(&wasm_opt)
+                .arg("-Oz")
+                .args(WASM_FEATURES)
+                .arg(&wasm)
+                .arg("-o")
+                .arg(&wasm),
+        )?;
         sizes.push(Size {
             name: format!("{}_bg.wasm", part.out_name),
             raw: std::fs::metadata(&wasm)?.len(),
@@ -181,8 +185,12 @@ pub fn build() -> anyhow::Result<Vec<Size>> {
     Ok(sizes)
 }
 
-/// `cargo xtask wasm`.
-pub fn main() -> anyhow::Result<()> {
+/// Arguments of `cargo xtask wasm`.
+#[derive(clap::Args)]
+pub struct Args {}
+
+/// `cargo xtask wasm`: build the package, print its sizes, enforce the budget.
+pub fn run(_args: Args) -> anyhow::Result<()> {
     let sizes = build()?;
     println!("{:<28} {:>10} {:>10}", "file", "raw", "gzip -9");
     for s in &sizes {

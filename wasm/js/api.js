@@ -1,0 +1,307 @@
+// The public JavaScript API of the `edgewood` package, shared by the browser and Node
+// entries (index.js, node.js), which differ only in how they fetch the engine wasm.
+//
+// Rows travel through buffers in wasm memory: predict() writes the feature values into
+// a Float64Array view of the engine's row buffer and calls the engine once, so a
+// prediction allocates nothing on the Rust side and copies no objects across the
+// boundary. Every input check (names, missing and out-of-range values) is the Rust
+// core's, so the messages match the CLI and the HTTP service word for word.
+
+import * as engine from './edgewood.js';
+
+/** The engine's wasm exports (for `memory`), set by the entry that instantiated it. */
+let wasm = null;
+
+/** Called once by index.js / node.js with the exports of the instantiated engine. */
+export function attach(exports) {
+  wasm = exports;
+}
+
+/**
+ * An error from Edgewood. `code` is stable and meant for programs; `feature` names the
+ * input feature concerned and `row` the batch row, when the error is about one.
+ */
+export class EdgewoodError extends Error {
+  constructor(message, code, feature, row) {
+    super(message);
+    this.name = 'EdgewoodError';
+    this.code = code;
+    if (feature !== undefined) this.feature = feature;
+    if (row !== undefined) this.row = row;
+  }
+}
+
+/** The error the engine recorded for the call that just failed. */
+function engineError() {
+  const feature = engine.last_error_feature();
+  const row = engine.last_error_row();
+  return new EdgewoodError(
+    engine.last_error_message(),
+    engine.last_error_code(),
+    feature ?? undefined,
+    row ?? undefined,
+  );
+}
+
+function argumentError(message) {
+  return new EdgewoodError(message, 'invalid_argument');
+}
+
+/** Whatever a caller may hand to Model.load, as bytes. */
+async function bytesOf(source) {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) {
+    return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  }
+  if (typeof Response !== 'undefined' && source instanceof Response) {
+    if (!source.ok) {
+      throw new EdgewoodError(
+        `could not fetch the model: HTTP ${source.status} ${source.statusText}`.trim(),
+        'fetch_failed',
+      );
+    }
+    return new Uint8Array(await source.arrayBuffer());
+  }
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    return new Uint8Array(await source.arrayBuffer());
+  }
+  throw argumentError(
+    'Model.load expects the .ewm bytes as a Uint8Array, an ArrayBuffer, a Response or a Blob',
+  );
+}
+
+function syncBytesOf(source) {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) {
+    return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  }
+  throw argumentError('Model.fromBytes expects the .ewm bytes as a Uint8Array or an ArrayBuffer');
+}
+
+function range(pair) {
+  return pair.length === 2 ? { min: pair[0], max: pair[1] } : null;
+}
+
+/** A value given for a feature: a number, or null for a missing value. */
+function numberFor(name, value) {
+  if (typeof value === 'number') return value;
+  if (value === null) return NaN;
+  const got = value === undefined ? 'undefined' : typeof value;
+  return new EdgewoodError(
+    `feature '${name}' must be a number, got ${got === 'string' ? `the string '${value}'` : got}`,
+    'invalid_type',
+    name,
+  );
+}
+
+const PRIVATE = Symbol('edgewood.private');
+
+/** A tree-ensemble model, ready to predict. */
+export class Model {
+  #engine;
+  #nf;
+  #len;
+  #names;
+  #classes; // labels as returned (numbers for integer-labelled models)
+  #keys; // labels as strings, the keys of `probabilities`
+  #classifier;
+  #schema;
+  #buffer = null; // the wasm memory buffer the two views below belong to
+  #row = null;
+  #out = null;
+
+  constructor(token, eng) {
+    if (token !== PRIVATE) {
+      throw new TypeError('use Model.iris(), Model.load(bytes) or Model.fromBytes(bytes)');
+    }
+    this.#engine = eng;
+    this.#nf = eng.n_features();
+    this.#len = eng.prediction_len();
+    this.#classifier = eng.is_classifier();
+    this.#names = [];
+    const features = [];
+    for (let i = 0; i < this.#nf; i++) {
+      const name = eng.feature_name(i);
+      this.#names.push(name);
+      features.push({
+        name,
+        validRange: range(eng.valid_range(i)),
+        trainRange: range(eng.train_range(i)),
+        allowMissing: eng.allows_missing(i),
+      });
+    }
+    const integer = eng.integer_labels();
+    this.#keys = [];
+    this.#classes = [];
+    if (this.#classifier) {
+      for (let i = 0; i < this.#len; i++) {
+        const label = eng.class_label(i);
+        this.#keys.push(label);
+        this.#classes.push(integer ? Number(label) : label);
+      }
+    }
+    this.#schema = Object.freeze({
+      task: this.#classifier ? 'classification' : 'regression',
+      features: Object.freeze(features.map(Object.freeze)),
+      classes: Object.freeze([...this.#classes]),
+      source: eng.source(),
+      trees: eng.n_trees(),
+      maxDepth: eng.max_depth(),
+      bytes: eng.byte_len(),
+    });
+  }
+
+  /** The embedded Iris model (scikit-learn RandomForestClassifier, 100 trees). */
+  static iris() {
+    const eng = engine.Engine.iris();
+    if (!eng) throw engineError();
+    return new Model(PRIVATE, eng);
+  }
+
+  /**
+   * Loads a `.ewm` model from a Uint8Array, an ArrayBuffer, a fetch() Response or a
+   * Blob (a dropped File). The whole model is validated once here, so predictions
+   * never meet a corrupt node.
+   */
+  static async load(source) {
+    return Model.fromBytes(await bytesOf(source));
+  }
+
+  /** Model.load for bytes already in hand, without a promise. */
+  static fromBytes(source) {
+    const eng = engine.Engine.load(syncBytesOf(source));
+    if (!eng) throw engineError();
+    return new Model(PRIVATE, eng);
+  }
+
+  /** Features (name, valid and training ranges, missing allowed), classes, task, source. */
+  get schema() {
+    return this.#schema;
+  }
+
+  /** Refreshes the typed-array views when wasm memory has grown (a new buffer). */
+  #views() {
+    if (!this.#engine) throw new EdgewoodError('this model was freed', 'freed');
+    if (this.#buffer !== wasm.memory.buffer) {
+      this.#buffer = wasm.memory.buffer;
+      this.#row = new Float64Array(this.#buffer, this.#engine.row_ptr(), this.#nf);
+      this.#out = new Float64Array(this.#buffer, this.#engine.out_ptr(), this.#len);
+    }
+  }
+
+  /**
+   * Predicts one row, given as `{ feature: value, … }` (every feature exactly once;
+   * `null` or `NaN` is a missing value) or as an array of values in schema order.
+   * Returns `{ label, confidence, probabilities: { class: p } }`, or `{ value }` for a
+   * regressor. Throws an EdgewoodError naming the feature for a refused input.
+   */
+  predict(input) {
+    this.#views();
+    const row = this.#row;
+    if (Array.isArray(input) || ArrayBuffer.isView(input)) {
+      this.#fillPositional(input, row);
+    } else if (input !== null && typeof input === 'object') {
+      this.#fillNamed(input, row);
+    } else {
+      throw argumentError('predict expects an object of feature values or an array of values');
+    }
+    const k = this.#engine.predict_one();
+    if (k < 0) throw engineError();
+    this.#views(); // predicting never grows memory, but stay correct if it ever does
+    const out = this.#out;
+    if (!this.#classifier) return { value: out[0] };
+    const probabilities = {};
+    for (let i = 0; i < this.#len; i++) probabilities[this.#keys[i]] = out[i];
+    return { label: this.#classes[k], confidence: out[k], probabilities };
+  }
+
+  #fillPositional(input, row) {
+    if (input.length !== this.#nf) {
+      throw new EdgewoodError(`a row needs ${this.#nf} values, got ${input.length}`, 'row_length');
+    }
+    for (let i = 0; i < this.#nf; i++) {
+      const v = numberFor(this.#names[i], input[i]);
+      if (v instanceof EdgewoodError) throw v;
+      row[i] = v;
+    }
+  }
+
+  #fillNamed(input, row) {
+    // Fast path: exactly the schema's keys, all numbers.
+    let count = 0;
+    for (const key in input) count++;
+    let fast = count === this.#nf;
+    for (let i = 0; fast && i < this.#nf; i++) {
+      const v = input[this.#names[i]];
+      if (typeof v === 'number') row[i] = v;
+      else fast = false;
+    }
+    if (fast) return;
+    // Slow path: find the first problem in the caller's key order, with the core's words.
+    const names = [];
+    const values = [];
+    for (const [name, value] of Object.entries(input)) {
+      const v = numberFor(name, value);
+      if (v instanceof EdgewoodError && this.#names.includes(name)) throw v;
+      names.push(name);
+      values.push(v instanceof EdgewoodError ? 0 : v);
+    }
+    if (!this.#engine.check_named(names, new Float64Array(values))) throw engineError();
+    for (let j = 0; j < names.length; j++) row[this.#names.indexOf(names[j])] = values[j];
+  }
+
+  /**
+   * Predicts `nRows` rows stored row-major in a Float64Array or Float32Array (or any
+   * array of numbers), `nRows × features` values. Returns `{ labels, classIndex,
+   * probabilities }` for a classifier (`probabilities` is `nRows × classes`, row-major)
+   * or `{ values }` for a regressor. A refused row throws an EdgewoodError with `row`.
+   */
+  predictBatch(data, nRows) {
+    if (data === null || typeof data !== 'object' || typeof data.length !== 'number') {
+      throw argumentError('predictBatch expects a Float64Array, a Float32Array or an array of numbers');
+    }
+    if (!this.#engine) throw new EdgewoodError('this model was freed', 'freed');
+    const nf = this.#nf;
+    const n = nRows === undefined ? Math.floor(data.length / nf) : nRows;
+    if (!Number.isInteger(n) || n < 0) {
+      throw argumentError(`nRows must be a whole number of rows, got ${nRows}`);
+    }
+    if (data.length !== n * nf) {
+      throw new EdgewoodError(
+        `${n} rows of ${nf} features need ${n * nf} values, got ${data.length}`,
+        'row_length',
+      );
+    }
+    const ptr = this.#engine.reserve(n);
+    new Float64Array(wasm.memory.buffer, ptr, n * nf).set(data);
+    if (!this.#engine.predict_batch(n)) throw engineError();
+    const buffer = wasm.memory.buffer;
+    const out = new Float64Array(buffer, this.#engine.batch_out_ptr(), n * this.#len).slice();
+    if (!this.#classifier) return { values: out };
+    const classIndex = new Uint32Array(buffer, this.#engine.batch_labels_ptr(), n).slice();
+    const labels = new Array(n);
+    for (let i = 0; i < n; i++) labels[i] = this.#classes[classIndex[i]];
+    return { labels, classIndex, probabilities: out };
+  }
+
+  /** Frees the model's wasm memory now (otherwise done when it is garbage-collected). */
+  free() {
+    if (this.#engine) {
+      this.#engine.free();
+      this.#engine = null;
+    }
+  }
+
+}
+
+// `using model = Model.iris()` where the runtime has explicit resource management.
+if (typeof Symbol.dispose === 'symbol') {
+  Object.defineProperty(Model.prototype, Symbol.dispose, { value: Model.prototype.free });
+}
+
+/** The package version and the `.ewm` format version the engine reads. */
+export function version() {
+  return { version: engine.engine_version(), format: engine.format_version() };
+}

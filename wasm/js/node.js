@@ -1,0 +1,10 @@
+// Node.js entry of `edgewood` (Node 20+): reads the engine wasm from the package
+// directory and instantiates it synchronously, then exposes the same API as index.js.
+
+import { readFileSync } from 'node:fs';
+import { initSync } from './edgewood.js';
+import { attach } from './api.js';
+
+attach(initSync({ module: readFileSync(new URL('edgewood_bg.wasm', import.meta.url)) }));
+
+export { Model, EdgewoodError, version } from './api.js';

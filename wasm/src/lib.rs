@@ -1,0 +1,380 @@
+//! The WebAssembly engine of the `edgewood` npm package: wasm-bindgen bindings over
+//! `edgewood-core`.
+//!
+//! This crate is the low-level half of the package. The hand-written JavaScript in
+//! `wasm/js/` is the public API (`Model.iris()`, `Model.load()`, `model.predict({…})`);
+//! it talks to the [`Engine`] exported here through a deliberately narrow interface:
+//!
+//! - rows travel through buffers that live in wasm memory ([`Engine::row_ptr`],
+//!   [`Engine::reserve`]), which JavaScript fills through typed-array views, so a
+//!   prediction crosses the boundary without allocating or copying objects;
+//! - failures are reported by a status return plus [`last_error_code`],
+//!   [`last_error_message`], [`last_error_feature`] and [`last_error_row`], so the
+//!   JavaScript side can throw an `Error` with stable `code` and `feature` fields
+//!   without this crate pulling in `js-sys`.
+//!
+//! Every check (feature names, missing and out-of-range values, corrupt models) is the
+//! core's own, so the page refuses exactly what the CLI and the HTTP service refuse,
+//! with the same words. What this crate is *not*: a reader of foreign formats (that is
+//! the separately built converter in `wasm/convert/`, kept out of this binary so that
+//! the default package stays small).
+
+use std::cell::RefCell;
+
+use edgewood_core::{first_max, FormatError, InputError, Model, PredictError, TaskKind};
+use wasm_bindgen::prelude::*;
+
+/// The last failure, read by JavaScript right after a call returned a failure status.
+struct LastError {
+    code: &'static str,
+    message: String,
+    feature: Option<String>,
+    row: Option<usize>,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<LastError>> = const { RefCell::new(None) };
+}
+
+fn set_error(code: &'static str, message: String, feature: Option<String>, row: Option<usize>) {
+    LAST_ERROR.with(|e| {
+        *e.borrow_mut() = Some(LastError {
+            code,
+            message,
+            feature,
+            row,
+        })
+    });
+}
+
+fn set_input_error(e: &InputError, row: Option<usize>) {
+    let message = match row {
+        Some(r) => format!("row {r}: {e}"),
+        None => e.to_string(),
+    };
+    set_error(e.code(), message, e.feature().map(str::to_owned), row);
+}
+
+/// A stable code for each way `.ewm` bytes can be refused.
+fn format_code(e: &FormatError) -> &'static str {
+    match e {
+        FormatError::NotEwm => "not_ewm",
+        FormatError::UnsupportedVersion(_) => "unsupported_version",
+        FormatError::Truncated { .. } => "truncated",
+        _ => "corrupt_model",
+    }
+}
+
+fn set_predict_error(e: &PredictError, row: Option<usize>) {
+    match e {
+        PredictError::Input(e) => set_input_error(e, row),
+        PredictError::Corrupt(f) => set_error(format_code(f), e.to_string(), None, row),
+        _ => set_error("internal", e.to_string(), None, row),
+    }
+}
+
+/// The code of the last failure (`""` if none).
+#[wasm_bindgen]
+pub fn last_error_code() -> String {
+    LAST_ERROR.with(|e| e.borrow().as_ref().map_or("", |e| e.code).to_owned())
+}
+
+/// The message of the last failure, in words.
+#[wasm_bindgen]
+pub fn last_error_message() -> String {
+    LAST_ERROR.with(|e| {
+        e.borrow()
+            .as_ref()
+            .map_or_else(String::new, |e| e.message.clone())
+    })
+}
+
+/// The feature the last failure is about, if it is about one.
+#[wasm_bindgen]
+pub fn last_error_feature() -> Option<String> {
+    LAST_ERROR.with(|e| e.borrow().as_ref().and_then(|e| e.feature.clone()))
+}
+
+/// The batch row the last failure is about, if it is about one.
+#[wasm_bindgen]
+pub fn last_error_row() -> Option<u32> {
+    LAST_ERROR.with(|e| e.borrow().as_ref().and_then(|e| e.row.map(|r| r as u32)))
+}
+
+/// The crate (and package) version.
+#[wasm_bindgen]
+pub fn engine_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// The `.ewm` format version this engine reads.
+#[wasm_bindgen]
+pub fn format_version() -> u16 {
+    edgewood_core::FORMAT_VERSION
+}
+
+/// Model bytes: the embedded Iris model is used in place, loaded ones are owned.
+enum Bytes {
+    Static(&'static [u8]),
+    Owned(Box<[u8]>),
+}
+
+impl Bytes {
+    fn get(&self) -> &[u8] {
+        match self {
+            Bytes::Static(b) => b,
+            Bytes::Owned(b) => b,
+        }
+    }
+}
+
+/// One opened model plus the wasm-memory buffers JavaScript reads and writes.
+#[wasm_bindgen]
+pub struct Engine {
+    bytes: Bytes,
+    n_features: usize,
+    prediction_len: usize,
+    /// One row, written by JavaScript before [`Engine::predict_one`].
+    row: Vec<f64>,
+    /// The prediction of [`Engine::predict_one`].
+    out: Vec<f64>,
+    /// A batch of rows, sized by [`Engine::reserve`].
+    batch_in: Vec<f64>,
+    batch_out: Vec<f64>,
+    batch_labels: Vec<u32>,
+}
+
+impl Engine {
+    fn new(bytes: Bytes) -> Option<Engine> {
+        let (n_features, prediction_len) = match Model::open_validated(bytes.get()) {
+            Ok(m) => (m.n_features(), m.prediction_len()),
+            Err(e) => {
+                set_error(format_code(&e), e.to_string(), None, None);
+                return None;
+            }
+        };
+        Some(Engine {
+            bytes,
+            n_features,
+            prediction_len,
+            row: vec![0.0; n_features],
+            out: vec![0.0; prediction_len],
+            batch_in: Vec::new(),
+            batch_out: Vec::new(),
+            batch_labels: Vec::new(),
+        })
+    }
+
+    /// The model view. Opening is O(1) (header and section bounds) and the bytes were
+    /// fully validated when the engine was made, so this cannot fail in practice; the
+    /// error path stays for safety rather than a panic.
+    fn model(&self) -> Result<Model<'_>, FormatError> {
+        Model::open(self.bytes.get())
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// The embedded Iris model.
+    pub fn iris() -> Option<Engine> {
+        Engine::new(Bytes::Static(edgewood_core::iris::EWM))
+    }
+
+    /// Opens and fully validates `.ewm` bytes; `undefined` (and a last error) if refused.
+    pub fn load(bytes: Vec<u8>) -> Option<Engine> {
+        Engine::new(Bytes::Owned(bytes.into_boxed_slice()))
+    }
+
+    /// Number of input features.
+    pub fn n_features(&self) -> u32 {
+        self.n_features as u32
+    }
+
+    /// Values per prediction: the number of classes, or 1 for a regressor.
+    pub fn prediction_len(&self) -> u32 {
+        self.prediction_len as u32
+    }
+
+    /// Whether the model is a classifier.
+    pub fn is_classifier(&self) -> bool {
+        self.model()
+            .is_ok_and(|m| m.task() == TaskKind::Classification)
+    }
+
+    /// Whether the class labels were integers in the source model.
+    pub fn integer_labels(&self) -> bool {
+        self.model().is_ok_and(|m| m.integer_labels())
+    }
+
+    /// Name of feature `i`.
+    pub fn feature_name(&self, i: u32) -> String {
+        self.model()
+            .map(|m| m.feature_name(i as usize).to_owned())
+            .unwrap_or_default()
+    }
+
+    /// `[min, max]` of the valid range of feature `i`, or an empty array.
+    pub fn valid_range(&self, i: u32) -> Vec<f64> {
+        self.model()
+            .ok()
+            .and_then(|m| m.valid_range(i as usize))
+            .map_or_else(Vec::new, |(a, b)| vec![a, b])
+    }
+
+    /// `[min, max]` seen in training for feature `i`, or an empty array.
+    pub fn train_range(&self, i: u32) -> Vec<f64> {
+        self.model()
+            .ok()
+            .and_then(|m| m.train_range(i as usize))
+            .map_or_else(Vec::new, |(a, b)| vec![a, b])
+    }
+
+    /// Whether feature `i` accepts a missing value (NaN).
+    pub fn allows_missing(&self, i: u32) -> bool {
+        self.model().is_ok_and(|m| m.allows_missing(i as usize))
+    }
+
+    /// Label of class `i`.
+    pub fn class_label(&self, i: u32) -> String {
+        self.model()
+            .map(|m| m.class_label(i as usize).to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Where the model came from, e.g. `scikit-learn 1.9.1 RandomForestClassifier`.
+    pub fn source(&self) -> String {
+        self.model()
+            .map(|m| m.source().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Number of trees.
+    pub fn n_trees(&self) -> u32 {
+        self.model().map_or(0, |m| m.n_trees() as u32)
+    }
+
+    /// Greatest tree depth.
+    pub fn max_depth(&self) -> u32 {
+        self.model().map_or(0, |m| m.max_depth() as u32)
+    }
+
+    /// Size of the model in bytes.
+    pub fn byte_len(&self) -> u32 {
+        self.bytes.get().len() as u32
+    }
+
+    /// Where JavaScript writes the row for [`Engine::predict_one`] (`n_features` f64).
+    /// Stable for the engine's life.
+    pub fn row_ptr(&self) -> *const f64 {
+        self.row.as_ptr()
+    }
+
+    /// Where [`Engine::predict_one`] leaves its prediction (`prediction_len` f64).
+    /// Stable for the engine's life.
+    pub fn out_ptr(&self) -> *const f64 {
+        self.out.as_ptr()
+    }
+
+    /// Validates and predicts the row at [`Engine::row_ptr`]. Returns the class index
+    /// (0 for a regressor), or -1 after recording the error.
+    pub fn predict_one(&mut self) -> i32 {
+        let model = match Model::open(self.bytes.get()) {
+            Ok(m) => m,
+            Err(e) => {
+                set_error(format_code(&e), e.to_string(), None, None);
+                return -1;
+            }
+        };
+        if let Err(e) = model.validate_row(&self.row) {
+            set_input_error(&e, None);
+            return -1;
+        }
+        if let Err(e) = model.predict_into(&self.row, &mut self.out) {
+            set_predict_error(&e, None);
+            return -1;
+        }
+        match model.task() {
+            TaskKind::Classification => first_max(&self.out) as i32,
+            TaskKind::Regression => 0,
+        }
+    }
+
+    /// Records why a row given by feature names is refused: the core's own check of
+    /// unknown, duplicate and missing names and of each value, in the caller's order.
+    /// Returns whether the row is acceptable.
+    pub fn check_named(&self, names: Vec<String>, values: Vec<f64>) -> bool {
+        let model = match self.model() {
+            Ok(m) => m,
+            Err(e) => {
+                set_error(format_code(&e), e.to_string(), None, None);
+                return false;
+            }
+        };
+        let pairs = names.iter().map(String::as_str).zip(values.iter().copied());
+        match model.row_from_named(pairs) {
+            Ok(_) => true,
+            Err(e) => {
+                set_input_error(&e, None);
+                false
+            }
+        }
+    }
+
+    /// Makes room for a batch of `n_rows` and returns where JavaScript writes its
+    /// `n_rows × n_features` f64 values. Invalidates earlier batch pointers.
+    pub fn reserve(&mut self, n_rows: u32) -> *mut f64 {
+        let n = n_rows as usize;
+        self.batch_in.resize(n * self.n_features, 0.0);
+        self.batch_out.resize(n * self.prediction_len, 0.0);
+        self.batch_labels.resize(n, 0);
+        self.batch_in.as_mut_ptr()
+    }
+
+    /// Where [`Engine::predict_batch`] leaves `n_rows × prediction_len` f64 values.
+    pub fn batch_out_ptr(&self) -> *const f64 {
+        self.batch_out.as_ptr()
+    }
+
+    /// Where [`Engine::predict_batch`] leaves one class index (u32) per row.
+    pub fn batch_labels_ptr(&self) -> *const u32 {
+        self.batch_labels.as_ptr()
+    }
+
+    /// Validates and predicts the first `n_rows` rows of the reserved batch. Returns
+    /// false after recording the first refused row's error (with its row index).
+    pub fn predict_batch(&mut self, n_rows: u32) -> bool {
+        let n = n_rows as usize;
+        let (nf, len) = (self.n_features, self.prediction_len);
+        if n * nf > self.batch_in.len() {
+            set_error(
+                "internal",
+                format!("{n} rows were not reserved"),
+                None,
+                None,
+            );
+            return false;
+        }
+        let model = match Model::open(self.bytes.get()) {
+            Ok(m) => m,
+            Err(e) => {
+                set_error(format_code(&e), e.to_string(), None, None);
+                return false;
+            }
+        };
+        let classify = model.task() == TaskKind::Classification;
+        let rows = self.batch_in[..n * nf].chunks_exact(nf);
+        let outs = self.batch_out[..n * len].chunks_exact_mut(len);
+        for (r, ((row, out), label)) in rows.zip(outs).zip(&mut self.batch_labels).enumerate() {
+            if let Err(e) = model.validate_row(row) {
+                set_input_error(&e, Some(r));
+                return false;
+            }
+            if let Err(e) = model.predict_into(row, out) {
+                set_predict_error(&e, Some(r));
+                return false;
+            }
+            *label = if classify { first_max(out) as u32 } else { 0 };
+        }
+        true
+    }
+}

@@ -1,0 +1,486 @@
+// The Edgewood demo page: Iris sliders with live probability bars, a model drop zone
+// that rebuilds the form from the model's schema, and CSV batch prediction with a
+// progress bar and a download. Everything runs in the page with the `edgewood` package
+// served from /pkg/ (no CDN, works offline).
+
+import { Model, version } from '/pkg/index.js';
+
+const $ = (id) => document.getElementById(id);
+const COLORS = ['--c0', '--c1', '--c2', '--c3', '--c4'];
+const EWM_MAGIC = [0x45, 0x57, 0x4d, 0x1a];
+const BATCH_CHUNK = 4096;
+const PREVIEW_ROWS = 15;
+
+/** Typical flowers for the Iris presets (rows 1, 51 and 101 of the Iris data). */
+const IRIS_PRESETS = {
+  setosa: [5.1, 3.5, 1.4, 0.2],
+  versicolor: [7.0, 3.2, 4.7, 1.4],
+  virginica: [6.3, 3.3, 6.0, 2.5],
+};
+
+const state = {
+  model: null,
+  isIris: true,
+  inputs: [], // per feature: { range, number }
+  downloadUrl: null,
+};
+
+function showError(id, message) {
+  const el = $(id);
+  el.textContent = message ?? '';
+  el.hidden = !message;
+}
+
+function fmt(n, digits = 4) {
+  return Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(digits)));
+}
+
+function kb(bytes) {
+  return bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+/** The slider range of a feature: its training range padded a little, inside the valid range. */
+function sliderRange(f) {
+  let lo;
+  let hi;
+  if (f.trainRange) {
+    const pad = (f.trainRange.max - f.trainRange.min) * 0.1 || 1;
+    lo = f.trainRange.min - pad;
+    hi = f.trainRange.max + pad;
+    if (f.validRange) {
+      lo = Math.max(lo, f.validRange.min);
+      hi = Math.min(hi, f.validRange.max);
+    }
+  } else if (f.validRange) {
+    lo = f.validRange.min;
+    hi = f.validRange.max;
+  } else {
+    lo = 0;
+    hi = 1;
+  }
+  if (!(hi > lo)) hi = lo + 1;
+  return { lo, hi };
+}
+
+function niceStep(span) {
+  const raw = span / 400;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw);
+}
+
+function buildForm() {
+  const { schema } = state.model;
+  const form = $('features');
+  form.replaceChildren();
+  state.inputs = schema.features.map((f, i) => {
+    const { lo, hi } = sliderRange(f);
+    const step = niceStep(hi - lo);
+    const start = state.isIris ? IRIS_PRESETS.setosa[i] : Number(((lo + hi) / 2).toFixed(6));
+    const wrap = document.createElement('div');
+    wrap.className = 'feature';
+    const id = `f-${i}`;
+    const label = document.createElement('label');
+    label.htmlFor = id;
+    label.textContent = f.name;
+    const note = document.createElement('span');
+    note.className = 'range-note';
+    const parts = [];
+    if (f.validRange) parts.push(`${fmt(f.validRange.min)} to ${fmt(f.validRange.max)}`);
+    if (f.allowMissing) parts.push('may be empty');
+    note.textContent = parts.join(' · ');
+    label.append(note);
+    const range = document.createElement('input');
+    Object.assign(range, { type: 'range', min: lo, max: hi, step, value: start, id: `${id}-range` });
+    range.setAttribute('aria-label', `${f.name} slider`);
+    range.dataset.feature = f.name;
+    const number = document.createElement('input');
+    Object.assign(number, { type: 'number', step: 'any', value: start, id });
+    number.dataset.feature = f.name;
+    range.addEventListener('input', () => {
+      number.value = range.value;
+      predictNow();
+    });
+    number.addEventListener('input', () => {
+      if (number.value !== '') range.value = number.value;
+      predictNow();
+    });
+    wrap.append(label, range, number);
+    form.append(wrap);
+    return { range, number };
+  });
+  buildPresets();
+}
+
+function buildPresets() {
+  const box = $('presets');
+  box.replaceChildren();
+  if (!state.isIris) return;
+  for (const [name, values] of Object.entries(IRIS_PRESETS)) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = `A typical ${name}`;
+    b.addEventListener('click', () => {
+      values.forEach((v, i) => {
+        state.inputs[i].number.value = v;
+        state.inputs[i].range.value = v;
+      });
+      predictNow();
+    });
+    box.append(b);
+  }
+}
+
+function currentRow() {
+  return state.inputs.map(({ number }) => (number.value.trim() === '' ? NaN : Number(number.value)));
+}
+
+function predictNow() {
+  for (const { number } of state.inputs) number.removeAttribute('aria-invalid');
+  let p;
+  try {
+    p = state.model.predict(currentRow());
+  } catch (e) {
+    showError('predict-error', e.message);
+    const bad = state.inputs.find(({ number }) => number.dataset.feature === e.feature);
+    if (bad) bad.number.setAttribute('aria-invalid', 'true');
+    $('predict-card').dataset.state = 'error';
+    return;
+  }
+  showError('predict-error', null);
+  $('predict-card').dataset.state = 'ok';
+  renderPrediction(p);
+}
+
+function renderPrediction(p) {
+  const label = $('prediction-label');
+  const bars = $('bars');
+  if ('value' in p) {
+    $('result-caption').textContent = 'Predicted value';
+    label.textContent = fmt(p.value, 6);
+    label.dataset.value = String(p.value);
+    $('confidence').textContent = '';
+    bars.replaceChildren();
+    return;
+  }
+  $('result-caption').textContent = 'Prediction';
+  label.textContent = String(p.label);
+  label.dataset.value = String(p.label);
+  $('confidence').textContent = `${(p.confidence * 100).toFixed(1)} % confident`;
+  const entries = Object.entries(p.probabilities);
+  const shown = entries.length > 12 ? [...entries].sort((a, b) => b[1] - a[1]).slice(0, 12) : entries;
+  if (bars.children.length !== shown.length || entries.length > 12) {
+    bars.replaceChildren(
+      ...shown.map((_, i) => {
+        const li = document.createElement('li');
+        li.className = 'bar';
+        li.innerHTML = '<span class="name"></span><span class="value"></span><span class="track"><span class="fill"></span></span>';
+        li.querySelector('.fill').style.background = `var(${COLORS[i % COLORS.length]})`;
+        return li;
+      }),
+    );
+  }
+  shown.forEach(([name, prob], i) => {
+    const li = bars.children[i];
+    li.dataset.class = name;
+    li.dataset.p = String(prob);
+    li.classList.toggle('top', name === String(p.label));
+    li.querySelector('.name').textContent = name;
+    li.querySelector('.value').textContent = `${(prob * 100).toFixed(1)} %`;
+    li.querySelector('.fill').style.width = `${prob * 100}%`;
+  });
+}
+
+function describeModel(name) {
+  const s = state.model.schema;
+  $('model-title').textContent = name;
+  const what = s.task === 'classification' ? `${s.classes.length} classes` : 'regression';
+  $('model-info').textContent =
+    `${s.source} · ${s.trees} trees, depth ${s.maxDepth} · ${s.features.length} features · ${what} · ${kb(s.bytes)}`;
+}
+
+function useModel(model, name, isIris) {
+  state.model?.free?.();
+  state.model = model;
+  state.isIris = isIris;
+  describeModel(name);
+  buildForm();
+  predictNow();
+  $('back-to-iris').hidden = isIris;
+  clearBatch();
+}
+
+function startsWith(bytes, magic) {
+  return magic.every((b, i) => bytes[i] === b);
+}
+
+async function loadModelFile(file) {
+  showError('model-error', null);
+  $('model-status').textContent = `Reading ${file.name}…`;
+  try {
+    let bytes = new Uint8Array(await file.arrayBuffer());
+    let how = 'loaded';
+    if (!startsWith(bytes, EWM_MAGIC)) {
+      $('model-status').textContent = `Converting ${file.name} in the page…`;
+      let convert;
+      try {
+        ({ convert } = await import('/pkg/convert.js'));
+      } catch (e) {
+        throw new Error(`${file.name} is not an Edgewood model (.ewm), and the converter could not be loaded: ${e.message}`);
+      }
+      const t = performance.now();
+      bytes = await convert(bytes);
+      how = `converted in ${(performance.now() - t).toFixed(0)} ms`;
+    }
+    const model = await Model.load(bytes);
+    useModel(model, file.name, false);
+    $('model-status').textContent = `${file.name}: ${how}, ${kb(bytes.length)}.`;
+  } catch (e) {
+    $('model-status').textContent = '';
+    showError('model-error', `Could not use ${file.name}: ${e.message}`);
+  }
+}
+
+// ---- CSV ----
+
+/** Parses CSV text (RFC 4180 quoting) into rows of cells. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          cell += '"';
+          i++;
+        } else quoted = false;
+      } else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += c;
+  }
+  if (cell !== '' || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows.filter((r) => !(r.length === 1 && r[0].trim() === ''));
+}
+
+function csvCell(s) {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function clearBatch() {
+  if (state.downloadUrl) URL.revokeObjectURL(state.downloadUrl);
+  state.downloadUrl = null;
+  $('download').hidden = true;
+  $('preview').hidden = true;
+  $('batch-status').textContent = '';
+  $('batch-progress').hidden = true;
+  showError('batch-error', null);
+}
+
+const nextFrame = () => new Promise((r) => setTimeout(r, 0));
+
+async function predictCsv(file) {
+  clearBatch();
+  const model = state.model;
+  const { features, classes, task } = model.schema;
+  let table;
+  try {
+    table = parseCsv(await file.text());
+  } catch (e) {
+    showError('batch-error', `Could not read ${file.name}: ${e.message}`);
+    return;
+  }
+  if (table.length < 1) {
+    showError('batch-error', `${file.name} is empty: it needs a header row naming the features.`);
+    return;
+  }
+  const header = table[0].map((h) => h.trim());
+  const rows = table.slice(1);
+  const columns = features.map((f) => header.indexOf(f.name));
+  const absent = features.filter((_, i) => columns[i] < 0).map((f) => `'${f.name}'`);
+  if (absent.length) {
+    showError('batch-error',
+      `${file.name} has no column ${absent.join(', ')}. The model needs the columns ${features.map((f) => f.name).join(', ')}.`);
+    return;
+  }
+  const nf = features.length;
+  const n = rows.length;
+  const width = task === 'classification' ? classes.length : 1;
+  const labels = new Array(n).fill('');
+  const outputs = new Float64Array(n * width);
+  const errors = new Array(n).fill('');
+  $('batch-progress').hidden = false;
+  const t0 = performance.now();
+  let predicted = 0;
+  for (let start = 0; start < n; start += BATCH_CHUNK) {
+    const end = Math.min(n, start + BATCH_CHUNK);
+    // Rows of this chunk whose cells are all numbers (or empty = missing).
+    const ok = [];
+    const data = new Float64Array((end - start) * nf);
+    for (let r = start; r < end; r++) {
+      const cells = rows[r];
+      let bad = '';
+      for (let j = 0; j < nf && !bad; j++) {
+        const raw = (cells[columns[j]] ?? '').trim();
+        const v = raw === '' ? NaN : Number(raw);
+        if (raw !== '' && Number.isNaN(v) && raw.toLowerCase() !== 'nan') {
+          bad = `'${raw}' in column '${features[j].name}' is not a number`;
+        }
+        data[ok.length * nf + j] = v;
+      }
+      if (bad) errors[r] = bad;
+      else ok.push(r);
+    }
+    // Predict the good rows; a refused row is recorded and the rest go on.
+    let from = 0;
+    while (from < ok.length) {
+      const part = data.subarray(from * nf, ok.length * nf);
+      try {
+        const out = model.predictBatch(part, ok.length - from);
+        ok.slice(from).forEach((r, k) => store(r, out, k));
+        predicted += ok.length - from;
+        from = ok.length;
+      } catch (e) {
+        if (e.row === undefined) {
+          showError('batch-error', `Prediction stopped: ${e.message}`);
+          $('batch-progress').hidden = true;
+          return;
+        }
+        if (e.row > 0) {
+          const out = model.predictBatch(part.subarray(0, e.row * nf), e.row);
+          ok.slice(from, from + e.row).forEach((r, k) => store(r, out, k));
+          predicted += e.row;
+        }
+        errors[ok[from + e.row]] = e.message.replace(/^row \d+: /, '');
+        from += e.row + 1;
+      }
+    }
+    $('progress-bar').value = end / n;
+    $('progress-text').textContent = `${end.toLocaleString('en')} / ${n.toLocaleString('en')} rows`;
+    await nextFrame();
+  }
+  const ms = performance.now() - t0;
+
+  function store(r, out, k) {
+    if (task === 'classification') {
+      labels[r] = String(out.labels[k]);
+      outputs.set(out.probabilities.subarray(k * width, k * width + width), r * width);
+    } else {
+      outputs[r] = out.values[k];
+    }
+  }
+
+  const outHeader = task === 'classification'
+    ? ['label', ...classes.map((c) => `p_${c}`)]
+    : ['value'];
+  const lines = [[...header, ...outHeader, 'error'].map(csvCell).join(',')];
+  for (let r = 0; r < n; r++) {
+    const cells = header.map((_, j) => rows[r][j] ?? '');
+    const out = errors[r]
+      ? outHeader.map(() => '')
+      : task === 'classification'
+        ? [labels[r], ...Array.from(outputs.subarray(r * width, r * width + width), String)]
+        : [String(outputs[r])];
+    lines.push([...cells, ...out, errors[r]].map(csvCell).join(','));
+  }
+  const blob = new Blob([lines.join('\n') + '\n'], { type: 'text/csv' });
+  state.downloadUrl = URL.createObjectURL(blob);
+  const link = $('download');
+  link.href = state.downloadUrl;
+  link.download = file.name.replace(/\.csv$/i, '') + '.predictions.csv';
+  link.textContent = `Download ${link.download}`;
+  link.hidden = false;
+  const refused = errors.filter(Boolean).length;
+  const rate = ms > 0 ? ` (${Math.round(predicted / (ms / 1000)).toLocaleString('en')} rows/s)` : '';
+  $('batch-status').textContent =
+    `Predicted ${predicted.toLocaleString('en')} of ${n.toLocaleString('en')} rows in ${ms.toFixed(1)} ms${rate}` +
+    (refused ? ` · ${refused.toLocaleString('en')} refused: see the error column.` : '.');
+  $('batch-card').dataset.rows = String(n);
+  renderPreview(header, columns, outHeader, labels, outputs, errors, width, rows, task);
+}
+
+function renderPreview(header, columns, outHeader, labels, outputs, errors, width, rows, task) {
+  const table = $('preview');
+  const feat = columns.map((j) => header[j]);
+  const head = [...feat, task === 'classification' ? 'label' : 'value', task === 'classification' ? 'confidence' : '', ''];
+  const tr = (cells, tag) => `<tr>${cells.map((c, i) => `<${tag}${i === feat.length || i === head.length - 1 ? ' class="text"' : ''}>${c}</${tag}>`).join('')}</tr>`;
+  const esc = (s) => String(s).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const body = [];
+  for (let r = 0; r < Math.min(PREVIEW_ROWS, rows.length); r++) {
+    const values = columns.map((j) => esc(rows[r][j] ?? ''));
+    if (errors[r]) {
+      body.push(`<tr>${values.map((v) => `<td>${v}</td>`).join('')}<td class="err" colspan="3">${esc(errors[r])}</td></tr>`);
+    } else if (task === 'classification') {
+      const probs = outputs.subarray(r * width, r * width + width);
+      body.push(tr([...values, esc(labels[r]), `${(Math.max(...probs) * 100).toFixed(1)} %`, ''], 'td'));
+    } else {
+      body.push(tr([...values, fmt(outputs[r], 6), '', ''], 'td'));
+    }
+  }
+  const more = rows.length > PREVIEW_ROWS ? `<caption>First ${PREVIEW_ROWS} of ${rows.length.toLocaleString('en')} rows</caption>` : '';
+  table.innerHTML = `${more}<thead>${tr(head.map(esc), 'th')}</thead><tbody>${body.join('')}</tbody>`;
+  table.hidden = false;
+}
+
+// ---- wiring ----
+
+function dropZone(id, inputId, onFile) {
+  const zone = $(id);
+  const input = $(inputId);
+  input.addEventListener('change', () => {
+    if (input.files[0]) onFile(input.files[0]);
+    input.value = '';
+  });
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('over');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    const file = e.dataTransfer.files[0];
+    if (file) onFile(file);
+  });
+}
+
+function start() {
+  useModel(Model.iris(), 'Iris', true);
+  const firstPrediction = performance.now();
+  const v = version();
+  const wasm = performance.getEntriesByType('resource').find((r) => r.name.endsWith('edgewood_bg.wasm'));
+  $('engine-info').textContent =
+    `Engine ${v.version} · model format ${v.format}` +
+    (wasm?.encodedBodySize ? ` · ${kb(wasm.encodedBodySize)} of WebAssembly` : '') +
+    ` · first prediction ${firstPrediction.toFixed(0)} ms after the page started loading`;
+  dropZone('model-drop', 'model-file', loadModelFile);
+  dropZone('csv-drop', 'csv-file', predictCsv);
+  $('back-to-iris').addEventListener('click', () => {
+    useModel(Model.iris(), 'Iris', true);
+    $('model-status').textContent = '';
+    showError('model-error', null);
+  });
+  // For the browser tests: the page is interactive.
+  window.edgewoodDemo = { Model, get model() { return state.model; } };
+  document.body.dataset.ready = 'true';
+}
+
+try {
+  start();
+} catch (e) {
+  $('engine-info').textContent = '';
+  showError('predict-error', `The engine could not start: ${e.message}`);
+}
