@@ -1,1 +1,205 @@
 //! Readers of foreign model formats, producing [`edgewood_core::Ensemble`]s.
+//!
+//! [`import_bytes`] recognises a model by its content ([`detect`]) and dispatches to the
+//! reader of that format; [`load_model_bytes`] goes all the way to `.ewm` bytes. Import
+//! normally runs once, ahead of time (`edgewood convert`), but the crate also builds for
+//! `wasm32-unknown-unknown`, so a web page can convert a model a user drops on it.
+//!
+//! What this crate is *not*: a Python runtime. A scikit-learn pickle is run by a small
+//! VM ([`pickle`]) that resolves globals against an allow-list and never calls
+//! anything; every size the file claims is checked against the bytes actually present,
+//! and decompression stops at [`ImportOptions::max_decompressed`].
+//!
+//! ```no_run
+//! use edgewood_import::{import_bytes, ImportOptions};
+//!
+//! let bytes = std::fs::read("model.joblib").unwrap();
+//! let ensemble = import_bytes(&bytes, &ImportOptions::default()).unwrap();
+//! let ewm = ensemble.encode().unwrap();
+//! ```
+#![deny(missing_docs)]
+
+mod container;
+mod error;
+pub mod fuzzing;
+pub mod pickle;
+pub mod sklearn;
+
+use edgewood_core::{Ensemble, Model, Task};
+
+pub use container::Compression;
+pub use error::ImportError;
+
+/// A model format recognised by [`detect`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceFormat {
+    /// Edgewood's own `.ewm` bytes.
+    Ewm,
+    /// A scikit-learn estimator saved with joblib (any joblib compression) or `pickle`.
+    SklearnPickle(Compression),
+}
+
+/// A per-feature valid range to record in the model (inputs outside are refused).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeatureRange {
+    /// The feature's name (after renaming), or `None` for every feature.
+    pub feature: Option<String>,
+    /// The smallest valid value.
+    pub min: f64,
+    /// The largest valid value.
+    pub max: f64,
+}
+
+/// Choices a caller (such as `edgewood convert`) can make about an import.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ImportOptions {
+    /// Replaces the feature names (one per feature, in column order).
+    pub feature_names: Option<Vec<String>>,
+    /// Replaces the class labels (one per class, in the model's class order).
+    pub class_names: Option<Vec<String>>,
+    /// Valid ranges; a later entry for the same feature wins.
+    pub valid_ranges: Vec<FeatureRange>,
+    /// Overrides whether missing values (NaN) are accepted, for every feature.
+    pub allow_missing: Option<bool>,
+    /// The most bytes a compressed container may decompress to (default 1 GiB).
+    pub max_decompressed: usize,
+    /// Bounds of the pickle VM.
+    pub pickle_limits: pickle::Limits,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            feature_names: None,
+            class_names: None,
+            valid_ranges: Vec::new(),
+            allow_missing: None,
+            max_decompressed: 1 << 30,
+            pickle_limits: pickle::Limits::default(),
+        }
+    }
+}
+
+/// Recognises a model format from the bytes themselves.
+///
+/// A compressed joblib file is recognised when its first decompressed bytes are a
+/// pickle header (PROTO 2–5).
+pub fn detect(bytes: &[u8]) -> Option<SourceFormat> {
+    if bytes.starts_with(&edgewood_core::layout::MAGIC) {
+        return Some(SourceFormat::Ewm);
+    }
+    let compression = Compression::detect(bytes)?;
+    let head = container::peek(bytes, compression, 2);
+    match head[..] {
+        [0x80, 2..=5] => Some(SourceFormat::SklearnPickle(compression)),
+        _ => None,
+    }
+}
+
+/// Imports a model from its bytes, in whichever supported format they are.
+pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Ensemble, ImportError> {
+    let mut ensemble = match detect(bytes) {
+        Some(SourceFormat::SklearnPickle(compression)) => {
+            let data = container::decompress(bytes, compression, options.max_decompressed)?;
+            let p = pickle::run(&data, true, options.pickle_limits)?;
+            let joblib = p
+                .values
+                .iter()
+                .any(|v| matches!(v, pickle::Value::Array(_)));
+            let container = match (joblib, compression) {
+                (true, Compression::None) => format!("joblib, protocol {}", p.protocol),
+                (true, c) => format!("joblib, {}, protocol {}", c.name(), p.protocol),
+                (false, Compression::None) => format!("pickle, protocol {}", p.protocol),
+                (false, c) => format!("pickle, {}, protocol {}", c.name(), p.protocol),
+            };
+            sklearn::SklearnForest::from_pickle(&p)?.to_ensemble(&container)?
+        }
+        Some(SourceFormat::Ewm) => return Err(ImportError::AlreadyEwm),
+        None => return Err(ImportError::UnknownFormat),
+    };
+    apply_options(&mut ensemble, options)?;
+    Ok(ensemble)
+}
+
+/// Applies the caller's renamings, ranges and missing-value choice to an imported model.
+pub fn apply_options(ensemble: &mut Ensemble, options: &ImportOptions) -> Result<(), ImportError> {
+    if let Some(names) = &options.feature_names {
+        if names.len() != ensemble.features.len() {
+            return Err(ImportError::Options(format!(
+                "{} feature names given, the model has {} features",
+                names.len(),
+                ensemble.features.len()
+            )));
+        }
+        for (f, n) in ensemble.features.iter_mut().zip(names) {
+            f.name = n.clone();
+        }
+    }
+    if let Some(names) = &options.class_names {
+        match &mut ensemble.task {
+            Task::Classification {
+                classes,
+                integer_labels,
+            } => {
+                if names.len() != classes.len() {
+                    return Err(ImportError::Options(format!(
+                        "{} class names given, the model has {} classes",
+                        names.len(),
+                        classes.len()
+                    )));
+                }
+                *classes = names.clone();
+                *integer_labels = false;
+            }
+            Task::Regression => {
+                return Err(ImportError::Options(
+                    "class names given for a regression model".into(),
+                ))
+            }
+        }
+    }
+    for r in &options.valid_ranges {
+        if !(r.min <= r.max) {
+            return Err(ImportError::Options(format!(
+                "the valid range {}..{} is empty",
+                r.min, r.max
+            )));
+        }
+        let mut found = false;
+        for f in ensemble.features.iter_mut() {
+            if r.feature.as_deref().is_none_or(|n| n == f.name) {
+                f.valid_range = Some((r.min, r.max));
+                found = true;
+            }
+        }
+        if !found {
+            return Err(ImportError::Options(format!(
+                "a valid range names feature {:?}, which the model does not have",
+                r.feature.as_deref().unwrap_or("")
+            )));
+        }
+    }
+    if let Some(allow) = options.allow_missing {
+        ensemble
+            .features
+            .iter_mut()
+            .for_each(|f| f.allow_missing = allow);
+    }
+    Ok(())
+}
+
+/// Any supported model bytes to validated `.ewm` bytes (`.ewm` input is checked and
+/// returned as it is).
+pub fn load_model_bytes(bytes: &[u8]) -> Result<Vec<u8>, ImportError> {
+    if detect(bytes) == Some(SourceFormat::Ewm) {
+        Model::open_validated(bytes)?;
+        return Ok(bytes.to_vec());
+    }
+    let ewm = import_bytes(bytes, &ImportOptions::default())?.encode()?;
+    Model::open_validated(&ewm)?;
+    Ok(ewm)
+}
+
+

@@ -1,0 +1,108 @@
+//! Fuzzing oracles and a tiny mutator, shared by the `fuzz/` targets and by
+//! `cargo test` (which replays the seed corpus and random mutations on stable Rust).
+//!
+//! An oracle never returns an error: it panics when an invariant breaks, which is what
+//! a fuzzer reports. The invariants: importing arbitrary bytes returns an error or an
+//! ensemble; an imported ensemble encodes, reopens, validates and predicts; opening
+//! arbitrary `.ewm` bytes returns an error or a model that, once validated, predicts.
+
+use edgewood_core::Model;
+
+use crate::{import_bytes, pickle, ImportOptions};
+
+/// Options that keep a fuzz iteration small: a 16 MiB decompression cap and a
+/// 64 MiB pickle allocation budget.
+pub fn fuzz_options() -> ImportOptions {
+    ImportOptions {
+        max_decompressed: 16 << 20,
+        pickle_limits: pickle::Limits {
+            max_alloc: 64 << 20,
+            ..pickle::Limits::default()
+        },
+        ..ImportOptions::default()
+    }
+}
+
+/// Bytes → [`import_bytes`]; an imported model must encode, validate and predict.
+pub fn import_pickle(bytes: &[u8]) {
+    let Ok(ensemble) = import_bytes(bytes, &fuzz_options()) else {
+        return;
+    };
+    // A well-formed import may still describe a model the encoder refuses (e.g. a
+    // cycle in a corrupted tree); that is an error, not a crash.
+    let Ok(ewm) = ensemble.encode() else { return };
+    let model = match Model::open(&ewm) {
+        Ok(m) => m,
+        Err(e) => panic!("an encoded model does not open: {e}"),
+    };
+    if let Err(e) = model.validate() {
+        panic!("an encoded model does not validate: {e}");
+    }
+    let zeros = vec![0.0; model.n_features()];
+    if let Err(e) = model.predict(&zeros) {
+        panic!("a validated model cannot predict a zero row: {e}");
+    }
+}
+
+/// Bytes → [`Model::open`] → [`Model::validate`] → predict a zero row when valid.
+pub fn decode_ewm(bytes: &[u8]) {
+    let Ok(model) = Model::open(bytes) else { return };
+    let zeros = vec![0.0; model.n_features()];
+    let validated = model.validate().is_ok();
+    let predicted = model.predict(&zeros);
+    if validated {
+        if let Err(e) = predicted {
+            panic!("a validated model cannot predict a zero row: {e}");
+        }
+    }
+}
+
+/// A xorshift generator, so mutations are reproducible from a seed without a
+/// dependency.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed (0 is replaced, xorshift needs a non-zero state).
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A number below `n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+/// Applies one to four random edits (flip, set, insert, delete, truncate) to `bytes`.
+pub fn mutate(bytes: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        if out.is_empty() {
+            out.push(rng.next_u64() as u8);
+            continue;
+        }
+        let at = rng.below(out.len());
+        match rng.below(6) {
+            0 => out[at] ^= 1 << rng.below(8),
+            1 => out[at] = rng.next_u64() as u8,
+            2 => out[at] = [0x00, 0xff, 0x7f, 0x80][rng.below(4)],
+            3 => out.insert(at, rng.next_u64() as u8),
+            4 => {
+                out.remove(at);
+            }
+            _ => out.truncate(at),
+        }
+    }
+    out
+}

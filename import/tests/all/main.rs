@@ -1,0 +1,14 @@
+//! edgewood-import's integration tests: one binary, a module per concern.
+
+// Bit-exact parity with scikit-learn on every forest/tree fixture in tests/fixtures.
+mod parity;
+// Hostile inputs: forbidden globals, truncation, byte flips, nesting, bombs.
+mod hostile;
+// The pickle VM and numpy readers on handcrafted streams.
+mod pickle;
+// Stable-Rust replay of the fuzz seeds and random mutations through the fuzz oracles.
+mod fuzz;
+// The embedded Iris model in core/models/iris.ewm is the conversion of its fixture.
+mod iris;
+// Shared helpers: fixture paths, CSV reading, a pickle writer.
+mod util;
