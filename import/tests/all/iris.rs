@@ -1,1 +1,77 @@
-//! placeholder during development
+//! The embedded default model (`core/models/iris.ewm`) must be exactly the conversion
+//! of its source fixture, so the two can never drift apart.
+//!
+//! After a deliberate change to the importer or the format, regenerate it with
+//! `EDGEWOOD_BLESS=1 cargo test -p edgewood-import --test all iris`.
+
+use edgewood_core::{Model, Prediction};
+use edgewood_import::{import_bytes, FeatureRange, ImportOptions};
+
+use crate::util::fixture;
+
+/// The reference Python service's schema: four named features, each validated to
+/// 0–10 (so NaN is refused too), and the three Iris species.
+fn iris_options() -> ImportOptions {
+    let mut options = ImportOptions::default();
+    options.feature_names = Some(
+        ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+            .map(String::from)
+            .to_vec(),
+    );
+    options.class_names = Some(["setosa", "versicolor", "virginica"].map(String::from).to_vec());
+    options.valid_ranges = vec![FeatureRange {
+        feature: None,
+        min: 0.0,
+        max: 10.0,
+    }];
+    options.allow_missing = Some(false);
+    options
+}
+
+fn committed_path() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../core/models/iris.ewm")
+}
+
+#[test]
+fn embedded_iris_model_is_the_conversion_of_its_fixture() {
+    let ensemble = import_bytes(&fixture("iris_rf100.joblib"), &iris_options()).unwrap();
+    let ewm = ensemble.encode().unwrap();
+    let path = committed_path();
+    let committed = std::fs::read(&path).unwrap_or_default();
+    if committed != ewm {
+        if std::env::var_os("EDGEWOOD_BLESS").is_some() {
+            std::fs::write(&path, &ewm).unwrap();
+        } else {
+            panic!(
+                "core/models/iris.ewm is not the conversion of tests/fixtures/iris_rf100.joblib; \
+                 regenerate it with `EDGEWOOD_BLESS=1 cargo test -p edgewood-import --test all iris`"
+            );
+        }
+    }
+    let model = Model::open_validated(&ewm).unwrap();
+    assert_eq!(model.n_trees(), 100);
+    assert_eq!(model.feature_name(2), "petal_length");
+    assert_eq!(model.valid_range(3), Some((0.0, 10.0)));
+    assert!(!model.allows_missing(0));
+    assert!(model.validate_row(&[5.1, 3.5, 1.4, f64::NAN]).is_err());
+    assert!(model.validate_row(&[5.1, 3.5, 1.4, 10.5]).is_err());
+    let Prediction::Class { label, .. } = model.predict(&[5.1, 3.5, 1.4, 0.2]).unwrap() else {
+        panic!("not a classifier")
+    };
+    assert_eq!(model.class_label(label), "setosa");
+    println!(
+        "iris.ewm: {} bytes, {} split nodes, {} node bytes ({:.2} bytes per split node)",
+        ewm.len(),
+        model.n_split_nodes(),
+        model.node_bytes(),
+        model.node_bytes() as f64 / model.n_split_nodes() as f64
+    );
+}
+
+#[test]
+fn iris_options_refuse_wrong_lengths() {
+    let mut options = iris_options();
+    options.feature_names = Some(vec!["a".into()]);
+    let err = import_bytes(&fixture("iris_rf100.joblib"), &options).unwrap_err();
+    assert!(err.to_string().contains("1 feature names given, the model has 4"), "{err}");
+}
