@@ -39,6 +39,10 @@ const JS_FILES: &[&str] = &[
     "node.js",
     "api.js",
     "index.d.ts",
+    "convert.js",
+    "convert-node.js",
+    "convert-api.js",
+    "convert.d.ts",
     "package.json",
     "README.md",
 ];
@@ -52,11 +56,18 @@ struct Part {
     out_name: &'static str,
 }
 
-const PARTS: &[Part] = &[Part {
-    package: "edgewood-wasm",
-    artifact: "edgewood_wasm",
-    out_name: "edgewood",
-}];
+const PARTS: &[Part] = &[
+    Part {
+        package: "edgewood-wasm",
+        artifact: "edgewood_wasm",
+        out_name: "edgewood",
+    },
+    Part {
+        package: "edgewood-wasm-convert",
+        artifact: "edgewood_wasm_convert",
+        out_name: "edgewood_convert",
+    },
+];
 
 /// Sizes of one built wasm file.
 pub struct Size {

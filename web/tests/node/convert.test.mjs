@@ -1,0 +1,105 @@
+// Node tests of `edgewood/convert`: scikit-learn files converted in wasm predict like
+// scikit-learn (bit for bit, every fixture row), and hostile or foreign bytes are
+// refused with a code and a message.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { pkgDir, fixtures } from '../paths.mjs';
+import { readCsv } from '../csv.mjs';
+
+const { convert, EdgewoodError } = await import(pkgDir + 'convert-node.js');
+const { Model } = await import(pkgDir + 'node.js');
+
+const IRIS_NAMES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+
+/** Every row of `<name>.input.csv` predicted by `model` equals `<name>.expected.csv`. */
+function assertParity(model, name) {
+  const input = readCsv(fixtures + `${name}.input.csv`);
+  const expected = readCsv(fixtures + `${name}.expected.csv`);
+  const n = input.rows.length;
+  const nf = input.header.length;
+  const data = new Float64Array(n * nf);
+  input.rows.forEach((cells, i) => cells.forEach((c, j) => (data[i * nf + j] = c === '' ? NaN : Number(c))));
+  const out = model.predictBatch(data, n);
+  if (expected.header[0] === 'value') {
+    expected.rows.forEach((cells, i) => assert.ok(Object.is(out.values[i], Number(cells[0])), `row ${i}`));
+    return n;
+  }
+  const k = expected.header.length - 1;
+  expected.rows.forEach((cells, i) => {
+    assert.equal(String(out.labels[i]), cells[0], `row ${i} label`);
+    for (let c = 0; c < k; c++) {
+      const got = out.probabilities[i * k + c];
+      assert.ok(Object.is(got, Number(cells[c + 1])), `row ${i} class ${c}: ${got} vs ${cells[c + 1]}`);
+    }
+  });
+  return n;
+}
+
+test('the Iris joblib converts in wasm and matches scikit-learn bit for bit on every row', async () => {
+  const ewm = await convert(readFileSync(fixtures + 'iris_rf100.joblib'), { featureNames: IRIS_NAMES });
+  assert.ok(ewm instanceof Uint8Array);
+  const model = await Model.load(ewm);
+  assert.deepEqual(model.schema.features.map((f) => f.name), IRIS_NAMES);
+  assert.equal(model.schema.trees, 100);
+  assert.match(model.schema.source, /RandomForestClassifier/);
+  assert.ok(assertParity(model, 'iris_rf100') > 300);
+});
+
+test('every joblib compression and pickle protocol converts to the same model', async () => {
+  const base = await convert(readFileSync(fixtures + 'iris_rf10.joblib'));
+  assertParity(await Model.load(base), 'iris_rf10');
+  for (const v of ['zlib', 'gzip', 'bz2', 'xz', 'lzma', 'lz4', 'p2', 'p3', 'p4', 'p5']) {
+    const ewm = await convert(readFileSync(fixtures + `iris_rf10_${v}.joblib`));
+    assertParity(await Model.load(ewm), 'iris_rf10');
+  }
+});
+
+test('a regressor converts and matches', async () => {
+  const model = await Model.load(await convert(new Blob([readFileSync(fixtures + 'rf_regressor.joblib')])));
+  assert.equal(model.schema.task, 'regression');
+  assertParity(model, 'rf_regressor');
+});
+
+test('options: valid ranges and missing values end up in the schema', async () => {
+  const ewm = await convert(readFileSync(fixtures + 'iris_rf10.joblib').buffer, {
+    featureNames: IRIS_NAMES,
+    validRanges: { '*': { min: 0, max: 10 }, petal_width: { min: 0, max: 3 } },
+    allowMissing: false,
+  });
+  const model = Model.fromBytes(ewm);
+  assert.deepEqual(model.schema.features[0].validRange, { min: 0, max: 10 });
+  assert.deepEqual(model.schema.features[3].validRange, { min: 0, max: 3 });
+  assert.equal(model.schema.features[3].allowMissing, false);
+  assert.throws(() => model.predict([5, 3, 1, 4]), (e) => e.code === 'out_of_range' && e.feature === 'petal_width');
+});
+
+test('.ewm input passes through after validation', async () => {
+  const ewm = await convert(readFileSync(fixtures + 'iris_rf10.joblib'));
+  assert.deepEqual(await convert(ewm), ewm);
+  const broken = new Uint8Array(ewm);
+  broken[4] = 9;
+  await assert.rejects(convert(broken), (e) => e instanceof EdgewoodError && e.code === 'corrupt_model');
+});
+
+test('foreign and hostile bytes are refused, never run', async () => {
+  const refuse = async (bytes, code, pattern) => {
+    await assert.rejects(convert(bytes), (e) => {
+      assert.ok(e instanceof EdgewoodError, String(e));
+      assert.equal(e.code, code, e.message);
+      assert.match(e.message, pattern);
+      return true;
+    });
+  };
+  await refuse(new TextEncoder().encode('sepal_length,sepal_width\n1,2\n'), 'unknown_format', /format/);
+  await refuse(new Uint8Array(0), 'unknown_format', /format/);
+  const evil = Uint8Array.from("\x80\x02cos\nsystem\n(S'echo hi'\ntR.", (c) => c.charCodeAt(0));
+  await refuse(evil, 'refused_global', /os\.system/);
+  const dict = Uint8Array.from('\x80\x04}\x94.', (c) => c.charCodeAt(0));
+  await refuse(dict, 'unsupported_estimator', /dict/);
+  const cut = readFileSync(fixtures + 'iris_rf100.joblib').subarray(0, 5000);
+  await assert.rejects(convert(cut), (e) => e instanceof EdgewoodError && e.message.length > 10);
+  await assert.rejects(convert('model.joblib'), (e) => e.code === 'invalid_argument');
+  await assert.rejects(convert(cut, { featureNames: 'x' }), (e) => e.code === 'invalid_argument');
+});
