@@ -1,0 +1,208 @@
+// Chromium tests of the demo page (playwright-core driving Debian's Chromium, headless),
+// served by web/server.mjs on 127.0.0.1: sliders and the shown prediction, bit-for-bit
+// parity with scikit-learn's outputs on the fixture rows (typed in, and through a CSV
+// upload and download), loading model files, inline errors, and a screenshot saved to
+// artifacts/demo.png.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../server.mjs';
+import { fixtures, pkgDir, root } from '../paths.mjs';
+import { readCsv } from '../csv.mjs';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+];
+const IRIS = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+
+let server;
+let context;
+let page;
+let scratch;
+const pageErrors = [];
+
+before(async () => {
+  server = await startServer();
+  scratch = mkdtempSync(join(tmpdir(), 'edgewood-browser-'));
+  context = await chromium.launchPersistentContext(join(scratch, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1100, height: 1300 },
+    acceptDownloads: true,
+  });
+  page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(server.url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+/** The prediction the page shows: label and each bar's exact probability. */
+async function shown() {
+  return page.evaluate(() => ({
+    label: document.getElementById('prediction-label').dataset.value,
+    bars: Object.fromEntries(
+      [...document.querySelectorAll('#bars .bar')].map((li) => [li.dataset.class, Number(li.dataset.p)]),
+    ),
+    error: document.getElementById('predict-error').hidden ? null : document.getElementById('predict-error').textContent,
+  }));
+}
+
+async function typeRow(values) {
+  for (let i = 0; i < values.length; i++) await page.fill(`#f-${i}`, String(values[i]));
+}
+
+test('the page starts with the Iris model and a setosa', async () => {
+  assert.equal(await page.textContent('#model-title'), 'Iris');
+  const s = await shown();
+  assert.equal(s.label, 'setosa');
+  assert.equal(s.error, null);
+  assert.deepEqual(Object.keys(s.bars), ['setosa', 'versicolor', 'virginica']);
+  assert.match(await page.textContent('#engine-info'), /Engine \d+\.\d+\.\d+/);
+});
+
+test('moving the sliders updates the prediction and the bars', async () => {
+  // Drag petal length and width up with the keyboard, as a person would.
+  for (const i of [2, 3]) {
+    await page.focus(`#f-${i}-range`);
+    for (let k = 0; k < 5; k++) await page.keyboard.press('PageUp');
+  }
+  const after = await shown();
+  const row = await page.evaluate(() => [0, 1, 2, 3].map((i) => Number(document.getElementById(`f-${i}`).value)));
+  assert.ok(row[2] > 1.4 && row[3] > 0.2, `sliders moved: ${row}`);
+  // The shown numbers are the engine's own, unrounded.
+  const direct = await page.evaluate((r) => window.edgewoodDemo.model.predict(r), row);
+  assert.equal(after.label, direct.label);
+  assert.deepEqual(after.bars, direct.probabilities);
+  const widths = await page.$$eval('#bars .fill', (els) => els.map((e) => parseFloat(e.style.width)));
+  assert.ok(Math.abs(widths.reduce((a, b) => a + b) - 100) < 1e-6);
+  // The presets move the sliders too.
+  await page.click('text=A typical virginica');
+  assert.equal((await shown()).label, 'virginica');
+  assert.equal(await page.inputValue('#f-2-range'), '6');
+});
+
+test('typed fixture rows show exactly scikit-learn\'s probabilities', async () => {
+  const input = readCsv(fixtures + 'iris_rf100.input.csv');
+  const expected = readCsv(fixtures + 'iris_rf100.expected.csv');
+  let checked = 0;
+  for (let i = 0; i < input.rows.length && checked < 40; i += 7) {
+    const row = input.rows[i].map(Number);
+    if (!row.every((v) => v >= 0 && v <= 10)) continue;
+    await typeRow(input.rows[i]);
+    const s = await shown();
+    assert.equal(s.error, null, `row ${i}`);
+    assert.equal(s.label, expected.rows[i][0], `row ${i} label`);
+    ['setosa', 'versicolor', 'virginica'].forEach((c, k) =>
+      assert.ok(Object.is(s.bars[c], Number(expected.rows[i][k + 1])), `row ${i} ${c}: ${s.bars[c]} vs ${expected.rows[i][k + 1]}`));
+    checked++;
+  }
+  assert.ok(checked >= 30, `${checked} rows checked`);
+});
+
+test('a refused value is explained inline, naming the feature', async () => {
+  await typeRow([5.1, 3.5, 1.4, 0.2]);
+  await page.fill('#f-3', '20');
+  const s = await shown();
+  assert.equal(s.error, "feature 'petal_width' must be between 0 and 10, got 20");
+  assert.equal(await page.getAttribute('#f-3', 'aria-invalid'), 'true');
+  await page.fill('#f-3', '');
+  assert.match((await shown()).error, /petal_width.*missing/);
+  await page.fill('#f-3', '0.2');
+  assert.equal((await shown()).error, null);
+  assert.equal(await page.getAttribute('#f-3', 'aria-invalid'), null);
+});
+
+test('a CSV upload predicts every row, shows progress and downloads bit-exact results', async () => {
+  await page.setInputFiles('#csv-file', fixtures + 'iris_rf100.input.csv');
+  await page.waitForSelector('#download:not([hidden])');
+  assert.equal(await page.getAttribute('#progress-bar', 'value'), '1');
+  assert.match(await page.textContent('#progress-text'), /382 \/ 382 rows/);
+  assert.match(await page.textContent('#batch-status'), /Predicted \d+ of 382 rows/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  assert.equal(download.suggestedFilename(), 'iris_rf100.input.predictions.csv');
+  const path = join(scratch, 'predictions.csv');
+  await download.saveAs(path);
+  mkdirSync(root + 'artifacts', { recursive: true });
+  await page.screenshot({ path: root + 'artifacts/demo.png', fullPage: true });
+  const out = readCsv(path);
+  const expected = readCsv(fixtures + 'iris_rf100.expected.csv');
+  assert.deepEqual(out.header, [...IRIS, 'label', 'p_setosa', 'p_versicolor', 'p_virginica', 'error']);
+  let exact = 0;
+  let refused = 0;
+  out.rows.forEach((cells, i) => {
+    const row = cells.slice(0, 4);
+    const inRange = row.every((c) => c !== '' && Number(c) >= 0 && Number(c) <= 10);
+    if (!inRange) {
+      assert.match(cells[8], /must be between 0 and 10|missing \(NaN\)/, `row ${i}`);
+      refused++;
+      return;
+    }
+    assert.equal(cells[8], '', `row ${i}`);
+    assert.equal(cells[4], expected.rows[i][0], `row ${i} label`);
+    for (let k = 0; k < 3; k++) assert.ok(Object.is(Number(cells[5 + k]), Number(expected.rows[i][k + 1])), `row ${i} p${k}`);
+    exact++;
+  });
+  assert.equal(exact + refused, 382);
+  assert.ok(exact >= 300 && refused > 0, `${exact} exact, ${refused} refused`);
+});
+
+test('a CSV without a needed column is refused in words', async () => {
+  const path = join(scratch, 'bad.csv');
+  writeFileSync(path, 'sepal_length,sepal_width,petal_length\n5.1,3.5,1.4\n');
+  await page.setInputFiles('#csv-file', path);
+  await page.waitForSelector('#batch-error:not([hidden])');
+  assert.match(await page.textContent('#batch-error'), /no column 'petal_width'/);
+  assert.equal(await page.isHidden('#download'), true);
+});
+
+test('dropping an .ewm model rebuilds the form from its schema', async () => {
+  const { convert } = await import(pkgDir + 'convert-node.js');
+  const ewm = await convert(readFileSync(fixtures + 'iris_rf10.joblib'), {
+    featureNames: ['a', 'b', 'c', 'd'],
+    classNames: ['one', 'two', 'three'],
+  });
+  const path = join(scratch, 'small.ewm');
+  writeFileSync(path, ewm);
+  await page.setInputFiles('#model-file', path);
+  await page.waitForFunction(() => document.getElementById('model-title').textContent === 'small.ewm');
+  assert.deepEqual(await page.$$eval('#features input[type=number]', (els) => els.map((e) => e.dataset.feature)), ['a', 'b', 'c', 'd']);
+  assert.match(await page.textContent('#model-info'), /10 trees/);
+  const s = await shown();
+  assert.deepEqual(Object.keys(s.bars), ['one', 'two', 'three']);
+  assert.equal(await page.isVisible('#back-to-iris'), true);
+});
+
+test('dropping a scikit-learn joblib converts it in the page', async () => {
+  await page.setInputFiles('#model-file', fixtures + 'rf_regressor.joblib');
+  await page.waitForFunction(() => document.getElementById('model-title').textContent === 'rf_regressor.joblib');
+  assert.match(await page.textContent('#model-status'), /converted in \d+ ms/);
+  assert.match(await page.textContent('#result-caption'), /Predicted value/);
+  const { value, row } = await page.evaluate(() => {
+    const row = [...document.querySelectorAll('#features input[type=number]')].map((e) => Number(e.value));
+    return { row, value: window.edgewoodDemo.model.predict(row).value };
+  });
+  assert.equal(Number(await page.getAttribute('#prediction-label', 'data-value')), value);
+  assert.ok(row.length > 1);
+});
+
+test('a file that is no model is refused inline', async () => {
+  await page.setInputFiles('#model-file', fixtures + 'iris_rf100.input.csv');
+  await page.waitForSelector('#model-error:not([hidden])');
+  assert.match(await page.textContent('#model-error'), /iris_rf100\.input\.csv.*unrecognised model format/);
+  await page.click('#back-to-iris');
+  assert.equal(await page.textContent('#model-title'), 'Iris');
+  assert.deepEqual(pageErrors, []);
+});

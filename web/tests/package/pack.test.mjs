@@ -1,0 +1,113 @@
+// The npm package as a user gets it: `npm pack` the built package, install the tarball
+// into a scratch project, import it in Node (both entries), build a page with Vite and
+// run the built page in Chromium.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { pkgDir, webDir, fixtures } from '../paths.mjs';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const VITE = JSON.parse(readFileSync(webDir + 'package.json', 'utf8')).devDependencies.vite;
+let scratch;
+let project;
+let tarball;
+let packed;
+
+const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+before(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'edgewood-pack-'));
+  packed = JSON.parse(npm(['pack', '--json', '--pack-destination', scratch], pkgDir))[0];
+  tarball = join(scratch, packed.filename);
+  project = join(scratch, 'app');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({
+    name: 'scratch-app',
+    private: true,
+    type: 'module',
+    dependencies: { edgewood: `file:${tarball}` },
+    devDependencies: { vite: VITE },
+  }, null, 2));
+  npm(['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
+});
+
+after(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+test('the tarball holds exactly the allow-listed files', () => {
+  const manifest = JSON.parse(readFileSync(pkgDir + 'package.json', 'utf8'));
+  const files = packed.files.map((f) => f.path).sort();
+  assert.deepEqual(files, [...manifest.files, 'package.json'].sort());
+  const wasm = packed.files.find((f) => f.path === 'edgewood_bg.wasm');
+  assert.ok(wasm.size < 150_000, `engine wasm is ${wasm.size} bytes`);
+});
+
+test('Node imports the installed package, both entries', () => {
+  writeFileSync(join(project, 'node-check.mjs'), `
+    import { Model, version, EdgewoodError } from 'edgewood';
+    import { convert } from 'edgewood/convert';
+    import { readFileSync } from 'node:fs';
+    const iris = Model.iris();
+    const p = iris.predict({ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 });
+    let code;
+    try { iris.predict({ sepal_length: 5.1 }); } catch (e) { code = e instanceof EdgewoodError && e.code + ':' + e.feature; }
+    const m = await Model.load(await convert(readFileSync(process.argv[2])));
+    console.log(JSON.stringify({ label: p.label, version: version(), code, trees: m.schema.trees }));
+  `);
+  const out = JSON.parse(execFileSync('node', ['node-check.mjs', fixtures + 'iris_rf10.joblib'], { cwd: project, encoding: 'utf8' }));
+  assert.equal(out.label, 'setosa');
+  assert.equal(out.version.format, 1);
+  assert.equal(out.code, 'missing_feature:sepal_width');
+  assert.equal(out.trees, 10);
+});
+
+test('Vite builds a page with the package, and the built page predicts in Chromium', async () => {
+  writeFileSync(join(project, 'index.html'), `<!doctype html><meta charset="utf-8"><title>app</title>
+    <p id="out">…</p><script type="module" src="/main.js"></script>`);
+  writeFileSync(join(project, 'main.js'), `
+    import { Model } from 'edgewood';
+    const p = Model.iris().predict([6.3, 3.3, 6.0, 2.5]);
+    document.getElementById('out').textContent = p.label;
+    // The converter is code-split: fetched only when used.
+    document.getElementById('out').dataset.lazy = typeof (() => import('edgewood/convert'));
+  `);
+  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const dist = join(project, 'dist');
+  const assets = readdirSync(join(dist, 'assets'));
+  assert.ok(assets.some((f) => /^edgewood_bg-.*\.wasm$/.test(f)), `engine wasm emitted: ${assets}`);
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+  const server = createServer((req, res) => {
+    const path = req.url === '/' ? '/index.html' : req.url.split('?')[0];
+    try {
+      const body = readFileSync(join(dist, path.replace(/\.\./g, '')));
+      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const context = await chromium.launchPersistentContext(join(scratch, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  try {
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.waitForFunction(() => document.getElementById('out').textContent !== '…', null, { timeout: 10_000 });
+    assert.equal(await page.textContent('#out'), 'virginica');
+  } finally {
+    await context.close();
+    server.closeAllConnections();
+    await new Promise((ok) => server.close(ok));
+  }
+});
