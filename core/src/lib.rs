@@ -41,6 +41,7 @@ mod encode;
 mod ensemble;
 #[allow(missing_docs)] // Variant fields are named for what they hold.
 mod error;
+pub mod glibc_exp;
 #[cfg(feature = "iris")]
 pub mod iris;
 #[allow(missing_docs)] // Offsets are documented in FORMAT.md.

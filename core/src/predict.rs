@@ -179,9 +179,9 @@ impl<'a> Model<'a> {
             Link::Exp => {
                 for v in out[..self.n_outputs].iter_mut() {
                     *v = if f32_math {
-                        libm::expf(*v as f32) as f64
+                        crate::glibc_exp::expf(*v as f32) as f64
                     } else {
-                        libm::exp(*v)
+                        crate::glibc_exp::exp(*v)
                     };
                 }
             }
@@ -190,16 +190,16 @@ impl<'a> Model<'a> {
                     *v = if f32_math {
                         // XGBoost's `common::Sigmoid(float)`: the exponent is clamped
                         // at 88.7 so that expf stays finite.
-                        let e = libm::expf((-(*v as f32)).min(88.7f32));
+                        let e = crate::glibc_exp::expf((-(*v as f32)).min(88.7f32));
                         (1.0f32 / (e + 1.0f32)) as f64
                     } else {
-                        1.0 / (1.0 + libm::exp(-*v))
+                        1.0 / (1.0 + crate::glibc_exp::exp(-*v))
                     };
                 }
             }
             Link::ScaledSigmoid(scale) => {
                 for v in out[..self.n_outputs].iter_mut() {
-                    *v = 1.0 / (1.0 + libm::exp(-scale * *v));
+                    *v = 1.0 / (1.0 + crate::glibc_exp::exp(-scale * *v));
                 }
             }
             Link::Softmax => {
@@ -213,7 +213,7 @@ impl<'a> Model<'a> {
                         .fold(f32::NEG_INFINITY, f32::max);
                     let mut sum = 0.0f64;
                     for x in v.iter_mut() {
-                        let e = libm::expf(*x as f32 - max);
+                        let e = crate::glibc_exp::expf(*x as f32 - max);
                         *x = e as f64;
                         sum += e as f64;
                     }
@@ -223,7 +223,7 @@ impl<'a> Model<'a> {
                     let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                     let mut sum = 0.0;
                     for x in v.iter_mut() {
-                        *x = libm::exp(*x - max);
+                        *x = crate::glibc_exp::exp(*x - max);
                         sum += *x;
                     }
                     v.iter_mut().for_each(|x| *x /= sum);
@@ -234,7 +234,12 @@ impl<'a> Model<'a> {
         if self.task == TaskKind::Classification && self.n_outputs == 1 {
             let p = out[0];
             out[1] = p;
-            out[0] = 1.0 - p;
+            // XGBClassifier takes `1 - p` in float32.
+            out[0] = if f32_math {
+                (1.0f32 - p as f32) as f64
+            } else {
+                1.0 - p
+            };
         }
     }
 

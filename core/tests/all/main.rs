@@ -1,5 +1,7 @@
 //! Integration tests of `edgewood-core`, grouped by feature.
 
+/// glibc-exact `exp` / `expf` (the boosting libraries' link functions).
+mod glibc_exp;
 /// Arbitrary, truncated and flipped bytes: errors, never panics or endless walks.
 mod hostile;
 /// A naive reference evaluator and random-ensemble generators shared by the tests.

@@ -100,18 +100,22 @@ pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
             Link::Sigmoid => acc.iter_mut().for_each(|a| {
                 *a = if f32_acc {
                     // XGBoost clamps the exponent at 88.7.
-                    (1.0f32 / (1.0f32 + libm::expf((-(*a as f32)).min(88.7)))) as f64
+                    (1.0f32 / (1.0f32 + edgewood_core::glibc_exp::expf((-(*a as f32)).min(88.7))))
+                        as f64
                 } else {
-                    1.0 / (1.0 + libm::exp(-*a))
+                    1.0 / (1.0 + edgewood_core::glibc_exp::exp(-*a))
                 }
             }),
             Link::ScaledSigmoid(s) => acc
                 .iter_mut()
-                .for_each(|a| *a = 1.0 / (1.0 + libm::exp(-*s * *a))),
+                .for_each(|a| *a = 1.0 / (1.0 + edgewood_core::glibc_exp::exp(-*s * *a))),
             Link::Softmax if f32_acc => {
                 // XGBoost: float32 max and expf, double sum, float32 division.
                 let max = acc.iter().map(|&a| a as f32).fold(f32::MIN, f32::max);
-                let e: Vec<f32> = acc.iter().map(|&a| libm::expf(a as f32 - max)).collect();
+                let e: Vec<f32> = acc
+                    .iter()
+                    .map(|&a| edgewood_core::glibc_exp::expf(a as f32 - max))
+                    .collect();
                 let sum = e.iter().map(|&x| x as f64).sum::<f64>() as f32;
                 for (a, x) in acc.iter_mut().zip(e) {
                     *a = (x / sum) as f64;
@@ -136,6 +140,9 @@ pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
     }
     if let Task::Classification { classes, .. } = &e.task {
         if classes.len() == 2 && n_out == 1 {
+            if f32_acc {
+                return vec![(1.0f32 - acc[0] as f32) as f64, acc[0]];
+            }
             return vec![1.0 - acc[0], acc[0]];
         }
     }
@@ -179,14 +186,14 @@ fn rule_goes_left(comparison: Comparison, test: &SplitTest, m: &Missing, x: f64)
     }
 }
 
-/// The engine's `exp` (the `libm` crate, the same on every target): this checks the
+/// The engine's `exp` (glibc's algorithm, the same on every target): this checks the
 /// structure, not the math library; parity with each library's own `exp` is tested
 /// against its fixtures.
 fn libm_exp(x: f64, f32_math: bool) -> f64 {
     if f32_math {
-        libm::expf(x as f32) as f64
+        edgewood_core::glibc_exp::expf(x as f32) as f64
     } else {
-        libm::exp(x)
+        edgewood_core::glibc_exp::exp(x)
     }
 }
 
