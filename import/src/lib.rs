@@ -22,8 +22,10 @@
 mod container;
 mod error;
 pub mod fuzzing;
+pub mod lightgbm;
 pub mod pickle;
 pub mod sklearn;
+pub mod xgboost;
 
 use edgewood_core::{Ensemble, Model, Task};
 
@@ -201,5 +203,3 @@ pub fn load_model_bytes(bytes: &[u8]) -> Result<Vec<u8>, ImportError> {
     Model::open_validated(&ewm)?;
     Ok(ewm)
 }
-
-
