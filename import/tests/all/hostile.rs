@@ -1,1 +1,301 @@
-//! placeholder during development
+//! Hostile inputs: every one must be refused with a clear error (or, for random
+//! corruption, give a model that still encodes and validates), quickly, never panicking
+//! and never executing anything.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use edgewood_import::fuzzing::{self, Rng};
+use edgewood_import::pickle::{self, numpy};
+use edgewood_import::{import_bytes, ImportError, ImportOptions};
+
+use crate::util::{fixture, PickleWriter};
+
+/// Runs `f`, asserting it takes well under a second even in a debug build.
+fn quick<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let out = f();
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(1), "{what} took {took:?}");
+    out
+}
+
+fn import(bytes: &[u8]) -> Result<edgewood_core::Ensemble, ImportError> {
+    import_bytes(bytes, &ImportOptions::default())
+}
+
+const FORBIDDEN: &[(&str, &str)] = &[
+    ("os", "system"),
+    ("builtins", "eval"),
+    ("subprocess", "Popen"),
+    ("posix", "system"),
+    ("__builtin__", "eval"),
+    ("builtins", "exec"),
+    ("nt", "system"),
+    ("builtins", "getattr"),
+];
+
+#[test]
+fn forbidden_globals_are_refused_by_name_and_nothing_runs() {
+    let sentinel = std::env::temp_dir().join(format!("edgewood-pwned-{}", std::process::id()));
+    let command = format!("touch {}", sentinel.display());
+    for &(module, name) in FORBIDDEN {
+        // Protocol 2 GLOBAL and protocol 4 STACK_GLOBAL, plain and zlib-compressed.
+        let mut p2 = PickleWriter::new(2);
+        p2.global(module, name).op(b'(').str(&command).op(b't').op(b'R');
+        let mut p4 = PickleWriter::new(4);
+        p4.stack_global(module, name).str(&command).op(0x85).op(b'R');
+        let plain = [p2.stop(), p4.stop()];
+        for bytes in plain.iter().cloned().chain(plain.iter().map(|b| zlib(b))) {
+            let err = quick("a forbidden global", || import(&bytes)).unwrap_err();
+            match &err {
+                ImportError::RefusedGlobal { module: m, name: n, .. } => {
+                    assert_eq!((m.as_str(), n.as_str()), (module, name))
+                }
+                other => panic!("{module}.{name}: unexpected error {other}"),
+            }
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("refusing pickle global {module}.{name}")),
+                "{message}"
+            );
+        }
+    }
+    assert!(!sentinel.exists(), "a pickle executed a command");
+}
+
+#[test]
+fn other_estimators_are_named() {
+    let mut w = PickleWriter::new(4);
+    w.stack_global("sklearn.svm._classes", "SVC").op(b')').op(0x81);
+    let err = import(&w.stop()).unwrap_err();
+    assert_eq!(
+        err,
+        ImportError::UnsupportedEstimator {
+            class: "sklearn.svm._classes.SVC".into()
+        }
+    );
+    assert!(err.to_string().starts_with("unsupported estimator sklearn.svm._classes.SVC"));
+    // A pickled dict is not an estimator either.
+    let mut w = PickleWriter::new(4);
+    w.op(b'}').str("a").int(1).op(b's');
+    let err = import(&w.stop()).unwrap_err();
+    assert_eq!(err.to_string().split(" (").next(), Some("unsupported estimator dict"));
+}
+
+#[test]
+fn every_prefix_of_a_fixture_is_an_error() {
+    use std::io::Read;
+    let mut frame = Vec::new();
+    flate2::read::GzDecoder::new(&crate::util::data("frame_rf3.joblib")[..])
+        .read_to_end(&mut frame)
+        .unwrap();
+    // Every prefix of small real files (a 1.2.2 joblib, a 1.9 joblib with object arrays,
+    // a zlib container); every 13th prefix and the last 512 of a larger one.
+    let cases = [
+        ("old_sklearn_tree.joblib", fixture("old_sklearn_tree.joblib"), 1),
+        ("frame_rf3 (uncompressed)", frame, 1),
+        ("iris_rf10_zlib.joblib", fixture("iris_rf10_zlib.joblib"), 1),
+        ("iris_rf10_p5.pkl", fixture("iris_rf10_p5.pkl"), 13),
+    ];
+    for (name, bytes, stride) in cases {
+        assert!(import(&bytes).is_ok(), "{name} itself must import");
+        let start = Instant::now();
+        let tail = bytes.len().saturating_sub(512);
+        for len in (0..bytes.len()).filter(|&l| l % stride == 0 || l >= tail) {
+            assert!(import(&bytes[..len]).is_err(), "{name}: prefix of {len} bytes imported");
+        }
+        println!("{name}: prefixes of {} bytes refused in {:?}", bytes.len(), start.elapsed());
+    }
+}
+
+#[test]
+fn random_byte_flips_never_panic() {
+    // Each mutation either fails to import or yields a model that encodes, validates
+    // and predicts (the fuzz oracle asserts this).
+    let mut rng = Rng::new(0x5eed);
+    for name in ["iris_rf10.joblib", "iris_rf10.pkl", "deep_tree.joblib"] {
+        let bytes = fixture(name);
+        let (mut ok, mut err) = (0, 0);
+        for _ in 0..1500 {
+            let mut m = bytes.clone();
+            let at = rng.below(m.len());
+            m[at] = rng.next_u64() as u8;
+            if import_bytes(&m, &fuzzing::fuzz_options()).is_ok() {
+                ok += 1;
+            } else {
+                err += 1;
+            }
+            fuzzing::import_pickle(&m);
+        }
+        println!("{name}: 1500 single-byte flips: {ok} imported, {err} refused");
+    }
+}
+
+/// `]` `MEMOIZE` `POP`, then n times: `]` `GET prev` `APPEND` `MEMOIZE` `POP` — a
+/// 100k-deep list built with a constant stack — then GET the deepest.
+fn deep_lists(n: u32) -> Vec<u8> {
+    let mut w = PickleWriter::new(4);
+    w.op(b']').op(0x94).op(b'0');
+    for i in 0..n {
+        w.op(b']').op(b'j');
+        w.0.extend_from_slice(&i.to_le_bytes());
+        w.op(b'a').op(0x94).op(b'0');
+    }
+    w.op(b'j');
+    w.0.extend_from_slice(&n.to_le_bytes());
+    w.stop()
+}
+
+#[test]
+fn deep_nesting_is_refused_fast() {
+    let n = 100_000;
+    // Through the stack: 100k EMPTY_LIST then 100k APPEND.
+    let mut w = PickleWriter::new(4);
+    (0..n).for_each(|_| {
+        w.op(b']');
+    });
+    (0..n).for_each(|_| {
+        w.op(b'a');
+    });
+    let err = quick("stack nesting", || import(&w.stop())).unwrap_err();
+    assert!(err.to_string().contains("the pickle stack depth exceeds the limit"), "{err}");
+    // Through MARK: 100k MARKs then 100k TUPLEs.
+    let mut w = PickleWriter::new(4);
+    (0..n).for_each(|_| {
+        w.op(b'(');
+    });
+    (0..n).for_each(|_| {
+        w.op(b't');
+    });
+    let err = quick("MARK nesting", || import(&w.stop())).unwrap_err();
+    assert!(err.to_string().contains("the MARK nesting depth exceeds the limit"), "{err}");
+    // Through the memo, with a constant stack: built without recursion, then refused
+    // because a list is not an estimator.
+    let bytes = deep_lists(n);
+    let err = quick("memo nesting", || import(&bytes)).unwrap_err();
+    assert!(err.to_string().starts_with("unsupported estimator list"), "{err}");
+}
+
+/// A joblib wrapper that claims an array of `shape` float64 elements, with 16 bytes.
+fn wrapper_claiming(shape: &[u64]) -> Vec<u8> {
+    let mut w = PickleWriter::new(4);
+    w.stack_global("joblib.numpy_pickle", "NumpyArrayWrapper")
+        .op(b')')
+        .op(0x81)
+        .op(b'}')
+        .op(b'(')
+        .str("subclass")
+        .stack_global("numpy", "ndarray")
+        .str("shape")
+        .op(b'(');
+    for &d in shape {
+        w.op(0x8a).op(8);
+        w.0.extend_from_slice(&d.to_le_bytes());
+    }
+    w.op(b't')
+        .str("order")
+        .str("C")
+        .str("dtype")
+        .stack_global("numpy", "dtype")
+        .str("f8")
+        .op(0x89)
+        .op(0x88)
+        .op(0x87)
+        .op(b'R')
+        .op(b'(')
+        .int(3)
+        .str("<")
+        .op(b'N')
+        .op(b'N')
+        .op(b'N')
+        .int(-1)
+        .int(-1)
+        .int(0)
+        .op(b't')
+        .op(b'b')
+        .str("allow_mmap")
+        .op(0x89)
+        .op(b'u')
+        .op(b'b');
+    w.0.extend_from_slice(&[0u8; 16]);
+    w.stop()
+}
+
+#[test]
+fn huge_array_claims_are_refused_before_allocating() {
+    // Sanity: a claim matching the 16 bytes present is read as an array.
+    let ok = pickle::run(&wrapper_claiming(&[2]), true, pickle::Limits::default()).unwrap();
+    assert_eq!(numpy::array(&ok, ok.root).unwrap().to_f64().unwrap(), [0.0, 0.0]);
+    for shape in [&[1u64 << 60][..], &[1 << 40, 1 << 30], &[u64::MAX], &[3]] {
+        let bytes = wrapper_claiming(shape);
+        let err = quick("a huge array", || import(&bytes)).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("does not fit the") || message.contains("not a non-negative"),
+            "{shape:?}: {message}"
+        );
+    }
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// A stream whose decompressed size is `size` bytes: a pickle header then zeros.
+fn bomb<W: Write>(mut encoder: W, size: usize) -> W {
+    encoder.write_all(&[0x80, 4]).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..size >> 20 {
+        encoder.write_all(&zeros).unwrap();
+    }
+    encoder
+}
+
+#[test]
+fn decompression_bombs_are_refused_at_the_cap() {
+    let size = 256 << 20;
+    let fast = flate2::Compression::fast();
+    let streams: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "zlib",
+            bomb(flate2::write::ZlibEncoder::new(Vec::new(), fast), size).finish().unwrap(),
+        ),
+        (
+            "gzip",
+            bomb(flate2::write::GzEncoder::new(Vec::new(), fast), size).finish().unwrap(),
+        ),
+    ];
+    let mut options = ImportOptions::default();
+    options.max_decompressed = 4 << 20;
+    for (codec, stream) in streams {
+        assert!(stream.len() < 2 << 20, "{codec}: the bomb itself is {} bytes", stream.len());
+        let err = quick("a decompression bomb", || import_bytes(&stream, &options)).unwrap_err();
+        assert_eq!(
+            err,
+            ImportError::Limit {
+                what: "the decompressed size",
+                limit: 4 << 20,
+                offset: None
+            },
+            "{codec}"
+        );
+        assert!(err.to_string().contains("decompressed size exceeds the limit of 4194304"));
+    }
+}
+
+#[test]
+fn allocation_budget_is_enforced() {
+    let mut options = ImportOptions::default();
+    options.pickle_limits.max_alloc = 1 << 20;
+    let mut w = PickleWriter::new(4);
+    w.op(b']').op(b'(');
+    for _ in 0..64 {
+        w.bytes(&[7u8; 32 << 10]);
+    }
+    w.op(b'e');
+    let err = import_bytes(&w.stop(), &options).unwrap_err();
+    assert!(err.to_string().contains("the memory the pickle needs exceeds the limit"), "{err}");
+}

@@ -6,21 +6,35 @@
 use edgewood_core::{Model, Prediction};
 use edgewood_import::{import_bytes, ImportOptions};
 
-use crate::util::{cell, csv, fixture, sklearn_manifest};
+use crate::util::{cell, csv, data, fixture, sklearn_manifest};
 
 /// Imports one fixture and checks every row; returns the number of rows checked.
 fn check(name: &str, model_file: &str, expected: &str) -> usize {
-    let ensemble = import_bytes(&fixture(model_file), &ImportOptions::default())
+    let model_bytes = fixture(model_file);
+    let inputs = csv(fixture(&format!("{expected}.input.csv")));
+    let outputs = csv(fixture(&format!("{expected}.expected.csv")));
+    // The fixtures were fit on numpy arrays (no feature_names_in_): sklearn's x0, x1, ….
+    let names: Vec<String> = (0..inputs.0.len()).map(|i| format!("x{i}")).collect();
+    check_rows(name, &model_bytes, inputs, outputs, &names)
+}
+
+/// Imports `model_bytes`, checks the feature names, then predicts every input row and
+/// compares bit for bit.
+fn check_rows(
+    name: &str,
+    model_bytes: &[u8],
+    (header, inputs): (Vec<String>, Vec<Vec<String>>),
+    (out_header, outputs): (Vec<String>, Vec<Vec<String>>),
+    names: &[String],
+) -> usize {
+    let ensemble = import_bytes(model_bytes, &ImportOptions::default())
         .unwrap_or_else(|e| panic!("{name}: import failed: {e}"));
     let ewm = ensemble.encode().unwrap_or_else(|e| panic!("{name}: {e}"));
     let model = Model::open_validated(&ewm).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let (header, inputs) = csv(&format!("{expected}.input.csv"));
-    let (out_header, outputs) = csv(&format!("{expected}.expected.csv"));
     assert_eq!(inputs.len(), outputs.len(), "{name}: row counts differ");
-    // The fixtures were fit on numpy arrays (no feature_names_in_): sklearn's x0, x1, ….
     assert_eq!(header.len(), model.n_features(), "{name}: feature count");
-    for i in 0..model.n_features() {
-        assert_eq!(model.feature_name(i), format!("x{i}"), "{name}: feature {i}");
+    for (i, n) in names.iter().enumerate() {
+        assert_eq!(model.feature_name(i), n, "{name}: feature {i}");
     }
     for (r, (input, want)) in inputs.iter().zip(&outputs).enumerate() {
         let row: Vec<f64> = input.iter().map(|c| cell(c)).collect();
@@ -91,4 +105,40 @@ fn missing_values_follow_the_writing_version() {
     assert!(new.features.iter().all(|f| f.allow_missing));
     let old = import_bytes(&fixture("old_sklearn_rf.joblib"), &ImportOptions::default()).unwrap();
     assert!(old.features.iter().all(|f| !f.allow_missing));
+}
+
+#[test]
+fn dataframe_feature_names_and_unicode_labels() {
+    // Fit on a DataFrame with '<U10' string labels, saved gzip-compressed: the names come
+    // from feature_names_in_ (a nested object-array pickle), the classes from a 'U' array.
+    let inputs = csv(data("frame_rf3.input.csv"));
+    let names = inputs.0.clone();
+    let rows = check_rows(
+        "frame_rf3",
+        &data("frame_rf3.joblib"),
+        inputs,
+        csv(data("frame_rf3.expected.csv")),
+        &names,
+    );
+    assert_eq!(rows, 22);
+    let e = import_bytes(&data("frame_rf3.joblib"), &ImportOptions::default()).unwrap();
+    assert_eq!(
+        e.task,
+        edgewood_core::Task::Classification {
+            classes: vec!["setosa".into(), "versicolor".into(), "virginica".into()],
+            integer_labels: false
+        }
+    );
+}
+
+#[test]
+fn integer_labels_are_kept_as_integers() {
+    let e = import_bytes(&fixture("cancer_rf.joblib"), &ImportOptions::default()).unwrap();
+    assert_eq!(
+        e.task,
+        edgewood_core::Task::Classification {
+            classes: vec!["0".into(), "1".into()],
+            integer_labels: true
+        }
+    );
 }

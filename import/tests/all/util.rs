@@ -16,9 +16,15 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// A file of this crate's own test data (`import/tests/data`).
+pub fn data(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("data").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
 /// A CSV file as its header and rows of cells (no quoting in the fixtures).
-pub fn csv(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = String::from_utf8(fixture(name)).unwrap();
+pub fn csv(bytes: Vec<u8>) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = String::from_utf8(bytes).unwrap();
     let mut lines = text.lines().filter(|l| !l.is_empty());
     let split = |l: &str| l.split(',').map(str::to_owned).collect::<Vec<_>>();
     let header = split(lines.next().unwrap());
