@@ -184,8 +184,11 @@ impl LgbmModel {
         };
         let (mut seen_class, mut seen_tpi) = (false, false);
         let mut current: Option<(usize, LgbmTree, Vec<&'static str>)> = None;
+        let mut ended = false;
+        let mut tree_sizes: Option<usize> = None;
         for (n, line) in lines {
             if line == "end of trees" {
+                ended = true;
                 break;
             }
             if line.is_empty() {
@@ -275,6 +278,9 @@ impl LgbmModel {
                 "max_feature_idx" => model.max_feature_idx = number(n, key, value)?,
                 "objective" => model.objective = value.to_string(),
                 "average_output" => model.average_output = true,
+                "tree_sizes" => {
+                    tree_sizes = Some(value.split(' ').filter(|s| !s.is_empty()).count())
+                }
                 "feature_names" => {
                     model.feature_names = value.split(' ').map(str::to_string).collect()
                 }
@@ -283,6 +289,24 @@ impl LgbmModel {
         }
         if let Some((t, tree, seen)) = current.take() {
             model.trees.push(finish_tree(t, tree, &seen)?);
+        }
+        // A file cut between two trees would otherwise read as a smaller model.
+        if !ended {
+            return Err(LgbmError::Missing {
+                tree: None,
+                field: "end of trees",
+            });
+        }
+        if let Some(n) = tree_sizes {
+            if n != model.trees.len() {
+                return Err(LgbmError::Syntax {
+                    line: 0,
+                    reason: format!(
+                        "tree_sizes lists {n} trees, the file holds {}",
+                        model.trees.len()
+                    ),
+                });
+            }
         }
         if !seen_class {
             return Err(LgbmError::Missing {

@@ -29,9 +29,15 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn err(&self, what: &str) -> XgbError {
+        // Whatever was expected, a file that ends first is truncated.
+        let reason = if self.at >= self.bytes.len() && !what.starts_with("truncated") {
+            format!("truncated: {what}")
+        } else {
+            what.to_string()
+        };
         XgbError::Ubjson {
             offset: self.at,
-            reason: what.to_string(),
+            reason,
         }
     }
 
@@ -73,7 +79,7 @@ impl<'a> Reader<'a> {
         let n = self.int_of(m)?;
         let n = usize::try_from(n).map_err(|_| self.err("negative length"))?;
         if n.saturating_mul(elem_size.max(1)) > self.remaining() {
-            return Err(self.err("length exceeds the rest of the file"));
+            return Err(self.err("truncated: a length exceeds the rest of the file"));
         }
         Ok(n)
     }

@@ -1,0 +1,123 @@
+//! Fixture loading and comparison helpers for the boosting parity tests.
+
+use std::path::PathBuf;
+
+use edgewood_core::{Aggregation, Ensemble, Link, Model, Prediction, Task};
+use serde_json::Value;
+
+/// `tests/fixtures` at the workspace root.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+/// The manifest entries whose format is one of `formats`.
+pub fn manifest(formats: &[&str]) -> Vec<Value> {
+    let text = std::fs::read_to_string(fixtures().join("manifest.json")).expect("manifest.json");
+    let all: Vec<Value> = serde_json::from_str(&text).expect("manifest is JSON");
+    all.into_iter()
+        .filter(|e| formats.contains(&e["format"].as_str().unwrap_or("")))
+        .collect()
+}
+
+/// A CSV of numbers with a header; an empty cell is NaN.
+pub fn csv(name: &str) -> (Vec<String>, Vec<Vec<f64>>) {
+    let text =
+        std::fs::read_to_string(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut lines = text.lines();
+    let header = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let rows = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            l.split(',')
+                .map(|c| {
+                    if c.is_empty() {
+                        f64::NAN
+                    } else {
+                        c.parse().unwrap_or_else(|_| panic!("{name}: {c:?}"))
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Distance in units in the last place between two doubles (0 = identical bits).
+pub fn ulps(a: f64, b: f64) -> u64 {
+    if a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()) {
+        return 0;
+    }
+    let key = |x: f64| {
+        let b = x.to_bits() as i64;
+        if b < 0 {
+            i64::MIN - b
+        } else {
+            b
+        }
+    };
+    key(a).abs_diff(key(b))
+}
+
+/// Predictions of every row: (label index or NaN, values).
+pub fn predict_all(ensemble: &Ensemble, rows: &[Vec<f64>]) -> Vec<(Option<usize>, Vec<f64>)> {
+    let bytes = ensemble.encode().expect("encodes");
+    let model = Model::open_validated(&bytes).expect("opens");
+    rows.iter()
+        .map(|r| match model.predict(r).expect("predicts") {
+            Prediction::Value(v) => (None, vec![v]),
+            Prediction::Class {
+                label,
+                probabilities,
+                ..
+            } => (Some(label), probabilities),
+        })
+        .collect()
+}
+
+/// The same ensemble answering raw margins (identity link, regression-shaped when it
+/// has one output), to compare with a fixture's `.margin.csv`.
+pub fn margins_of(ensemble: &Ensemble) -> Ensemble {
+    let mut e = ensemble.clone();
+    if let Aggregation::Sum {
+        link,
+        divide_by_rounds,
+        ..
+    } = &mut e.aggregation
+    {
+        *link = Link::Identity;
+        // LightGBM's raw scores are the sums, before rf averaging.
+        *divide_by_rounds = false;
+    }
+    if e.n_outputs() == 1 {
+        e.task = Task::Regression;
+    }
+    e
+}
+
+/// Outcome of comparing one column of outputs.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub values: usize,
+    pub inexact: usize,
+    pub max_ulps: u64,
+    pub first: Option<String>,
+}
+
+impl Tally {
+    pub fn add(&mut self, row: usize, col: &str, got: f64, want: f64) {
+        self.values += 1;
+        let d = ulps(got, want);
+        if d != 0 {
+            self.inexact += 1;
+            self.max_ulps = self.max_ulps.max(d);
+            if self.first.is_none() {
+                self.first = Some(format!("row {row} {col}: got {got:?}, expected {want:?}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Parity with the libraries' own outputs on every committed fixture of these formats.
+//!
+//! Each fixture is imported, encoded, opened and predicted row by row; the answer must
+//! equal `expected.csv` bit for bit (labels, probabilities, values) and the raw sums
+//! must equal `margin.csv` bit for bit where the fixture has one.
+
+use edgewood_import::{lightgbm, xgboost};
+
+use crate::common::*;
+
+fn import(entry: &serde_json::Value) -> edgewood_core::Ensemble {
+    let name = entry["model"].as_str().unwrap();
+    let bytes = std::fs::read(fixtures().join(name)).unwrap();
+    match entry["format"].as_str().unwrap() {
+        "xgboost-json" | "xgboost-ubjson" => {
+            xgboost::read(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
+        }
+        "lightgbm-text" => lightgbm::read(&bytes).unwrap_or_else(|e| panic!("{name}: {e}")),
+        f => panic!("{name}: format {f}"),
+    }
+}
+
+/// Compares one fixture; returns (outputs tally, margins tally, label mismatches).
+fn check(entry: &serde_json::Value) -> (Tally, Tally, usize) {
+    let name = entry["name"].as_str().unwrap();
+    let expected = entry["expected"].as_str().unwrap();
+    let ensemble = import(entry);
+    let (header, rows) = csv(&format!("{expected}.input.csv"));
+    assert_eq!(
+        header.len(),
+        ensemble.features.len(),
+        "{name}: feature count"
+    );
+    let got = predict_all(&ensemble, &rows);
+    let (cols, want) = csv(&format!("{expected}.expected.csv"));
+    assert_eq!(want.len(), rows.len(), "{name}: row count");
+    let mut out = Tally::default();
+    let mut labels = 0;
+    for (r, ((label, values), w)) in got.iter().zip(&want).enumerate() {
+        for (c, col) in cols.iter().enumerate() {
+            if col == "label" {
+                if label.map(|l| l as f64) != Some(w[c]) {
+                    labels += 1;
+                }
+            } else if col == "value" {
+                out.add(r, col, values[0], w[c]);
+            } else if let Some(k) = col.strip_prefix("p_") {
+                let k: usize = cols[1..]
+                    .iter()
+                    .position(|c| c == &format!("p_{k}"))
+                    .unwrap();
+                out.add(r, col, values[k], w[c]);
+            }
+        }
+    }
+    let mut margin = Tally::default();
+    let margin_file = format!("{expected}.margin.csv");
+    if fixtures().join(&margin_file).exists() {
+        let got = predict_all(&margins_of(&ensemble), &rows);
+        let (cols, want) = csv(&margin_file);
+        for (r, ((_, values), w)) in got.iter().zip(&want).enumerate() {
+            for (c, col) in cols.iter().enumerate() {
+                margin.add(r, col, values[c], w[c]);
+            }
+        }
+    }
+    (out, margin, labels)
+}
+
+/// Runs every fixture of `formats`, printing a line each, and returns the failures.
+fn run(formats: &[&str]) -> Vec<String> {
+    let entries = manifest(formats);
+    assert!(!entries.is_empty(), "no fixtures for {formats:?}");
+    let mut failures = Vec::new();
+    for entry in &entries {
+        let name = entry["name"].as_str().unwrap();
+        let (out, margin, labels) = check(entry);
+        println!(
+            "{name}: {} values, {} inexact (max {} ulp); margins {} inexact (max {} ulp); {} labels differ",
+            out.values, out.inexact, out.max_ulps, margin.inexact, margin.max_ulps, labels
+        );
+        if out.inexact > 0 || margin.inexact > 0 || labels > 0 {
+            failures.push(format!(
+                "{name}: {} outputs, {} margins, {labels} labels differ; first: {}",
+                out.inexact,
+                margin.inexact,
+                out.first.or(margin.first).unwrap_or_default()
+            ));
+        }
+    }
+    failures
+}
+
+#[test]
+fn xgboost_fixtures_are_bit_exact() {
+    let failures = run(&["xgboost-json", "xgboost-ubjson"]);
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn lightgbm_fixtures_are_bit_exact() {
+    let failures = run(&["lightgbm-text"]);
+    assert!(failures.is_empty(), "{failures:#?}");
+}
