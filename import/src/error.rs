@@ -66,6 +66,10 @@ pub enum ImportError {
     Encode(EncodeError),
     /// The `.ewm` bytes are invalid.
     Format(FormatError),
+    /// An XGBoost JSON / UBJSON model is malformed or unsupported.
+    Xgboost(crate::xgboost::XgbError),
+    /// A LightGBM text model is malformed or unsupported.
+    LightGbm(crate::lightgbm::LgbmError),
 }
 
 impl fmt::Display for ImportError {
@@ -74,7 +78,7 @@ impl fmt::Display for ImportError {
         match self {
             UnknownFormat => write!(
                 f,
-                "unrecognised model format (expected a scikit-learn joblib/pickle file or an .ewm model)"
+                "unrecognised model format (expected a scikit-learn joblib/pickle file, an XGBoost JSON/UBJSON or LightGBM text model, or an .ewm model)"
             ),
             AlreadyEwm => write!(
                 f,
@@ -115,6 +119,8 @@ impl fmt::Display for ImportError {
             Options(message) => write!(f, "invalid import options: {message}"),
             Encode(e) => write!(f, "cannot build the model: {e}"),
             Format(e) => e.fmt(f),
+            Xgboost(e) => e.fmt(f),
+            LightGbm(e) => e.fmt(f),
         }
     }
 }
@@ -124,6 +130,18 @@ impl std::error::Error for ImportError {}
 impl From<EncodeError> for ImportError {
     fn from(e: EncodeError) -> Self {
         ImportError::Encode(e)
+    }
+}
+
+impl From<crate::xgboost::XgbError> for ImportError {
+    fn from(e: crate::xgboost::XgbError) -> Self {
+        ImportError::Xgboost(e)
+    }
+}
+
+impl From<crate::lightgbm::LgbmError> for ImportError {
+    fn from(e: crate::lightgbm::LgbmError) -> Self {
+        ImportError::LightGbm(e)
     }
 }
 

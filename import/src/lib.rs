@@ -40,6 +40,12 @@ pub enum SourceFormat {
     Ewm,
     /// A scikit-learn estimator saved with joblib (any joblib compression) or `pickle`.
     SklearnPickle(Compression),
+    /// An XGBoost model saved with `save_model` as JSON.
+    XgboostJson,
+    /// An XGBoost model saved with `save_model` as UBJSON (`.ubj`).
+    XgboostUbjson,
+    /// A LightGBM text model (`Booster.save_model`).
+    LightGbm,
 }
 
 /// A per-feature valid range to record in the model (inputs outside are refused).
@@ -92,6 +98,16 @@ pub fn detect(bytes: &[u8]) -> Option<SourceFormat> {
     if bytes.starts_with(&edgewood_core::layout::MAGIC) {
         return Some(SourceFormat::Ewm);
     }
+    if xgboost::sniff(bytes) {
+        return Some(if xgboost::is_ubjson(bytes) {
+            SourceFormat::XgboostUbjson
+        } else {
+            SourceFormat::XgboostJson
+        });
+    }
+    if lightgbm::sniff(bytes) {
+        return Some(SourceFormat::LightGbm);
+    }
     let compression = Compression::detect(bytes)?;
     let head = container::peek(bytes, compression, 2);
     match head[..] {
@@ -118,6 +134,8 @@ pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Ensemble, I
             };
             sklearn::SklearnForest::from_pickle(&p)?.to_ensemble(&container)?
         }
+        Some(SourceFormat::XgboostJson | SourceFormat::XgboostUbjson) => xgboost::read(bytes)?,
+        Some(SourceFormat::LightGbm) => lightgbm::read(bytes)?,
         Some(SourceFormat::Ewm) => return Err(ImportError::AlreadyEwm),
         None => return Err(ImportError::UnknownFormat),
     };

@@ -4,20 +4,23 @@
 //! equal `expected.csv` bit for bit (labels, probabilities, values) and the raw sums
 //! must equal `margin.csv` bit for bit where the fixture has one.
 
-use edgewood_import::{lightgbm, xgboost};
+use edgewood_import::{detect, import_bytes, ImportOptions, SourceFormat};
 
 use crate::common::*;
 
 fn import(entry: &serde_json::Value) -> edgewood_core::Ensemble {
     let name = entry["model"].as_str().unwrap();
     let bytes = std::fs::read(fixtures().join(name)).unwrap();
-    match entry["format"].as_str().unwrap() {
-        "xgboost-json" | "xgboost-ubjson" => {
-            xgboost::read(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
-        }
-        "lightgbm-text" => lightgbm::read(&bytes).unwrap_or_else(|e| panic!("{name}: {e}")),
+    // Through the crate's own detection and dispatch, as the CLI imports it.
+    let detected = detect(&bytes);
+    let expected = match entry["format"].as_str().unwrap() {
+        "xgboost-json" => SourceFormat::XgboostJson,
+        "xgboost-ubjson" => SourceFormat::XgboostUbjson,
+        "lightgbm-text" => SourceFormat::LightGbm,
         f => panic!("{name}: format {f}"),
-    }
+    };
+    assert_eq!(detected, Some(expected), "{name}: detected as {detected:?}");
+    import_bytes(&bytes, &ImportOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// Compares one fixture; returns (outputs tally, margins tally, label mismatches).
