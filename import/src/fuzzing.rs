@@ -46,7 +46,9 @@ pub fn import_pickle(bytes: &[u8]) {
 
 /// Bytes → [`Model::open`] → [`Model::validate`] → predict a zero row when valid.
 pub fn decode_ewm(bytes: &[u8]) {
-    let Ok(model) = Model::open(bytes) else { return };
+    let Ok(model) = Model::open(bytes) else {
+        return;
+    };
     let zeros = vec![0.0; model.n_features()];
     let validated = model.validate().is_ok();
     let predicted = model.predict(&zeros);

@@ -61,12 +61,32 @@ use Role::*;
 /// Python 2 era pickles say `__builtin__` and `copy_reg`: both spellings are listed.
 pub static ALLOWED: &[Global] = &[
     // scikit-learn tree models.
-    g("sklearn.ensemble._forest", "RandomForestClassifier", Estimator),
-    g("sklearn.ensemble._forest", "RandomForestRegressor", Estimator),
-    g("sklearn.ensemble._forest", "ExtraTreesClassifier", Estimator),
+    g(
+        "sklearn.ensemble._forest",
+        "RandomForestClassifier",
+        Estimator,
+    ),
+    g(
+        "sklearn.ensemble._forest",
+        "RandomForestRegressor",
+        Estimator,
+    ),
+    g(
+        "sklearn.ensemble._forest",
+        "ExtraTreesClassifier",
+        Estimator,
+    ),
     g("sklearn.ensemble._forest", "ExtraTreesRegressor", Estimator),
-    g("sklearn.ensemble.forest", "RandomForestClassifier", Estimator),
-    g("sklearn.ensemble.forest", "RandomForestRegressor", Estimator),
+    g(
+        "sklearn.ensemble.forest",
+        "RandomForestClassifier",
+        Estimator,
+    ),
+    g(
+        "sklearn.ensemble.forest",
+        "RandomForestRegressor",
+        Estimator,
+    ),
     g("sklearn.ensemble.forest", "ExtraTreesClassifier", Estimator),
     g("sklearn.ensemble.forest", "ExtraTreesRegressor", Estimator),
     g("sklearn.tree._classes", "DecisionTreeClassifier", Estimator),
@@ -93,8 +113,16 @@ pub static ALLOWED: &[Global] = &[
     g("numpy.random.mtrand", "RandomState", Inert),
     g("numpy.random._mt19937", "MT19937", Inert),
     // joblib's array container.
-    g("joblib.numpy_pickle", "NumpyArrayWrapper", NumpyArrayWrapper),
-    g("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper", NumpyArrayWrapper),
+    g(
+        "joblib.numpy_pickle",
+        "NumpyArrayWrapper",
+        NumpyArrayWrapper,
+    ),
+    g(
+        "sklearn.externals.joblib.numpy_pickle",
+        "NumpyArrayWrapper",
+        NumpyArrayWrapper,
+    ),
     // Python's own object machinery.
     g("copyreg", "_reconstructor", CopyregReconstructor),
     g("copy_reg", "_reconstructor", CopyregReconstructor),

@@ -191,9 +191,9 @@ impl Pickle {
         let state = self.object(id)?.state?;
         // `__setstate__` may receive (dict, slots) from `copyreg` for slotted classes.
         match self.get(state) {
-            Value::Tuple(parts) if parts.len() == 2 => parts
-                .iter()
-                .find_map(|&p| self.dict_get(p, key)),
+            Value::Tuple(parts) if parts.len() == 2 => {
+                parts.iter().find_map(|&p| self.dict_get(p, key))
+            }
             _ => self.dict_get(state, key),
         }
     }

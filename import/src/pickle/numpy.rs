@@ -67,7 +67,11 @@ impl Dtype {
             Kind::Bytes => 'S',
             Kind::Void => 'V',
         };
-        format!("{}{k}{}", if self.little { '<' } else { '>' }, self.itemsize)
+        format!(
+            "{}{k}{}",
+            if self.little { '<' } else { '>' },
+            self.itemsize
+        )
     }
 
     /// The field called `name`.
@@ -177,14 +181,23 @@ fn dtype_at(p: &Pickle, id: Id, depth: usize) -> Result<Dtype, String> {
                     .dict_get(map, name)
                     .and_then(|s| p.as_seq(s))
                     .ok_or_else(|| format!("dtype field {name:?} has no description"))?;
-                let fdtype = dtype_at(p, *spec.first().ok_or("empty field description")?, depth + 1)?;
+                let fdtype = dtype_at(
+                    p,
+                    *spec.first().ok_or("empty field description")?,
+                    depth + 1,
+                )?;
                 let offset = spec
                     .get(1)
                     .and_then(|&o| p.as_i64(o))
                     .and_then(|o| usize::try_from(o).ok())
                     .ok_or_else(|| format!("dtype field {name:?} has no offset"))?;
-                if offset.checked_add(fdtype.itemsize).is_none_or(|end| end > itemsize) {
-                    return Err(format!("dtype field {name:?} lies outside its {itemsize}-byte record"));
+                if offset
+                    .checked_add(fdtype.itemsize)
+                    .is_none_or(|end| end > itemsize)
+                {
+                    return Err(format!(
+                        "dtype field {name:?} lies outside its {itemsize}-byte record"
+                    ));
                 }
                 fields.push(Field {
                     name: name.to_owned(),
@@ -234,7 +247,8 @@ pub fn wrapper_header(p: &Pickle, wrapper: Id) -> Result<WrapperHeader, String> 
     Ok(WrapperHeader {
         dtype: dtype_id,
         itemsize: dt.itemsize,
-        has_object: dt.kind == Kind::Object || dt.fields.iter().any(|f| f.dtype.kind == Kind::Object),
+        has_object: dt.kind == Kind::Object
+            || dt.fields.iter().any(|f| f.dtype.kind == Kind::Object),
         shape,
         fortran,
         aligned,
@@ -298,8 +312,14 @@ impl Array<'_> {
 
     /// All elements as f64, in memory order (numeric dtypes only).
     pub fn to_f64(&self) -> Result<Vec<f64>, String> {
-        if !matches!(self.dtype.kind, Kind::Float | Kind::Int | Kind::UInt | Kind::Bool) {
-            return Err(format!("expected numbers, found dtype {}", self.dtype.describe()));
+        if !matches!(
+            self.dtype.kind,
+            Kind::Float | Kind::Int | Kind::UInt | Kind::Bool
+        ) {
+            return Err(format!(
+                "expected numbers, found dtype {}",
+                self.dtype.describe()
+            ));
         }
         let b = self.bytes();
         (0..self.len())
@@ -318,7 +338,9 @@ impl Array<'_> {
             .map(|i| {
                 self.dtype
                     .read_i64(b, i * self.dtype.itemsize)
-                    .ok_or_else(|| format!("expected integers, found dtype {}", self.dtype.describe()))
+                    .ok_or_else(|| {
+                        format!("expected integers, found dtype {}", self.dtype.describe())
+                    })
             })
             .collect()
     }
@@ -344,13 +366,20 @@ pub fn array(p: &Pickle, id: Id) -> Result<Array<'_>, String> {
                 Value::Bytes(b) => Data::Raw(b),
                 Value::List(items) => Data::Objects(items),
                 Value::Str(text) => Data::Owned(latin1(text)?),
-                Value::Object(enc) if enc.class.role == Role::CodecsEncode => codecs_encode(p, enc)?,
+                Value::Object(enc) if enc.class.role == Role::CodecsEncode => {
+                    codecs_encode(p, enc)?
+                }
                 _ => return Err(format!("ndarray data is {}", p.type_name(s[3]))),
             };
             (s[1], shape_of(p, s[0])?, fortran, data)
         }
         Value::Object(o) if o.class.role == Role::FromBuffer => {
-            let arg = |i: usize| o.args.get(i).copied().ok_or("_frombuffer with too few arguments");
+            let arg = |i: usize| {
+                o.args
+                    .get(i)
+                    .copied()
+                    .ok_or("_frombuffer with too few arguments")
+            };
             let data = match p.get(arg(0)?) {
                 Value::Bytes(b) => Data::Raw(b),
                 _ => return Err("_frombuffer without a byte buffer".into()),
@@ -407,7 +436,11 @@ fn latin1(text: &str) -> Result<Vec<u8>, String> {
 
 /// `_codecs.encode(text, 'latin1')`, evaluated as data.
 fn codecs_encode<'p>(p: &'p Pickle, o: &Object) -> Result<Data<'p>, String> {
-    let text = o.args.first().and_then(|&a| p.as_str(a)).ok_or("_codecs.encode without text")?;
+    let text = o
+        .args
+        .first()
+        .and_then(|&a| p.as_str(a))
+        .ok_or("_codecs.encode without text")?;
     let enc = o.args.get(1).and_then(|&a| p.as_str(a)).unwrap_or("utf-8");
     match enc {
         "latin1" | "latin-1" | "iso-8859-1" => Ok(Data::Owned(latin1(text)?)),

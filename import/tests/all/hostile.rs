@@ -42,14 +42,23 @@ fn forbidden_globals_are_refused_by_name_and_nothing_runs() {
     for &(module, name) in FORBIDDEN {
         // Protocol 2 GLOBAL and protocol 4 STACK_GLOBAL, plain and zlib-compressed.
         let mut p2 = PickleWriter::new(2);
-        p2.global(module, name).op(b'(').str(&command).op(b't').op(b'R');
+        p2.global(module, name)
+            .op(b'(')
+            .str(&command)
+            .op(b't')
+            .op(b'R');
         let mut p4 = PickleWriter::new(4);
-        p4.stack_global(module, name).str(&command).op(0x85).op(b'R');
+        p4.stack_global(module, name)
+            .str(&command)
+            .op(0x85)
+            .op(b'R');
         let plain = [p2.stop(), p4.stop()];
         for bytes in plain.iter().cloned().chain(plain.iter().map(|b| zlib(b))) {
             let err = quick("a forbidden global", || import(&bytes)).unwrap_err();
             match &err {
-                ImportError::RefusedGlobal { module: m, name: n, .. } => {
+                ImportError::RefusedGlobal {
+                    module: m, name: n, ..
+                } => {
                     assert_eq!((m.as_str(), n.as_str()), (module, name))
                 }
                 other => panic!("{module}.{name}: unexpected error {other}"),
@@ -67,7 +76,9 @@ fn forbidden_globals_are_refused_by_name_and_nothing_runs() {
 #[test]
 fn other_estimators_are_named() {
     let mut w = PickleWriter::new(4);
-    w.stack_global("sklearn.svm._classes", "SVC").op(b')').op(0x81);
+    w.stack_global("sklearn.svm._classes", "SVC")
+        .op(b')')
+        .op(0x81);
     let err = import(&w.stop()).unwrap_err();
     assert_eq!(
         err,
@@ -75,12 +86,17 @@ fn other_estimators_are_named() {
             class: "sklearn.svm._classes.SVC".into()
         }
     );
-    assert!(err.to_string().starts_with("unsupported estimator sklearn.svm._classes.SVC"));
+    assert!(err
+        .to_string()
+        .starts_with("unsupported estimator sklearn.svm._classes.SVC"));
     // A pickled dict is not an estimator either.
     let mut w = PickleWriter::new(4);
     w.op(b'}').str("a").int(1).op(b's');
     let err = import(&w.stop()).unwrap_err();
-    assert_eq!(err.to_string().split(" (").next(), Some("unsupported estimator dict"));
+    assert_eq!(
+        err.to_string().split(" (").next(),
+        Some("unsupported estimator dict")
+    );
 }
 
 #[test]
@@ -93,7 +109,11 @@ fn every_prefix_of_a_fixture_is_an_error() {
     // Every prefix of small real files (a 1.2.2 joblib, a 1.9 joblib with object arrays,
     // a zlib container); every 13th prefix and the last 512 of a larger one.
     let cases = [
-        ("old_sklearn_tree.joblib", fixture("old_sklearn_tree.joblib"), 1),
+        (
+            "old_sklearn_tree.joblib",
+            fixture("old_sklearn_tree.joblib"),
+            1,
+        ),
         ("frame_rf3 (uncompressed)", frame, 1),
         ("iris_rf10_zlib.joblib", fixture("iris_rf10_zlib.joblib"), 1),
         ("iris_rf10_p5.pkl", fixture("iris_rf10_p5.pkl"), 13),
@@ -103,9 +123,16 @@ fn every_prefix_of_a_fixture_is_an_error() {
         let start = Instant::now();
         let tail = bytes.len().saturating_sub(512);
         for len in (0..bytes.len()).filter(|&l| l % stride == 0 || l >= tail) {
-            assert!(import(&bytes[..len]).is_err(), "{name}: prefix of {len} bytes imported");
+            assert!(
+                import(&bytes[..len]).is_err(),
+                "{name}: prefix of {len} bytes imported"
+            );
         }
-        println!("{name}: prefixes of {} bytes refused in {:?}", bytes.len(), start.elapsed());
+        println!(
+            "{name}: prefixes of {} bytes refused in {:?}",
+            bytes.len(),
+            start.elapsed()
+        );
     }
 }
 
@@ -159,7 +186,11 @@ fn deep_nesting_is_refused_fast() {
         w.op(b'a');
     });
     let err = quick("stack nesting", || import(&w.stop())).unwrap_err();
-    assert!(err.to_string().contains("the pickle stack depth exceeds the limit"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the pickle stack depth exceeds the limit"),
+        "{err}"
+    );
     // Through MARK: 100k MARKs then 100k TUPLEs.
     let mut w = PickleWriter::new(4);
     (0..n).for_each(|_| {
@@ -169,12 +200,19 @@ fn deep_nesting_is_refused_fast() {
         w.op(b't');
     });
     let err = quick("MARK nesting", || import(&w.stop())).unwrap_err();
-    assert!(err.to_string().contains("the MARK nesting depth exceeds the limit"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the MARK nesting depth exceeds the limit"),
+        "{err}"
+    );
     // Through the memo, with a constant stack: built without recursion, then refused
     // because a list is not an estimator.
     let bytes = deep_lists(n);
     let err = quick("memo nesting", || import(&bytes)).unwrap_err();
-    assert!(err.to_string().starts_with("unsupported estimator list"), "{err}");
+    assert!(
+        err.to_string().starts_with("unsupported estimator list"),
+        "{err}"
+    );
 }
 
 /// A joblib wrapper that claims an array of `shape` float64 elements, with 16 bytes.
@@ -226,7 +264,10 @@ fn wrapper_claiming(shape: &[u64]) -> Vec<u8> {
 fn huge_array_claims_are_refused_before_allocating() {
     // Sanity: a claim matching the 16 bytes present is read as an array.
     let ok = pickle::run(&wrapper_claiming(&[2]), true, pickle::Limits::default()).unwrap();
-    assert_eq!(numpy::array(&ok, ok.root).unwrap().to_f64().unwrap(), [0.0, 0.0]);
+    assert_eq!(
+        numpy::array(&ok, ok.root).unwrap().to_f64().unwrap(),
+        [0.0, 0.0]
+    );
     for shape in [&[1u64 << 60][..], &[1 << 40, 1 << 30], &[u64::MAX], &[3]] {
         let bytes = wrapper_claiming(shape);
         let err = quick("a huge array", || import(&bytes)).unwrap_err();
@@ -261,17 +302,25 @@ fn decompression_bombs_are_refused_at_the_cap() {
     let streams: Vec<(&str, Vec<u8>)> = vec![
         (
             "zlib",
-            bomb(flate2::write::ZlibEncoder::new(Vec::new(), fast), size).finish().unwrap(),
+            bomb(flate2::write::ZlibEncoder::new(Vec::new(), fast), size)
+                .finish()
+                .unwrap(),
         ),
         (
             "gzip",
-            bomb(flate2::write::GzEncoder::new(Vec::new(), fast), size).finish().unwrap(),
+            bomb(flate2::write::GzEncoder::new(Vec::new(), fast), size)
+                .finish()
+                .unwrap(),
         ),
     ];
     let mut options = ImportOptions::default();
     options.max_decompressed = 4 << 20;
     for (codec, stream) in streams {
-        assert!(stream.len() < 2 << 20, "{codec}: the bomb itself is {} bytes", stream.len());
+        assert!(
+            stream.len() < 2 << 20,
+            "{codec}: the bomb itself is {} bytes",
+            stream.len()
+        );
         let err = quick("a decompression bomb", || import_bytes(&stream, &options)).unwrap_err();
         assert_eq!(
             err,
@@ -282,7 +331,9 @@ fn decompression_bombs_are_refused_at_the_cap() {
             },
             "{codec}"
         );
-        assert!(err.to_string().contains("decompressed size exceeds the limit of 4194304"));
+        assert!(err
+            .to_string()
+            .contains("decompressed size exceeds the limit of 4194304"));
     }
 }
 
@@ -297,5 +348,9 @@ fn allocation_budget_is_enforced() {
     }
     w.op(b'e');
     let err = import_bytes(&w.stop(), &options).unwrap_err();
-    assert!(err.to_string().contains("the memory the pickle needs exceeds the limit"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the memory the pickle needs exceeds the limit"),
+        "{err}"
+    );
 }

@@ -18,7 +18,11 @@ fn iris_options() -> ImportOptions {
             .map(String::from)
             .to_vec(),
     );
-    options.class_names = Some(["setosa", "versicolor", "virginica"].map(String::from).to_vec());
+    options.class_names = Some(
+        ["setosa", "versicolor", "virginica"]
+            .map(String::from)
+            .to_vec(),
+    );
     options.valid_ranges = vec![FeatureRange {
         feature: None,
         min: 0.0,
@@ -73,5 +77,9 @@ fn iris_options_refuse_wrong_lengths() {
     let mut options = iris_options();
     options.feature_names = Some(vec!["a".into()]);
     let err = import_bytes(&fixture("iris_rf100.joblib"), &options).unwrap_err();
-    assert!(err.to_string().contains("1 feature names given, the model has 4"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("1 feature names given, the model has 4"),
+        "{err}"
+    );
 }

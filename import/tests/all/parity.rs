@@ -38,7 +38,10 @@ fn check_rows(
     }
     for (r, (input, want)) in inputs.iter().zip(&outputs).enumerate() {
         let row: Vec<f64> = input.iter().map(|c| cell(c)).collect();
-        match model.predict(&row).unwrap_or_else(|e| panic!("{name} row {r}: {e}")) {
+        match model
+            .predict(&row)
+            .unwrap_or_else(|e| panic!("{name} row {r}: {e}"))
+        {
             Prediction::Value(v) => {
                 let w = cell(&want[0]);
                 assert_eq!(v.to_bits(), w.to_bits(), "{name} row {r}: {v:?} != {w:?}");
@@ -95,7 +98,10 @@ fn sources_name_estimator_container_and_protocol() {
         "scikit-learn 1.9.1 RandomForestClassifier (joblib, zlib, protocol 4)"
     );
     let e = import_bytes(&fixture("iris_rf10.pkl"), &ImportOptions::default()).unwrap();
-    assert_eq!(e.source, "scikit-learn 1.9.1 RandomForestClassifier (pickle, protocol 4)");
+    assert_eq!(
+        e.source,
+        "scikit-learn 1.9.1 RandomForestClassifier (pickle, protocol 4)"
+    );
 }
 
 #[test]

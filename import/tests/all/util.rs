@@ -18,7 +18,10 @@ pub fn fixture(name: &str) -> Vec<u8> {
 
 /// A file of this crate's own test data (`import/tests/data`).
 pub fn data(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("data").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("data")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
@@ -36,8 +39,7 @@ pub fn cell(s: &str) -> f64 {
     if s.is_empty() {
         f64::NAN
     } else {
-        s.parse()
-            .unwrap_or_else(|_| panic!("not a float: {s:?}"))
+        s.parse().unwrap_or_else(|_| panic!("not a float: {s:?}"))
     }
 }
 
@@ -52,7 +54,14 @@ pub fn sklearn_manifest() -> Vec<(String, String, String, String)> {
         .iter()
         .filter(|e| field(e, "format").starts_with("sklearn-"))
         .filter(|e| edgewood_import::sklearn::ESTIMATORS.contains(&field(e, "estimator").as_str()))
-        .map(|e| (field(e, "name"), field(e, "model"), field(e, "expected"), field(e, "estimator")))
+        .map(|e| {
+            (
+                field(e, "name"),
+                field(e, "model"),
+                field(e, "expected"),
+                field(e, "estimator"),
+            )
+        })
         .collect()
 }
 
@@ -88,7 +97,8 @@ impl PickleWriter {
     /// GLOBAL opcode (protocol 0–3 style).
     pub fn global(&mut self, module: &str, name: &str) -> &mut Self {
         self.0.push(b'c');
-        self.0.extend_from_slice(format!("{module}\n{name}\n").as_bytes());
+        self.0
+            .extend_from_slice(format!("{module}\n{name}\n").as_bytes());
         self
     }
     /// STACK_GLOBAL (protocol 4 style).

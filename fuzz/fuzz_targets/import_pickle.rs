@@ -1,0 +1,6 @@
+//! Any bytes through the importer: an error, or a model that encodes and validates.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    edgewood_import::fuzzing::import_pickle(data);
+});
