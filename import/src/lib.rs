@@ -181,9 +181,10 @@ pub fn apply_options(ensemble: &mut Ensemble, options: &ImportOptions) -> Result
         }
     }
     for r in &options.valid_ranges {
-        if !(r.min <= r.max) {
+        // Written so that a NaN bound is refused too.
+        if r.min.partial_cmp(&r.max).is_none_or(|o| o.is_gt()) {
             return Err(ImportError::Options(format!(
-                "the valid range {}..{} is empty",
+                "the valid range {}..{} is empty or not a number",
                 r.min, r.max
             )));
         }
