@@ -70,6 +70,8 @@ pub enum ImportError {
     Xgboost(crate::xgboost::XgbError),
     /// A LightGBM text model is malformed or unsupported.
     LightGbm(crate::lightgbm::LgbmError),
+    /// An ONNX tree-ensemble model is malformed or unsupported.
+    Onnx(crate::onnx::OnnxError),
 }
 
 impl fmt::Display for ImportError {
@@ -78,7 +80,7 @@ impl fmt::Display for ImportError {
         match self {
             UnknownFormat => write!(
                 f,
-                "unrecognised model format (expected a scikit-learn joblib/pickle file, an XGBoost JSON/UBJSON or LightGBM text model, or an .ewm model)"
+                "unrecognised model format (expected a scikit-learn joblib/pickle file, an XGBoost JSON/UBJSON, LightGBM text or ONNX tree-ensemble model, or an .ewm model)"
             ),
             AlreadyEwm => write!(
                 f,
@@ -121,6 +123,7 @@ impl fmt::Display for ImportError {
             Format(e) => e.fmt(f),
             Xgboost(e) => e.fmt(f),
             LightGbm(e) => e.fmt(f),
+            Onnx(e) => e.fmt(f),
         }
     }
 }
@@ -142,6 +145,12 @@ impl From<crate::xgboost::XgbError> for ImportError {
 impl From<crate::lightgbm::LgbmError> for ImportError {
     fn from(e: crate::lightgbm::LgbmError) -> Self {
         ImportError::LightGbm(e)
+    }
+}
+
+impl From<crate::onnx::OnnxError> for ImportError {
+    fn from(e: crate::onnx::OnnxError) -> Self {
+        ImportError::Onnx(e)
     }
 }
 

@@ -23,6 +23,7 @@ mod container;
 mod error;
 pub mod fuzzing;
 pub mod lightgbm;
+pub mod onnx;
 pub mod pickle;
 pub mod sklearn;
 pub mod xgboost;
@@ -46,6 +47,8 @@ pub enum SourceFormat {
     XgboostUbjson,
     /// A LightGBM text model (`Booster.save_model`).
     LightGbm,
+    /// An ONNX model whose graph is an `ai.onnx.ml` tree ensemble.
+    Onnx,
 }
 
 /// A per-feature valid range to record in the model (inputs outside are refused).
@@ -108,6 +111,9 @@ pub fn detect(bytes: &[u8]) -> Option<SourceFormat> {
     if lightgbm::sniff(bytes) {
         return Some(SourceFormat::LightGbm);
     }
+    if onnx::sniff(bytes) {
+        return Some(SourceFormat::Onnx);
+    }
     let compression = Compression::detect(bytes)?;
     let head = container::peek(bytes, compression, 2);
     match head[..] {
@@ -136,6 +142,7 @@ pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Ensemble, I
         }
         Some(SourceFormat::XgboostJson | SourceFormat::XgboostUbjson) => xgboost::read(bytes)?,
         Some(SourceFormat::LightGbm) => lightgbm::read(bytes)?,
+        Some(SourceFormat::Onnx) => onnx::read(bytes)?,
         Some(SourceFormat::Ewm) => return Err(ImportError::AlreadyEwm),
         None => return Err(ImportError::UnknownFormat),
     };

@@ -239,3 +239,169 @@ fn lightgbm_truncations_and_flips_never_panic() {
         Err(_) => false,
     });
 }
+
+/// A tiny protobuf writer, to build ONNX files with one thing wrong.
+mod pb {
+    pub fn varint(mut v: u64, out: &mut Vec<u8>) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+    pub fn bytes(n: u32, b: &[u8], out: &mut Vec<u8>) {
+        varint(((n as u64) << 3) | 2, out);
+        varint(b.len() as u64, out);
+        out.extend_from_slice(b);
+    }
+    pub fn ints_attr(name: &str, v: &[i64]) -> Vec<u8> {
+        let mut a = Vec::new();
+        bytes(1, name.as_bytes(), &mut a);
+        let mut packed = Vec::new();
+        v.iter().for_each(|&x| varint(x as u64, &mut packed));
+        bytes(8, &packed, &mut a);
+        a
+    }
+    pub fn floats_attr(name: &str, v: &[f32]) -> Vec<u8> {
+        let mut a = Vec::new();
+        bytes(1, name.as_bytes(), &mut a);
+        let packed: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        bytes(7, &packed, &mut a);
+        a
+    }
+    pub fn strings_attr(name: &str, v: &[&str]) -> Vec<u8> {
+        let mut a = Vec::new();
+        bytes(1, name.as_bytes(), &mut a);
+        v.iter().for_each(|s| bytes(9, s.as_bytes(), &mut a));
+        a
+    }
+}
+
+/// A one-split regressor `x0 <= 0.5 ? 1 : 2` as ONNX bytes, with `edit` applied to its
+/// attributes (name → replacement) first.
+fn onnx_regressor(edit: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut attrs = vec![
+        ("nodes_treeids", pb::ints_attr("nodes_treeids", &[0, 0, 0])),
+        ("nodes_nodeids", pb::ints_attr("nodes_nodeids", &[0, 1, 2])),
+        (
+            "nodes_featureids",
+            pb::ints_attr("nodes_featureids", &[0, 0, 0]),
+        ),
+        (
+            "nodes_values",
+            pb::floats_attr("nodes_values", &[0.5, 0.0, 0.0]),
+        ),
+        (
+            "nodes_modes",
+            pb::strings_attr("nodes_modes", &["BRANCH_LEQ", "LEAF", "LEAF"]),
+        ),
+        (
+            "nodes_truenodeids",
+            pb::ints_attr("nodes_truenodeids", &[1, 0, 0]),
+        ),
+        (
+            "nodes_falsenodeids",
+            pb::ints_attr("nodes_falsenodeids", &[2, 0, 0]),
+        ),
+        ("target_treeids", pb::ints_attr("target_treeids", &[0, 0])),
+        ("target_nodeids", pb::ints_attr("target_nodeids", &[1, 2])),
+        ("target_ids", pb::ints_attr("target_ids", &[0, 0])),
+        (
+            "target_weights",
+            pb::floats_attr("target_weights", &[1.0, 2.0]),
+        ),
+    ];
+    for (name, value) in edit {
+        attrs.iter_mut().find(|(n, _)| n == name).unwrap().1 = value.clone();
+    }
+    let mut node = Vec::new();
+    pb::bytes(4, b"TreeEnsembleRegressor", &mut node);
+    pb::bytes(7, b"ai.onnx.ml", &mut node);
+    for (_, a) in &attrs {
+        pb::bytes(5, a, &mut node);
+    }
+    let mut graph = Vec::new();
+    pb::bytes(1, &node, &mut graph);
+    let mut model = vec![0x08, 0x08];
+    pb::bytes(7, &graph, &mut model);
+    model
+}
+
+fn onnx_err(bytes: &[u8]) -> String {
+    match edgewood_import::onnx::read(bytes) {
+        Ok(_) => panic!("a malformed ONNX model was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn onnx_hand_built_model_predicts() {
+    let e = edgewood_import::onnx::read(&onnx_regressor(&[])).unwrap();
+    let ewm = e.encode().unwrap();
+    let m = edgewood_core::Model::open_validated(&ewm).unwrap();
+    assert_eq!(
+        m.predict(&[0.5]).unwrap(),
+        edgewood_core::Prediction::Value(1.0)
+    );
+    assert_eq!(
+        m.predict(&[0.6]).unwrap(),
+        edgewood_core::Prediction::Value(2.0)
+    );
+}
+
+#[test]
+fn onnx_child_out_of_range_cycle_and_lengths() {
+    let e = onnx_err(&onnx_regressor(&[(
+        "nodes_falsenodeids",
+        pb::ints_attr("nodes_falsenodeids", &[9, 0, 0]),
+    )]));
+    assert!(e.contains("child 9 does not exist"), "{e}");
+    let e = onnx_err(&onnx_regressor(&[(
+        "nodes_modes",
+        pb::strings_attr("nodes_modes", &["BRANCH_LEQ", "BRANCH_LEQ", "LEAF"]),
+    )]));
+    assert!(e.contains("cycle") || e.contains("reached twice"), "{e}");
+    let e = onnx_err(&onnx_regressor(&[(
+        "nodes_values",
+        pb::floats_attr("nodes_values", &[0.5, 0.0]),
+    )]));
+    assert!(
+        e.contains("nodes_values") && e.contains("2 entries for 3 nodes"),
+        "{e}"
+    );
+    let e = onnx_err(&onnx_regressor(&[(
+        "nodes_modes",
+        pb::strings_attr("nodes_modes", &["BRANCH_EQ", "LEAF", "LEAF"]),
+    )]));
+    assert!(e.contains("BRANCH_EQ"), "{e}");
+}
+
+#[test]
+fn onnx_truncations_and_flips_never_panic() {
+    let bytes = std::fs::read(fixtures().join("rf_iris_ml3.onnx")).unwrap();
+    let step = (bytes.len() / 300).max(1);
+    // Every cut inside the graph (the model's bulk) is refused.
+    for cut in (0..bytes.len() * 9 / 10).step_by(step) {
+        let e = onnx_err(&bytes[..cut]);
+        assert!(!e.is_empty());
+    }
+    let mut huge = onnx_regressor(&[]);
+    // Claim a 2^62-byte graph: refused before anything is allocated.
+    huge.truncate(2);
+    pb::varint((7 << 3) | 2, &mut huge);
+    pb::varint(1 << 62, &mut huge);
+    assert!(onnx_err(&huge).contains("truncated"));
+    flips(&bytes, 200, |b| match edgewood_import::onnx::read(b) {
+        Ok(e) => {
+            let ewm = e.encode().unwrap();
+            let m = edgewood_core::Model::open_validated(&ewm).unwrap();
+            m.predict(&vec![1.0; m.n_features()]).unwrap();
+            true
+        }
+        Err(_) => false,
+    });
+}
