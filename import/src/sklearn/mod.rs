@@ -172,6 +172,14 @@ impl SklearnForest {
             Some(_) => usize_attr(p, root, "", "n_features_in_")?,
             None => usize_attr(p, root, "", "n_features_")?,
         };
+        // Checked before anything is sized by it: a corrupt count must not allocate.
+        let max = edgewood_core::layout::MAX_FEATURES as usize;
+        if n_features == 0 || n_features > max {
+            return Err(bad(
+                "n_features_in_",
+                format!("{n_features} features: a model needs 1 to {max}"),
+            ));
+        }
         let feature_names = match p.attr(root, "feature_names_in_") {
             None => None,
             Some(id) if matches!(p.get(id), Value::None) => None,

@@ -354,3 +354,38 @@ fn allocation_budget_is_enforced() {
         "{err}"
     );
 }
+
+#[test]
+fn absurd_counts_are_refused_before_sizing_anything() {
+    let forest = |n_features: i32, n_outputs: i32| {
+        let mut w = PickleWriter::new(4);
+        w.stack_global("sklearn.ensemble._forest", "RandomForestClassifier")
+            .op(b')')
+            .op(0x81)
+            .op(b'}')
+            .op(b'(')
+            .str("n_outputs_")
+            .int(n_outputs)
+            .str("n_features_in_")
+            .int(n_features)
+            .op(b'u')
+            .op(b'b');
+        w.stop()
+    };
+    let err = quick("a huge feature count", || import(&forest(i32::MAX, 1))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid scikit-learn model: n_features_in_: 2147483647 features: a model needs 1 to 65535"
+    );
+    let err = import(&forest(4, 3)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("multi-output models are not supported"),
+        "{err}"
+    );
+    let err = import(&forest(4, 1)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid scikit-learn model: classes_: missing"
+    );
+}
