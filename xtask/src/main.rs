@@ -44,6 +44,10 @@ commands! {
     Wasm(wasm),
     /// Build the npm package and serve the demo page on 127.0.0.1.
     Web(web),
+    /// Benchmark the npm package against onnxruntime-web and m2cgen in Chromium.
+    BenchWeb(bench_web),
+    /// Benchmark XGBoost and LightGBM models natively against the libraries themselves.
+    BenchBoost(bench_boost),
 }
 
 /// Build, test, bench and serve Edgewood.

@@ -1,0 +1,152 @@
+// The web benchmark (not a test): the `edgewood` package against onnxruntime-web (wasm
+// backend, one thread) and m2cgen-generated JavaScript on the Iris RF100 model, in one
+// headless Chromium run. Prints bytes shipped (raw, gzip -9), cold start (navigation
+// start to the end of the first prediction, fresh profile each time), single-row latency
+// (median and p99 over ~0.5 ms blocks of calls: the browser's timer is 5 µs) and batch
+// throughput, each with the peer/edgewood ratio. Run by `cargo xtask bench-web`, which
+// first builds the package and writes the peers (make_peers.py).
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer, resolve } from '../server.mjs';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const root = join(here, '..', '..');
+const fixtures = join(root, 'tests', 'fixtures');
+const ENGINES = ['edgewood', 'ort', 'm2cgen'];
+const LABEL = { edgewood: 'edgewood (this package)', ort: 'onnxruntime-web 1.30 (wasm, 1 thread)', m2cgen: 'm2cgen 0.10 JavaScript' };
+const COLD_RUNS = Number(process.env.COLD_RUNS ?? 5);
+const BATCH = 10_000;
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+
+// The .ewm the edgewood adapter fetches: the Iris joblib converted by the package itself.
+const { convert } = await import(join(root, 'wasm', 'pkg', 'convert-node.js'));
+writeFileSync(join(here, 'peers', 'iris_rf100.ewm'), await convert(readFileSync(join(fixtures, 'iris_rf100.joblib')), {
+  featureNames: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],
+  classNames: ['setosa', 'versicolor', 'virginica'],
+}));
+for (const f of ['m2cgen_iris.js', 'rf_iris.onnx']) {
+  if (!existsSync(join(here, 'peers', f))) throw new Error(`web/bench/peers/${f} is missing: run make_peers.py`);
+}
+
+// Fixture rows inside the Iris schema's range (the same rows for every engine).
+const lines = readFileSync(join(fixtures, 'iris_rf100.input.csv'), 'utf8').trim().split('\n').slice(1);
+const rows = lines.map((l) => l.split(',').map(Number)).filter((r) => r.every((v) => v >= 0 && v <= 10));
+
+const server = await startServer();
+const scratch = mkdtempSync(join(tmpdir(), 'edgewood-bench-'));
+const launch = (name) => chromium.launchPersistentContext(join(scratch, name), { executablePath: '/usr/bin/chromium', headless: true, args: ARGS });
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const results = {};
+try {
+  for (const engine of ENGINES) {
+    const cold = [];
+    let shipped = null;
+    for (let run = 0; run < COLD_RUNS; run++) {
+      const context = await launch(`${engine}-${run}`);
+      const page = await context.newPage();
+      // The browser process is up (about:blank) but the profile is fresh: no HTTP cache,
+      // no compiled-code cache for this origin.
+      await page.goto('about:blank');
+      await page.goto(`${server.url}bench/page.html?engine=${engine}`);
+      await page.waitForFunction(() => window.coldStartMs !== undefined, null, { timeout: 60_000 });
+      cold.push(await page.evaluate(() => [window.coldStartMs, window.coldStartMs - window.scriptStartMs]));
+      if (!shipped) {
+        const urls = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname));
+        // What the engine ships: everything but the benchmark's own page and adapter.
+        const files = urls.filter((u) => !u.startsWith('/bench/page.html') && !u.startsWith('/bench/engines/'));
+        shipped = { files, raw: 0, gzip: 0 };
+        for (const u of new Set(files)) {
+          const bytes = readFileSync(resolve(u));
+          shipped.raw += bytes.length;
+          shipped.gzip += gzipSync(bytes, { level: 9 }).length;
+        }
+      }
+      await context.close();
+    }
+    // Warm measurements in one more page.
+    const context = await launch(`${engine}-warm`);
+    const page = await context.newPage();
+    await page.goto(`${server.url}bench/page.html?engine=${engine}`);
+    await page.waitForFunction(() => window.coldStartMs !== undefined, null, { timeout: 60_000 });
+    const warm = await page.evaluate(async ({ rows, BATCH }) => {
+      const api = window.api;
+      const prepared = api.prepare(rows);
+      const call = api.async ? async (r) => await api.one(r) : (r) => api.one(r);
+      // Warm up (JIT tiers, wasm tier-up) for ~300 ms, then size a block of k calls to
+      // ≈0.5 ms, then time 400 blocks.
+      const warmUntil = performance.now() + 300;
+      for (let j = 0; performance.now() < warmUntil; j++) await call(prepared[j % prepared.length]);
+      let k = 1;
+      for (;;) {
+        const t = performance.now();
+        for (let j = 0; j < k; j++) await call(prepared[j % prepared.length]);
+        if (performance.now() - t > 0.5 || k > 1e5) break;
+        k *= 2;
+      }
+      const per = [];
+      let i = 0;
+      for (let b = 0; b < 400; b++) {
+        const t = performance.now();
+        if (api.async) for (let j = 0; j < k; j++) await api.one(prepared[i++ % prepared.length]);
+        else for (let j = 0; j < k; j++) api.one(prepared[i++ % prepared.length]);
+        per.push(((performance.now() - t) / k) * 1000);
+      }
+      per.sort((a, b) => a - b);
+      const data = new Float32Array(BATCH * 4);
+      for (let r = 0; r < BATCH; r++) data.set(rows[r % rows.length], r * 4);
+      const rates = [];
+      for (let rep = 0; rep < 7; rep++) {
+        const t = performance.now();
+        await api.batch(data, BATCH);
+        rates.push(BATCH / ((performance.now() - t) / 1000));
+      }
+      rates.sort((a, b) => a - b);
+      // A spot check that the engines agree (probabilities of a versicolor row).
+      const first = await api.one(prepared[60]);
+      const check = Array.from(api.probabilities ? api.probabilities(first) : first);
+      return { isolated: crossOriginIsolated, k, medianUs: per[200], p99Us: per[396], rowsPerSec: rates[3], check };
+    }, { rows, BATCH });
+    await context.close();
+    results[engine] = {
+      shipped,
+      coldMs: median(cold.map((c) => c[0])),
+      engineColdMs: median(cold.map((c) => c[1])),
+      coldAll: cold.map((c) => c[0]),
+      ...warm,
+    };
+  }
+} finally {
+  await server.close();
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+const e = results.edgewood;
+const fmt = (v, d = 1) => (v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(d));
+const ratio = (peer, ours, higherIsBetter = false) => `${(higherIsBetter ? ours / peer : peer / ours).toFixed(1)}×`;
+const table = [
+  '| engine | shipped raw | shipped gzip | cold start (navigation → 1st prediction) | of which engine | 1 row median | 1 row p99 | batch 10k rows/s |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|',
+];
+for (const name of ENGINES) {
+  const r = results[name];
+  table.push(`| ${LABEL[name]} | ${fmt(r.shipped.raw / 1024)} KB | ${fmt(r.shipped.gzip / 1024)} KB | ${fmt(r.coldMs)} ms | ${fmt(r.engineColdMs)} ms | ${r.medianUs.toFixed(2)} µs | ${r.p99Us.toFixed(2)} µs | ${fmt(r.rowsPerSec)} |`);
+}
+table.push('', '| peer ÷ edgewood (>1: edgewood better) | shipped raw | shipped gzip | cold start | of which engine | 1 row median | 1 row p99 | batch |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const name of ENGINES.slice(1)) {
+  const r = results[name];
+  table.push(`| ${LABEL[name]} | ${ratio(r.shipped.raw, e.shipped.raw)} | ${ratio(r.shipped.gzip, e.shipped.gzip)} | ${ratio(r.coldMs, e.coldMs)} | ${ratio(r.engineColdMs, e.engineColdMs)} | ${ratio(r.medianUs, e.medianUs)} | ${ratio(r.p99Us, e.p99Us)} | ${ratio(r.rowsPerSec, e.rowsPerSec, true)} |`);
+}
+const text = table.join('\n');
+console.log(text);
+for (const name of ENGINES) {
+  console.log(`${name}: ships ${[...new Set(results[name].shipped.files)].join(', ')}; cold runs ${results[name].coldAll.map((v) => v.toFixed(0)).join(', ')} ms; blocks of ${results[name].k} calls (isolated timers: ${results[name].isolated}); check ${results[name].check.map((v) => v.toFixed(3)).join(' ')}`);
+}
+mkdirSync(join(root, 'artifacts'), { recursive: true });
+writeFileSync(join(root, 'artifacts', 'bench-web.md'), text + '\n');
+writeFileSync(join(root, 'artifacts', 'bench-web.json'), JSON.stringify(results, null, 2));
