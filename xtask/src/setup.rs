@@ -19,7 +19,7 @@ pub const STEPS: &[Step] = &[
         run: crate::web::setup_wasm_bindgen,
     },
     Step {
-        name: "npm packages of web/ (binaryen's wasm-opt, playwright-core, vite)",
+        name: "npm packages of web/ (binaryen's wasm-opt, playwright-core, vite, typescript)",
         run: crate::web::setup_npm,
     },
     Step {

@@ -68,6 +68,34 @@ test('Node imports the installed package, both entries', () => {
   assert.equal(out.trees, 10);
 });
 
+test('the TypeScript declarations check against typical use (tsc --strict)', () => {
+  writeFileSync(join(project, 'check.ts'), `
+    import { Model, EdgewoodError, version, type Schema, type ClassPrediction } from 'edgewood';
+    import { convert, type ConvertOptions } from 'edgewood/convert';
+    const iris: Model = Model.iris();
+    const schema: Schema = iris.schema;
+    const names: string[] = schema.features.map((f) => f.name);
+    const min: number | undefined = schema.features[0].validRange?.min;
+    const p = iris.predict({ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: null });
+    if ('label' in p) { const c: ClassPrediction = p; const conf: number = c.probabilities['setosa']; }
+    const b = iris.predictBatch(new Float32Array(8), 2);
+    if ('labels' in b) { const probs: Float64Array = b.probabilities; const idx: Uint32Array = b.classIndex; }
+    try { iris.predict([1, 2, 3]); } catch (e) { if (e instanceof EdgewoodError) { const code: string = e.code; const f: string | undefined = e.feature; } }
+    const options: ConvertOptions = { featureNames: names, validRanges: { '*': { min: 0, max: 10 } } };
+    async function load(bytes: Uint8Array): Promise<Model> { return Model.load(await convert(bytes, options)); }
+    const v: { version: string; format: number } = version();
+    export { load, v, min };
+  `);
+  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom'], skipLibCheck: false },
+    files: ['check.ts'],
+  }));
+  execFileSync(join(webDir, 'node_modules', '.bin', 'tsc'), ['-p', '.'], { cwd: project, encoding: 'utf8' });
+  // And a misuse is caught: predict does not take a string.
+  writeFileSync(join(project, 'check.ts'), `import { Model } from 'edgewood'; Model.iris().predict('5.1,3.5');`);
+  assert.throws(() => execFileSync(join(webDir, 'node_modules', '.bin', 'tsc'), ['-p', '.'], { cwd: project, encoding: 'utf8', stdio: 'pipe' }));
+});
+
 test('Vite builds a page with the package, and the built page predicts in Chromium', async () => {
   writeFileSync(join(project, 'index.html'), `<!doctype html><meta charset="utf-8"><title>app</title>
     <p id="out">…</p><script type="module" src="/main.js"></script>`);
