@@ -3,7 +3,7 @@
 //!
 //! An oracle never returns an error: it panics when an invariant breaks, which is what
 //! a fuzzer reports. The invariants: importing arbitrary bytes returns an error or an
-//! ensemble; an imported ensemble encodes, reopens, validates and predicts; opening
+//! ensemble; an imported ensemble always encodes, reopens, validates and predicts; opening
 //! arbitrary `.ewm` bytes returns an error or a model that, once validated, predicts.
 
 use edgewood_core::Model;
@@ -28,9 +28,10 @@ pub fn import_pickle(bytes: &[u8]) {
     let Ok(ensemble) = import_bytes(bytes, &fuzz_options()) else {
         return;
     };
-    // A well-formed import may still describe a model the encoder refuses (e.g. a
-    // cycle in a corrupted tree); that is an error, not a crash.
-    let Ok(ewm) = ensemble.encode() else { return };
+    let ewm = match ensemble.encode() {
+        Ok(ewm) => ewm,
+        Err(e) => panic!("an imported model does not encode: {e}"),
+    };
     let model = match Model::open(&ewm) {
         Ok(m) => m,
         Err(e) => panic!("an encoded model does not open: {e}"),

@@ -272,7 +272,8 @@ impl SklearnForest {
         version_at_least(self.version.as_deref(), 1, 4)
     }
 
-    /// Translates into an [`Ensemble`]; `source` describes the container.
+    /// Translates into an [`Ensemble`] that is known to encode; `container` describes
+    /// the file (`joblib, zlib, protocol 4`) for the model's `source`.
     pub fn to_ensemble(&self, container: &str) -> Result<Ensemble, ImportError> {
         let allow_missing = self.accepts_missing();
         let features = (0..self.n_features)
@@ -375,7 +376,7 @@ impl SklearnForest {
             .as_deref()
             .map(|v| format!(" {v}"))
             .unwrap_or_default();
-        Ok(Ensemble {
+        let ensemble = Ensemble {
             features,
             task,
             aggregation: Aggregation::Average,
@@ -383,7 +384,11 @@ impl SklearnForest {
             leaf_width: width,
             trees,
             source: format!("scikit-learn{version} {} ({container})", self.class),
-        })
+        };
+        // Node records can still describe a cycle or a shared subtree, which only a
+        // walk finds: the encoder's walk is the check, so an imported model always encodes.
+        ensemble.encode()?;
+        Ok(ensemble)
     }
 }
 
