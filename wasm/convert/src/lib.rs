@@ -79,7 +79,7 @@ pub fn convert(
         );
     }
     for ((feature, min), max) in range_features.into_iter().zip(range_min).zip(range_max) {
-        if !(min <= max) {
+        if min.is_nan() || max.is_nan() || min > max {
             return fail(
                 "invalid_argument",
                 format!("a valid range needs min <= max, got {min} and {max}"),

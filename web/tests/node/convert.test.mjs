@@ -102,4 +102,8 @@ test('foreign and hostile bytes are refused, never run', async () => {
   await assert.rejects(convert(cut), (e) => e instanceof EdgewoodError && e.message.length > 10);
   await assert.rejects(convert('model.joblib'), (e) => e.code === 'invalid_argument');
   await assert.rejects(convert(cut, { featureNames: 'x' }), (e) => e.code === 'invalid_argument');
+  const small = readFileSync(fixtures + 'iris_rf10.joblib');
+  await assert.rejects(convert(small, { validRanges: { '*': { min: 5, max: 1 } } }), (e) => e.code === 'invalid_argument' && /min <= max/.test(e.message));
+  await assert.rejects(convert(small, { validRanges: { '*': { min: NaN, max: 1 } } }), (e) => e.code === 'invalid_argument');
+  await assert.rejects(convert(small, { validRanges: { x0: 3 } }), (e) => e.code === 'invalid_argument');
 });
