@@ -138,7 +138,11 @@ pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Ensemble, I
                 (false, Compression::None) => format!("pickle, protocol {}", p.protocol),
                 (false, c) => format!("pickle, {}, protocol {}", c.name(), p.protocol),
             };
-            sklearn::SklearnForest::from_pickle(&p)?.to_ensemble(&container)?
+            if sklearn::boosting::is_boosting(&p) {
+                sklearn::boosting::SklearnBoosting::from_pickle(&p)?.to_ensemble(&container)?
+            } else {
+                sklearn::SklearnForest::from_pickle(&p)?.to_ensemble(&container)?
+            }
         }
         Some(SourceFormat::XgboostJson | SourceFormat::XgboostUbjson) => xgboost::read(bytes)?,
         Some(SourceFormat::LightGbm) => lightgbm::read(bytes)?,

@@ -20,6 +20,8 @@
 //! `splitter="best"` from 1.3, RandomForest* and DecisionTree* from 1.4, every tree
 //! model from 1.6. Otherwise sklearn raises on NaN, and so does Edgewood's validation.
 
+pub mod boosting;
+
 use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Node, Task, Tree};
 
 use crate::pickle::numpy::{self, Kind};

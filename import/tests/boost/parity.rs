@@ -4,7 +4,7 @@
 //! equal `expected.csv` bit for bit (labels, probabilities, values) and the raw sums
 //! must equal `margin.csv` bit for bit where the fixture has one.
 
-use edgewood_import::{detect, import_bytes, ImportOptions, SourceFormat};
+use edgewood_import::{detect, import_bytes, Compression, ImportOptions, SourceFormat};
 
 use crate::common::*;
 
@@ -18,6 +18,7 @@ fn import(entry: &serde_json::Value) -> edgewood_core::Ensemble {
         "xgboost-ubjson" => SourceFormat::XgboostUbjson,
         "lightgbm-text" => SourceFormat::LightGbm,
         "onnx" => SourceFormat::Onnx,
+        "sklearn-joblib" => SourceFormat::SklearnPickle(Compression::None),
         f => panic!("{name}: format {f}"),
     };
     assert_eq!(detected, Some(expected), "{name}: detected as {detected:?}");
@@ -73,8 +74,17 @@ fn check(entry: &serde_json::Value) -> (Tally, Tally, usize) {
 
 /// Runs every fixture of `formats`, printing a line each, and returns the failures.
 fn run(formats: &[&str]) -> Vec<String> {
-    let entries = manifest(formats);
-    assert!(!entries.is_empty(), "no fixtures for {formats:?}");
+    run_entries(manifest(formats))
+}
+
+fn run_entries(entries: Vec<serde_json::Value>) -> Vec<String> {
+    run_bounded(entries, &[])
+}
+
+/// As [`run_entries`], but the named fixtures may differ from the library's outputs by
+/// up to `bound` ulp (their margins must still be exact).
+fn run_bounded(entries: Vec<serde_json::Value>, bounded: &[(&str, u64)]) -> Vec<String> {
+    assert!(!entries.is_empty(), "no fixtures");
     let mut failures = Vec::new();
     for entry in &entries {
         let name = entry["name"].as_str().unwrap();
@@ -83,7 +93,8 @@ fn run(formats: &[&str]) -> Vec<String> {
             "{name}: {} values, {} inexact (max {} ulp); margins {} inexact (max {} ulp); {} labels differ",
             out.values, out.inexact, out.max_ulps, margin.inexact, margin.max_ulps, labels
         );
-        if out.inexact > 0 || margin.inexact > 0 || labels > 0 {
+        let bound = bounded.iter().find(|(n, _)| *n == name).map_or(0, |b| b.1);
+        if out.max_ulps > bound || margin.inexact > 0 || labels > 0 {
             failures.push(format!(
                 "{name}: {} outputs, {} margins, {labels} labels differ; first: {}",
                 out.inexact,
@@ -153,4 +164,38 @@ fn onnx_fixtures_are_within_the_documented_bound() {
         assert!(worst <= 1e-7, "{name}: {worst:e}");
         assert_eq!(labels, 0, "{name}");
     }
+}
+
+/// scikit-learn GradientBoosting* and HistGradientBoosting* (numeric features): margins
+/// bit-exact everywhere; binary and regression outputs bit-exact.
+#[test]
+fn sklearn_boosting_fixtures() {
+    let entries: Vec<_> = manifest(&["sklearn-joblib"])
+        .into_iter()
+        .filter(|e| {
+            let n = e["name"].as_str().unwrap();
+            n.starts_with("skl_") && n != "skl_hgb_categorical"
+        })
+        .collect();
+    assert_eq!(entries.len(), 6);
+    // Multiclass probabilities go through numpy's `exp`, which on AVX-512 machines (such
+    // as the one that wrote the fixtures) is its own vectorised code, not the C
+    // library's: a few percent of values differ by 1–2 ulp (measured), bounded at 4.
+    // Their margins (`decision_function`) are bit-exact, like every other output.
+    let failures = run_bounded(
+        entries,
+        &[("skl_gb_multiclass", 4), ("skl_hgb_multiclass_nan", 4)],
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// HistGradientBoosting with categorical features is refused with the reason.
+#[test]
+fn sklearn_hgb_categorical_is_refused_clearly() {
+    let bytes = std::fs::read(fixtures().join("skl_hgb_categorical.joblib")).unwrap();
+    let e = import_bytes(&bytes, &ImportOptions::default())
+        .unwrap_err()
+        .to_string();
+    // The pickle holds the column transformer that re-codes the categories: named.
+    assert!(e.contains("categorical") || e.contains("ColumnTransformer"), "{e}");
 }

@@ -1,0 +1,516 @@
+//! scikit-learn GradientBoosting* and HistGradientBoosting* models, read from the inert
+//! object graph of a pickle like the forests of the parent module, and translated with
+//! scikit-learn's own arithmetic:
+//!
+//! * GradientBoosting: `raw = init + Σ learning_rate × leaf` in float64, stage by stage
+//!   (each product is stored as the leaf, so the sum is the same additions), splits on
+//!   `float32(x) <= threshold`; the init margin is the init estimator's prior through
+//!   the loss's link (`scipy.special.logit`, or `log(p / gmean(p))` for multinomial),
+//!   computed once here with the C library's `log` / `log1p`, as scipy does.
+//! * HistGradientBoosting: `raw = baseline + Σ leaf` in float64, splits on the float64
+//!   input `x <= num_threshold`, NaN following `missing_go_to_left`.
+//! * Both: binary classifiers answer `expit(raw)`, multiclass `softmax(raw)`,
+//!   regressors `raw`.
+//!
+//! Not supported (refused with the reason): HistGradientBoosting with categorical
+//! features (its column transformer re-codes categories before the trees), other losses
+//! than log-loss / squared error / absolute error / quantile / Huber, and `init`
+//! estimators other than scikit-learn's dummy ones.
+
+use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Link, Node, Task, Tree};
+
+use super::{attr, bad, read_classes, read_tree, usize_attr, Classes};
+use crate::pickle::numpy::{self, Data, Kind};
+use crate::pickle::{Id, Pickle, Value};
+use crate::ImportError;
+
+/// The boosting estimator classes this module reads.
+pub const BOOSTING: &[&str] = &[
+    "GradientBoostingClassifier",
+    "GradientBoostingRegressor",
+    "HistGradientBoostingClassifier",
+    "HistGradientBoostingRegressor",
+];
+
+/// Whether the pickle's root is one of [`BOOSTING`].
+pub fn is_boosting(p: &Pickle) -> bool {
+    p.object(p.root)
+        .is_some_and(|o| BOOSTING.contains(&p.class_of(o).name))
+}
+
+/// A boosted model as scikit-learn stores it, reduced to what prediction needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SklearnBoosting {
+    /// The estimator class name.
+    pub class: &'static str,
+    /// `_sklearn_version`, when recorded.
+    pub version: Option<String>,
+    /// `n_features_in_`.
+    pub n_features: usize,
+    /// `feature_names_in_`, when fit on a DataFrame.
+    pub feature_names: Option<Vec<String>>,
+    /// `classes_` of a classifier.
+    pub classes: Option<Classes>,
+    /// The starting margin of each output.
+    pub base: Vec<f64>,
+    /// Trees in the order scikit-learn adds them, with the output each adds to.
+    pub trees: Vec<Tree>,
+    /// Whether splits compare the float64 input (HistGradientBoosting).
+    pub float64_splits: bool,
+}
+
+fn float_attr(p: &Pickle, id: Id, key: &str) -> Result<f64, ImportError> {
+    let v = attr(p, id, "", key)?;
+    p.as_f64(v)
+        .ok_or_else(|| bad(key, format!("expected a number, found {}", p.type_name(v))))
+}
+
+fn f64_array(p: &Pickle, id: Id, path: &str) -> Result<(Vec<usize>, Vec<f64>), ImportError> {
+    let a = numpy::array(p, id).map_err(|e| bad(path, e))?;
+    let v = a.to_f64().map_err(|e| bad(path, e))?;
+    Ok((a.shape.clone(), v))
+}
+
+/// The loss class name (`HalfBinomialLoss`, …).
+fn loss_name(p: &Pickle, root: Id) -> Result<&'static str, ImportError> {
+    let loss = attr(p, root, "", "_loss")?;
+    p.object(loss).map(|o| p.class_of(o).name).ok_or_else(|| {
+        bad(
+            "_loss",
+            format!("expected a loss object, found {}", p.type_name(loss)),
+        )
+    })
+}
+
+/// `scipy.special.logit` (scipy ≥ 1.11): the plain formula away from 1/2, the
+/// `log1p` form near it.
+fn logit(x: f64) -> f64 {
+    if !(0.3..=0.65).contains(&x) {
+        (x / (1.0 - x)).ln()
+    } else {
+        let s = 2.0 * (x - 0.5);
+        s.ln_1p() - (-s).ln_1p()
+    }
+}
+
+impl SklearnBoosting {
+    /// Reads the boosted estimator at the pickle's root.
+    pub fn from_pickle(p: &Pickle) -> Result<Self, ImportError> {
+        let root = p.root;
+        let class = p
+            .object(root)
+            .map(|o| p.class_of(o).name)
+            .and_then(|n| BOOSTING.iter().copied().find(|&b| b == n))
+            .ok_or_else(|| ImportError::UnsupportedEstimator {
+                class: p.type_name(root),
+            })?;
+        let version = p
+            .attr(root, "_sklearn_version")
+            .and_then(|v| p.as_str(v))
+            .map(str::to_owned);
+        let n_features = usize_attr(p, root, "", "n_features_in_")?;
+        let max = edgewood_core::layout::MAX_FEATURES as usize;
+        if n_features == 0 || n_features > max {
+            return Err(bad(
+                "n_features_in_",
+                format!("{n_features} features: a model needs 1 to {max}"),
+            ));
+        }
+        let feature_names = match p.attr(root, "feature_names_in_") {
+            None => None,
+            Some(id) if matches!(p.get(id), Value::None) => None,
+            Some(id) => {
+                let a = numpy::array(p, id).map_err(|e| bad("feature_names_in_", e))?;
+                let names = numpy::strings(p, &a).map_err(|e| bad("feature_names_in_", e))?;
+                if names.len() != n_features {
+                    return Err(bad(
+                        "feature_names_in_",
+                        format!("{} names for {n_features} features", names.len()),
+                    ));
+                }
+                Some(names)
+            }
+        };
+        let classes = if class.ends_with("Classifier") {
+            Some(read_classes(p, attr(p, root, "", "classes_")?)?)
+        } else {
+            None
+        };
+        let loss = loss_name(p, root)?;
+        let n_classes = classes.as_ref().map_or(0, |c| c.len());
+        let k = if n_classes > 2 { n_classes } else { 1 };
+        match (loss, n_classes) {
+            ("HalfBinomialLoss", 2) | ("HalfMultinomialLoss", 3..) => {}
+            ("HalfSquaredError" | "AbsoluteError" | "PinballLoss" | "HuberLoss", 0) => {}
+            (other, _) => {
+                return Err(ImportError::UnsupportedEstimator {
+                    class: format!("{class} with loss {other}"),
+                })
+            }
+        }
+        let (base, trees, float64_splits) = if class.starts_with("Hist") {
+            let (b, t) = read_hgb(p, root, n_features, k)?;
+            (b, t, true)
+        } else {
+            let (b, t) = read_gb(p, root, n_features, k, loss)?;
+            (b, t, false)
+        };
+        Ok(SklearnBoosting {
+            class,
+            version,
+            n_features,
+            feature_names,
+            classes,
+            base,
+            trees,
+            float64_splits,
+        })
+    }
+
+    /// Translates into an [`Ensemble`] that is known to encode.
+    pub fn to_ensemble(&self, container: &str) -> Result<Ensemble, ImportError> {
+        let features = (0..self.n_features)
+            .map(|i| {
+                let mut f = Feature::named(match &self.feature_names {
+                    Some(names) => names[i].clone(),
+                    None => format!("x{i}"),
+                });
+                // HistGradientBoosting accepts NaN; GradientBoosting in 1.9 refuses it.
+                f.allow_missing = self.float64_splits;
+                f
+            })
+            .collect();
+        let (task, link) = match &self.classes {
+            None => (Task::Regression, Link::Identity),
+            Some(c) => {
+                let (classes, integer_labels) = match c {
+                    Classes::Integers(v) => (v.iter().map(|i| i.to_string()).collect(), true),
+                    Classes::Labels(v) => (v.clone(), false),
+                };
+                let link = if classes.len() == 2 {
+                    Link::Sigmoid
+                } else {
+                    Link::Softmax
+                };
+                (
+                    Task::Classification {
+                        classes,
+                        integer_labels,
+                    },
+                    link,
+                )
+            }
+        };
+        let version = self
+            .version
+            .as_deref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default();
+        let ensemble = Ensemble {
+            features,
+            task,
+            aggregation: Aggregation::Sum {
+                base: self.base.clone(),
+                link,
+                accumulate_f32: false,
+                divide_by_rounds: false,
+            },
+            comparison: if self.float64_splits {
+                Comparison::F64LessEqual
+            } else {
+                Comparison::F32LessEqual
+            },
+            leaf_width: 1,
+            trees: self.trees.clone(),
+            source: format!("scikit-learn{version} {} ({container})", self.class),
+        };
+        ensemble.encode()?;
+        Ok(ensemble)
+    }
+}
+
+/// GradientBoosting: `init_`, `learning_rate`, `estimators_` (stages × K trees).
+fn read_gb(
+    p: &Pickle,
+    root: Id,
+    n_features: usize,
+    k: usize,
+    loss: &str,
+) -> Result<(Vec<f64>, Vec<Tree>), ImportError> {
+    let lr = float_attr(p, root, "learning_rate")?;
+    let init = attr(p, root, "", "init_")?;
+    let base: Vec<f64> = if p.as_str(init) == Some("zero") {
+        vec![0.0; k]
+    } else {
+        let object = p
+            .object(init)
+            .ok_or_else(|| bad("init_", format!("unsupported init {}", p.type_name(init))))?;
+        match p.class_of(object).name {
+            "DummyClassifier" => {
+                let strategy = p
+                    .attr(init, "strategy")
+                    .and_then(|s| p.as_str(s))
+                    .unwrap_or("prior");
+                if strategy != "prior" {
+                    return Err(bad(
+                        "init_.strategy",
+                        format!("{strategy:?} is not supported"),
+                    ));
+                }
+                let (_, prior) = f64_array(
+                    p,
+                    attr(p, init, "init_.", "class_prior_")?,
+                    "init_.class_prior_",
+                )?;
+                // np.clip(p, eps, 1 - eps) with float32's epsilon, then the link.
+                let eps = f32::EPSILON as f64;
+                let prior: Vec<f64> = prior.iter().map(|&x| x.clamp(eps, 1.0 - eps)).collect();
+                if loss == "HalfBinomialLoss" {
+                    if prior.len() != 2 {
+                        return Err(bad(
+                            "init_.class_prior_",
+                            format!("{} classes", prior.len()),
+                        ));
+                    }
+                    vec![logit(prior[1])]
+                } else {
+                    if prior.len() != k {
+                        return Err(bad(
+                            "init_.class_prior_",
+                            format!("{} priors for {k} classes", prior.len()),
+                        ));
+                    }
+                    // MultinomialLogit.link: log(p / gmean(p)), gmean = exp(mean(log p)).
+                    let logs: Vec<f64> = prior.iter().map(|x| x.ln()).collect();
+                    let mean = super::numpy_sum(&logs) / k as f64;
+                    let gm = mean.exp();
+                    prior.iter().map(|&x| (x / gm).ln()).collect()
+                }
+            }
+            "DummyRegressor" => {
+                let (_, c) =
+                    f64_array(p, attr(p, init, "init_.", "constant_")?, "init_.constant_")?;
+                if c.len() != 1 {
+                    return Err(bad("init_.constant_", format!("{} values", c.len())));
+                }
+                c
+            }
+            other => {
+                return Err(bad(
+                    "init_",
+                    format!("init estimator {other} is not supported"),
+                ))
+            }
+        }
+    };
+    let est = attr(p, root, "", "estimators_")?;
+    let a = numpy::array(p, est).map_err(|e| bad("estimators_", e))?;
+    let (stages, cols) = match a.shape[..] {
+        [s, c] => (s, c),
+        _ => {
+            return Err(bad(
+                "estimators_",
+                format!("expected 2 dimensions, found {:?}", a.shape),
+            ))
+        }
+    };
+    if cols != k || stages == 0 {
+        return Err(bad(
+            "estimators_",
+            format!("shape {:?} for {k} outputs", a.shape),
+        ));
+    }
+    let Data::Objects(items) = &a.data else {
+        return Err(bad("estimators_", "not an object array"));
+    };
+    let mut trees = Vec::with_capacity(stages * k);
+    for s in 0..stages {
+        for c in 0..k {
+            let at = if a.fortran { s + c * stages } else { s * k + c };
+            let &e = items
+                .get(at)
+                .ok_or_else(|| bad("estimators_", "fewer trees than its shape"))?;
+            let path = format!("estimators_[{s}, {c}].");
+            let tree = read_tree(
+                p,
+                attr(p, e, &path, "tree_")?,
+                &format!("{path}tree_"),
+                n_features,
+            )?;
+            let n = tree.nodes.len();
+            let mut nodes = Vec::with_capacity(n);
+            for (i, node) in tree.nodes.iter().enumerate() {
+                if node.left_child == -1 {
+                    // sklearn adds `learning_rate * value` at each stage.
+                    nodes.push(Node::Leaf(vec![lr * tree.values[i * tree.width]]));
+                    continue;
+                }
+                let child = |ch: i64| {
+                    u32::try_from(ch)
+                        .ok()
+                        .filter(|&x| (x as usize) < n && x as usize != i)
+                        .ok_or_else(|| {
+                            bad(
+                                format!("{path}tree_.nodes[{i}]"),
+                                format!("child {ch} is not a node of this {n}-node tree"),
+                            )
+                        })
+                };
+                let feature = u32::try_from(node.feature)
+                    .ok()
+                    .filter(|&f| (f as usize) < n_features)
+                    .ok_or_else(|| {
+                        bad(
+                            format!("{path}tree_.nodes[{i}]"),
+                            format!("split on feature {}", node.feature),
+                        )
+                    })?;
+                nodes.push(Node::Split {
+                    feature,
+                    threshold: node.threshold,
+                    missing_left: node.missing_go_to_left,
+                    left: child(node.left_child)?,
+                    right: child(node.right_child)?,
+                });
+            }
+            trees.push(Tree {
+                nodes,
+                output: c as u32,
+            });
+        }
+    }
+    Ok((base, trees))
+}
+
+/// HistGradientBoosting: `_baseline_prediction` and `_predictors` (iterations × K).
+fn read_hgb(
+    p: &Pickle,
+    root: Id,
+    n_features: usize,
+    k: usize,
+) -> Result<(Vec<f64>, Vec<Tree>), ImportError> {
+    if let Some(pre) = p.attr(root, "_preprocessor") {
+        if !matches!(p.get(pre), Value::None) {
+            return Err(ImportError::UnsupportedEstimator {
+                class: "HistGradientBoosting with categorical features (a column transformer re-codes them before the trees)".into(),
+            });
+        }
+    }
+    let (_, base) = f64_array(
+        p,
+        attr(p, root, "", "_baseline_prediction")?,
+        "_baseline_prediction",
+    )?;
+    if base.len() != k {
+        return Err(bad(
+            "_baseline_prediction",
+            format!("{} values for {k} outputs", base.len()),
+        ));
+    }
+    let list = attr(p, root, "", "_predictors")?;
+    let iterations = p
+        .as_seq(list)
+        .ok_or_else(|| bad("_predictors", "not a list"))?;
+    let mut trees = Vec::new();
+    for (it, &iteration) in iterations.iter().enumerate() {
+        let preds = p
+            .as_seq(iteration)
+            .ok_or_else(|| bad(format!("_predictors[{it}]"), "not a list"))?;
+        if preds.len() != k {
+            return Err(bad(
+                format!("_predictors[{it}]"),
+                format!("{} trees for {k} outputs", preds.len()),
+            ));
+        }
+        for (c, &pred) in preds.iter().enumerate() {
+            let path = format!("_predictors[{it}][{c}].nodes");
+            let a = numpy::array(
+                p,
+                attr(p, pred, &format!("_predictors[{it}][{c}]."), "nodes")?,
+            )
+            .map_err(|e| bad(&path, e))?;
+            let n = match a.shape[..] {
+                [n] if n > 0 => n,
+                _ => return Err(bad(&path, format!("shape {:?}", a.shape))),
+            };
+            let field = |name: &str| {
+                a.dtype
+                    .field(name)
+                    .ok_or_else(|| bad(&path, format!("no field {name:?}")))
+            };
+            let (fv, ff, ft, fm, fl, fr, fleaf, fcat) = (
+                field("value")?,
+                field("feature_idx")?,
+                field("num_threshold")?,
+                field("missing_go_to_left")?,
+                field("left")?,
+                field("right")?,
+                field("is_leaf")?,
+                field("is_categorical")?,
+            );
+            let bytes = a.bytes();
+            let size = a.dtype.itemsize;
+            let int = |f: &numpy::Field, i: usize| {
+                f.dtype
+                    .read_i64(bytes, i * size + f.offset)
+                    .ok_or_else(|| bad(format!("{path}[{i}].{}", f.name), "unreadable"))
+            };
+            let float = |f: &numpy::Field, i: usize| {
+                f.dtype
+                    .read_f64(bytes, i * size + f.offset)
+                    .ok_or_else(|| bad(format!("{path}[{i}].{}", f.name), "unreadable"))
+            };
+            if fv.dtype.kind != Kind::Float || ft.dtype.kind != Kind::Float {
+                return Err(bad(&path, "value / num_threshold are not floats"));
+            }
+            let mut nodes = Vec::with_capacity(n);
+            for i in 0..n {
+                if int(fleaf, i)? != 0 {
+                    nodes.push(Node::Leaf(vec![float(fv, i)?]));
+                    continue;
+                }
+                if int(fcat, i)? != 0 {
+                    return Err(bad(
+                        format!("{path}[{i}]"),
+                        "categorical split (not supported)",
+                    ));
+                }
+                let child = |f: &numpy::Field| -> Result<u32, ImportError> {
+                    let ch = int(f, i)?;
+                    u32::try_from(ch)
+                        .ok()
+                        .filter(|&x| (x as usize) < n && x as usize != i)
+                        .ok_or_else(|| {
+                            bad(
+                                format!("{path}[{i}]"),
+                                format!("child {ch} is not a node of this {n}-node tree"),
+                            )
+                        })
+                };
+                let feature = u32::try_from(int(ff, i)?)
+                    .ok()
+                    .filter(|&f| (f as usize) < n_features)
+                    .ok_or_else(|| bad(format!("{path}[{i}]"), "feature index out of range"))?;
+                let threshold = float(ft, i)?;
+                if threshold.is_nan() {
+                    return Err(bad(format!("{path}[{i}]"), "the threshold is NaN"));
+                }
+                nodes.push(Node::Split {
+                    feature,
+                    threshold,
+                    missing_left: int(fm, i)? != 0,
+                    left: child(fl)?,
+                    right: child(fr)?,
+                });
+            }
+            trees.push(Tree {
+                nodes,
+                output: c as u32,
+            });
+        }
+    }
+    if trees.is_empty() {
+        return Err(bad("_predictors", "the model has no trees"));
+    }
+    Ok((base, trees))
+}
