@@ -102,6 +102,10 @@ impl<'a> Model<'a> {
             return Err(bad("header_size", header_size));
         }
         let file_size = field(header::FILE_SIZE);
+        // A file size below the header would cut the header off (found by fuzzing).
+        if file_size < HEADER_SIZE {
+            return Err(bad("file_size", file_size));
+        }
         if file_size > bytes.len() {
             return Err(FormatError::Truncated {
                 expected: file_size,
