@@ -209,6 +209,32 @@ fn matches(pattern: &str, path: &str) -> bool {
     }
 }
 
+/// The route pattern a path falls under (`/v2/models/{name}/infer`), for metrics labels
+/// that cannot grow with what clients send; `None` for a path no endpoint serves.
+pub fn route_of(path: &str) -> Option<&'static str> {
+    let path = normalise(path);
+    ROUTES
+        .iter()
+        .find(|(p, _, _)| matches(p, path))
+        .map(|(p, _, _)| *p)
+}
+
+/// The path without its query and trailing slash: `/predict/?x` → `/predict`.
+fn normalise(path: &str) -> &str {
+    let path = path.split('?').next().unwrap_or("");
+    // A trailing slash names the same resource (`/predict/` = `/predict`).
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    if path.is_empty() {
+        "/"
+    } else {
+        path
+    }
+}
+
 /// Answers one request. `model` is the embedded model, opened for this request.
 pub fn handle(
     config: &Config,
@@ -225,14 +251,7 @@ fn route(
     model: Result<Model<'_>, edgewood_core::FormatError>,
     req: &Request<'_>,
 ) -> Response {
-    let path = req.path.split('?').next().unwrap_or("");
-    // A trailing slash names the same resource (`/predict/` = `/predict`).
-    let path = if path.len() > 1 {
-        path.trim_end_matches('/')
-    } else {
-        path
-    };
-    let path = if path.is_empty() { "/" } else { path };
+    let path = normalise(req.path);
     let Some(&(pattern, method, needs_key)) = ROUTES.iter().find(|(p, _, _)| matches(p, path))
     else {
         return Response::detail(
