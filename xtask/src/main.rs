@@ -46,6 +46,8 @@ commands! {
     Web(web),
     /// Benchmark the npm package against onnxruntime-web and m2cgen in Chromium.
     BenchWeb(bench_web),
+    /// Benchmark XGBoost and LightGBM models natively against the libraries themselves.
+    BenchBoost(bench_boost),
 }
 
 /// Build, test, bench and serve Edgewood.

@@ -1,0 +1,88 @@
+//! The native half of `cargo xtask bench-boost`: the XGBoost and LightGBM models that
+//! `bench/boost_peers.py` trained, imported and predicted by Edgewood on the same rows;
+//! checks every prediction against the library's own, then prints one JSON line.
+//!
+//! Run through `cargo bench -p xtask --bench boost -- --dir DIR [--smoke]`.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Instant;
+
+use edgewood_core::Model;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn f64s(path: &Path) -> Vec<f64> {
+    std::fs::read(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// (single-row ns, batch rows/s, rows whose P(class 1) differs from the library's).
+fn measure(model: &Model<'_>, rows: &[f64], expected: &[f64], reps: usize) -> (f64, f64, usize) {
+    let nf = model.n_features();
+    let width = model.prediction_len();
+    let n = rows.len() / nf;
+    let mut preds = vec![0.0; n * width];
+    model.predict_batch(rows, &mut preds).unwrap();
+    let differ = preds
+        .chunks_exact(width)
+        .zip(expected)
+        .filter(|(p, e)| (p[width - 1] as f32).to_bits() != (**e as f32).to_bits())
+        .count();
+    let mut out = vec![0.0; width];
+    let mut single = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        for r in rows.chunks_exact(nf) {
+            model.predict_into(black_box(r), &mut out).unwrap();
+            black_box(&out);
+        }
+        single.push(t.elapsed().as_nanos() as f64 / n as f64);
+    }
+    let mut batch = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        model.predict_batch(black_box(rows), &mut preds).unwrap();
+        black_box(&preds);
+        batch.push(n as f64 / t.elapsed().as_secs_f64());
+    }
+    (median(single), median(batch), differ)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let dir = args
+        .iter()
+        .position(|a| a == "--dir")
+        .and_then(|i| args.get(i + 1))
+        .expect("usage: boost --dir DIR [--smoke]");
+    let dir = Path::new(dir);
+    let rows = f64s(&dir.join("rows.f64"));
+    let reps = if smoke { 1 } else { 9 };
+    let mut report = Vec::new();
+    for (key, file, pred) in [
+        ("xgb", "xgb_bench.json", "xgb_pred.f64"),
+        ("lgbm", "lgbm_bench.txt", "lgbm_pred.f64"),
+    ] {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        let ensemble = edgewood_import::import_bytes(&bytes, &Default::default())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let ewm = ensemble.encode().unwrap();
+        let model = Model::open_validated(&ewm).unwrap();
+        let (single, batch, differ) = measure(&model, &rows, &f64s(&dir.join(pred)), reps);
+        report.push(format!(
+            "\"{key}_trees\":{},\"{key}_split_nodes\":{},\"{key}_depth\":{},\"{key}_single_ns\":{single:.1},\"{key}_batch_rows_per_s\":{batch:.0},\"{key}_differ\":{differ}",
+            model.n_trees(),
+            model.n_split_nodes(),
+            model.max_depth()
+        ));
+    }
+    println!("{{\"rows\":{},{}}}", rows.len() / 50, report.join(","));
+}
