@@ -148,3 +148,39 @@ fn integer_labels_are_kept_as_integers() {
         }
     );
 }
+
+#[test]
+fn detect_recognises_every_container_and_ewm() {
+    use edgewood_import::{detect, load_model_bytes, Compression, ImportError, SourceFormat};
+    let cases = [
+        ("iris_rf10.joblib", Compression::None),
+        ("iris_rf10.pkl", Compression::None),
+        ("iris_rf10_zlib.joblib", Compression::Zlib),
+        ("iris_rf10_gzip.joblib", Compression::Gzip),
+        ("iris_rf10_bz2.joblib", Compression::Bz2),
+        ("iris_rf10_xz.joblib", Compression::Xz),
+        ("iris_rf10_lzma.joblib", Compression::Lzma),
+        ("iris_rf10_lz4.joblib", Compression::Lz4),
+    ];
+    for (file, compression) in cases {
+        let bytes = fixture(file);
+        assert_eq!(
+            detect(&bytes),
+            Some(SourceFormat::SklearnPickle(compression)),
+            "{file}"
+        );
+        let ewm = load_model_bytes(&bytes).unwrap();
+        assert_eq!(detect(&ewm), Some(SourceFormat::Ewm));
+        // .ewm input is validated and returned unchanged.
+        assert_eq!(load_model_bytes(&ewm).unwrap(), ewm);
+        assert_eq!(
+            import_bytes(&ewm, &ImportOptions::default()).unwrap_err(),
+            ImportError::AlreadyEwm
+        );
+    }
+    assert_eq!(detect(b"hello"), None);
+    assert_eq!(
+        load_model_bytes(b"hello").unwrap_err(),
+        ImportError::UnknownFormat
+    );
+}
