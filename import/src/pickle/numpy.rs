@@ -1,6 +1,6 @@
 //! Reading numpy dtypes, arrays and scalars out of the inert objects a pickle built.
 //!
-//! numpy pickles an array in one of three ways, all handled by [`array`]:
+//! numpy pickles an array in one of three ways, all handled by [`array()`]:
 //! `_reconstruct(ndarray, (0,), b'b')` + BUILD `(1, shape, dtype, fortran, data)`
 //! (protocols 2–4), `_frombuffer(buffer, dtype, shape, order)` (protocol 5), and
 //! joblib's `NumpyArrayWrapper` followed by raw bytes ([`super::RawArray`]). A dtype is
