@@ -7,8 +7,9 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use anyhow::{bail, Context};
-use edgewood_core::{layout, Ensemble, Model, Task};
+use anyhow::{anyhow, bail, Context};
+use edgewood_core::{layout, Ensemble, Model};
+use edgewood_import::{Compression, FeatureRange, ImportError, ImportOptions, SourceFormat};
 
 /// Schema overrides for a model imported from a source format.
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -121,73 +122,56 @@ fn finish(
     })
 }
 
-/// Imports a source-format model and applies the overrides; returns it with the name
+/// Imports a source-format model with the overrides; returns it with a description
 /// of the detected format.
 pub fn import(
     bytes: &[u8],
     name: &str,
     overrides: &ImportArgs,
 ) -> anyhow::Result<(Ensemble, String)> {
-    let (mut ensemble, format) = import_source(bytes, name)?;
-    apply_overrides(&mut ensemble, overrides).with_context(|| name.to_string())?;
+    let format = match edgewood_import::detect(bytes) {
+        Some(SourceFormat::Ewm) => bail!("{name} is already an .ewm model"),
+        Some(format) => format_name(format),
+        None => bail!("{name}: {}", ImportError::UnknownFormat),
+    };
+    let options = import_options(overrides)?;
+    let ensemble =
+        edgewood_import::import_bytes(bytes, &options).map_err(|e| anyhow!("{name}: {e}"))?;
     Ok((ensemble, format))
 }
 
-/// Detects the format of `bytes` and imports them with `edgewood-import`.
-fn import_source(_bytes: &[u8], name: &str) -> anyhow::Result<(Ensemble, String)> {
-    // edgewood-import does not read any source format yet: only `.ewm` files load.
-    bail!("{name}: not an .ewm model, and no importer for other formats is built in yet")
+/// How a detected format is named in summaries.
+fn format_name(format: SourceFormat) -> String {
+    match format {
+        SourceFormat::SklearnPickle(Compression::None) => "scikit-learn pickle".into(),
+        SourceFormat::SklearnPickle(c) => format!("scikit-learn pickle ({} compressed)", c.name()),
+        // Formats added to the importer later are named by their Debug form.
+        other => format!("{other:?}"),
+    }
 }
 
-/// Replaces names and ranges in an imported model; every name given must exist and
-/// every list must have the model's length, so a typo cannot pass silently.
-pub fn apply_overrides(ensemble: &mut Ensemble, o: &ImportArgs) -> anyhow::Result<()> {
+/// The command-line overrides as the importer's options; names are checked for
+/// emptiness and repetition here, their counts and existence by the importer.
+fn import_options(o: &ImportArgs) -> anyhow::Result<ImportOptions> {
+    let mut options = ImportOptions::default();
     if let Some(names) = &o.feature_names {
-        if names.len() != ensemble.features.len() {
-            bail!(
-                "--feature-names gives {} names, the model has {} features",
-                names.len(),
-                ensemble.features.len()
-            );
-        }
         check_unique(names, "--feature-names")?;
-        for (feature, name) in ensemble.features.iter_mut().zip(names) {
-            feature.name = name.trim().to_string();
-        }
+        options.feature_names = Some(names.iter().map(|n| n.trim().to_string()).collect());
     }
     if let Some(names) = &o.class_names {
-        let Task::Classification { classes, .. } = &mut ensemble.task else {
-            bail!("--class-names: the model is a regressor, it has no classes");
-        };
-        if names.len() != classes.len() {
-            bail!(
-                "--class-names gives {} names, the model has {} classes",
-                names.len(),
-                classes.len()
-            );
-        }
         check_unique(names, "--class-names")?;
-        *classes = names.iter().map(|n| n.trim().to_string()).collect();
+        options.class_names = Some(names.iter().map(|n| n.trim().to_string()).collect());
     }
-    for r in &o.ranges {
-        if r.name == "*" {
-            for f in &mut ensemble.features {
-                f.valid_range = Some((r.min, r.max));
-            }
-            continue;
-        }
-        let Some(f) = ensemble.features.iter_mut().find(|f| f.name == r.name) else {
-            let known: Vec<&str> = ensemble.features.iter().map(|f| f.name.as_str()).collect();
-            bail!(
-                "--range {}: the model has no feature '{}' (features: {})",
-                r.name,
-                r.name,
-                known.join(", ")
-            );
-        };
-        f.valid_range = Some((r.min, r.max));
-    }
-    Ok(())
+    options.valid_ranges = o
+        .ranges
+        .iter()
+        .map(|r| FeatureRange {
+            feature: (r.name != "*").then(|| r.name.clone()),
+            min: r.min,
+            max: r.max,
+        })
+        .collect();
+    Ok(options)
 }
 
 fn check_unique(names: &[String], option: &str) -> anyhow::Result<()> {

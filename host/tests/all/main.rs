@@ -8,7 +8,11 @@ mod util;
 
 // Bad input of every kind: exit codes and messages naming line and feature.
 mod errors;
+// `edgewood convert`: detection, overrides, atomic output.
+mod convert;
 // `edgewood inspect`: text and JSON.
 mod inspect;
+// Bit-for-bit parity with the source libraries on every fixture of the manifest.
+mod parity;
 // `edgewood predict`: column matching, missing values, chunking, stdin/stdout.
 mod predict;

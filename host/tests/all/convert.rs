@@ -1,0 +1,158 @@
+//! `edgewood convert`: source model to `.ewm`, with overrides, written atomically.
+
+use edgewood_core::{iris, Model};
+
+use crate::util::*;
+
+/// The committed Iris RF100 joblib fixture (the embedded model's source).
+fn iris_joblib() -> std::path::PathBuf {
+    fixtures().join("iris_rf100.joblib")
+}
+
+#[test]
+fn iris_joblib_converts_to_the_embedded_model() {
+    let dir = tempdir();
+    let src = iris_joblib();
+    let out = edgewood(
+        dir.path(),
+        &["convert", src.to_str().unwrap(), "-o", "iris.ewm"],
+    )
+    .ok();
+    assert_eq!(out.lines().count(), 1, "a one-line summary: {out}");
+    assert!(out.contains("100 trees"), "{out}");
+    let written = std::fs::read(dir.path().join("iris.ewm")).unwrap();
+    let model = Model::open_validated(&written).unwrap();
+    let embedded = iris::model().unwrap();
+    assert_eq!(model.n_trees(), embedded.n_trees());
+    assert_eq!(model.n_split_nodes(), embedded.n_split_nodes());
+    // The same predictions as the embedded model on every training-like row.
+    for a in [0.5, 2.0, 4.9, 6.3] {
+        for b in [0.1, 1.3, 1.75, 2.5] {
+            let row = [a + 1.0, 3.0, a, b];
+            assert_eq!(
+                model.predict(&row).unwrap(),
+                embedded.predict(&row).unwrap(),
+                "{row:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn overrides_rename_and_bound_features() {
+    let dir = tempdir();
+    let src = iris_joblib();
+    edgewood(
+        dir.path(),
+        &[
+            "convert",
+            src.to_str().unwrap(),
+            "-o",
+            "renamed.ewm",
+            "--feature-names",
+            "sl,sw,pl,pw",
+            "--class-names",
+            "a,b,c",
+            "--range",
+            "*=0:10",
+            "--range",
+            "pw=0:3",
+        ],
+    )
+    .ok();
+    let bytes = std::fs::read(dir.path().join("renamed.ewm")).unwrap();
+    let m = Model::open_validated(&bytes).unwrap();
+    let names: Vec<&str> = (0..4).map(|i| m.feature_name(i)).collect();
+    assert_eq!(names, ["sl", "sw", "pl", "pw"]);
+    let classes: Vec<&str> = (0..3).map(|i| m.class_label(i)).collect();
+    assert_eq!(classes, ["a", "b", "c"]);
+    assert_eq!(m.valid_range(0), Some((0.0, 10.0)));
+    assert_eq!(m.valid_range(3), Some((0.0, 3.0)));
+
+    // The new schema is what predict enforces.
+    write(dir.path(), "in.csv", "sl,sw,pl,pw\n5.1,3.5,1.4,3.5\n");
+    let line = edgewood(dir.path(), &["predict", "renamed.ewm", "in.csv"]).fails();
+    assert_eq!(
+        line,
+        "edgewood: in.csv:2: feature 'pw' must be between 0 and 3, got 3.5"
+    );
+}
+
+#[test]
+fn bad_overrides_are_refused_by_name() {
+    let dir = tempdir();
+    let src = iris_joblib();
+    let src = src.to_str().unwrap();
+    for (args, needle) in [
+        (
+            &["--feature-names", "a,b,c"][..],
+            "3 feature names given, the model has 4",
+        ),
+        (
+            &["--class-names", "a,b"],
+            "2 class names given, the model has 3",
+        ),
+        (&["--feature-names", "a,b,a,d"], "'a' is given twice"),
+        (&["--range", "petal_widht=0:1"], "petal_widht"),
+    ] {
+        let mut all = vec!["convert", src, "-o", "x.ewm"];
+        all.extend_from_slice(args);
+        let line = edgewood(dir.path(), &all).fails();
+        assert!(line.contains(needle), "{args:?}: {line}");
+        assert!(!dir.path().join("x.ewm").exists());
+    }
+}
+
+#[test]
+fn an_ewm_input_is_refused_and_output_replaced_atomically() {
+    let dir = tempdir();
+    write(dir.path(), "iris.ewm", iris::EWM);
+    let line = edgewood(dir.path(), &["convert", "iris.ewm", "-o", "x.ewm"]).fails();
+    assert!(line.contains("already an .ewm model"), "{line}");
+
+    // Overwriting an existing file is fine.
+    write(dir.path(), "out.ewm", "old");
+    let src = iris_joblib();
+    edgewood(
+        dir.path(),
+        &["convert", src.to_str().unwrap(), "-o", "out.ewm"],
+    )
+    .ok();
+    let bytes = std::fs::read(dir.path().join("out.ewm")).unwrap();
+    assert!(Model::open_validated(&bytes).is_ok());
+}
+
+#[test]
+fn predict_and_inspect_import_on_the_fly() {
+    let dir = tempdir();
+    let src = iris_joblib();
+    let src = src.to_str().unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&edgewood(dir.path(), &["inspect", src, "--json"]).ok()).unwrap();
+    assert_eq!(v["trees"], 100);
+    assert!(v["converted_from"].is_string());
+    write(
+        dir.path(),
+        "in.csv",
+        "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n",
+    );
+    // The fixture was fit on a bare array: its features are x0…x3 until named.
+    let line = edgewood(dir.path(), &["predict", src, "in.csv"]).fails();
+    assert!(line.contains("missing column 'x0'"), "{line}");
+    let names = "sepal_length,sepal_width,petal_length,petal_width";
+    let a = edgewood(
+        dir.path(),
+        &[
+            "predict",
+            src,
+            "in.csv",
+            "--feature-names",
+            names,
+            "--range",
+            "*=0:10",
+        ],
+    )
+    .ok();
+    let b = edgewood(dir.path(), &["predict", "in.csv"]).ok();
+    assert_eq!(a, b);
+}
