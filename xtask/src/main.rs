@@ -35,7 +35,7 @@ commands! {
     Test(test),
     /// Check that every Rust file opens with a `//!` doc line.
     Tidy(tidy),
-    /// Try Edgewood locally (for now: predict a sample CSV with the embedded Iris model).
+    /// Set up, build the Spin component and the host, and serve Iris on 127.0.0.1:3000.
     #[command(alias = "run")]
     Serve(serve),
     /// Benchmark the Iris RF100 model natively against scikit-learn and ONNX Runtime.
@@ -48,6 +48,10 @@ commands! {
     BenchWeb(bench_web),
     /// Benchmark XGBoost and LightGBM models natively against the libraries themselves.
     BenchBoost(bench_boost),
+    /// Build the Spin component (wasm32-wasip2) and check its size budget.
+    Spin(spin),
+    /// HTTP load benchmark: edgewood serve vs the Python reference service (not in CI).
+    Loadtest(loadtest),
 }
 
 /// Build, test, bench and serve Edgewood.

@@ -27,6 +27,10 @@ pub const STEPS: &[Step] = &[
         run: core_wasip2,
     },
     Step {
+        name: "Spin component: wasm32-wasip2 build within its size budget",
+        run: crate::spin::check,
+    },
+    Step {
         name: "bench smoke",
         run: crate::bench::smoke,
     },
