@@ -362,18 +362,22 @@ impl Engine {
             }
         };
         let classify = model.task() == TaskKind::Classification;
-        let rows = self.batch_in[..n * nf].chunks_exact(nf);
-        let outs = self.batch_out[..n * len].chunks_exact_mut(len);
-        for (r, ((row, out), label)) in rows.zip(outs).zip(&mut self.batch_labels).enumerate() {
+        let rows = &self.batch_in[..n * nf];
+        // Validate every row first (the first refused row is reported with its index),
+        // then predict the whole batch in one call: the core walks it tree by tree.
+        for (r, row) in rows.chunks_exact(nf).enumerate() {
             if let Err(e) = model.validate_row(row) {
                 set_input_error(&e, Some(r));
                 return false;
             }
-            if let Err(e) = model.predict_into(row, out) {
-                set_predict_error(&e, Some(r));
-                return false;
-            }
-            *label = if classify { first_max(out) as u32 } else { 0 };
+        }
+        let out = &mut self.batch_out[..n * len];
+        if let Err(e) = model.predict_batch(rows, out) {
+            set_predict_error(&e, None);
+            return false;
+        }
+        for (label, o) in self.batch_labels.iter_mut().zip(out.chunks_exact(len)) {
+            *label = if classify { first_max(o) as u32 } else { 0 };
         }
         true
     }

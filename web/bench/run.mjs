@@ -8,7 +8,7 @@
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, resolve } from '../server.mjs';
@@ -43,6 +43,7 @@ const launch = (name) => chromium.launchPersistentContext(join(scratch, name), {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const results = {};
+let browserVersion = '?';
 try {
   for (const engine of ENGINES) {
     const cold = [];
@@ -71,6 +72,7 @@ try {
     }
     // Warm measurements in one more page.
     const context = await launch(`${engine}-warm`);
+    browserVersion = context.browser()?.version() ?? (await (await context.newPage()).evaluate(() => navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1]));
     const page = await context.newPage();
     await page.goto(`${server.url}bench/page.html?engine=${engine}`);
     await page.waitForFunction(() => window.coldStartMs !== undefined, null, { timeout: 60_000 });
@@ -82,11 +84,16 @@ try {
       // ≈0.5 ms, then time 400 blocks.
       const warmUntil = performance.now() + 300;
       for (let j = 0; performance.now() < warmUntil; j++) await call(prepared[j % prepared.length]);
+      // The fastest of 5 tries decides, so that one preempted try does not set k.
       let k = 1;
       for (;;) {
-        const t = performance.now();
-        for (let j = 0; j < k; j++) await call(prepared[j % prepared.length]);
-        if (performance.now() - t > 0.5 || k > 1e5) break;
+        let best = Infinity;
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const t = performance.now();
+          for (let j = 0; j < k; j++) await call(prepared[j % prepared.length]);
+          best = Math.min(best, performance.now() - t);
+        }
+        if (best > 0.5 || k > 1e5) break;
         k *= 2;
       }
       const per = [];
@@ -100,6 +107,10 @@ try {
       per.sort((a, b) => a - b);
       const data = new Float32Array(BATCH * 4);
       for (let r = 0; r < BATCH; r++) data.set(rows[r % rows.length], r * 4);
+      // Warm the batch path too (~300 ms): V8 tiers wasm up in the background and
+      // cannot switch a running call, so the first calls run baseline code.
+      const batchWarm = performance.now() + 300;
+      while (performance.now() < batchWarm) await api.batch(data.subarray(0, 400 * 4), 400);
       const rates = [];
       for (let rep = 0; rep < 7; rep++) {
         const t = performance.now();
@@ -142,6 +153,7 @@ for (const name of ENGINES.slice(1)) {
   const r = results[name];
   table.push(`| ${LABEL[name]} | ${ratio(r.shipped.raw, e.shipped.raw)} | ${ratio(r.shipped.gzip, e.shipped.gzip)} | ${ratio(r.coldMs, e.coldMs)} | ${ratio(r.engineColdMs, e.engineColdMs)} | ${ratio(r.medianUs, e.medianUs)} | ${ratio(r.p99Us, e.p99Us)} | ${ratio(r.rowsPerSec, e.rowsPerSec, true)} |`);
 }
+table.push('', `Chromium ${browserVersion}, load average during the run: ${loadavg().map((v) => v.toFixed(1)).join(' ')} on ${cpus().length} cores.`);
 const text = table.join('\n');
 console.log(text);
 for (const name of ENGINES) {
