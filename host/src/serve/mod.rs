@@ -116,6 +116,9 @@ struct Server {
     vars: Arc<HashMap<String, String>>,
     metrics: Metrics,
     timeout_ticks: u64,
+    /// Wall-clock bound on a request, body upload included (the epoch deadline only
+    /// counts while guest code runs).
+    wall_limit: Duration,
     memory_bytes: usize,
     quiet: bool,
     permits: tokio::sync::Semaphore,
@@ -223,6 +226,7 @@ async fn serve(
         vars: vars.clone(),
         metrics: Metrics::default(),
         timeout_ticks: args.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64),
+        wall_limit: Duration::from_millis(args.timeout_ms) + Duration::from_secs(1),
         memory_bytes: args.memory_mib << 20,
         quiet: args.quiet,
         permits: tokio::sync::Semaphore::new(args.max_concurrency as usize),
@@ -238,9 +242,12 @@ async fn serve(
     };
     // One write, errors ignored: whoever started us may have stopped reading stdout.
     let mut banner = format!("edgewood serve: listening on http://{addr} (model {name}, component compiled in {compile_ms} ms)\n");
-    banner.push_str(&format!(
-        "  curl -s -X POST http://{addr}/predict -H 'Content-Type: application/json' -d '{{\"sepal_length\":5.1,\"sepal_width\":3.5,\"petal_length\":1.4,\"petal_width\":0.2}}'\n"
-    ));
+    if args.model.is_none() && args.component.is_none() {
+        banner.push_str(&format!(
+            "  curl -s -X POST http://{addr}/predict -H 'Content-Type: application/json' -d '{{\"sepal_length\":5.1,\"sepal_width\":3.5,\"petal_length\":1.4,\"petal_width\":0.2}}'\n"
+        ));
+    }
+    banner.push_str(&format!("  API documentation: http://{addr}/docs\n"));
     if vars.get("api_key").is_some_and(|k| !k.is_empty()) {
         banner.push_str("  (an API key is required: add -H 'X-API-Key: ...')\n");
     }
@@ -463,7 +470,16 @@ impl Server {
                 .call_handle(&mut store, req, out)
                 .await
         });
-        match receiver.await {
+        let answer = match tokio::time::timeout(self.wall_limit, receiver).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                // The guest is waiting on the client (a body trickling in): stop it.
+                task.abort();
+                log_host_event(408, "wall-clock limit while waiting for the request");
+                return detail(408, "Request Timeout: the request was not received and answered within the time limit");
+            }
+        };
+        match answer {
             Ok(Ok(resp)) => resp,
             Ok(Err(code)) => {
                 self.metrics.trap();
@@ -489,10 +505,20 @@ impl Server {
                     }
                     Err(e) => format!("the component task failed: {e}"),
                 };
+                log_host_event(500, &why);
                 detail(500, &format!("Internal Server Error: {why}"))
             }
         }
     }
+}
+
+/// One JSON line on stderr for an answer the host gave because the component could not
+/// (the component logs every other request itself).
+fn log_host_event(status: u16, why: &str) {
+    let mut line = format!("{{\"source\":\"host\",\"status\":{status},\"error\":");
+    edgewood_spin::api::json::write_str(&mut line, why);
+    line.push('}');
+    eprintln!("{line}");
 }
 
 /// Builds a component embedding `model` with the source tree this binary was built

@@ -900,6 +900,19 @@ fn a_timeout_is_a_500_for_that_request_only() {
 }
 
 #[test]
+fn a_stalled_upload_is_a_408_and_frees_its_instance() {
+    let server = Server::start(&["--timeout-ms", "300"]);
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 75\r\n\r\n{\"sepal").unwrap();
+    let started = std::time::Instant::now();
+    let r = read_response(s);
+    assert_eq!(r.status, 408, "{}", r.text());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(server.post("/predict", SETOSA).status, 200);
+}
+
+#[test]
 fn running_out_of_memory_is_a_500_for_that_request_only() {
     // 4 MiB of linear memory: enough for normal requests, not for parsing a 30,000-row
     // batch (the body and row limits are raised so that memory is what runs out).
