@@ -42,50 +42,27 @@ const scratch = mkdtempSync(join(tmpdir(), 'edgewood-bench-'));
 const launch = (name) => chromium.launchPersistentContext(join(scratch, name), { executablePath: '/usr/bin/chromium', headless: true, args: ARGS });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const results = {};
+const results = Object.fromEntries(ENGINES.map((e) => [e, { cold: [], per: [], rates: [] }]));
 let browserVersion = '?';
-try {
-  for (const engine of ENGINES) {
-    const cold = [];
-    let shipped = null;
-    for (let run = 0; run < COLD_RUNS; run++) {
-      const context = await launch(`${engine}-${run}`);
-      const page = await context.newPage();
-      // The browser process is up (about:blank) but the profile is fresh: no HTTP cache,
-      // no compiled-code cache for this origin.
-      await page.goto('about:blank');
-      await page.goto(`${server.url}bench/page.html?engine=${engine}`);
-      await page.waitForFunction(() => window.coldStartMs !== undefined, null, { timeout: 60_000 });
-      cold.push(await page.evaluate(() => [window.coldStartMs, window.coldStartMs - window.scriptStartMs]));
-      if (!shipped) {
-        const urls = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname));
-        // What the engine ships: everything but the benchmark's own page and adapter.
-        const files = urls.filter((u) => !u.startsWith('/bench/page.html') && !u.startsWith('/bench/engines/'));
-        shipped = { files, raw: 0, gzip: 0 };
-        for (const u of new Set(files)) {
-          const bytes = readFileSync(resolve(u));
-          shipped.raw += bytes.length;
-          shipped.gzip += gzipSync(bytes, { level: 9 }).length;
-        }
-      }
-      await context.close();
-    }
-    // Warm measurements in one more page.
-    const context = await launch(`${engine}-warm`);
-    browserVersion = context.browser()?.version() ?? (await (await context.newPage()).evaluate(() => navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1]));
-    const page = await context.newPage();
-    await page.goto(`${server.url}bench/page.html?engine=${engine}`);
-    await page.waitForFunction(() => window.coldStartMs !== undefined, null, { timeout: 60_000 });
-    const warm = await page.evaluate(async ({ rows, BATCH }) => {
-      const api = window.api;
-      const prepared = api.prepare(rows);
-      const call = api.async ? async (r) => await api.one(r) : (r) => api.one(r);
-      // Warm up (JIT tiers, wasm tier-up) for ~300 ms, then size a block of k calls to
-      // ≈0.5 ms, then time 400 blocks.
+
+/** Installed in each warm page: calibrated single-row blocks and batch repetitions. */
+function installBench({ rows, BATCH }) {
+  const api = window.api;
+  const prepared = api.prepare(rows);
+  const call = api.async ? async (r) => await api.one(r) : (r) => api.one(r);
+  const data = new Float32Array(BATCH * 4);
+  for (let r = 0; r < BATCH; r++) data.set(rows[r % rows.length], r * 4);
+  let k = 1;
+  let i = 0;
+  window.bench = {
+    async setup() {
+      // Warm up (JIT tiers; V8 tiers wasm up in the background and cannot switch a
+      // running call) for ~300 ms per path, then size a block of k calls to ≈0.5 ms,
+      // the fastest of 5 tries deciding so that one preempted try does not set k.
       const warmUntil = performance.now() + 300;
       for (let j = 0; performance.now() < warmUntil; j++) await call(prepared[j % prepared.length]);
-      // The fastest of 5 tries decides, so that one preempted try does not set k.
-      let k = 1;
+      const batchWarm = performance.now() + 300;
+      while (performance.now() < batchWarm) await api.batch(data.subarray(0, 400 * 4), 400);
       for (;;) {
         let best = Infinity;
         for (let attempt = 0; attempt < 5; attempt++) {
@@ -96,50 +73,101 @@ try {
         if (best > 0.5 || k > 1e5) break;
         k *= 2;
       }
+      const first = await api.one(prepared[60]);
+      return { k, isolated: crossOriginIsolated, check: Array.from(api.probabilities ? api.probabilities(first) : first) };
+    },
+    async single(blocks) {
       const per = [];
-      let i = 0;
-      for (let b = 0; b < 400; b++) {
+      for (let b = 0; b < blocks; b++) {
         const t = performance.now();
         if (api.async) for (let j = 0; j < k; j++) await api.one(prepared[i++ % prepared.length]);
         else for (let j = 0; j < k; j++) api.one(prepared[i++ % prepared.length]);
         per.push(((performance.now() - t) / k) * 1000);
       }
-      per.sort((a, b) => a - b);
-      const data = new Float32Array(BATCH * 4);
-      for (let r = 0; r < BATCH; r++) data.set(rows[r % rows.length], r * 4);
-      // Warm the batch path too (~300 ms): V8 tiers wasm up in the background and
-      // cannot switch a running call, so the first calls run baseline code.
-      const batchWarm = performance.now() + 300;
-      while (performance.now() < batchWarm) await api.batch(data.subarray(0, 400 * 4), 400);
-      const rates = [];
-      for (let rep = 0; rep < 7; rep++) {
-        const t = performance.now();
-        await api.batch(data, BATCH);
-        rates.push(BATCH / ((performance.now() - t) / 1000));
+      return per;
+    },
+    async batch() {
+      const t = performance.now();
+      await api.batch(data, BATCH);
+      return BATCH / ((performance.now() - t) / 1000);
+    },
+  };
+}
+
+try {
+  // Cold starts, the engines taking turns (so that load on the machine hits all alike).
+  for (let run = 0; run < COLD_RUNS; run++) {
+    for (let j = 0; j < ENGINES.length; j++) {
+      const engine = ENGINES[(run + j) % ENGINES.length];
+      const context = await launch(`${engine}-${run}`);
+      const page = await context.newPage();
+      // The browser process is up (about:blank) but the profile is fresh: no HTTP cache,
+      // no compiled-code cache for this origin.
+      await page.goto('about:blank');
+      await page.goto(`${server.url}bench/page.html?engine=${engine}`);
+      await page.waitForFunction(() => window.coldStartMs !== undefined, null, { timeout: 60_000 });
+      results[engine].cold.push(await page.evaluate(() => [window.coldStartMs, window.coldStartMs - window.scriptStartMs]));
+      if (!results[engine].shipped) {
+        const urls = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname));
+        // What the engine ships: everything but the benchmark's own page and adapter.
+        const files = [...new Set(urls.filter((u) => !u.startsWith('/bench/page.html') && !u.startsWith('/bench/engines/')))];
+        const shipped = { files, raw: 0, gzip: 0 };
+        for (const u of files) {
+          const bytes = readFileSync(resolve(u));
+          shipped.raw += bytes.length;
+          shipped.gzip += gzipSync(bytes, { level: 9 }).length;
+        }
+        results[engine].shipped = shipped;
       }
-      rates.sort((a, b) => a - b);
-      // A spot check that the engines agree (probabilities of a versicolor row).
-      const first = await api.one(prepared[60]);
-      const check = Array.from(api.probabilities ? api.probabilities(first) : first);
-      return { isolated: crossOriginIsolated, k, medianUs: per[200], p99Us: per[396], rowsPerSec: rates[3], check };
-    }, { rows, BATCH });
-    await context.close();
-    results[engine] = {
-      shipped,
-      coldMs: median(cold.map((c) => c[0])),
-      engineColdMs: median(cold.map((c) => c[1])),
-      coldAll: cold.map((c) => c[0]),
-      ...warm,
-    };
+      await context.close();
+    }
   }
+  // Warm measurements: one page per engine in one browser, taking turns in rounds.
+  const context = await launch('warm');
+  browserVersion = context.browser()?.version() ?? '?';
+  const pages = {};
+  for (const engine of ENGINES) {
+    const page = await context.newPage();
+    await page.goto(`${server.url}bench/page.html?engine=${engine}`);
+    await page.waitForFunction(() => window.coldStartMs !== undefined, null, { timeout: 60_000 });
+    await page.evaluate(installBench, { rows, BATCH });
+    pages[engine] = page;
+  }
+  for (const engine of ENGINES) {
+    await pages[engine].bringToFront();
+    Object.assign(results[engine], await pages[engine].evaluate(() => window.bench.setup()));
+  }
+  for (let round = 0; round < 8; round++) {
+    for (const engine of ENGINES) {
+      await pages[engine].bringToFront();
+      results[engine].per.push(...(await pages[engine].evaluate(() => window.bench.single(50))));
+      results[engine].rates.push(await pages[engine].evaluate(() => window.bench.batch()));
+    }
+  }
+  await context.close();
 } finally {
   await server.close();
   rmSync(scratch, { recursive: true, force: true });
 }
+for (const engine of ENGINES) {
+  const r = results[engine];
+  const per = [...r.per].sort((a, b) => a - b);
+  Object.assign(r, {
+    coldMs: median(r.cold.map((c) => c[0])),
+    engineColdMs: median(r.cold.map((c) => c[1])),
+    coldAll: r.cold.map((c) => c[0]),
+    medianUs: per[Math.floor(per.length / 2)],
+    p99Us: per[Math.floor(per.length * 0.99)],
+    rowsPerSec: median(r.rates),
+  });
+}
 
 const e = results.edgewood;
 const fmt = (v, d = 1) => (v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(d));
-const ratio = (peer, ours, higherIsBetter = false) => `${(higherIsBetter ? ours / peer : peer / ours).toFixed(1)}×`;
+const ratio = (peer, ours, higherIsBetter = false) => {
+  const r = higherIsBetter ? ours / peer : peer / ours;
+  return `${r.toFixed(r < 1 ? 2 : 1)}×`;
+};
 const table = [
   '| engine | shipped raw | shipped gzip | cold start (navigation → 1st prediction) | of which engine | 1 row median | 1 row p99 | batch 10k rows/s |',
   '|---|---:|---:|---:|---:|---:|---:|---:|',
