@@ -81,7 +81,8 @@ pub fn pkg_dir() -> PathBuf {
     root().join("wasm").join("pkg")
 }
 
-fn target_dir() -> PathBuf {
+/// Cargo's target directory (honouring `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|p| if p.is_absolute() { p } else { root().join(p) })

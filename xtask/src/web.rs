@@ -80,14 +80,21 @@ pub fn setup_chromium() -> anyhow::Result<()> {
     util::run(Command::new("apt-get").args(["install", "-y", "chromium"]))
 }
 
-/// Test step: build the package, then its Node, package (npm pack + Vite) and
-/// Chromium tests.
+/// Test step: build the package and the native CLI (the browser tests compare the
+/// page's predictions with the CLI's), then run the Node, package (npm pack + Vite)
+/// and Chromium tests.
 pub fn test() -> anyhow::Result<()> {
     crate::wasm::run(crate::wasm::Args {})?;
     ensure!(
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: run `cargo xtask setup`"
     );
-    util::run(Command::new("npm").args(["test", "--prefix", "web"]))
-        .context("the web tests failed (run `npm test --prefix web` to repeat them)")
+    util::run(util::cargo().args(["build", "-p", "edgewood"]))?;
+    let cli = crate::wasm::target_dir().join("debug/edgewood");
+    util::run(
+        Command::new("npm")
+            .args(["test", "--prefix", "web"])
+            .env("EDGEWOOD_CLI", cli),
+    )
+    .context("the web tests failed (run `npm test --prefix web` to repeat them)")
 }

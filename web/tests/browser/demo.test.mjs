@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../server.mjs';
 import { fixtures, pkgDir, root } from '../paths.mjs';
@@ -157,6 +158,35 @@ test('a CSV upload predicts every row, shows progress and downloads bit-exact re
   });
   assert.equal(exact + refused, 382);
   assert.ok(exact >= 300 && refused > 0, `${exact} exact, ${refused} refused`);
+});
+
+test('the page\'s CSV predictions equal the native CLI\'s, bit for bit', async () => {
+  // The rows the Iris schema accepts (the CLI stops at the first refused row).
+  const lines = readFileSync(fixtures + 'iris_rf100.input.csv', 'utf8').trim().split('\n');
+  const ok = lines.slice(1).filter((l) => l.split(',').every((v) => v !== '' && Number(v) >= 0 && Number(v) <= 10));
+  const input = join(scratch, 'iris-in-range.csv');
+  writeFileSync(input, [lines[0], ...ok].join('\n') + '\n');
+  // EDGEWOOD_CLI names a built `edgewood` binary; otherwise cargo builds and runs it.
+  const [cmd, ...args] = process.env.EDGEWOOD_CLI
+    ? [process.env.EDGEWOOD_CLI]
+    : ['cargo', 'run', '--quiet', '-p', 'edgewood', '--'];
+  const native = execFileSync(cmd, [...args, 'predict', input], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, timeout: 20 * 60_000 })
+    .trim().split('\n').map((l) => l.split(','));
+  assert.deepEqual(native[0], ['label', 'p_setosa', 'p_versicolor', 'p_virginica']);
+
+  await page.setInputFiles('#csv-file', input);
+  await page.waitForFunction(() => document.getElementById('batch-status').textContent.includes('of 350 rows'));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const path = join(scratch, 'page.csv');
+  await download.saveAs(path);
+  const web = readCsv(path).rows;
+  assert.equal(web.length, ok.length);
+  assert.equal(native.length - 1, ok.length);
+  web.forEach((cells, i) => {
+    const want = native[i + 1];
+    assert.equal(cells[4], want[0], `row ${i} label`);
+    for (let k = 0; k < 3; k++) assert.ok(Object.is(Number(cells[5 + k]), Number(want[k + 1])), `row ${i} p${k}: ${cells[5 + k]} vs ${want[k + 1]}`);
+  });
 });
 
 test('a CSV without a needed column is refused in words', async () => {
