@@ -314,13 +314,19 @@ impl<'a> Model<'a> {
         // row of the block walks it. Each row still adds its leaves in tree order, so
         // the answers are bit-identical to `predict_into`.
         const BLOCK: usize = 128;
+        let mut narrow: Vec<f32> = Vec::new();
         for (rows, out) in rows.chunks(BLOCK * nf).zip(out.chunks_mut(BLOCK * len)) {
             out.chunks_exact_mut(len).for_each(|o| self.start(o));
+            if !self.wide {
+                narrow.clear();
+                narrow.extend(rows.iter().map(|&x| x as f32));
+            }
             for t in 0..self.n_trees {
                 let tree = self.tree_record(t)?;
-                for (row, o) in rows.chunks_exact(nf).zip(out.chunks_exact_mut(len)) {
-                    let leaf = self.leaf_of(t, &tree, row)?;
-                    self.add_leaf(t, &tree, leaf, o)?;
+                if self.wide {
+                    self.tree_over_block::<true, f64>(t, &tree, rows, out)?;
+                } else {
+                    self.tree_over_block::<false, f32>(t, &tree, &narrow, out)?;
                 }
             }
             out.chunks_exact_mut(len).for_each(|o| self.finish(o));
@@ -340,6 +346,12 @@ impl<'a> Model<'a> {
         } else {
             self.walk::<false>(t, tree, row)?
         };
+        self.absolute_leaf(t, tree, rel)
+    }
+
+    /// Checks a tree-relative leaf index and makes it absolute.
+    #[inline(always)]
+    fn absolute_leaf(&self, t: usize, tree: &TreeRecord, rel: usize) -> Result<usize, FormatError> {
         if rel > tree.n_nodes {
             return Err(corrupt(t, 0, "leaf index out of range"));
         }
@@ -347,6 +359,94 @@ impl<'a> Model<'a> {
             .checked_add(rel)
             .filter(|&l| l < self.n_leaves)
             .ok_or_else(|| corrupt(t, 0, "leaf index out of range"))
+    }
+
+    /// The §6 nodes of a tree, bounds-checked once.
+    #[inline(always)]
+    fn tree_nodes<const WIDE: bool>(
+        &self,
+        t: usize,
+        tree: &TreeRecord,
+    ) -> Result<&'a [u8], FormatError> {
+        let size = if WIDE {
+            NODE_SIZE_WIDE
+        } else {
+            NODE_SIZE_NARROW
+        };
+        tree.first_node
+            .checked_mul(size)
+            .and_then(|start| {
+                self.nodes
+                    .get(start..start.checked_add(tree.n_nodes.checked_mul(size)?)?)
+            })
+            .ok_or_else(|| corrupt(t, 0, "out of bounds"))
+    }
+
+    /// One step from split `i`: `Ok(Err(leaf))` at a leaf, `Ok(Ok(next split))`
+    /// otherwise. The child is chosen with selects rather than branches: which way a
+    /// row goes is data, and a mispredicted branch per node costs more than the work.
+    #[inline(always)]
+    fn step<const WIDE: bool, X: Input>(
+        &self,
+        t: usize,
+        nodes: &[u8],
+        n: usize,
+        i: usize,
+        row: &[X],
+    ) -> Result<Result<usize, usize>, FormatError> {
+        let size = if WIDE {
+            NODE_SIZE_WIDE
+        } else {
+            NODE_SIZE_NARROW
+        };
+        let raw = nodes
+            .get(i * size..i * size + size)
+            .ok_or_else(|| corrupt(t, i, "out of bounds"))?;
+        let feature = u16::from_le_bytes([raw[0], raw[1]]) as usize;
+        let flags = u16::from_le_bytes([raw[2], raw[3]]);
+        let x = *row
+            .get(feature)
+            .ok_or_else(|| corrupt(t, i, "feature index out of range"))?;
+        let (le, child) = if WIDE {
+            let child = u32::from_le_bytes([raw[4], raw[5], raw[6], raw[7]]);
+            let threshold = f64::from_le_bytes([
+                raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15],
+            ]);
+            (x.wide() <= threshold, child)
+        } else {
+            let threshold = f32::from_bits(u32::from_le_bytes([raw[4], raw[5], raw[6], raw[7]]));
+            let child = u32::from_le_bytes([raw[8], raw[9], raw[10], raw[11]]);
+            (x.narrow() <= threshold, child)
+        };
+        // Narrow models see the float32 input everywhere, rules included.
+        let x = if WIDE { x.wide() } else { x.narrow() as f64 };
+        let go_left = if flags & NODE_RULE_FLAGS != 0 {
+            self.rule_goes_left(&decode_node(raw, WIDE), x)
+                .ok_or_else(|| corrupt(t, i, "categorical set out of bounds"))?
+        } else {
+            le | (x.is_nan() & (flags & NODE_MISSING_LEFT != 0))
+        };
+        let child = child as usize;
+        let left_leaf = flags & NODE_LEFT_LEAF != 0;
+        let right_leaf = flags & NODE_RIGHT_LEAF != 0;
+        // §6: left is split i + 1 or leaf `child`; right is leaf `child + left_leaf`,
+        // else split `child`, or split i + 1 when the left child is a leaf.
+        let left = if left_leaf { child } else { i + 1 };
+        let right_split = if left_leaf { i + 1 } else { child };
+        let right = if right_leaf {
+            child.saturating_add(left_leaf as usize)
+        } else {
+            right_split
+        };
+        let target = if go_left { left } else { right };
+        if (go_left & left_leaf) | (!go_left & right_leaf) {
+            return Ok(Err(target));
+        }
+        // Every step goes to a strictly later split: the walk ends on any bytes.
+        if target <= i || target >= n {
+            return Err(corrupt(t, i, "child split index out of range"));
+        }
+        Ok(Ok(target))
     }
 
     /// Walks the splits of a tree with at least one split to its tree-relative leaf.
@@ -358,68 +458,111 @@ impl<'a> Model<'a> {
         tree: &TreeRecord,
         row: &[f64],
     ) -> Result<usize, FormatError> {
-        let size = if WIDE {
-            NODE_SIZE_WIDE
-        } else {
-            NODE_SIZE_NARROW
-        };
-        let nodes = tree
-            .first_node
-            .checked_mul(size)
-            .and_then(|start| {
-                self.nodes
-                    .get(start..start.checked_add(tree.n_nodes.checked_mul(size)?)?)
-            })
-            .ok_or_else(|| corrupt(t, 0, "out of bounds"))?;
+        // (A single row is not converted up front: most of its values are never read.)
+        let nodes = self.tree_nodes::<WIDE>(t, tree)?;
         let mut i = 0usize;
         loop {
-            let raw = nodes
-                .get(i * size..i * size + size)
-                .ok_or_else(|| corrupt(t, i, "out of bounds"))?;
-            let feature = u16::from_le_bytes([raw[0], raw[1]]) as usize;
-            let flags = u16::from_le_bytes([raw[2], raw[3]]);
-            let x = *row
-                .get(feature)
-                .ok_or_else(|| corrupt(t, i, "feature index out of range"))?;
-            let (le, child) = if WIDE {
-                let child = u32::from_le_bytes([raw[4], raw[5], raw[6], raw[7]]);
-                let threshold = f64::from_le_bytes([
-                    raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15],
-                ]);
-                (x <= threshold, child)
-            } else {
-                let threshold =
-                    f32::from_bits(u32::from_le_bytes([raw[4], raw[5], raw[6], raw[7]]));
-                let child = u32::from_le_bytes([raw[8], raw[9], raw[10], raw[11]]);
-                ((x as f32) <= threshold, child)
-            };
-            let go_left = if flags & NODE_RULE_FLAGS != 0 {
-                self.rule_goes_left(&decode_node(raw, WIDE), x)
-                    .ok_or_else(|| corrupt(t, i, "categorical set out of bounds"))?
-            } else {
-                le | (x.is_nan() & (flags & NODE_MISSING_LEFT != 0))
-            };
-            let child = child as usize;
-            let left_leaf = flags & NODE_LEFT_LEAF != 0;
-            let right_leaf = flags & NODE_RIGHT_LEAF != 0;
-            let next = if go_left {
-                if left_leaf {
-                    return Ok(child);
-                }
-                i + 1
-            } else if right_leaf {
-                return Ok(child.saturating_add(left_leaf as usize));
-            } else if left_leaf {
-                i + 1
-            } else {
-                child
-            };
-            // Every step goes to a strictly later split: the walk ends on any bytes.
-            if next <= i || next >= tree.n_nodes {
-                return Err(corrupt(t, i, "child split index out of range"));
+            match self.step::<WIDE, f64>(t, nodes, tree.n_nodes, i, row)? {
+                Ok(next) => i = next,
+                Err(leaf) => return Ok(leaf),
             }
-            i = next;
         }
+    }
+
+    /// [`Model::walk`] for `LANES` rows at once, interleaved step by step so that the
+    /// rows' independent chains of loads overlap instead of waiting on each other.
+    #[inline(always)]
+    fn walk_lanes<const WIDE: bool, const LANES: usize, X: Input>(
+        &self,
+        t: usize,
+        tree: &TreeRecord,
+        rows: [&[X]; LANES],
+    ) -> Result<[usize; LANES], FormatError> {
+        let mut leaves = [0usize; LANES];
+        if tree.n_nodes == 0 {
+            return Ok(leaves);
+        }
+        let nodes = self.tree_nodes::<WIDE>(t, tree)?;
+        let mut at = [0usize; LANES];
+        let mut live = [true; LANES];
+        let mut remaining = LANES;
+        while remaining > 0 {
+            for l in 0..LANES {
+                if live[l] {
+                    match self.step::<WIDE, X>(t, nodes, tree.n_nodes, at[l], rows[l])? {
+                        Ok(next) => at[l] = next,
+                        Err(leaf) => {
+                            leaves[l] = leaf;
+                            live[l] = false;
+                            remaining -= 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(leaves)
+    }
+
+    /// One tree over a block of rows: 8 rows at a time interleaved, then the rest.
+    #[inline(always)]
+    fn tree_over_block<const WIDE: bool, X: Input>(
+        &self,
+        t: usize,
+        tree: &TreeRecord,
+        rows: &[X],
+        out: &mut [f64],
+    ) -> Result<(), FormatError> {
+        const LANES: usize = 8;
+        let (nf, len) = (self.n_features, self.prediction_len());
+        let mut row_chunks = rows.chunks_exact(nf * LANES);
+        let mut out_chunks = out.chunks_exact_mut(len * LANES);
+        for (rs, os) in (&mut row_chunks).zip(&mut out_chunks) {
+            let lanes: [&[X]; LANES] = core::array::from_fn(|l| &rs[l * nf..(l + 1) * nf]);
+            let rel = self.walk_lanes::<WIDE, LANES, X>(t, tree, lanes)?;
+            for (l, o) in os.chunks_exact_mut(len).enumerate() {
+                let leaf = self.absolute_leaf(t, tree, rel[l])?;
+                self.add_leaf(t, tree, leaf, o)?;
+            }
+        }
+        for (row, o) in row_chunks
+            .remainder()
+            .chunks_exact(nf)
+            .zip(out_chunks.into_remainder().chunks_exact_mut(len))
+        {
+            let rel = self.walk_lanes::<WIDE, 1, X>(t, tree, [row])?;
+            let leaf = self.absolute_leaf(t, tree, rel[0])?;
+            self.add_leaf(t, tree, leaf, o)?;
+        }
+        Ok(())
+    }
+}
+
+/// An input value as the walk reads it: float64 rows, or a block of rows already
+/// rounded to float32 for a narrow model (half the cache, no conversion per node).
+trait Input: Copy {
+    fn wide(self) -> f64;
+    fn narrow(self) -> f32;
+}
+
+impl Input for f64 {
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn narrow(self) -> f32 {
+        self as f32
+    }
+}
+
+impl Input for f32 {
+    #[inline(always)]
+    fn wide(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn narrow(self) -> f32 {
+        self
     }
 }
 

@@ -67,6 +67,17 @@ pub fn ulps(a: f64, b: f64) -> u64 {
 pub fn predict_all(ensemble: &Ensemble, rows: &[Vec<f64>]) -> Vec<(Option<usize>, Vec<f64>)> {
     let bytes = ensemble.encode().expect("encodes");
     let model = Model::open_validated(&bytes).expect("opens");
+    // The blocked, interleaved batch path must answer exactly as row by row.
+    let len = model.prediction_len();
+    let flat: Vec<f64> = rows.concat();
+    let mut batch = vec![0.0; rows.len() * len];
+    model.predict_batch(&flat, &mut batch).expect("predicts a batch");
+    for (i, (r, b)) in rows.iter().zip(batch.chunks_exact(len)).enumerate() {
+        let mut one = vec![0.0; len];
+        model.predict_into(r, &mut one).unwrap();
+        let same = one.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "row {i}: batch {b:?} != single {one:?}");
+    }
     rows.iter()
         .map(|r| match model.predict(r).expect("predicts") {
             Prediction::Value(v) => (None, vec![v]),
