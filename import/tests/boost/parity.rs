@@ -197,5 +197,8 @@ fn sklearn_hgb_categorical_is_refused_clearly() {
         .unwrap_err()
         .to_string();
     // The pickle holds the column transformer that re-codes the categories: named.
-    assert!(e.contains("categorical") || e.contains("ColumnTransformer"), "{e}");
+    assert!(
+        e.contains("categorical") || e.contains("ColumnTransformer"),
+        "{e}"
+    );
 }
