@@ -4,6 +4,7 @@
 //! valid ranges can be set while converting (`--feature-names`, `--class-names`,
 //! `--range`); the output is written atomically (a temporary file renamed into place).
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -59,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.output.as_os_str() == "-" {
         eprintln!("{summary}");
     } else {
-        println!("{summary}");
+        writeln!(std::io::stdout().lock(), "{summary}")?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `edgewood inspect`: what a model is — kind, aggregation, size, schema — as text
 //! for people or as JSON (`--json`) for scripts. Both print the same facts.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use edgewood_core::{Link, Model, TaskKind, FORMAT_VERSION};
@@ -26,11 +27,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let loaded = load(args.model.as_deref(), &args.import)?;
     let model = loaded.model()?;
     let facts = describe(&model, &loaded.name, loaded.converted_from.as_deref());
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&facts)?);
+    let text = if args.json {
+        serde_json::to_string_pretty(&facts)? + "\n"
     } else {
-        print!("{}", text(&facts));
-    }
+        text(&facts)
+    };
+    // A write error (a closed pipe: `edgewood inspect | head`) is returned, not a panic.
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
     Ok(())
 }
 

@@ -24,11 +24,27 @@ pub struct ImportArgs {
     /// Repeatable; later ones win. Rows outside the range are refused.
     #[arg(long = "range", value_name = "NAME=MIN:MAX", value_parser = parse_range)]
     pub ranges: Vec<RangeArg>,
+    /// Whether every feature accepts a missing value (an empty cell, NaN), replacing
+    /// what the source model says.
+    #[arg(long, value_name = "allow|refuse")]
+    pub missing: Option<Missing>,
+}
+
+/// `--missing allow|refuse`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// Missing values are accepted and follow each split's missing branch.
+    Allow,
+    /// Missing values are refused by validation.
+    Refuse,
 }
 
 impl ImportArgs {
     fn is_empty(&self) -> bool {
-        self.feature_names.is_none() && self.class_names.is_none() && self.ranges.is_empty()
+        self.feature_names.is_none()
+            && self.class_names.is_none()
+            && self.ranges.is_empty()
+            && self.missing.is_none()
     }
 }
 
@@ -98,7 +114,7 @@ pub fn load(path: Option<&Path>, overrides: &ImportArgs) -> anyhow::Result<Loade
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
     if bytes.starts_with(&layout::MAGIC) {
         if !overrides.is_empty() {
-            bail!("{name} is already an .ewm model: --feature-names, --class-names and --range apply only when importing");
+            bail!("{name} is already an .ewm model: --feature-names, --class-names, --range and --missing apply only when importing");
         }
         return finish(Cow::Owned(bytes), name, None);
     }
@@ -145,6 +161,10 @@ fn format_name(format: SourceFormat) -> String {
     match format {
         SourceFormat::SklearnPickle(Compression::None) => "scikit-learn pickle".into(),
         SourceFormat::SklearnPickle(c) => format!("scikit-learn pickle ({} compressed)", c.name()),
+        SourceFormat::XgboostJson => "XGBoost JSON".into(),
+        SourceFormat::XgboostUbjson => "XGBoost UBJSON".into(),
+        SourceFormat::LightGbm => "LightGBM text".into(),
+        SourceFormat::Onnx => "ONNX".into(),
         // Formats added to the importer later are named by their Debug form.
         other => format!("{other:?}"),
     }
@@ -171,6 +191,7 @@ fn import_options(o: &ImportArgs) -> anyhow::Result<ImportOptions> {
             max: r.max,
         })
         .collect();
+    options.allow_missing = o.missing.map(|m| m == Missing::Allow);
     Ok(options)
 }
 

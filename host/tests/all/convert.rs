@@ -10,31 +10,57 @@ fn iris_joblib() -> std::path::PathBuf {
 }
 
 #[test]
-fn iris_joblib_converts_to_the_embedded_model() {
+fn iris_joblib_converts_to_the_embedded_model_byte_for_byte() {
+    // The embedded model is this fixture, named, bounded 0–10 and refusing missing
+    // values like the reference service: the same flags give the same bytes.
     let dir = tempdir();
     let src = iris_joblib();
     let out = edgewood(
         dir.path(),
-        &["convert", src.to_str().unwrap(), "-o", "iris.ewm"],
+        &[
+            "convert",
+            src.to_str().unwrap(),
+            "-o",
+            "iris.ewm",
+            "--feature-names",
+            "sepal_length,sepal_width,petal_length,petal_width",
+            "--range",
+            "*=0:10",
+            "--missing",
+            "refuse",
+        ],
     )
     .ok();
     assert_eq!(out.lines().count(), 1, "a one-line summary: {out}");
     assert!(out.contains("100 trees"), "{out}");
+    assert!(out.contains("scikit-learn pickle"), "{out}");
     let written = std::fs::read(dir.path().join("iris.ewm")).unwrap();
-    let model = Model::open_validated(&written).unwrap();
-    let embedded = iris::model().unwrap();
-    assert_eq!(model.n_trees(), embedded.n_trees());
-    assert_eq!(model.n_split_nodes(), embedded.n_split_nodes());
-    // The same predictions as the embedded model on every training-like row.
-    for a in [0.5, 2.0, 4.9, 6.3] {
-        for b in [0.1, 1.3, 1.75, 2.5] {
-            let row = [a + 1.0, 3.0, a, b];
-            assert_eq!(
-                model.predict(&row).unwrap(),
-                embedded.predict(&row).unwrap(),
-                "{row:?}"
-            );
-        }
+    assert!(
+        written == iris::EWM,
+        "the converted model differs from the embedded one"
+    );
+}
+
+#[test]
+fn missing_values_can_be_allowed_or_refused() {
+    let dir = tempdir();
+    let src = iris_joblib();
+    for (flag, allowed) in [("allow", true), ("refuse", false)] {
+        edgewood(
+            dir.path(),
+            &[
+                "convert",
+                src.to_str().unwrap(),
+                "-o",
+                "m.ewm",
+                "--missing",
+                flag,
+            ],
+        )
+        .ok();
+        let bytes = std::fs::read(dir.path().join("m.ewm")).unwrap();
+        let m = Model::open_validated(&bytes).unwrap();
+        assert!((0..4).all(|i| m.allows_missing(i) == allowed), "{flag}");
     }
 }
 

@@ -231,3 +231,20 @@ fn a_closed_stdout_is_not_an_error() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn inspect_into_a_closed_pipe_is_not_an_error() {
+    use std::process::{Command, Stdio};
+    let dir = tempdir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgewood"))
+        .args(["inspect", "--json"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(0));
+}
