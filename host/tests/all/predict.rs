@@ -142,3 +142,35 @@ fn the_model_in_the_output_agrees_with_the_in_process_model() {
     assert_eq!(a, b);
     assert!(Model::open(iris::EWM).is_ok());
 }
+
+#[test]
+fn a_progress_bar_only_on_a_terminal() {
+    // Piped stderr (every other test): no bar, no summary. Under a pseudo-terminal
+    // (util-linux `script`): a bar, then one summary line.
+    let dir = tempdir();
+    let rows = iris_rows(3000);
+    write(dir.path(), "in.csv", iris_csv(&rows));
+    let run = edgewood(dir.path(), &["predict", "in.csv", "-o", "out.csv"]);
+    assert_eq!(run.stderr, "");
+    run.ok();
+    let bin = env!("CARGO_BIN_EXE_edgewood");
+    let Ok(out) = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{bin} predict in.csv -o out2.csv"),
+            "/dev/null",
+        ])
+        .current_dir(dir.path())
+        .output()
+    else {
+        println!("skipped: util-linux `script` is not installed");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains('\u{2588}'), "no progress bar drawn: {text:?}");
+    assert!(text.contains("predicted 3000 rows"), "{text:?}");
+    let a = std::fs::read(dir.path().join("out.csv")).unwrap();
+    let b = std::fs::read(dir.path().join("out2.csv")).unwrap();
+    assert_eq!(a, b);
+}
