@@ -450,12 +450,9 @@ impl<'a> Model<'a> {
     /// The tree record `t`.
     pub(crate) fn tree(&self, t: usize) -> Option<TreeRecord> {
         let at = t.checked_mul(TREE_SIZE)?;
-        Some(TreeRecord {
-            first_node: u32_at(self.trees, at)? as usize,
-            n_nodes: u32_at(self.trees, at + 4)? as usize,
-            first_leaf: u32_at(self.trees, at + 8)? as usize,
-            output: u32_at(self.trees, at + 12)? as usize,
-        })
+        Some(TreeRecord::decode(
+            self.trees.get(at..at.checked_add(TREE_SIZE)?)?,
+        ))
     }
 
     fn string(&self, off: usize, len: usize) -> Option<&'a str> {
@@ -584,6 +581,25 @@ pub(crate) struct TreeRecord {
     pub n_nodes: usize,
     pub first_leaf: usize,
     pub output: usize,
+}
+
+impl TreeRecord {
+    /// Decodes a §5 record from its 16 bytes (shorter input reads as zeros).
+    #[inline(always)]
+    pub(crate) fn decode(record: &[u8]) -> TreeRecord {
+        let word = |i: usize| {
+            record
+                .get(i * 4..i * 4 + 4)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u32::from_le_bytes) as usize
+        };
+        TreeRecord {
+            first_node: word(0),
+            n_nodes: word(1),
+            first_leaf: word(2),
+            output: word(3),
+        }
+    }
 }
 
 /// A decoded node (§6).

@@ -65,8 +65,8 @@ impl<'a> Model<'a> {
             });
         }
         self.start(out);
-        for t in 0..self.n_trees {
-            let tree = self.tree_record(t)?;
+        for (t, record) in self.trees.chunks_exact(TREE_SIZE).enumerate() {
+            let tree = TreeRecord::decode(record);
             let leaf = self.leaf_of(t, &tree, row)?;
             self.add_leaf(t, &tree, leaf, out)?;
         }
@@ -118,25 +118,28 @@ impl<'a> Model<'a> {
                 tree: t,
                 reason: "leaf out of bounds",
             })?;
-        let value =
-            |k: usize| f64::from_le_bytes(values[k * 8..k * 8 + 8].try_into().unwrap_or([0; 8]));
+        let values = values
+            .chunks_exact(8)
+            .map(|v| f64::from_le_bytes(v.try_into().unwrap_or([0; 8])));
         if self.leaf_width == 1 {
             let a = acc.get_mut(tree.output).ok_or(FormatError::BadTree {
                 tree: t,
                 reason: "output out of range",
             })?;
-            *a = if self.accumulate_f32 {
-                ((*a as f32) + (value(0) as f32)) as f64
-            } else {
-                *a + value(0)
-            };
+            for v in values {
+                *a = if self.accumulate_f32 {
+                    ((*a as f32) + (v as f32)) as f64
+                } else {
+                    *a + v
+                };
+            }
         } else if self.accumulate_f32 {
-            for (k, a) in acc.iter_mut().enumerate() {
-                *a = ((*a as f32) + (value(k) as f32)) as f64;
+            for (a, v) in acc.iter_mut().zip(values) {
+                *a = ((*a as f32) + (v as f32)) as f64;
             }
         } else {
-            for (k, a) in acc.iter_mut().enumerate() {
-                *a += value(k);
+            for (a, v) in acc.iter_mut().zip(values) {
+                *a += v;
             }
         }
         Ok(())
