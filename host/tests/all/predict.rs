@@ -174,3 +174,15 @@ fn a_progress_bar_only_on_a_terminal() {
     let b = std::fs::read(dir.path().join("out2.csv")).unwrap();
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_spreadsheet_export_with_bom_and_crlf() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "in.csv",
+        format!("\u{feff}{IRIS}\r\n5.1,3.5,1.4,0.2\r\n6.3,3.3,6.0,2.5\r\n"),
+    );
+    let out = edgewood(dir.path(), &["predict", "in.csv"]).ok();
+    check_iris_output(&out, &[[5.1, 3.5, 1.4, 0.2], [6.3, 3.3, 6.0, 2.5]]);
+}
