@@ -99,8 +99,16 @@ pub static ALLOWED: &[Global] = &[
     g("sklearn.tree.tree", "ExtraTreeRegressor", Estimator),
     g("sklearn.tree._tree", "Tree", SklearnTree),
     // Gradient boosting (read by `sklearn::boosting`), and the objects they carry.
-    g("sklearn.ensemble._gb", "GradientBoostingClassifier", Estimator),
-    g("sklearn.ensemble._gb", "GradientBoostingRegressor", Estimator),
+    g(
+        "sklearn.ensemble._gb",
+        "GradientBoostingClassifier",
+        Estimator,
+    ),
+    g(
+        "sklearn.ensemble._gb",
+        "GradientBoostingRegressor",
+        Estimator,
+    ),
     g(
         "sklearn.ensemble._hist_gradient_boosting.gradient_boosting",
         "HistGradientBoostingClassifier",
@@ -111,8 +119,16 @@ pub static ALLOWED: &[Global] = &[
         "HistGradientBoostingRegressor",
         Estimator,
     ),
-    g("sklearn.ensemble._hist_gradient_boosting.predictor", "TreePredictor", Inert),
-    g("sklearn.ensemble._hist_gradient_boosting.binning", "_BinMapper", Inert),
+    g(
+        "sklearn.ensemble._hist_gradient_boosting.predictor",
+        "TreePredictor",
+        Inert,
+    ),
+    g(
+        "sklearn.ensemble._hist_gradient_boosting.binning",
+        "_BinMapper",
+        Inert,
+    ),
     g("sklearn.dummy", "DummyClassifier", Inert),
     g("sklearn.dummy", "DummyRegressor", Inert),
     g("sklearn.preprocessing._label", "LabelEncoder", Inert),
@@ -124,7 +140,11 @@ pub static ALLOWED: &[Global] = &[
     g("sklearn._loss.loss", "HuberLoss", Inert),
     g("sklearn._loss._loss", "CyHalfBinomialLoss", Inert),
     g("sklearn._loss._loss", "CyHalfMultinomialLoss", Inert),
-    g("sklearn._loss._loss", "__pyx_unpickle_CyHalfMultinomialLoss", Inert),
+    g(
+        "sklearn._loss._loss",
+        "__pyx_unpickle_CyHalfMultinomialLoss",
+        Inert,
+    ),
     g("sklearn._loss._loss", "CyHalfSquaredError", Inert),
     g("sklearn._loss._loss", "CyAbsoluteError", Inert),
     g("sklearn._loss._loss", "CyPinballLoss", Inert),
@@ -137,7 +157,11 @@ pub static ALLOWED: &[Global] = &[
     g("sklearn._loss.link", "MultinomialLogit", Inert),
     g("numpy.random._pcg64", "PCG64", Inert),
     g("numpy.random.bit_generator", "SeedSequence", Inert),
-    g("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence", Inert),
+    g(
+        "numpy.random.bit_generator",
+        "__pyx_unpickle_SeedSequence",
+        Inert,
+    ),
     // numpy arrays, dtypes and scalars.
     g("numpy.core.multiarray", "_reconstruct", NdarrayReconstruct),
     g("numpy._core.multiarray", "_reconstruct", NdarrayReconstruct),

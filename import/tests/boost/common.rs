@@ -71,7 +71,9 @@ pub fn predict_all(ensemble: &Ensemble, rows: &[Vec<f64>]) -> Vec<(Option<usize>
     let len = model.prediction_len();
     let flat: Vec<f64> = rows.concat();
     let mut batch = vec![0.0; rows.len() * len];
-    model.predict_batch(&flat, &mut batch).expect("predicts a batch");
+    model
+        .predict_batch(&flat, &mut batch)
+        .expect("predicts a batch");
     for (i, (r, b)) in rows.iter().zip(batch.chunks_exact(len)).enumerate() {
         let mut one = vec![0.0; len];
         model.predict_into(r, &mut one).unwrap();
