@@ -19,7 +19,7 @@
 
 use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Link, Node, Task, Tree};
 
-use super::{attr, bad, read_classes, read_tree, usize_attr, Classes};
+use super::{attr, bad, read_schema, read_tree, Classes};
 use crate::pickle::numpy::{self, Data, Kind};
 use crate::pickle::{Id, Pickle, Value};
 use crate::ImportError;
@@ -108,34 +108,7 @@ impl SklearnBoosting {
             .attr(root, "_sklearn_version")
             .and_then(|v| p.as_str(v))
             .map(str::to_owned);
-        let n_features = usize_attr(p, root, "", "n_features_in_")?;
-        let max = edgewood_core::layout::MAX_FEATURES as usize;
-        if n_features == 0 || n_features > max {
-            return Err(bad(
-                "n_features_in_",
-                format!("{n_features} features: a model needs 1 to {max}"),
-            ));
-        }
-        let feature_names = match p.attr(root, "feature_names_in_") {
-            None => None,
-            Some(id) if matches!(p.get(id), Value::None) => None,
-            Some(id) => {
-                let a = numpy::array(p, id).map_err(|e| bad("feature_names_in_", e))?;
-                let names = numpy::strings(p, &a).map_err(|e| bad("feature_names_in_", e))?;
-                if names.len() != n_features {
-                    return Err(bad(
-                        "feature_names_in_",
-                        format!("{} names for {n_features} features", names.len()),
-                    ));
-                }
-                Some(names)
-            }
-        };
-        let classes = if class.ends_with("Classifier") {
-            Some(read_classes(p, attr(p, root, "", "classes_")?)?)
-        } else {
-            None
-        };
+        let (n_features, feature_names, classes) = read_schema(p, root, class)?;
         let loss = loss_name(p, root)?;
         let n_classes = classes.as_ref().map_or(0, |c| c.len());
         let k = if n_classes > 2 { n_classes } else { 1 };

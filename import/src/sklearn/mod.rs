@@ -170,38 +170,7 @@ impl SklearnForest {
                 format!("{n_outputs} outputs: multi-output models are not supported"),
             ));
         }
-        let n_features = match p.attr(root, "n_features_in_") {
-            Some(_) => usize_attr(p, root, "", "n_features_in_")?,
-            None => usize_attr(p, root, "", "n_features_")?,
-        };
-        // Checked before anything is sized by it: a corrupt count must not allocate.
-        let max = edgewood_core::layout::MAX_FEATURES as usize;
-        if n_features == 0 || n_features > max {
-            return Err(bad(
-                "n_features_in_",
-                format!("{n_features} features: a model needs 1 to {max}"),
-            ));
-        }
-        let feature_names = match p.attr(root, "feature_names_in_") {
-            None => None,
-            Some(id) if matches!(p.get(id), Value::None) => None,
-            Some(id) => {
-                let a = numpy::array(p, id).map_err(|e| bad("feature_names_in_", e))?;
-                let names = numpy::strings(p, &a).map_err(|e| bad("feature_names_in_", e))?;
-                if names.len() != n_features {
-                    return Err(bad(
-                        "feature_names_in_",
-                        format!("{} names for {n_features} features", names.len()),
-                    ));
-                }
-                Some(names)
-            }
-        };
-        let classes = if name.ends_with("Classifier") {
-            Some(read_classes(p, attr(p, root, "", "classes_")?)?)
-        } else {
-            None
-        };
+        let (n_features, feature_names, classes) = read_schema(p, root, name)?;
         let trees = if name.starts_with("RandomForest") || name.starts_with("ExtraTrees") {
             let list = attr(p, root, "", "estimators_")?;
             let items = match p.get(list) {
@@ -392,6 +361,49 @@ impl SklearnForest {
         ensemble.encode()?;
         Ok(ensemble)
     }
+}
+
+/// What every estimator stores of its schema: the feature count (`n_features_in_`, or
+/// `n_features_` before scikit-learn 1.0), the feature names when fit on a DataFrame,
+/// and the classes of a classifier (by the class `name`'s suffix).
+fn read_schema(
+    p: &Pickle,
+    root: Id,
+    name: &str,
+) -> Result<(usize, Option<Vec<String>>, Option<Classes>), ImportError> {
+    let n_features = match p.attr(root, "n_features_in_") {
+        Some(_) => usize_attr(p, root, "", "n_features_in_")?,
+        None => usize_attr(p, root, "", "n_features_")?,
+    };
+    // Checked before anything is sized by it: a corrupt count must not allocate.
+    let max = edgewood_core::layout::MAX_FEATURES as usize;
+    if n_features == 0 || n_features > max {
+        return Err(bad(
+            "n_features_in_",
+            format!("{n_features} features: a model needs 1 to {max}"),
+        ));
+    }
+    let feature_names = match p.attr(root, "feature_names_in_") {
+        None => None,
+        Some(id) if matches!(p.get(id), Value::None) => None,
+        Some(id) => {
+            let a = numpy::array(p, id).map_err(|e| bad("feature_names_in_", e))?;
+            let names = numpy::strings(p, &a).map_err(|e| bad("feature_names_in_", e))?;
+            if names.len() != n_features {
+                return Err(bad(
+                    "feature_names_in_",
+                    format!("{} names for {n_features} features", names.len()),
+                ));
+            }
+            Some(names)
+        }
+    };
+    let classes = if name.ends_with("Classifier") {
+        Some(read_classes(p, attr(p, root, "", "classes_")?)?)
+    } else {
+        None
+    };
+    Ok((n_features, feature_names, classes))
 }
 
 fn read_classes(p: &Pickle, id: Id) -> Result<Classes, ImportError> {
