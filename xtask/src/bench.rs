@@ -12,6 +12,7 @@ use std::process::Command;
 use anyhow::Context;
 use serde_json::Value;
 
+use crate::peers;
 use crate::util::{self, cargo, root};
 
 /// Versions the peers are measured with (the figures in shared notes use these).
@@ -51,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let peers = if args.native_only {
         None
     } else {
-        let python = venv()?;
+        let python = peers::venv(PINS)?;
         let out = util::output(
             Command::new(&python)
                 .arg(root().join("bench/peers.py"))
@@ -64,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .env("OPENBLAS_NUM_THREADS", "1")
                 .env("MKL_NUM_THREADS", "1"),
         )?;
-        Some(last_json(&out).context("bench/peers.py printed no JSON")?)
+        Some(peers::last_json(&out).context("bench/peers.py printed no JSON")?)
     };
     print_table(&native, peers.as_ref());
     Ok(())
@@ -119,57 +120,7 @@ fn native(rows: &Path, smoke: bool) -> anyhow::Result<Value> {
     }
     eprintln!("$ {}", util::show(&cmd));
     let out = util::output(&mut cmd)?;
-    last_json(&out).context("the native harness printed no JSON")
-}
-
-fn last_json(out: &str) -> Option<Value> {
-    out.lines().rev().find_map(|l| {
-        serde_json::from_str::<Value>(l.trim())
-            .ok()
-            .filter(Value::is_object)
-    })
-}
-
-/// `bench/.venv/bin/python`, creating the venv and installing the pins if needed.
-fn venv() -> anyhow::Result<PathBuf> {
-    let dir = root().join("bench/.venv");
-    let python = dir.join("bin/python");
-    if !python.exists() {
-        util::run(Command::new("python3").arg("-m").arg("venv").arg(&dir))?;
-    }
-    let check = PINS
-        .iter()
-        .map(|(_, module, version)| {
-            format!(
-                "import {module}; assert {module}.__version__ == '{version}', {module}.__version__"
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    let ok = Command::new(&python)
-        .args(["-c", &check])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        let pins: Vec<String> = PINS.iter().map(|(p, _, v)| format!("{p}=={v}")).collect();
-        util::run(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .args(&pins),
-        )?;
-    }
-    Ok(python)
-}
-
-fn num(v: &Value, k: &str) -> f64 {
-    v[k].as_f64().unwrap_or(f64::NAN)
+    peers::last_json(&out).context("the native harness printed no JSON")
 }
 
 fn rate(x: f64) -> String {
@@ -181,9 +132,9 @@ fn rate(x: f64) -> String {
 }
 
 fn print_table(native: &Value, peers: Option<&Value>) {
-    let single = num(native, "single_row_ns") / 1000.0;
-    let single_v = num(native, "single_row_validated_ns") / 1000.0;
-    let batch = num(native, "batch_rows_per_s");
+    let single = peers::num(native, "single_row_ns") / 1000.0;
+    let single_v = peers::num(native, "single_row_validated_ns") / 1000.0;
+    let batch = peers::num(native, "batch_rows_per_s");
     println!(
         "\nIris RF100 ({} trees, {} split nodes), {} rows, one thread",
         native["trees"], native["split_nodes"], native["rows"]
@@ -218,16 +169,16 @@ fn print_table(native: &Value, peers: Option<&Value>) {
                 "scikit-learn {}",
                 p["sklearn_version"].as_str().unwrap_or("?")
             ),
-            num(p, "sklearn_single_us"),
-            num(p, "sklearn_batch_rows_per_s"),
+            peers::num(p, "sklearn_single_us"),
+            peers::num(p, "sklearn_batch_rows_per_s"),
         );
         row(
             &format!(
                 "ONNX Runtime {}",
                 p["onnxruntime_version"].as_str().unwrap_or("?")
             ),
-            num(p, "ort_single_us"),
-            num(p, "ort_batch_rows_per_s"),
+            peers::num(p, "ort_single_us"),
+            peers::num(p, "ort_batch_rows_per_s"),
         );
     }
     row(
@@ -237,7 +188,7 @@ fn print_table(native: &Value, peers: Option<&Value>) {
     );
     println!("(ratios: how many times faster Edgewood is)");
     if let Some(p) = peers {
-        let ort = num(p, "ort_single_us") / single;
+        let ort = peers::num(p, "ort_single_us") / single;
         println!(
             "goal: 1 row ≥10× faster than ONNX Runtime in-process: {ort:.1}× — {}",
             if ort >= 10.0 { "met" } else { "NOT met" }

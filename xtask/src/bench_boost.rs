@@ -8,12 +8,12 @@
 //! `xtask/benches/boost.rs` harness in the release profile, which also checks that
 //! every prediction equals the library's own.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::Context;
 use serde_json::Value;
 
+use crate::peers;
 use crate::util::{self, cargo, root};
 
 /// Versions the peers are measured with.
@@ -32,7 +32,7 @@ pub struct Args {
 
 /// Runs the benchmark.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let python = venv()?;
+    let python = peers::venv(PINS)?;
     let dir = root().join("target/bench/boost");
     std::fs::create_dir_all(&dir)?;
     eprintln!("training (first run only) and timing XGBoost and LightGBM ...");
@@ -45,61 +45,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .arg(args.rows.to_string())
             .env("OMP_NUM_THREADS", "1"),
     )?;
-    let peers = last_json(&out).context("bench/boost_peers.py printed no JSON")?;
+    let peers = peers::last_json(&out).context("bench/boost_peers.py printed no JSON")?;
     let mut cmd = cargo();
     cmd.args(["bench", "-p", "xtask", "--bench", "boost", "--", "--dir"])
         .arg(&dir);
     eprintln!("$ {}", util::show(&cmd));
     let native =
-        last_json(&util::output(&mut cmd)?).context("the native harness printed no JSON")?;
+        peers::last_json(&util::output(&mut cmd)?).context("the native harness printed no JSON")?;
     print_table(&native, &peers);
     Ok(())
-}
-
-fn last_json(out: &str) -> Option<Value> {
-    out.lines().rev().find_map(|l| {
-        serde_json::from_str::<Value>(l.trim())
-            .ok()
-            .filter(Value::is_object)
-    })
-}
-
-/// `bench/.venv/bin/python` with the pins installed.
-fn venv() -> anyhow::Result<PathBuf> {
-    let dir = root().join("bench/.venv");
-    let python = dir.join("bin/python");
-    if !python.exists() {
-        util::run(Command::new("python3").arg("-m").arg("venv").arg(&dir))?;
-    }
-    let check = PINS
-        .iter()
-        .map(|(_, m, v)| format!("import {m}; assert {m}.__version__ == '{v}', {m}.__version__"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let ok = Command::new(&python)
-        .args(["-c", &check])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        let pins: Vec<String> = PINS.iter().map(|(p, _, v)| format!("{p}=={v}")).collect();
-        util::run(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .args(&pins),
-        )?;
-    }
-    Ok(python)
-}
-
-fn num(v: &Value, k: &str) -> f64 {
-    v[k].as_f64().unwrap_or(f64::NAN)
 }
 
 fn print_table(native: &Value, peers: &Value) {
@@ -128,9 +82,9 @@ fn print_table(native: &Value, peers: &Value) {
             5.0,
         ),
     ] {
-        let single = num(native, &format!("{key}_single_ns")) / 1000.0;
-        let batch = num(native, &format!("{key}_batch_rows_per_s"));
-        let (ps, pb) = (num(peers, peer_single), num(peers, peer_batch));
+        let single = peers::num(native, &format!("{key}_single_ns")) / 1000.0;
+        let batch = peers::num(native, &format!("{key}_batch_rows_per_s"));
+        let (ps, pb) = (peers::num(peers, peer_single), peers::num(peers, peer_batch));
         println!(
             "{:<34} {:>9.2} µs {:>11.0} r/s {:>10} {:>10}",
             format!("{name}: Edgewood"),
@@ -158,7 +112,7 @@ fn print_table(native: &Value, peers: &Value) {
     if let Some(x) = peers["xgb_batch_dmatrix_rows_per_s"].as_f64() {
         println!(
             "(XGBoost through a DMatrix: {:.2} µs per row, {:.0} rows/s; the table uses inplace_predict, its faster path)",
-            num(peers, "xgb_single_dmatrix_us"),
+            peers::num(peers, "xgb_single_dmatrix_us"),
             x
         );
     }

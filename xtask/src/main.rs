@@ -7,6 +7,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod peers;
 mod util;
 
 /// Declares the subcommands: each line `Name(module)` becomes a variant holding
