@@ -6,8 +6,6 @@ single-row latency and batch throughput. Prints one JSON line. Not run in CI.
 import argparse
 import json
 import os
-import statistics
-import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -48,24 +46,7 @@ def train(out):
     return xgb_path, lgb_path
 
 
-def single_us(fn, rows, calls):
-    """Median latency of fn(one row) in microseconds."""
-    times = []
-    for i in range(calls):
-        r = rows[i % len(rows)][None, :]
-        t = time.perf_counter_ns()
-        fn(r)
-        times.append(time.perf_counter_ns() - t)
-    return statistics.median(times) / 1000.0
-
-
-def batch_rate(fn, rows, reps):
-    rates = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn(rows)
-        rates.append(len(rows) / (time.perf_counter() - t))
-    return statistics.median(rates)
+from timing import per_call_us, throughput  # noqa: E402 (beside this script)
 
 
 def main():
@@ -96,12 +77,12 @@ def main():
         "xgboost": xgb.__version__,
         "lightgbm": lgb.__version__,
         "rows": a.rows,
-        "xgb_single_us": single_us(xgb_inplace, rows, a.calls),
-        "xgb_single_dmatrix_us": single_us(xgb_dmatrix, rows, a.calls),
-        "xgb_batch_rows_per_s": batch_rate(xgb_inplace, rows, 7),
-        "xgb_batch_dmatrix_rows_per_s": batch_rate(xgb_dmatrix, rows, 7),
-        "lgbm_single_us": single_us(lgb_predict, rows, a.calls),
-        "lgbm_batch_rows_per_s": batch_rate(lgb_predict, rows, 7),
+        "xgb_single_us": per_call_us(xgb_inplace, rows, a.calls),
+        "xgb_single_dmatrix_us": per_call_us(xgb_dmatrix, rows, a.calls),
+        "xgb_batch_rows_per_s": throughput(xgb_inplace, rows, 7),
+        "xgb_batch_dmatrix_rows_per_s": throughput(xgb_dmatrix, rows, 7),
+        "lgbm_single_us": per_call_us(lgb_predict, rows, a.calls),
+        "lgbm_batch_rows_per_s": throughput(lgb_predict, rows, 7),
     }
     print(json.dumps(report))
 

@@ -5,8 +5,6 @@ single thread, in-process. Prints one JSON line. Not run in CI.
 import argparse
 import json
 import os
-import statistics
-import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -19,25 +17,7 @@ from skl2onnx import convert_sklearn  # noqa: E402
 from skl2onnx.common.data_types import FloatTensorType  # noqa: E402
 
 
-def per_call_us(fn, rows, calls):
-    """Median latency of fn(one_row) in microseconds, one call per row."""
-    times = []
-    for i in range(calls):
-        r = rows[i % len(rows)][None, :]
-        t = time.perf_counter_ns()
-        fn(r)
-        times.append(time.perf_counter_ns() - t)
-    return statistics.median(times) / 1000.0
-
-
-def throughput(fn, rows, reps):
-    """Median rows per second of fn(all rows)."""
-    rates = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn(rows)
-        rates.append(len(rows) / (time.perf_counter() - t))
-    return statistics.median(rates)
+from timing import per_call_us, throughput  # noqa: E402 (beside this script)
 
 
 def main():
