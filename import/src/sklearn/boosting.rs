@@ -83,13 +83,14 @@ fn loss_name(p: &Pickle, root: Id) -> Result<&'static str, ImportError> {
 }
 
 /// `scipy.special.logit` (scipy ≥ 1.11): the plain formula away from 1/2, the
-/// `log1p` form near it.
+/// `log1p` form near it. `libm`'s functions are the same code on every target, so a
+/// model converted in the browser equals the CLI's.
 fn logit(x: f64) -> f64 {
     if !(0.3..=0.65).contains(&x) {
-        (x / (1.0 - x)).ln()
+        libm::log(x / (1.0 - x))
     } else {
         let s = 2.0 * (x - 0.5);
-        s.ln_1p() - (-s).ln_1p()
+        libm::log1p(s) - libm::log1p(-s)
     }
 }
 
@@ -254,10 +255,10 @@ fn read_gb(
                         ));
                     }
                     // MultinomialLogit.link: log(p / gmean(p)), gmean = exp(mean(log p)).
-                    let logs: Vec<f64> = prior.iter().map(|x| x.ln()).collect();
+                    let logs: Vec<f64> = prior.iter().map(|&x| libm::log(x)).collect();
                     let mean = super::numpy_sum(&logs) / k as f64;
-                    let gm = mean.exp();
-                    prior.iter().map(|&x| (x / gm).ln()).collect()
+                    let gm = edgewood_core::glibc_exp::exp(mean);
+                    prior.iter().map(|&x| libm::log(x / gm)).collect()
                 }
             }
             "DummyRegressor" => {

@@ -405,8 +405,14 @@ impl XgbModel {
             .into_iter()
             .map(|b| match self.objective {
                 // binary:logitraw keeps base_score as a margin.
-                Objective::BinaryLogistic | Objective::RegLogistic => -(1.0f32 / b - 1.0f32).ln(),
-                Objective::Exp => b.ln(),
+                // XGBoost takes glibc's `logf`. The float64 log rounded to float32 gives
+                // the same value, and `libm::log` gives it on every target (std's `ln`
+                // is glibc's natively but another implementation in wasm, so a model
+                // converted in the browser would differ from the CLI's by an ulp).
+                Objective::BinaryLogistic | Objective::RegLogistic => {
+                    -(libm::log((1.0f32 / b - 1.0f32) as f64) as f32)
+                }
+                Objective::Exp => libm::log(b as f64) as f32,
                 _ => b,
             })
             .collect())
