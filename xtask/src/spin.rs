@@ -37,8 +37,10 @@ pub fn check() -> anyhow::Result<()> {
 
 /// The cargo target directory in use (CARGO_TARGET_DIR or `<root>/target`).
 pub fn target_dir() -> PathBuf {
+    // Cargo runs in the workspace root (util::run), so a relative CARGO_TARGET_DIR is
+    // relative to it; made absolute, the path still holds for build scripts.
     std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
+        .map(|dir| util::root().join(dir))
         .unwrap_or_else(|| util::root().join("target"))
 }
 
