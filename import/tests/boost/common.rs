@@ -21,19 +21,12 @@ pub fn manifest(formats: &[&str]) -> Vec<Value> {
 
 /// A CSV of numbers with a header; an empty cell is NaN.
 pub fn csv(name: &str) -> (Vec<String>, Vec<Vec<f64>>) {
-    let text =
-        std::fs::read_to_string(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut lines = text.lines();
-    let header = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    let rows = lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            l.split(',')
+    let (header, rows) = csv_text(name);
+    let rows = rows
+        .into_iter()
+        .map(|cells| {
+            cells
+                .iter()
                 .map(|c| {
                     if c.is_empty() {
                         f64::NAN
@@ -137,7 +130,8 @@ impl Tally {
 
 /// A CSV as text cells (labels may be strings).
 pub fn csv_text(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(fixtures().join(name)).unwrap();
+    let text =
+        std::fs::read_to_string(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut lines = text.lines();
     let header = lines
         .next()
