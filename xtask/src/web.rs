@@ -28,7 +28,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Set-up step: the npm packages of `web/` (wasm-opt from `binaryen`, playwright-core,
-/// vite, onnxruntime-web), installed exactly as locked.
+/// vite, webpack, onnxruntime-web), installed exactly as locked.
 pub fn setup_npm() -> anyhow::Result<()> {
     let web = root().join("web");
     if web.join("node_modules/.package-lock.json").exists()
@@ -81,8 +81,8 @@ pub fn setup_chromium() -> anyhow::Result<()> {
 }
 
 /// Test step: build the package and the native CLI (the browser tests compare the
-/// page's predictions with the CLI's), then run the Node, package (npm pack + Vite)
-/// and Chromium tests.
+/// page's predictions with the CLI's), then run the Node, package (npm pack, then a
+/// Vite and a webpack build each run in Chromium) and Chromium tests.
 pub fn test() -> anyhow::Result<()> {
     crate::wasm::run(crate::wasm::Args {})?;
     ensure!(

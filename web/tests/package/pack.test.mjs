@@ -1,6 +1,6 @@
 // The npm package as a user gets it: `npm pack` the built package, install the tarball
-// into a scratch project, import it in Node (both entries), build a page with Vite and
-// run the built page in Chromium.
+// into a scratch project, import it in Node (both entries), build the same page with
+// Vite and with webpack 5, and run each built page in Chromium.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,18 +10,24 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSyn
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { chromium } from 'playwright-core';
+import webpack from 'webpack';
 import { pkgDir, webDir, fixtures } from '../paths.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/** P(virginica) of the embedded Iris model for [6.3, 3.3, 6.0, 2.5], as the Node entry gives it. */
+let IRIS_VIRGINICA;
 const VITE = JSON.parse(readFileSync(webDir + 'package.json', 'utf8')).devDependencies.vite;
 let scratch;
 let project;
 let tarball;
 let packed;
+let browser = null; // one Chromium for the built pages, launched on first use
 
 const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-before(() => {
+before(async () => {
+  const { Model } = await import(pkgDir + 'node.js');
+  IRIS_VIRGINICA = Model.iris().predict([6.3, 3.3, 6.0, 2.5]).probabilities.virginica;
   scratch = mkdtempSync(join(tmpdir(), 'edgewood-pack-'));
   packed = JSON.parse(npm(['pack', '--json', '--pack-destination', scratch], pkgDir))[0];
   tarball = join(scratch, packed.filename);
@@ -37,9 +43,68 @@ before(() => {
   npm(['install', '--no-audit', '--no-fund', '--prefer-offline'], project);
 });
 
-after(() => {
+after(async () => {
+  if (browser) await browser.close();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
+
+/** The scratch app both bundlers build: predicts one row, and code-splits the converter. */
+function writeApp() {
+  writeFileSync(join(project, 'index.html'), `<!doctype html><meta charset="utf-8"><title>app</title>
+    <p id="out">…</p><script type="module" src="/main.js"></script>`);
+  writeFileSync(join(project, 'main.js'), `
+    import { Model } from 'edgewood';
+    const p = Model.iris().predict([6.3, 3.3, 6.0, 2.5]);
+    const out = document.getElementById('out');
+    out.dataset.p = p.probabilities.virginica;
+    out.textContent = p.label;
+    // The converter is code-split: fetched only when used.
+    out.dataset.lazy = typeof (() => import('edgewood/convert'));
+  `);
+}
+
+/**
+ * Serves a built app's directory on 127.0.0.1, opens it in Chromium and returns what the
+ * page shows once it has predicted (label and virginica probability) and the wasm
+ * files it fetched.
+ */
+async function runBuilt(dist) {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+  const server = createServer((req, res) => {
+    const path = req.url === '/' ? '/index.html' : req.url.split('?')[0];
+    try {
+      const body = readFileSync(join(dist, path.replace(/\.\./g, '')));
+      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  browser ??= await chromium.launchPersistentContext(join(scratch, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.waitForFunction(() => document.getElementById('out').textContent !== '…', null, { timeout: 10_000 })
+      .catch((e) => { throw new Error(`the built page did not predict (${errors.join('; ') || e.message})`); });
+    return await page.evaluate(() => ({
+      label: document.getElementById('out').textContent,
+      virginica: Number(document.getElementById('out').dataset.p),
+      wasm: performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.endsWith('.wasm')),
+    }));
+  } finally {
+    await page.close();
+    server.closeAllConnections();
+    await new Promise((ok) => server.close(ok));
+  }
+}
 
 test('the tarball holds exactly the allow-listed files', () => {
   const manifest = JSON.parse(readFileSync(pkgDir + 'package.json', 'utf8'));
@@ -97,45 +162,41 @@ test('the TypeScript declarations check against typical use (tsc --strict)', () 
 });
 
 test('Vite builds a page with the package, and the built page predicts in Chromium', async () => {
-  writeFileSync(join(project, 'index.html'), `<!doctype html><meta charset="utf-8"><title>app</title>
-    <p id="out">…</p><script type="module" src="/main.js"></script>`);
-  writeFileSync(join(project, 'main.js'), `
-    import { Model } from 'edgewood';
-    const p = Model.iris().predict([6.3, 3.3, 6.0, 2.5]);
-    document.getElementById('out').textContent = p.label;
-    // The converter is code-split: fetched only when used.
-    document.getElementById('out').dataset.lazy = typeof (() => import('edgewood/convert'));
-  `);
+  writeApp();
   execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const dist = join(project, 'dist');
   const assets = readdirSync(join(dist, 'assets'));
   assert.ok(assets.some((f) => /^edgewood_bg-.*\.wasm$/.test(f)), `engine wasm emitted: ${assets}`);
-  const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
-  const server = createServer((req, res) => {
-    const path = req.url === '/' ? '/index.html' : req.url.split('?')[0];
-    try {
-      const body = readFileSync(join(dist, path.replace(/\.\./g, '')));
-      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' });
-      res.end(body);
-    } catch {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const context = await chromium.launchPersistentContext(join(scratch, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  try {
-    const page = await context.newPage();
-    await page.goto(`http://127.0.0.1:${server.address().port}/`);
-    await page.waitForFunction(() => document.getElementById('out').textContent !== '…', null, { timeout: 10_000 });
-    assert.equal(await page.textContent('#out'), 'virginica');
-  } finally {
-    await context.close();
-    server.closeAllConnections();
-    await new Promise((ok) => server.close(ok));
-  }
+  const shown = await runBuilt(dist);
+  assert.equal(shown.label, 'virginica');
+  assert.equal(shown.virginica, IRIS_VIRGINICA);
+  assert.deepEqual(shown.wasm.map((p) => /edgewood_bg/.test(p)), [true], `fetched ${shown.wasm}`);
+});
+
+test('webpack 5 builds the same page, and the built page predicts in Chromium', async () => {
+  writeApp();
+  const dist = join(project, 'dist-webpack');
+  // The configuration a webpack user would write: nothing package-specific. webpack
+  // resolves `edgewood` from the scratch project's node_modules (the installed tarball)
+  // and emits `new URL('…wasm', import.meta.url)` targets as assets.
+  const stats = await new Promise((ok, fail) => webpack({
+    mode: 'production',
+    context: project,
+    entry: './main.js',
+    output: { path: dist, filename: 'main.js', chunkFilename: '[name].[contenthash].js', clean: true },
+    performance: { hints: false }, // the converter's wasm is large by design (lazy)
+  }, (err, result) => (err ? fail(err) : ok(result))));
+  assert.ok(!stats.hasErrors(), stats.toString({ all: false, errors: true }));
+  const emitted = readdirSync(dist);
+  assert.ok(emitted.some((f) => f.endsWith('.wasm')), `engine wasm emitted: ${emitted}`);
+  // The converter and its wasm are a separate chunk, not part of main.js.
+  const main = readFileSync(join(dist, 'main.js'), 'utf8');
+  assert.ok(!main.includes('edgewood_convert_bg'), 'the converter is not in the main bundle');
+  assert.ok(emitted.filter((f) => f.endsWith('.js')).length > 1, `converter code-split: ${emitted}`);
+  writeFileSync(join(dist, 'index.html'), `<!doctype html><meta charset="utf-8"><title>app</title>
+    <p id="out">…</p><script src="/main.js"></script>`);
+  const shown = await runBuilt(dist);
+  assert.equal(shown.label, 'virginica');
+  assert.equal(shown.virginica, IRIS_VIRGINICA);
+  assert.equal(shown.wasm.length, 1, `fetched exactly the engine wasm: ${shown.wasm}`);
 });
