@@ -48,6 +48,7 @@ pub mod iris;
 pub mod layout;
 mod model;
 mod predict;
+mod prepared;
 mod schema;
 
 pub use ensemble::{
@@ -57,6 +58,7 @@ pub use ensemble::{
 pub use error::{EncodeError, FormatError, InputError, PredictError};
 pub use model::{Model, TaskKind};
 pub use predict::{first_max, Prediction};
+pub use prepared::PreparedModel;
 
 /// The `.ewm` format version this build reads and writes.
 pub const FORMAT_VERSION: u16 = layout::VERSION;

@@ -198,7 +198,7 @@ impl<'a> Model<'a> {
 
     /// Sets the accumulators (`out[..n_outputs]`) to their starting values.
     #[inline]
-    fn start(&self, out: &mut [f64]) {
+    pub(crate) fn start(&self, out: &mut [f64]) {
         let acc = &mut out[..self.n_outputs];
         match self.sum_link {
             None => acc.fill(0.0),
@@ -260,7 +260,7 @@ impl<'a> Model<'a> {
 
     /// Turns the summed accumulators into the prediction (averaging or link).
     #[inline]
-    fn finish(&self, out: &mut [f64]) {
+    pub(crate) fn finish(&self, out: &mut [f64]) {
         let acc = &mut out[..self.n_outputs];
         match self.sum_link {
             None => {
@@ -395,7 +395,12 @@ impl<'a> Model<'a> {
     pub fn predict(&self, row: &[f64]) -> Result<Prediction, PredictError> {
         let mut out = vec![0.0; self.prediction_len()];
         self.predict_into(row, &mut out)?;
-        Ok(match self.task {
+        Ok(self.prediction_from(out))
+    }
+
+    /// The [`Prediction`] for a row's `predict_into` output.
+    pub(crate) fn prediction_from(&self, out: Vec<f64>) -> Prediction {
+        match self.task {
             TaskKind::Regression => Prediction::Value(out[0]),
             TaskKind::Classification => {
                 let label = first_max(&out);
@@ -405,7 +410,7 @@ impl<'a> Model<'a> {
                     probabilities: out,
                 }
             }
-        })
+        }
     }
 
     /// Predicts a row-major batch: `rows` holds `n × n_features` values and `out`

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
-use edgewood_core::Model;
+use edgewood_core::{Model, PreparedModel};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -23,13 +23,43 @@ fn f64s(path: &Path) -> Vec<f64> {
         .collect()
 }
 
+/// What both predictors offer: the bytes-walking [`Model`] and the [`PreparedModel`].
+trait Predictor {
+    fn row(&self, row: &[f64], out: &mut [f64]);
+    fn batch(&self, rows: &[f64], out: &mut [f64]);
+}
+
+impl Predictor for Model<'_> {
+    fn row(&self, row: &[f64], out: &mut [f64]) {
+        self.predict_into(row, out).unwrap()
+    }
+    fn batch(&self, rows: &[f64], out: &mut [f64]) {
+        self.predict_batch(rows, out).unwrap()
+    }
+}
+
+impl Predictor for PreparedModel<'_> {
+    fn row(&self, row: &[f64], out: &mut [f64]) {
+        self.predict_into(row, out).unwrap()
+    }
+    fn batch(&self, rows: &[f64], out: &mut [f64]) {
+        self.predict_batch(rows, out).unwrap()
+    }
+}
+
 /// (single-row ns, batch rows/s, rows whose P(class 1) differs from the library's).
-fn measure(model: &Model<'_>, rows: &[f64], expected: &[f64], reps: usize) -> (f64, f64, usize) {
+fn measure(
+    model: &Model<'_>,
+    predictor: &impl Predictor,
+    rows: &[f64],
+    expected: &[f64],
+    reps: usize,
+) -> (f64, f64, usize) {
     let nf = model.n_features();
     let width = model.prediction_len();
     let n = rows.len() / nf;
     let mut preds = vec![0.0; n * width];
-    model.predict_batch(rows, &mut preds).unwrap();
+    predictor.batch(rows, &mut preds);
     let differ = preds
         .chunks_exact(width)
         .zip(expected)
@@ -40,7 +70,7 @@ fn measure(model: &Model<'_>, rows: &[f64], expected: &[f64], reps: usize) -> (f
     for _ in 0..reps {
         let t = Instant::now();
         for r in rows.chunks_exact(nf) {
-            model.predict_into(black_box(r), &mut out).unwrap();
+            predictor.row(black_box(r), &mut out);
             black_box(&out);
         }
         single.push(t.elapsed().as_nanos() as f64 / n as f64);
@@ -48,7 +78,7 @@ fn measure(model: &Model<'_>, rows: &[f64], expected: &[f64], reps: usize) -> (f
     let mut batch = Vec::new();
     for _ in 0..reps {
         let t = Instant::now();
-        model.predict_batch(black_box(rows), &mut preds).unwrap();
+        predictor.batch(black_box(rows), &mut preds);
         black_box(&preds);
         batch.push(n as f64 / t.elapsed().as_secs_f64());
     }
@@ -76,12 +106,18 @@ fn main() {
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         let ewm = ensemble.encode().unwrap();
         let model = Model::open_validated(&ewm).unwrap();
-        let (single, batch, differ) = measure(&model, &rows, &f64s(&dir.join(pred)), reps);
+        let expected = f64s(&dir.join(pred));
+        let prepared = PreparedModel::new(model).unwrap();
+        assert!(prepared.is_decoded(), "{file}: the decoded walk does not cover it");
+        let (single, batch, differ) = measure(&model, &prepared, &rows, &expected, reps);
+        let (bytes_single, bytes_batch, bytes_differ) =
+            measure(&model, &model, &rows, &expected, reps);
         report.push(format!(
-            "\"{key}_trees\":{},\"{key}_split_nodes\":{},\"{key}_depth\":{},\"{key}_single_ns\":{single:.1},\"{key}_batch_rows_per_s\":{batch:.0},\"{key}_differ\":{differ}",
+            "\"{key}_trees\":{},\"{key}_split_nodes\":{},\"{key}_depth\":{},\"{key}_single_ns\":{single:.1},\"{key}_batch_rows_per_s\":{batch:.0},\"{key}_differ\":{},\"{key}_bytes_single_ns\":{bytes_single:.1},\"{key}_bytes_batch_rows_per_s\":{bytes_batch:.0}",
             model.n_trees(),
             model.n_split_nodes(),
-            model.max_depth()
+            model.max_depth(),
+            differ + bytes_differ,
         ));
     }
     println!("{{\"rows\":{},{}}}", rows.len() / 50, report.join(","));

@@ -1,6 +1,6 @@
 //! Encode → open → predict agrees bit for bit with the naive evaluator.
 
-use edgewood_core::{Ensemble, Model, Prediction};
+use edgewood_core::{Ensemble, Model, Node, Prediction, PreparedModel, SplitTest};
 use proptest::prelude::*;
 
 use crate::reference::{ensemble_strategy, evaluate, row_strategy};
@@ -43,9 +43,52 @@ proptest! {
     }
 
     #[test]
+    fn prepared_model_matches_reference((ensemble, rows) in ensemble_and_rows(), strip in any::<bool>()) {
+        // Rule nodes keep the model's own walk; stripping them sends the ensemble
+        // through the decoded walk.
+        let ensemble = if strip { without_rules(ensemble) } else { ensemble };
+        let bytes = ensemble.encode().unwrap();
+        let model = Model::open_validated(&bytes).unwrap();
+        let prepared = PreparedModel::new(model).unwrap();
+        if strip {
+            prop_assert!(prepared.is_decoded());
+        }
+        let len = model.prediction_len();
+        let mut out = vec![0.0; len];
+        for row in &rows {
+            prepared.predict_into(row, &mut out).unwrap();
+            let expected = evaluate(&ensemble, row);
+            prop_assert!(same_bits(&out, &expected), "row {:?}: prepared {:?} reference {:?}", row, out, expected);
+        }
+        // Enough rows for full blocks, full lanes and a ragged end.
+        let many: Vec<Vec<f64>> = rows.iter().cycle().take(rows.len() * 13).cloned().collect();
+        let mut batch = vec![0.0; many.len() * len];
+        prepared.predict_batch(&many.concat(), &mut batch).unwrap();
+        for (row, chunk) in many.iter().zip(batch.chunks(len)) {
+            prop_assert!(same_bits(chunk, &evaluate(&ensemble, row)));
+        }
+    }
+
+    #[test]
     fn encoding_is_deterministic(ensemble in ensemble_strategy()) {
         prop_assert_eq!(ensemble.encode().unwrap(), ensemble.encode().unwrap());
     }
+}
+
+/// The ensemble with every rule node made a plain split on the same feature.
+fn without_rules(mut ensemble: Ensemble) -> Ensemble {
+    for tree in &mut ensemble.trees {
+        for node in &mut tree.nodes {
+            if let Node::Rule { feature, test, missing, left, right } = node.clone() {
+                let threshold = match test {
+                    SplitTest::LessEqual(t) => t,
+                    _ => 0.5,
+                };
+                *node = Node::Split { feature, threshold, missing_left: missing.left, left, right };
+            }
+        }
+    }
+    ensemble
 }
 
 #[test]

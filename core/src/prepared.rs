@@ -1,0 +1,525 @@
+//! [`PreparedModel`]: a model's trees decoded once into flat node arrays that a walk
+//! follows with selects instead of branches — the fast path for batches and for
+//! programs that predict many times from one model.
+//!
+//! Why a second representation: [`Model`] predicts straight from `.ewm` bytes, which
+//! is what a fresh Spin instance per request needs (nothing to decode, O(1) open). But
+//! walking those bytes costs a branch per node whose direction is data, and every
+//! misprediction costs more than the comparison itself. Here every tree is re-laid in
+//! pre-order with its leaves *inside* the node array, each leaf a node that always
+//! steps to itself. A walk is then a fixed number of identical steps — load the node,
+//! load the feature, compare, pick a child with a select — and a block of rows (or, for
+//! one row, a group of trees) walks in lock-step, so the CPU overlaps their independent
+//! chains of loads instead of waiting on each one in turn.
+//!
+//! The arithmetic is unchanged: the same float32 or float64 comparison, the same NaN
+//! directions, and every row adds its leaves in tree order through the model's own
+//! `start`/`finish`, so a prepared model's answers are bit-identical to the model's.
+//! Models with rule nodes (categorical sets, LightGBM's zero-as-missing) keep the
+//! model's own walk.
+
+use alloc::vec::Vec;
+
+use crate::error::{FormatError, PredictError};
+use crate::layout::*;
+use crate::model::{decode_node, Model};
+
+/// A [`Model`] with its trees decoded for fast prediction. Build it once with
+/// [`PreparedModel::new`] and predict many rows; it owns its nodes (about as many
+/// bytes as the model's node and leaf sections) and borrows the model's bytes.
+#[derive(Clone, Debug)]
+pub struct PreparedModel<'a> {
+    model: Model<'a>,
+    /// `None` when some node needs the model's general walk (a rule node).
+    forest: Option<Forest>,
+}
+
+#[derive(Clone, Debug)]
+enum Forest {
+    /// float32 thresholds, compared with the input rounded to float32.
+    Narrow(Nodes<f32>),
+    /// float64 thresholds and inputs.
+    Wide(Nodes<f64>),
+}
+
+/// One walking step's record. Leaves are nodes too: threshold NaN (no input is `<=`
+/// NaN) and `right` pointing at themselves, so a finished walk stays put.
+#[derive(Clone, Copy, Debug)]
+struct Node<T> {
+    threshold: T,
+    /// Feature index in bits 0–30; bit 31 set when a missing input goes left.
+    feature: u32,
+    /// The right child; the left child is always the next node.
+    right: u32,
+}
+
+const MISSING_LEFT_BIT: u32 = 1 << 31;
+
+/// Where a tree starts and how many steps reach any of its leaves.
+#[derive(Clone, Copy, Debug)]
+struct Root {
+    node: u32,
+    depth: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Nodes<T> {
+    nodes: Vec<Node<T>>,
+    /// Per node: the absolute leaf index (meaningful at leaves only).
+    leaf: Vec<u32>,
+    roots: Vec<Root>,
+    /// Every leaf's values, `leaf_width` per leaf, decoded from the model.
+    values: Vec<f64>,
+    /// Per tree: the accumulator its single leaf value goes to (`leaf_width == 1`).
+    output: Vec<u32>,
+}
+
+/// A threshold type: the comparison the model's nodes make.
+trait Threshold: Copy + PartialOrd + core::fmt::Debug {
+    const NAN: Self;
+    fn from_f64(x: f64) -> Self;
+    fn is_nan(self) -> bool;
+}
+
+impl Threshold for f32 {
+    const NAN: Self = f32::NAN;
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        self.is_nan()
+    }
+}
+
+impl Threshold for f64 {
+    const NAN: Self = f64::NAN;
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        self.is_nan()
+    }
+}
+
+/// Rows walked together through one tree in a batch.
+const ROW_LANES: usize = 8;
+/// Trees walked together for one row.
+const TREE_LANES: usize = 8;
+/// Rows per batch block: their inputs and sums stay in L1 while every tree walks them.
+const BLOCK_ROWS: usize = 64;
+
+fn corrupt(tree: usize, node: usize, reason: &'static str) -> FormatError {
+    FormatError::BadNode { tree, node, reason }
+}
+
+impl<'a> PreparedModel<'a> {
+    /// Decodes the trees of `model`. Fails on a structurally corrupt model (a child
+    /// out of range, a node reached twice, a feature or leaf out of range); a model
+    /// whose nodes need rules is accepted and predicts through the model's own walk.
+    pub fn new(model: Model<'a>) -> Result<Self, FormatError> {
+        let forest = if model.wide {
+            Nodes::<f64>::build(&model)?.map(Forest::Wide)
+        } else {
+            Nodes::<f32>::build(&model)?.map(Forest::Narrow)
+        };
+        Ok(PreparedModel { model, forest })
+    }
+
+    /// The model this was prepared from (schema, labels, validation).
+    pub fn model(&self) -> &Model<'a> {
+        &self.model
+    }
+
+    /// Whether predictions take the decoded walk (false: the model's own walk, for
+    /// models with categorical or zero-as-missing rules).
+    pub fn is_decoded(&self) -> bool {
+        self.forest.is_some()
+    }
+
+    /// [`Model::predict_into`], through the decoded trees.
+    pub fn predict_into(&self, row: &[f64], out: &mut [f64]) -> Result<(), PredictError> {
+        let Some(forest) = &self.forest else {
+            return self.model.predict_into(row, out);
+        };
+        let m = &self.model;
+        check_lengths(row.len(), m.n_features, out.len(), m.prediction_len())?;
+        m.start(out);
+        let acc = &mut out[..m.n_outputs];
+        match forest {
+            Forest::Narrow(n) => n.row_sums(m, row, acc),
+            Forest::Wide(n) => n.row_sums(m, row, acc),
+        }
+        m.finish(out);
+        Ok(())
+    }
+
+    /// [`Model::predict`], through the decoded trees.
+    pub fn predict(&self, row: &[f64]) -> Result<crate::Prediction, PredictError> {
+        let mut out = alloc::vec![0.0; self.model.prediction_len()];
+        self.predict_into(row, &mut out)?;
+        Ok(self.model.prediction_from(out))
+    }
+
+    /// [`Model::predict_batch`], through the decoded trees: `rows` holds
+    /// `n × n_features` values, `out` receives `n × prediction_len`.
+    pub fn predict_batch(&self, rows: &[f64], out: &mut [f64]) -> Result<(), PredictError> {
+        let Some(forest) = &self.forest else {
+            return self.model.predict_batch(rows, out);
+        };
+        let m = &self.model;
+        let (nf, len) = (m.n_features, m.prediction_len());
+        if rows.len() % nf != 0 {
+            return Err(crate::InputError::RowLength {
+                expected: nf,
+                found: rows.len() % nf,
+            }
+            .into());
+        }
+        let n = rows.len() / nf;
+        check_lengths(nf, nf, out.len(), n * len)?;
+        match forest {
+            Forest::Narrow(nodes) => nodes.batch(m, rows, out),
+            Forest::Wide(nodes) => nodes.batch(m, rows, out),
+        }
+        Ok(())
+    }
+}
+
+fn check_lengths(
+    row: usize,
+    n_features: usize,
+    out: usize,
+    expected_out: usize,
+) -> Result<(), PredictError> {
+    if row != n_features {
+        return Err(crate::InputError::RowLength {
+            expected: n_features,
+            found: row,
+        }
+        .into());
+    }
+    if out != expected_out {
+        return Err(PredictError::OutputLength {
+            expected: expected_out,
+            found: out,
+        });
+    }
+    Ok(())
+}
+
+/// Where a walk of the source model goes next.
+#[derive(Clone, Copy)]
+enum Source {
+    Split(usize),
+    Leaf(usize),
+}
+
+impl<T: Threshold> Nodes<T> {
+    /// Re-lays every tree of `model` in pre-order with leaves inline; `Ok(None)` if a
+    /// node carries a rule the decoded walk does not do.
+    fn build(model: &Model<'_>) -> Result<Option<Self>, FormatError> {
+        let size = model.node_size();
+        let width = model.leaf_width;
+        let too_big = |_| FormatError::BadTree {
+            tree: 0,
+            reason: "more nodes than a prepared model can index",
+        };
+        let capacity = model.n_nodes.saturating_add(model.n_leaves);
+        u32::try_from(capacity).map_err(too_big)?;
+        let mut nodes: Vec<Node<T>> = Vec::with_capacity(capacity);
+        let mut leaf: Vec<u32> = Vec::with_capacity(capacity);
+        let mut roots = Vec::with_capacity(model.n_trees);
+        let mut output = Vec::with_capacity(model.n_trees);
+        // (source node, depth, the emitted node whose `right` is this one).
+        let mut stack: Vec<(Source, u32, Option<usize>)> = Vec::new();
+        for t in 0..model.n_trees {
+            let tree = model.tree(t).ok_or(FormatError::BadTree {
+                tree: t,
+                reason: "record out of bounds",
+            })?;
+            if width == 1 && tree.output >= model.n_outputs {
+                return Err(FormatError::BadTree {
+                    tree: t,
+                    reason: "output out of range",
+                });
+            }
+            output.push(tree.output as u32);
+            let tree_nodes = tree
+                .first_node
+                .checked_mul(size)
+                .and_then(|s| model.nodes.get(s..s.checked_add(tree.n_nodes.checked_mul(size)?)?))
+                .ok_or_else(|| corrupt(t, 0, "out of bounds"))?;
+            let root = nodes.len();
+            let mut depth = 0u32;
+            // A tree of n splits has n + 1 leaves; more emitted nodes means a child
+            // reached twice (a DAG), which could otherwise grow exponentially.
+            let budget = 2 * tree.n_nodes + 1;
+            let first = if tree.n_nodes == 0 {
+                Source::Leaf(0)
+            } else {
+                Source::Split(0)
+            };
+            stack.clear();
+            stack.push((first, 0, None));
+            while let Some((source, d, parent)) = stack.pop() {
+                let at = nodes.len();
+                if at - root >= budget {
+                    return Err(corrupt(t, 0, "a node is reached twice"));
+                }
+                if let Some(p) = parent {
+                    nodes[p].right = at as u32;
+                }
+                match source {
+                    Source::Leaf(rel) => {
+                        let abs = tree
+                            .first_leaf
+                            .checked_add(rel)
+                            .filter(|&l| rel <= tree.n_nodes && l < model.n_leaves)
+                            .ok_or_else(|| corrupt(t, 0, "leaf index out of range"))?;
+                        nodes.push(Node {
+                            threshold: T::NAN,
+                            feature: 0,
+                            right: at as u32,
+                        });
+                        leaf.push(abs as u32);
+                        depth = depth.max(d);
+                    }
+                    Source::Split(i) => {
+                        let raw = &tree_nodes[i * size..i * size + size];
+                        let node = decode_node(raw, model.wide);
+                        let (threshold, missing_left) = if node.flags & NODE_RULE_FLAGS == 0 {
+                            (node.threshold, node.flags & NODE_MISSING_LEFT != 0)
+                        } else if model.wide {
+                            match numeric_rule_as_split(node.flags, node.threshold) {
+                                Some(split) => split,
+                                None => return Ok(None),
+                            }
+                        } else {
+                            return Ok(None);
+                        };
+                        if node.feature as usize >= model.n_features {
+                            return Err(corrupt(t, i, "feature index out of range"));
+                        }
+                        let missing_left = if missing_left { MISSING_LEFT_BIT } else { 0 };
+                        nodes.push(Node {
+                            threshold: T::from_f64(threshold),
+                            feature: node.feature as u32 | missing_left,
+                            right: 0,
+                        });
+                        leaf.push(0);
+                        let child = node.child as usize;
+                        let left_leaf = node.flags & NODE_LEFT_LEAF != 0;
+                        let right_leaf = node.flags & NODE_RIGHT_LEAF != 0;
+                        let split = |s: usize| {
+                            if s <= i || s >= tree.n_nodes {
+                                Err(corrupt(t, i, "child split index out of range"))
+                            } else {
+                                Ok(Source::Split(s))
+                            }
+                        };
+                        let left = if left_leaf {
+                            Source::Leaf(child)
+                        } else {
+                            split(i + 1)?
+                        };
+                        let right = if right_leaf {
+                            Source::Leaf(child.saturating_add(left_leaf as usize))
+                        } else if left_leaf {
+                            split(i + 1)?
+                        } else {
+                            split(child)?
+                        };
+                        // Pre-order: the left child is popped next, so it lands at
+                        // `at + 1`; the right child patches `right` when emitted.
+                        stack.push((right, d + 1, Some(at)));
+                        stack.push((left, d + 1, None));
+                    }
+                }
+            }
+            roots.push(Root {
+                node: root as u32,
+                depth,
+            });
+        }
+        let values = model
+            .leaves
+            .chunks_exact(8)
+            .map(|v| f64::from_le_bytes(v.try_into().unwrap_or([0; 8])))
+            .collect();
+        Ok(Some(Nodes {
+            nodes,
+            leaf,
+            roots,
+            values,
+            output,
+        }))
+    }
+
+    /// One step for input `x` read at node `i`'s feature: the next node.
+    #[inline(always)]
+    fn step(node: &Node<T>, i: u32, x: T) -> u32 {
+        let go_left = (x <= node.threshold) | (x.is_nan() & (node.feature & MISSING_LEFT_BIT != 0));
+        if go_left {
+            i + 1
+        } else {
+            node.right
+        }
+    }
+
+    /// Adds the leaf `node` ends at onto `acc` for tree `t`, in the model's precision.
+    #[inline(always)]
+    fn add_leaf<const F32: bool>(&self, width: usize, t: usize, node: u32, acc: &mut [f64]) {
+        let at = self.leaf[node as usize] as usize * width;
+        if width == 1 {
+            let a = &mut acc[self.output[t] as usize];
+            *a = add::<F32>(*a, self.values[at]);
+        } else {
+            for (a, &v) in acc.iter_mut().zip(&self.values[at..at + width]) {
+                *a = add::<F32>(*a, v);
+            }
+        }
+    }
+
+    /// One row: groups of [`TREE_LANES`] trees walk together; leaves are added in tree
+    /// order afterwards.
+    fn row_sums(&self, m: &Model<'_>, row: &[f64], acc: &mut [f64]) {
+        if m.accumulate_f32 {
+            self.row_sums_in::<true>(m, row, acc)
+        } else {
+            self.row_sums_in::<false>(m, row, acc)
+        }
+    }
+
+    #[inline(always)]
+    fn row_sums_in<const F32: bool>(&self, m: &Model<'_>, row: &[f64], acc: &mut [f64]) {
+        let nodes = &self.nodes[..];
+        let width = m.leaf_width;
+        for (g, group) in self.roots.chunks(TREE_LANES).enumerate() {
+            let mut at = [0u32; TREE_LANES];
+            let mut depth = 0;
+            for (l, root) in group.iter().enumerate() {
+                at[l] = root.node;
+                depth = depth.max(root.depth);
+            }
+            for _ in 0..depth {
+                for a in at.iter_mut().take(group.len()) {
+                    let node = &nodes[*a as usize];
+                    let x = T::from_f64(row[(node.feature & !MISSING_LEFT_BIT) as usize]);
+                    *a = Self::step(node, *a, x);
+                }
+            }
+            for (l, &a) in at.iter().take(group.len()).enumerate() {
+                self.add_leaf::<F32>(width, g * TREE_LANES + l, a, acc);
+            }
+        }
+    }
+
+    /// A batch: blocks of [`BLOCK_ROWS`] rows; within a block, tree by tree, lanes of
+    /// [`ROW_LANES`] rows walk in lock-step.
+    fn batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64]) {
+        if m.accumulate_f32 {
+            self.batch_in::<true>(m, rows, out)
+        } else {
+            self.batch_in::<false>(m, rows, out)
+        }
+    }
+
+    #[inline(always)]
+    fn batch_in<const F32: bool>(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64]) {
+        let (nf, len, width) = (m.n_features, m.prediction_len(), m.leaf_width);
+        let nodes = &self.nodes[..];
+        let mut block: Vec<T> = Vec::with_capacity(BLOCK_ROWS * nf);
+        for (rows, out) in rows.chunks(BLOCK_ROWS * nf).zip(out.chunks_mut(BLOCK_ROWS * len)) {
+            block.clear();
+            block.extend(rows.iter().map(|&x| T::from_f64(x)));
+            let n = rows.len() / nf;
+            out.chunks_exact_mut(len).for_each(|o| m.start(o));
+            for (t, root) in self.roots.iter().enumerate() {
+                let mut r = 0;
+                while r < n {
+                    let lanes = (n - r).min(ROW_LANES);
+                    let mut at = [root.node; ROW_LANES];
+                    let inputs: [&[T]; ROW_LANES] = core::array::from_fn(|l| {
+                        let row = r + l.min(lanes - 1);
+                        &block[row * nf..row * nf + nf]
+                    });
+                    for _ in 0..root.depth {
+                        for l in 0..ROW_LANES {
+                            let node = &nodes[at[l] as usize];
+                            let x = inputs[l][(node.feature & !MISSING_LEFT_BIT) as usize];
+                            at[l] = Self::step(node, at[l], x);
+                        }
+                    }
+                    for (l, &a) in at.iter().take(lanes).enumerate() {
+                        let o = &mut out[(r + l) * len..(r + l) * len + m.n_outputs];
+                        self.add_leaf::<F32>(width, t, a, o);
+                    }
+                    r += lanes;
+                }
+            }
+            out.chunks_exact_mut(len).for_each(|o| m.finish(o));
+        }
+    }
+}
+
+/// The plain split (`x <= threshold`, NaN left or not) that decides exactly as a wide
+/// node with LightGBM's numeric rules (§6 flags 32, 64, 128) does, if one exists.
+///
+/// The rules only change what happens to NaN and to the tiny band `|x| <= Z`
+/// (`Z` = [`ZERO_THRESHOLD`]): outside the band the test stays `x <= t`. The band
+/// decides one way for all its inputs, so the whole node is one threshold test
+/// whenever that way agrees with `x <= t` on both sides of the band — which is
+/// every node LightGBM writes except a zero-as-missing one whose default direction
+/// disagrees with its threshold; that one keeps the model's walk.
+fn numeric_rule_as_split(flags: u16, t: f64) -> Option<(f64, bool)> {
+    use crate::ensemble::ZERO_THRESHOLD as Z;
+    if flags & NODE_CATEGORICAL != 0 {
+        return None;
+    }
+    let default_left = flags & NODE_MISSING_LEFT != 0;
+    let tiny_as_zero = flags & NODE_TINY_AS_ZERO != 0;
+    let zero_missing = flags & NODE_ZERO_MISSING != 0;
+    let nan_left = if flags & NODE_NAN_AS_ZERO != 0 && !zero_missing {
+        0.0 <= t
+    } else {
+        default_left
+    };
+    // How the band decides: `None` when it is still `x <= t` per input.
+    let band = if zero_missing {
+        Some(default_left)
+    } else if tiny_as_zero {
+        Some(0.0 <= t)
+    } else {
+        None
+    };
+    let threshold = match band {
+        None => t,
+        // Below the band everything goes left, above it right: the band sides with one.
+        Some(true) if (-Z..Z).contains(&t) => Z,
+        Some(false) if (-Z..Z).contains(&t) => next_down(-Z),
+        // Band and threshold agree: `x <= t` already sends the band its way.
+        Some(left) if left == (t >= Z) => t,
+        Some(_) => return None,
+    };
+    Some((threshold, nan_left))
+}
+
+/// The greatest float64 below `x` (finite, nonzero `x`).
+fn next_down(x: f64) -> f64 {
+    let bits = x.to_bits();
+    f64::from_bits(if x > 0.0 { bits - 1 } else { bits + 1 })
+}
+
+/// One accumulation step: in float32 (XGBoost) or float64.
+#[inline(always)]
+fn add<const F32: bool>(a: f64, v: f64) -> f64 {
+    if F32 {
+        ((a as f32) + (v as f32)) as f64
+    } else {
+        a + v
+    }
+}
