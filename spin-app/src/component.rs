@@ -1,5 +1,8 @@
 //! The Spin adapter: WASI HTTP 0.2 request in, [`crate::api::handle`] in the middle,
-//! response out, and one JSON log line on stderr. Nothing here decides an answer.
+//! response out, and one JSON log line on stderr. Nothing here decides an answer, except
+//! the isolation probe (an `x-edgewood-probe` header, see [`isolation_probe`]).
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use futures::{SinkExt, StreamExt};
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
@@ -36,6 +39,33 @@ fn random_id() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u8(0);
     format!("{:016x}", h.finish())
+}
+
+/// Counts the requests this instance's memory has seen. Spin (and `edgewood serve`)
+/// give every request a fresh instance, so a request always finds 0 here, whatever an
+/// earlier request wrote: the isolation probe below reports it. It lives in a zeroed
+/// page (`.bss`).
+static REQUESTS_SEEN: AtomicU32 = AtomicU32::new(0);
+
+/// Overwritten by every request; starts as a non-zero constant, so it lives in a page
+/// of the data image (`.data`), which a host must restore rather than zero.
+static LAST_WRITER: AtomicU64 = AtomicU64::new(PROBE_INITIAL);
+const PROBE_INITIAL: u64 = 0x5eed_5eed_5eed_0001;
+
+/// What a request finds of earlier requests' writes: `seen=<count>;data=<hex>;pages=<n>`
+/// (0, the initial constant, and the initial memory size where isolation holds). Sent
+/// as the `x-edgewood-probe` response header when the request carries that header, so
+/// a host's isolation can be tested over HTTP (see host/tests/http); every request
+/// makes the writes, so a probe also sees what ordinary requests left behind.
+fn isolation_probe(request_id: &str) -> String {
+    let seen = REQUESTS_SEEN.fetch_add(1, Ordering::Relaxed);
+    let mut mark = 0u64;
+    for b in request_id.bytes() {
+        mark = mark.wrapping_mul(31).wrapping_add(u64::from(b));
+    }
+    let data = LAST_WRITER.swap(mark | 1 << 63, Ordering::Relaxed);
+    let pages = core::arch::wasm32::memory_size::<0>();
+    format!("seen={seen};data={data:x};pages={pages}")
 }
 
 #[http_component]
@@ -79,8 +109,13 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
         },
     };
     let id = api::request_id(&request, random_id);
+    // Before handling, so the memory size is the one the request found.
+    let probe = isolation_probe(&id);
     let mut resp = api::handle(&config, crate::model(), &request);
     resp.headers.push(("x-request-id".into(), id.clone()));
+    if request.header("x-edgewood-probe").is_some() {
+        resp.headers.push(("x-edgewood-probe".into(), probe));
+    }
     let fields: Vec<(String, Vec<u8>)> = resp
         .headers
         .iter()

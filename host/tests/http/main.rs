@@ -960,3 +960,65 @@ fn sigterm_stops_the_server_gracefully() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The component's isolation probe (`x-edgewood-probe`, spin-app/src/component.rs):
+/// what a request found of earlier requests' writes.
+fn probe(server: &Server) -> String {
+    let r = server.request(
+        "POST",
+        "/predict",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Edgewood-Probe", "1"),
+        ],
+        SETOSA.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.header("x-edgewood-probe")
+        .expect("the probe header")
+        .to_string()
+}
+
+#[test]
+fn no_request_sees_another_requests_writes() {
+    // Every request writes a counter (a zeroed page), a word of the data image, and a
+    // large batch grows the heap; each later request, on any connection, must find all
+    // three as a fresh instance has them. Both ways of resetting a reused pool slot are
+    // checked: restoring the written pages in place (PAGEMAP_SCAN, the default where
+    // Linux has it) and madvise (`--keep-resident-kib 0`).
+    let limits = [
+        "--var",
+        "max_body_bytes=4000000",
+        "--var",
+        "max_batch_rows=20000",
+        "--max-concurrency",
+        "4",
+    ];
+    let batch = format!(r#"{{"instances":[{}]}}"#, vec![SETOSA; 8_000].join(","));
+    for reset in [&[][..], &["--keep-resident-kib", "0"][..]] {
+        let args: Vec<&str> = limits.iter().chain(reset).copied().collect();
+        let server = Server::start(&args);
+        let fresh = probe(&server);
+        assert!(
+            fresh.starts_with("seen=0;data=5eed5eed5eed0001;pages="),
+            "{reset:?}: {fresh}"
+        );
+        // Four slots, so slots are reused many times over.
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let (server, batch, fresh) = (&server, &batch, &fresh);
+                scope.spawn(move || {
+                    for i in 0..40 {
+                        if (i + t) % 10 == 0 {
+                            let r = server.post("/predict/batch", batch);
+                            assert_eq!(r.status, 200, "{}", r.text());
+                        } else if i % 2 == 0 {
+                            assert_eq!(server.post("/predict", SETOSA).status, 200);
+                        }
+                        assert_eq!(&probe(server), fresh, "{reset:?}: request {t}/{i}");
+                    }
+                });
+            }
+        });
+    }
+}
