@@ -21,7 +21,10 @@
 
 use std::cell::RefCell;
 
-use edgewood_core::{first_max, FormatError, InputError, Model, PredictError, TaskKind};
+use edgewood_core::{
+    first_max, FormatError, InputError, Model, PredictError, PreparedModel, TaskKind,
+};
+use self_cell::self_cell;
 use wasm_bindgen::prelude::*;
 
 /// The last failure, read by JavaScript right after a call returned a failure status.
@@ -128,12 +131,24 @@ impl Bytes {
     }
 }
 
+self_cell!(
+    /// The model's bytes and, borrowing them, the model with its trees decoded once
+    /// ([`PreparedModel`]): every prediction walks the decoded trees, which measured
+    /// faster than walking the bytes, and nothing is re-opened per call.
+    struct Prepared {
+        owner: Bytes,
+        #[covariant]
+        dependent: PreparedModel,
+    }
+);
+
 /// One opened model plus the wasm-memory buffers JavaScript reads and writes.
 #[wasm_bindgen]
 pub struct Engine {
-    bytes: Bytes,
+    prepared: Prepared,
     n_features: usize,
     prediction_len: usize,
+    classifier: bool,
     /// One row, written by JavaScript before [`Engine::predict_one`].
     row: Vec<f64>,
     /// The prediction of [`Engine::predict_one`].
@@ -146,17 +161,24 @@ pub struct Engine {
 
 impl Engine {
     fn new(bytes: Bytes) -> Option<Engine> {
-        let (n_features, prediction_len) = match Model::open_validated(bytes.get()) {
-            Ok(m) => (m.n_features(), m.prediction_len()),
+        let prepared = Prepared::try_new(bytes, |bytes| {
+            Model::open_validated(bytes.get()).and_then(PreparedModel::new)
+        });
+        let prepared = match prepared {
+            Ok(p) => p,
             Err(e) => {
                 set_error(format_code(&e), e.to_string(), None, None);
                 return None;
             }
         };
+        let model = prepared.borrow_dependent().model();
+        let (n_features, prediction_len) = (model.n_features(), model.prediction_len());
+        let classifier = model.task() == TaskKind::Classification;
         Some(Engine {
-            bytes,
+            prepared,
             n_features,
             prediction_len,
+            classifier,
             row: vec![0.0; n_features],
             out: vec![0.0; prediction_len],
             batch_in: Vec::new(),
@@ -165,11 +187,9 @@ impl Engine {
         })
     }
 
-    /// The model view. Opening is O(1) (header and section bounds) and the bytes were
-    /// fully validated when the engine was made, so this cannot fail in practice; the
-    /// error path stays for safety rather than a panic.
-    fn model(&self) -> Result<Model<'_>, FormatError> {
-        Model::open(self.bytes.get())
+    /// The model view (schema, labels, validation).
+    fn model(&self) -> &Model<'_> {
+        self.prepared.borrow_dependent().model()
     }
 }
 
@@ -197,70 +217,61 @@ impl Engine {
 
     /// Whether the model is a classifier.
     pub fn is_classifier(&self) -> bool {
-        self.model()
-            .is_ok_and(|m| m.task() == TaskKind::Classification)
+        self.classifier
     }
 
     /// Whether the class labels were integers in the source model.
     pub fn integer_labels(&self) -> bool {
-        self.model().is_ok_and(|m| m.integer_labels())
+        self.model().integer_labels()
     }
 
     /// Name of feature `i`.
     pub fn feature_name(&self, i: u32) -> String {
-        self.model()
-            .map(|m| m.feature_name(i as usize).to_owned())
-            .unwrap_or_default()
+        self.model().feature_name(i as usize).to_owned()
     }
 
     /// `[min, max]` of the valid range of feature `i`, or an empty array.
     pub fn valid_range(&self, i: u32) -> Vec<f64> {
         self.model()
-            .ok()
-            .and_then(|m| m.valid_range(i as usize))
+            .valid_range(i as usize)
             .map_or_else(Vec::new, |(a, b)| vec![a, b])
     }
 
     /// `[min, max]` seen in training for feature `i`, or an empty array.
     pub fn train_range(&self, i: u32) -> Vec<f64> {
         self.model()
-            .ok()
-            .and_then(|m| m.train_range(i as usize))
+            .train_range(i as usize)
             .map_or_else(Vec::new, |(a, b)| vec![a, b])
     }
 
     /// Whether feature `i` accepts a missing value (NaN).
     pub fn allows_missing(&self, i: u32) -> bool {
-        self.model().is_ok_and(|m| m.allows_missing(i as usize))
+        self.model().allows_missing(i as usize)
     }
 
     /// Label of class `i`.
     pub fn class_label(&self, i: u32) -> String {
-        self.model()
-            .map(|m| m.class_label(i as usize).to_owned())
-            .unwrap_or_default()
+        self.model().class_label(i as usize).to_owned()
     }
 
     /// Where the model came from, e.g. `scikit-learn 1.9.1 RandomForestClassifier`.
     pub fn source(&self) -> String {
-        self.model()
-            .map(|m| m.source().to_owned())
-            .unwrap_or_default()
+        self.model().source().to_owned()
     }
 
     /// Number of trees.
     pub fn n_trees(&self) -> u32 {
-        self.model().map_or(0, |m| m.n_trees() as u32)
+        self.model().n_trees() as u32
     }
 
     /// Greatest tree depth.
     pub fn max_depth(&self) -> u32 {
-        self.model().map_or(0, |m| m.max_depth() as u32)
+        self.model().max_depth() as u32
     }
 
     /// Size of the model in bytes.
     pub fn byte_len(&self) -> u32 {
-        self.bytes.get().len() as u32
+        self.prepared.borrow_owner().get().len() as u32
     }
 
     /// Where JavaScript writes the row for [`Engine::predict_one`] (`n_features` f64).
@@ -278,24 +289,19 @@ impl Engine {
     /// Validates and predicts the row at [`Engine::row_ptr`]. Returns the class index
     /// (0 for a regressor), or -1 after recording the error.
     pub fn predict_one(&mut self) -> i32 {
-        let model = match Model::open(self.bytes.get()) {
-            Ok(m) => m,
-            Err(e) => {
-                set_error(format_code(&e), e.to_string(), None, None);
-                return -1;
-            }
-        };
-        if let Err(e) = model.validate_row(&self.row) {
+        let prepared = self.prepared.borrow_dependent();
+        if let Err(e) = prepared.model().validate_row(&self.row) {
             set_input_error(&e, None);
             return -1;
         }
-        if let Err(e) = model.predict_into(&self.row, &mut self.out) {
+        if let Err(e) = prepared.predict_into(&self.row, &mut self.out) {
             set_predict_error(&e, None);
             return -1;
         }
-        match model.task() {
-            TaskKind::Classification => first_max(&self.out) as i32,
-            TaskKind::Regression => 0,
+        if self.classifier {
+            first_max(&self.out) as i32
+        } else {
+            0
         }
     }
 
@@ -303,15 +309,8 @@ impl Engine {
     /// unknown, duplicate and missing names and of each value, in the caller's order.
     /// Returns whether the row is acceptable.
     pub fn check_named(&self, names: Vec<String>, values: Vec<f64>) -> bool {
-        let model = match self.model() {
-            Ok(m) => m,
-            Err(e) => {
-                set_error(format_code(&e), e.to_string(), None, None);
-                return false;
-            }
-        };
         let pairs = names.iter().map(String::as_str).zip(values.iter().copied());
-        match model.row_from_named(pairs) {
+        match self.model().row_from_named(pairs) {
             Ok(_) => true,
             Err(e) => {
                 set_input_error(&e, None);
@@ -354,17 +353,11 @@ impl Engine {
             );
             return false;
         }
-        let model = match Model::open(self.bytes.get()) {
-            Ok(m) => m,
-            Err(e) => {
-                set_error(format_code(&e), e.to_string(), None, None);
-                return false;
-            }
-        };
-        let classify = model.task() == TaskKind::Classification;
+        let prepared = self.prepared.borrow_dependent();
+        let (model, classify) = (prepared.model(), self.classifier);
         let rows = &self.batch_in[..n * nf];
         // Validate every row first (the first refused row is reported with its index),
-        // then predict the whole batch in one call: the core walks it tree by tree.
+        // then predict the whole batch in one call: the decoded trees walk rows in lock-step.
         for (r, row) in rows.chunks_exact(nf).enumerate() {
             if let Err(e) = model.validate_row(row) {
                 set_input_error(&e, Some(r));
@@ -372,7 +365,7 @@ impl Engine {
             }
         }
         let out = &mut self.batch_out[..n * len];
-        if let Err(e) = model.predict_batch(rows, out) {
+        if let Err(e) = prepared.predict_batch(rows, out) {
             set_predict_error(&e, None);
             return false;
         }
