@@ -108,6 +108,7 @@ export class Model {
   #keys; // labels as strings, the keys of `probabilities`
   #classifier;
   #schema;
+  #template = {}; // { class: 0, … } in class order, copied per prediction
   #buffer = null; // the wasm memory buffer the two views below belong to
   #row = null;
   #out = null;
@@ -139,6 +140,7 @@ export class Model {
       for (let i = 0; i < this.#len; i++) {
         const label = eng.class_label(i);
         this.#keys.push(label);
+        this.#template[label] = 0;
         this.#classes.push(integer ? Number(label) : label);
       }
     }
@@ -198,7 +200,9 @@ export class Model {
    * regressor. Throws an EdgewoodError naming the feature for a refused input.
    */
   predict(input) {
-    this.#views();
+    const eng = this.#engine;
+    if (!eng) throw new EdgewoodError('this model was freed', 'freed');
+    if (this.#buffer !== wasm.memory.buffer) this.#views();
     const row = this.#row;
     if (Array.isArray(input) || ArrayBuffer.isView(input)) {
       this.#fillPositional(input, row);
@@ -207,13 +211,17 @@ export class Model {
     } else {
       throw argumentError('predict expects an object of feature values or an array of values');
     }
-    const k = this.#engine.predict_one();
+    const k = eng.predict_one();
     if (k < 0) throw engineError();
-    this.#views(); // predicting never grows memory, but stay correct if it ever does
+    // Predicting allocates nothing, so memory cannot have grown; checked all the same.
+    if (this.#buffer !== wasm.memory.buffer) this.#views();
     const out = this.#out;
     if (!this.#classifier) return { value: out[0] };
-    const probabilities = {};
-    for (let i = 0; i < this.#len; i++) probabilities[this.#keys[i]] = out[i];
+    // A copy of a template that already has the class keys: one allocation of the
+    // final shape, then stores to existing properties (no shape changes per call).
+    const probabilities = { ...this.#template };
+    const keys = this.#keys;
+    for (let i = 0; i < keys.length; i++) probabilities[keys[i]] = out[i];
     return { label: this.#classes[k], confidence: out[k], probabilities };
   }
 
