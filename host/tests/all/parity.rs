@@ -16,10 +16,7 @@ use crate::util::*;
 /// Fixtures the importer recognises but cannot read yet, with the reason. Each entry
 /// is a known, reported gap: the test prints it, and fails once the fixture imports,
 /// so that the entry is removed and the fixture checked.
-const UNSUPPORTED: &[(&str, &str)] = &[(
-    "skl_hgb_categorical",
-    "scikit-learn 1.9 pickles categorical HistGradientBoosting with a ColumnTransformer, which edgewood-import does not read yet",
-)];
+const UNSUPPORTED: &[(&str, &str)] = &[];
 
 /// Fixtures whose outputs go through `exp` in the library's vectorised numpy code,
 /// which can differ from libm's `exp` by an ulp (see shared notes): compared within

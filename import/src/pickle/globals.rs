@@ -155,6 +155,25 @@ pub static ALLOWED: &[Global] = &[
     g("sklearn._loss.link", "IdentityLink", Inert),
     g("sklearn._loss.link", "LogitLink", Inert),
     g("sklearn._loss.link", "MultinomialLogit", Inert),
+    // HistGradientBoosting with categorical features: the column transformer that
+    // re-codes categories (read as data by `sklearn::boosting`), and what its
+    // numerical branch holds (`functools.partial(check_array, dtype=[numpy.float64])`,
+    // recorded, never called) and its column slices.
+    g(
+        "sklearn.compose._column_transformer",
+        "ColumnTransformer",
+        Inert,
+    ),
+    g("sklearn.preprocessing._encoders", "OrdinalEncoder", Inert),
+    g(
+        "sklearn.preprocessing._function_transformer",
+        "FunctionTransformer",
+        Inert,
+    ),
+    g("sklearn.utils.validation", "check_array", Inert),
+    g("functools", "partial", Inert),
+    g("numpy", "float64", Inert),
+    g("builtins", "slice", Inert),
     g("numpy.random._pcg64", "PCG64", Inert),
     g("numpy.random.bit_generator", "SeedSequence", Inert),
     g(

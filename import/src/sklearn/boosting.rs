@@ -12,12 +12,36 @@
 //! * Both: binary classifiers answer `expit(raw)`, multiclass `softmax(raw)`,
 //!   regressors `raw`.
 //!
-//! Not supported (refused with the reason): HistGradientBoosting with categorical
-//! features (its column transformer re-codes categories before the trees), other losses
-//! than log-loss / squared error / absolute error / quantile / Huber, and `init`
-//! estimators other than scikit-learn's dummy ones.
+//! HistGradientBoosting with categorical features keeps a `ColumnTransformer` in
+//! `_preprocessor`: an `OrdinalEncoder` re-codes each categorical column to the position
+//! of its value in `categories_` (a value not seen in training, a negative one or NaN
+//! becomes NaN) and moves those columns to the front, so tree feature indices count the
+//! re-ordered columns. Edgewood takes the caller's own columns and values (the integer
+//! categories the model was fit on, not the codes): this module maps every tree feature
+//! back to its input column and every categorical split's code set back to category
+//! values. scikit-learn's predictor sends a code in the split's `raw_left_cat_bitsets`
+//! left, another known code right, and an unknown one (or NaN) where missing values go;
+//! that three-way rule is one core categorical set split:
+//!
+//! * missing goes right: the set is `left` (scikit-learn tests it before `known`, and
+//!   every code its encoder makes is known) and members go left;
+//! * missing goes left: the set is `known \ left` and members go RIGHT.
+//!
+//! Anything outside the set (unknown, negative, NaN) then takes the missing side, as in
+//! scikit-learn. One difference remains, by design of the core's categorical test: a
+//! fractional input (`2.5`, `-0.5`) is truncated to a category (`2`, `0`) by Edgewood,
+//! while scikit-learn's encoder finds no such category and treats it as missing. Only
+//! numeric categories that are non-negative integers below 2^24 are accepted; string
+//! categories (a pandas column of text) are refused with the feature named.
+//!
+//! Not supported (refused with the reason): other losses than log-loss / squared error /
+//! absolute error / quantile / Huber, and `init` estimators other than scikit-learn's
+//! dummy ones.
 
-use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Link, Node, Task, Tree};
+use edgewood_core::{
+    Aggregation, Comparison, Ensemble, Feature, Link, Missing, Node, SplitTest, Task, Tree,
+    MAX_CATEGORY,
+};
 
 use super::{attr, bad, read_schema, read_tree, Classes};
 use crate::pickle::numpy::{self, Data, Kind};
@@ -356,6 +380,314 @@ fn read_gb(
     Ok((base, trees))
 }
 
+/// Bits of one scikit-learn categorical bitset: 8 × 32 = 256 codes (its `X_BINNED_DTYPE`
+/// is `uint8`, so no code is larger).
+type Bitset = [u32; 8];
+
+fn has(b: &Bitset, code: usize) -> bool {
+    code < 256 && b[code / 32] >> (code % 32) & 1 != 0
+}
+
+/// How a HistGradientBoosting `_preprocessor` re-codes the caller's columns.
+#[derive(Debug)]
+struct Recoding {
+    /// The input column of each re-ordered column the trees index.
+    column: Vec<u32>,
+    /// Per re-ordered column: for a categorical one, the category value of each code
+    /// (`OrdinalEncoder.categories_` without its trailing NaN).
+    categories: Vec<Option<Vec<u32>>>,
+    /// Per re-ordered column: the codes seen in training (`_bin_mapper.known_categories`).
+    known: Vec<Option<Bitset>>,
+}
+
+/// The input columns a `ColumnTransformer` entry selects: a boolean mask or indices,
+/// as a numpy array or a Python list.
+fn columns(p: &Pickle, id: Id, path: &str, n: usize) -> Result<Vec<usize>, ImportError> {
+    let (bools, ints): (Option<Vec<bool>>, Vec<i64>) = match p.get(id) {
+        Value::List(items) | Value::Tuple(items) => {
+            if items.iter().all(|&i| matches!(p.get(i), Value::Bool(_))) {
+                let b = items
+                    .iter()
+                    .map(|&i| matches!(p.get(i), Value::Bool(true)))
+                    .collect();
+                (Some(b), Vec::new())
+            } else {
+                let v = items
+                    .iter()
+                    .map(|&i| p.as_i64(i))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| bad(path, "columns are neither booleans nor indices"))?;
+                (None, v)
+            }
+        }
+        _ => {
+            let a = numpy::array(p, id).map_err(|e| bad(path, e))?;
+            let v = a.to_i64().map_err(|e| bad(path, e))?;
+            if a.dtype.kind == Kind::Bool {
+                (Some(v.iter().map(|&b| b != 0).collect()), Vec::new())
+            } else {
+                (None, v)
+            }
+        }
+    };
+    match bools {
+        Some(mask) if mask.len() == n => Ok((0..n).filter(|&i| mask[i]).collect()),
+        // An empty list selects nothing (the `remainder` entry).
+        Some(mask) if mask.is_empty() => Ok(Vec::new()),
+        Some(mask) => Err(bad(
+            path,
+            format!("a mask of {} for {n} columns", mask.len()),
+        )),
+        None => ints
+            .iter()
+            .map(|&c| {
+                usize::try_from(c)
+                    .ok()
+                    .filter(|&c| c < n)
+                    .ok_or_else(|| bad(path, format!("column {c} of {n}")))
+            })
+            .collect(),
+    }
+}
+
+/// Whether a `FunctionTransformer` passes values through unchanged: no function, or
+/// `functools.partial(check_array, …)` (which only validates), never anything else.
+fn is_identity_function(p: &Pickle, t: Id) -> bool {
+    let Some(func) = p.attr(t, "func") else {
+        return false;
+    };
+    if matches!(p.get(func), Value::None) {
+        return true;
+    }
+    let is_check_array = |id: Id| matches!(p.get(id), Value::Global(g) if g.module == "sklearn.utils.validation" && g.name == "check_array");
+    let Some(o) = p.object(func) else {
+        return false;
+    };
+    if p.class_of(o).name != "partial" {
+        return false;
+    }
+    // partial's state is (func, args, keywords, dict); its REDUCE argument is (func,).
+    let from_state = o
+        .state
+        .and_then(|s| p.as_seq(s))
+        .and_then(|s| s.first().copied());
+    let from_args = o
+        .args
+        .first()
+        .and_then(|&a| p.as_seq(a).and_then(|s| s.first().copied()));
+    from_state.or(from_args).is_some_and(is_check_array) && from_args.is_none_or(is_check_array)
+}
+
+/// Reads `_preprocessor` (None when the model has no categorical feature).
+fn read_recoding(p: &Pickle, root: Id, n: usize) -> Result<Option<Recoding>, ImportError> {
+    let Some(pre) = p.attr(root, "_preprocessor") else {
+        return Ok(None);
+    };
+    if matches!(p.get(pre), Value::None) {
+        return Ok(None);
+    }
+    let class = p.type_name(pre);
+    if !class.ends_with(".ColumnTransformer") {
+        return Err(bad("_preprocessor", format!("{class} is not supported")));
+    }
+    let list = attr(p, pre, "_preprocessor.", "transformers_")?;
+    let list = p
+        .as_seq(list)
+        .ok_or_else(|| bad("_preprocessor.transformers_", "not a list"))?;
+    let mut column = Vec::with_capacity(n);
+    let mut categories = Vec::with_capacity(n);
+    for (i, &entry) in list.iter().enumerate() {
+        let path = format!("_preprocessor.transformers_[{i}]");
+        let [_, t, cols] = p.as_seq(entry).unwrap_or_default()[..] else {
+            return Err(bad(&path, "not a (name, transformer, columns) tuple"));
+        };
+        let cols = columns(p, cols, &format!("{path}[2]"), n)?;
+        match p.as_str(t) {
+            Some("drop") if cols.is_empty() => continue,
+            Some("passthrough") => {
+                categories.extend(cols.iter().map(|_| None));
+                column.extend(cols);
+                continue;
+            }
+            _ => {}
+        }
+        let class = p.object(t).map(|o| p.class_of(o).name);
+        match class {
+            Some("OrdinalEncoder") => {
+                let cats = read_encoder(p, t, &path, cols.len())?;
+                categories.extend(cats.into_iter().map(Some));
+            }
+            Some("FunctionTransformer") if is_identity_function(p, t) => {
+                categories.extend(cols.iter().map(|_| None));
+            }
+            _ => {
+                return Err(bad(
+                    &path,
+                    format!("transformer {} is not supported", p.type_name(t)),
+                ))
+            }
+        }
+        column.extend(cols);
+    }
+    let mut seen = vec![false; n];
+    for &c in &column {
+        if std::mem::replace(&mut seen[c], true) {
+            return Err(bad("_preprocessor", format!("column {c} is used twice")));
+        }
+    }
+    if column.len() != n {
+        return Err(bad(
+            "_preprocessor",
+            format!("{} of {n} columns reach the trees", column.len()),
+        ));
+    }
+    // The codes seen in training, per re-ordered column, as the predictor uses them.
+    let mapper = attr(p, root, "", "_bin_mapper")?;
+    let kc = attr(p, mapper, "_bin_mapper.", "known_categories")?;
+    let kc = p
+        .as_seq(kc)
+        .ok_or_else(|| bad("_bin_mapper.known_categories", "not a list"))?;
+    if kc.len() != n {
+        return Err(bad(
+            "_bin_mapper.known_categories",
+            format!("{} entries for {n} features", kc.len()),
+        ));
+    }
+    let mut known = Vec::with_capacity(n);
+    for (f, (&id, cats)) in kc.iter().zip(&categories).enumerate() {
+        let path = format!("_bin_mapper.known_categories[{f}]");
+        match (p.get(id), cats) {
+            (Value::None, None) => known.push(None),
+            (_, Some(cats)) => {
+                let a = numpy::array(p, id).map_err(|e| bad(&path, e))?;
+                let mut bits = [0u32; 8];
+                for code in a.to_f64().map_err(|e| bad(&path, e))? {
+                    if !(code >= 0.0 && code < cats.len() as f64 && code.fract() == 0.0) {
+                        return Err(bad(
+                            &path,
+                            format!("code {code} is not one of the {} categories", cats.len()),
+                        ));
+                    }
+                    bits[code as usize / 32] |= 1 << (code as usize % 32);
+                }
+                known.push(Some(bits));
+            }
+            (_, None) => return Err(bad(&path, "categories for a numerical feature")),
+        }
+    }
+    Ok(Some(Recoding {
+        column: column.into_iter().map(|c| c as u32).collect(),
+        categories,
+        known,
+    }))
+}
+
+/// An `OrdinalEncoder` as HistGradientBoosting configures it: the category values of
+/// each of its `n` columns, in code order.
+fn read_encoder(p: &Pickle, t: Id, path: &str, n: usize) -> Result<Vec<Vec<u32>>, ImportError> {
+    let path = format!("{path}[1].");
+    let s = |key: &str| p.attr(t, key).and_then(|v| p.as_str(v));
+    let nan = |key: &str| {
+        p.attr(t, key)
+            .and_then(|v| p.as_f64(v))
+            .is_some_and(f64::is_nan)
+    };
+    if s("handle_unknown") != Some("use_encoded_value")
+        || !nan("unknown_value")
+        || !nan("encoded_missing_value")
+    {
+        return Err(bad(
+            path,
+            "only handle_unknown='use_encoded_value' with unknown and missing values encoded as NaN is supported",
+        ));
+    }
+    let list = attr(p, t, &path, "categories_")?;
+    let list = p
+        .as_seq(list)
+        .ok_or_else(|| bad(format!("{path}categories_"), "not a list"))?;
+    if list.len() != n {
+        return Err(bad(
+            format!("{path}categories_"),
+            format!("{} lists for {n} columns", list.len()),
+        ));
+    }
+    let mut out = Vec::with_capacity(n);
+    for (j, &id) in list.iter().enumerate() {
+        let cpath = format!("{path}categories_[{j}]");
+        let a = numpy::array(p, id).map_err(|e| bad(&cpath, e))?;
+        if !matches!(a.dtype.kind, Kind::Float | Kind::Int | Kind::UInt) {
+            return Err(bad(
+                &cpath,
+                format!(
+                    "categories of dtype {} (text): Edgewood reads categories as numbers, so \
+                     fit the model on integer category codes",
+                    a.dtype.describe()
+                ),
+            ));
+        }
+        let mut v = a.to_f64().map_err(|e| bad(&cpath, e))?;
+        // The encoder lists NaN last when the column had missing values.
+        if v.last().is_some_and(|x| x.is_nan()) {
+            v.pop();
+        }
+        if v.len() > 256 {
+            return Err(bad(&cpath, format!("{} categories (at most 256)", v.len())));
+        }
+        let mut cats = Vec::with_capacity(v.len());
+        for &x in &v {
+            if !(x >= 0.0 && x < MAX_CATEGORY as f64 && x.fract() == 0.0) {
+                return Err(bad(
+                    &cpath,
+                    format!("category {x:?} is not an integer from 0 to 2^24 - 1"),
+                ));
+            }
+            if cats.last().is_some_and(|&l| l >= x as u32) {
+                return Err(bad(&cpath, "categories are not strictly increasing"));
+            }
+            cats.push(x as u32);
+        }
+        out.push(cats);
+    }
+    Ok(out)
+}
+
+/// A predictor's `raw_left_cat_bitsets` (rows of 8 words).
+fn left_bitsets(p: &Pickle, pred: Id, path: &str) -> Result<Vec<Bitset>, ImportError> {
+    let path = format!("{path}raw_left_cat_bitsets");
+    let Some(id) = p.attr(pred, "raw_left_cat_bitsets") else {
+        return Ok(Vec::new());
+    };
+    let a = numpy::array(p, id).map_err(|e| bad(&path, e))?;
+    let rows = match a.shape[..] {
+        [r, 8] => r,
+        [0] | [0, _] => 0,
+        _ => {
+            return Err(bad(
+                &path,
+                format!("shape {:?} (expected rows of 8)", a.shape),
+            ))
+        }
+    };
+    if a.dtype.kind != Kind::UInt || a.dtype.itemsize != 4 {
+        return Err(bad(
+            &path,
+            format!("dtype {} (expected <u4)", a.dtype.describe()),
+        ));
+    }
+    let v = a.to_i64().map_err(|e| bad(&path, e))?;
+    Ok((0..rows)
+        .map(|r| {
+            let mut b = [0u32; 8];
+            for (w, x) in b.iter_mut().enumerate() {
+                // Fortran order stores each word column together.
+                let at = if a.fortran { w * rows + r } else { r * 8 + w };
+                *x = v[at] as u32;
+            }
+            b
+        })
+        .collect())
+}
+
 /// HistGradientBoosting: `_baseline_prediction` and `_predictors` (iterations × K).
 fn read_hgb(
     p: &Pickle,
@@ -363,13 +695,7 @@ fn read_hgb(
     n_features: usize,
     k: usize,
 ) -> Result<(Vec<f64>, Vec<Tree>), ImportError> {
-    if let Some(pre) = p.attr(root, "_preprocessor") {
-        if !matches!(p.get(pre), Value::None) {
-            return Err(ImportError::UnsupportedEstimator {
-                class: "HistGradientBoosting with categorical features (a column transformer re-codes them before the trees)".into(),
-            });
-        }
-    }
+    let recoding = read_recoding(p, root, n_features)?;
     let (_, base) = f64_array(
         p,
         attr(p, root, "", "_baseline_prediction")?,
@@ -422,6 +748,8 @@ fn read_hgb(
                 field("is_leaf")?,
                 field("is_categorical")?,
             );
+            let left_sets = left_bitsets(p, pred, &format!("_predictors[{it}][{c}]."))?;
+            let fset = a.dtype.field("bitset_idx");
             let bytes = a.bytes();
             let size = a.dtype.itemsize;
             let int = |f: &numpy::Field, i: usize| {
@@ -443,12 +771,6 @@ fn read_hgb(
                     nodes.push(Node::Leaf(vec![float(fv, i)?]));
                     continue;
                 }
-                if int(fcat, i)? != 0 {
-                    return Err(bad(
-                        format!("{path}[{i}]"),
-                        "categorical split (not supported)",
-                    ));
-                }
                 let child = |f: &numpy::Field| -> Result<u32, ImportError> {
                     let ch = int(f, i)?;
                     u32::try_from(ch)
@@ -461,10 +783,72 @@ fn read_hgb(
                             )
                         })
                 };
-                let feature = u32::try_from(int(ff, i)?)
+                let f = usize::try_from(int(ff, i)?)
                     .ok()
-                    .filter(|&f| (f as usize) < n_features)
+                    .filter(|&f| f < n_features)
                     .ok_or_else(|| bad(format!("{path}[{i}]"), "feature index out of range"))?;
+                // Tree features count the transformer's re-ordered columns.
+                let (feature, cats) = match &recoding {
+                    Some(r) => (
+                        r.column[f],
+                        r.categories[f].as_ref().zip(r.known[f].as_ref()),
+                    ),
+                    None => (f as u32, None),
+                };
+                let missing_left = int(fm, i)? != 0;
+                if int(fcat, i)? != 0 {
+                    let at = format!("{path}[{i}]");
+                    let (cats, known) = cats.ok_or_else(|| {
+                        bad(&at, format!("categorical split on numerical feature {f}"))
+                    })?;
+                    let fset = fset.ok_or_else(|| bad(&path, "no field \"bitset_idx\""))?;
+                    let b = int(fset, i)?;
+                    let left = usize::try_from(b)
+                        .ok()
+                        .and_then(|b| left_sets.get(b))
+                        .ok_or_else(|| {
+                            bad(
+                                &at,
+                                format!(
+                                    "bitset_idx {b} of {} raw_left_cat_bitsets",
+                                    left_sets.len()
+                                ),
+                            )
+                        })?;
+                    // scikit-learn's order: a code in the left bitset goes left, another
+                    // known code right, anything else where missing values go. The set
+                    // holds the codes that do not go the missing way (module doc).
+                    let categories = (0..cats.len())
+                        .filter(|&code| {
+                            if missing_left {
+                                !has(left, code) && has(known, code)
+                            } else {
+                                has(left, code)
+                            }
+                        })
+                        .map(|code| cats[code])
+                        .collect();
+                    nodes.push(Node::Rule {
+                        feature,
+                        test: SplitTest::InSet {
+                            categories,
+                            in_set_left: !missing_left,
+                        },
+                        missing: Missing {
+                            left: missing_left,
+                            ..Missing::default()
+                        },
+                        left: child(fl)?,
+                        right: child(fr)?,
+                    });
+                    continue;
+                }
+                if cats.is_some() {
+                    return Err(bad(
+                        format!("{path}[{i}]"),
+                        format!("numerical split on categorical feature {f}"),
+                    ));
+                }
                 let threshold = float(ft, i)?;
                 if threshold.is_nan() {
                     return Err(bad(format!("{path}[{i}]"), "the threshold is NaN"));
@@ -472,7 +856,7 @@ fn read_hgb(
                 nodes.push(Node::Split {
                     feature,
                     threshold,
-                    missing_left: int(fm, i)? != 0,
+                    missing_left,
                     left: child(fl)?,
                     right: child(fr)?,
                 });

@@ -166,18 +166,15 @@ fn onnx_fixtures_are_within_the_documented_bound() {
     }
 }
 
-/// scikit-learn GradientBoosting* and HistGradientBoosting* (numeric features): margins
-/// bit-exact everywhere; binary and regression outputs bit-exact.
+/// scikit-learn GradientBoosting* and HistGradientBoosting* (numeric and categorical
+/// features): margins bit-exact everywhere; binary and regression outputs bit-exact.
 #[test]
 fn sklearn_boosting_fixtures() {
     let entries: Vec<_> = manifest(&["sklearn-joblib"])
         .into_iter()
-        .filter(|e| {
-            let n = e["name"].as_str().unwrap();
-            n.starts_with("skl_") && n != "skl_hgb_categorical"
-        })
+        .filter(|e| e["name"].as_str().unwrap().starts_with("skl_"))
         .collect();
-    assert_eq!(entries.len(), 6);
+    assert_eq!(entries.len(), 7);
     // Multiclass probabilities go through numpy's `exp`, which on AVX-512 machines (such
     // as the one that wrote the fixtures) is its own vectorised code, not the C
     // library's: a few percent of values differ by 1–2 ulp (measured), bounded at 4.
@@ -189,16 +186,33 @@ fn sklearn_boosting_fixtures() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
-/// HistGradientBoosting with categorical features is refused with the reason.
+/// HistGradientBoosting with categorical features: the fixture's rows include unseen,
+/// negative and NaN categories in both categorical columns, which scikit-learn sends
+/// where missing values go, and so must the import.
 #[test]
-fn sklearn_hgb_categorical_is_refused_clearly() {
-    let bytes = std::fs::read(fixtures().join("skl_hgb_categorical.joblib")).unwrap();
-    let e = import_bytes(&bytes, &ImportOptions::default())
-        .unwrap_err()
-        .to_string();
-    // The pickle holds the column transformer that re-codes the categories: named.
-    assert!(
-        e.contains("categorical") || e.contains("ColumnTransformer"),
-        "{e}"
-    );
+fn sklearn_hgb_categorical_covers_unknown_categories() {
+    let entry = manifest(&["sklearn-joblib"])
+        .into_iter()
+        .find(|e| e["name"] == "skl_hgb_categorical")
+        .unwrap();
+    let ensemble = import(&entry);
+    let rules = ensemble
+        .trees
+        .iter()
+        .flat_map(|t| &t.nodes)
+        .filter(|n| matches!(n, edgewood_core::Node::Rule { .. }))
+        .count();
+    assert!(rules > 0, "no categorical split was imported");
+    let (header, rows) = csv("skl_hgb_categorical.input.csv");
+    for (col, known) in [("cat1", 12.0), ("cat3", 5.0)] {
+        let c = header.iter().position(|h| h == col).unwrap();
+        let count = |f: &dyn Fn(f64) -> bool| rows.iter().filter(|r| f(r[c])).count();
+        assert!(count(&|x| x.is_nan()) > 0, "{col}: no NaN row");
+        assert!(count(&|x| x < 0.0) > 0, "{col}: no negative row");
+        assert!(count(&|x| x >= known) > 0, "{col}: no unseen row");
+        assert!(
+            count(&|x| x == 0.0 && x.is_sign_negative()) > 0,
+            "{col}: no -0.0 row"
+        );
+    }
 }
