@@ -131,5 +131,10 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     }
     drop(sink);
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
-    eprintln!("{}", api::log_line(&request, &resp, latency_ms, &id));
+    // One write per line (eprintln! writes the line and its newline separately): half
+    // the host calls, and a host that passes each write straight to its own stderr
+    // cannot interleave two requests' lines.
+    let mut line = api::log_line(&request, &resp, latency_ms, &id);
+    line.push('\n');
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
 }

@@ -31,6 +31,7 @@ use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
     StoreLimitsBuilder,
 };
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -130,8 +131,41 @@ struct Server {
     /// counts while guest code runs).
     wall_limit: Duration,
     memory_bytes: usize,
-    quiet: bool,
+    /// Where the component's stderr goes, `None` with `--quiet`.
+    log: Option<std::sync::mpsc::Sender<Bytes>>,
     permits: tokio::sync::Semaphore,
+}
+
+/// Capacity of a request's stderr buffer: a component writing more traps (its request
+/// is answered 500). The component writes one line of about 150 bytes.
+const STDERR_CAPACITY: usize = 1 << 20;
+
+/// Starts the thread that writes the components' log lines to stderr.
+///
+/// Each request's stderr is collected in memory and handed over here when the request
+/// ends: the guest's writes never wait on the terminal or pipe, a request's lines stay
+/// together, and under load one `write` carries many lines (with stderr inherited, each
+/// guest write was a system call under std's stderr lock: 10% of a request's time).
+/// When the channel is idle, lines are written at once.
+fn log_writer() -> (std::sync::mpsc::Sender<Bytes>, std::thread::JoinHandle<()>) {
+    let (tx, rx) = std::sync::mpsc::channel::<Bytes>();
+    let thread = std::thread::spawn(move || {
+        use std::io::Write as _;
+        let mut batch = Vec::new();
+        while let Ok(first) = rx.recv() {
+            batch.clear();
+            batch.extend_from_slice(&first);
+            while batch.len() < 64 << 10 {
+                match rx.try_recv() {
+                    Ok(more) => batch.extend_from_slice(&more),
+                    Err(_) => break,
+                }
+            }
+            // A closed stderr is no reason to stop serving.
+            let _ = std::io::stderr().write_all(&batch);
+        }
+    });
+    (tx, thread)
 }
 
 /// Collects Spin variables: EDGEWOOD_VAR_* from the environment, then --var flags.
@@ -258,6 +292,7 @@ async fn serve(
         ticker.increment_epoch();
     });
 
+    let log = (!args.quiet).then(log_writer);
     let server = Arc::new(Server {
         pre,
         vars: vars.clone(),
@@ -265,7 +300,7 @@ async fn serve(
         timeout_ticks: args.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64),
         wall_limit: Duration::from_millis(args.timeout_ms) + Duration::from_secs(1),
         memory_bytes: args.memory_mib << 20,
-        quiet: args.quiet,
+        log: log.as_ref().map(|(tx, _)| tx.clone()),
         permits: tokio::sync::Semaphore::new(args.max_concurrency as usize),
     });
     let listener = TcpListener::bind(args.listen)
@@ -345,6 +380,16 @@ async fn serve(
     .await;
     if drained.is_err() {
         eprintln!("edgewood serve: connections still open after 10 s; closing them");
+    }
+    // Let the log thread write the last lines: it ends when the last sender is gone.
+    drop(connections);
+    drop(server);
+    if let Some((tx, thread)) = log {
+        drop(tx);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !thread.is_finished() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     Ok(())
 }
@@ -449,11 +494,14 @@ impl Server {
         full(200, "text/plain; version=0.0.4", self.metrics.render())
     }
 
-    fn store(&self) -> Store<Host> {
+    /// A store for one request, and the buffer its stderr goes to (unless `--quiet`).
+    fn store(&self) -> (Store<Host>, Option<MemoryOutputPipe>) {
         let mut wasi = WasiCtx::builder();
-        if !self.quiet {
-            wasi.inherit_stderr();
-        }
+        let stderr = self.log.as_ref().map(|_| {
+            let pipe = MemoryOutputPipe::new(STDERR_CAPACITY);
+            wasi.stderr(pipe.clone());
+            pipe
+        });
         let host = Host {
             table: ResourceTable::new(),
             wasi: wasi.build(),
@@ -468,7 +516,25 @@ impl Server {
         store.limiter(|h| &mut h.limits);
         store.set_epoch_deadline(self.timeout_ticks);
         store.epoch_deadline_trap();
-        store
+        (store, stderr)
+    }
+
+    /// One JSON line on stderr for an answer the host gave because the component could
+    /// not (the component logs every other request itself). Printed with `--quiet` too.
+    fn log_host_event(&self, status: u16, why: &str) {
+        let mut line = format!("{{\"source\":\"host\",\"status\":{status},\"error\":");
+        edgewood_spin::api::json::write_str(&mut line, why);
+        line.push_str("}\n");
+        match &self.log {
+            // Through the log thread, after the lines the component wrote.
+            Some(log) => {
+                let _ = log.send(line.into());
+            }
+            None => {
+                use std::io::Write as _;
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            }
+        }
     }
 
     /// Runs the request in a fresh instance; a trap or timeout becomes a 500 for this
@@ -480,7 +546,7 @@ impl Server {
         let Ok(_permit) = self.permits.acquire().await else {
             return detail(503, "the server is shutting down");
         };
-        let mut store = self.store();
+        let (mut store, stderr) = self.store();
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = (|| {
             let req = store
@@ -500,19 +566,31 @@ impl Server {
             }
         };
         let pre = self.pre.clone();
+        let log = self.log.clone();
         let task = tokio::task::spawn(async move {
-            let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
-                .await
+            let result = async {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, req, out)
+                    .await
+            }
+            .await;
+            // What the component wrote, even if it trapped.
+            if let (Some(log), Some(stderr)) = (log, stderr) {
+                let lines = stderr.contents();
+                if !lines.is_empty() {
+                    let _ = log.send(lines);
+                }
+            }
+            result
         });
         let answer = match tokio::time::timeout(self.wall_limit, receiver).await {
             Ok(answer) => answer,
             Err(_) => {
                 // The guest is waiting on the client (a body trickling in): stop it.
                 task.abort();
-                log_host_event(408, "wall-clock limit while waiting for the request");
+                self.log_host_event(408, "wall-clock limit while waiting for the request");
                 return detail(408, "Request Timeout: the request was not received and answered within the time limit");
             }
         };
@@ -542,20 +620,11 @@ impl Server {
                     }
                     Err(e) => format!("the component task failed: {e}"),
                 };
-                log_host_event(500, &why);
+                self.log_host_event(500, &why);
                 detail(500, &format!("Internal Server Error: {why}"))
             }
         }
     }
-}
-
-/// One JSON line on stderr for an answer the host gave because the component could not
-/// (the component logs every other request itself).
-fn log_host_event(status: u16, why: &str) {
-    let mut line = format!("{{\"source\":\"host\",\"status\":{status},\"error\":");
-    edgewood_spin::api::json::write_str(&mut line, why);
-    line.push('}');
-    eprintln!("{line}");
 }
 
 /// Builds a component embedding `model` with the source tree this binary was built

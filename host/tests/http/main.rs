@@ -1022,3 +1022,90 @@ fn no_request_sees_another_requests_writes() {
         });
     }
 }
+
+#[test]
+fn one_json_log_line_per_request_on_stderr() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgewood"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("edgewood serve starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let post = |body: &str| {
+        request(
+            addr,
+            "POST",
+            "/predict",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+    };
+    // Concurrent requests: their lines must not interleave.
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..10 {
+                    assert_eq!(post(SETOSA).status, 200);
+                }
+            });
+        }
+    });
+    let bad = post(r#"{"sepal_length":5.1}"#);
+    assert_eq!(bad.status, 422);
+    let missing = request(
+        addr,
+        "GET",
+        "/nowhere?x=1",
+        &[("X-Request-Id", "abc-123")],
+        b"",
+    );
+    assert_eq!(missing.status, 404);
+    // SIGTERM: the lines still buffered are written before the server exits.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let lines: Vec<Json> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| parse(l.as_bytes()).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    assert_eq!(lines.len(), 42, "{stderr}");
+    let field = |j: &Json, k: &str| {
+        j.get(k)
+            .unwrap_or_else(|| panic!("no {k} in {j:?}"))
+            .clone()
+    };
+    for j in &lines[..40] {
+        assert_eq!(str_of(j.get("method")), "POST");
+        assert_eq!(str_of(j.get("path")), "/predict");
+        assert_eq!(num(&field(j, "status")), 200.0);
+        assert_eq!(num(&field(j, "rows")), 1.0);
+        assert!(num(&field(j, "latency_ms")) >= 0.0);
+        assert_eq!(str_of(j.get("request_id")).len(), 16);
+    }
+    assert_eq!(num(&field(&lines[40], "status")), 422.0);
+    assert_eq!(str_of(lines[41].get("path")), "/nowhere");
+    assert_eq!(num(&field(&lines[41], "status")), 404.0);
+    assert_eq!(str_of(lines[41].get("request_id")), "abc-123");
+}
