@@ -417,7 +417,7 @@ impl<'a> Model<'a> {
     /// receives `n × prediction_len` values.
     pub fn predict_batch(&self, rows: &[f64], out: &mut [f64]) -> Result<(), PredictError> {
         let (nf, len) = (self.n_features, self.prediction_len());
-        if rows.len() % nf != 0 {
+        if !rows.len().is_multiple_of(nf) {
             return Err(crate::InputError::RowLength {
                 expected: nf,
                 found: rows.len() % nf,

@@ -47,13 +47,13 @@ enum Forest {
 #[derive(Clone, Copy, Debug)]
 struct Node<T> {
     threshold: T,
-    /// Feature index in bits 0–30; bit 31 set when a missing input goes left.
-    feature: u32,
+    /// Where the batch block keeps this node's input: `column × BLOCK_ROWS`, where
+    /// `column` is `2 × feature + 1` when a missing (NaN) input goes left, else
+    /// `2 × feature` (see `batch`). Premultiplied: one add finds a lane's value.
+    column: u32,
     /// The right child; the left child is always the next node.
     right: u32,
 }
-
-const MISSING_LEFT_BIT: u32 = 1 << 31;
 
 /// Where a tree starts and how many steps reach any of its leaves.
 #[derive(Clone, Copy, Debug)]
@@ -64,10 +64,16 @@ struct Root {
 
 #[derive(Clone, Debug)]
 struct Nodes<T> {
+    /// Padded to a power of two with unreachable leaves, so that `index & mask` is
+    /// always in bounds and the hot loop needs no bounds check on nodes.
     nodes: Vec<Node<T>>,
+    mask: usize,
     /// Per node: the absolute leaf index (meaningful at leaves only).
     leaf: Vec<u32>,
     roots: Vec<Root>,
+    /// Per node (padded like `nodes`): a leaf's first value, all of it when
+    /// `leaf_width == 1`, so the batch adds a leaf with one masked load.
+    first_value: Vec<f64>,
     /// Every leaf's values, `leaf_width` per leaf, decoded from the model.
     values: Vec<f64>,
     /// Per tree: the accumulator its single leaf value goes to (`leaf_width == 1`).
@@ -77,12 +83,14 @@ struct Nodes<T> {
 /// A threshold type: the comparison the model's nodes make.
 trait Threshold: Copy + PartialOrd + core::fmt::Debug {
     const NAN: Self;
+    const NEG_INFINITY: Self;
     fn from_f64(x: f64) -> Self;
     fn is_nan(self) -> bool;
 }
 
 impl Threshold for f32 {
     const NAN: Self = f32::NAN;
+    const NEG_INFINITY: Self = f32::NEG_INFINITY;
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x as f32
@@ -95,6 +103,7 @@ impl Threshold for f32 {
 
 impl Threshold for f64 {
     const NAN: Self = f64::NAN;
+    const NEG_INFINITY: Self = f64::NEG_INFINITY;
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x
@@ -106,7 +115,7 @@ impl Threshold for f64 {
 }
 
 /// Rows walked together through one tree in a batch.
-const ROW_LANES: usize = 8;
+const ROW_LANES: usize = 16;
 /// Trees walked together for one row.
 const TREE_LANES: usize = 8;
 /// Rows per batch block: their inputs and sums stay in L1 while every tree walks them.
@@ -172,7 +181,7 @@ impl<'a> PreparedModel<'a> {
         };
         let m = &self.model;
         let (nf, len) = (m.n_features, m.prediction_len());
-        if rows.len() % nf != 0 {
+        if !rows.len().is_multiple_of(nf) {
             return Err(crate::InputError::RowLength {
                 expected: nf,
                 found: rows.len() % nf,
@@ -229,7 +238,7 @@ impl<T: Threshold> Nodes<T> {
             reason: "more nodes than a prepared model can index",
         };
         let capacity = model.n_nodes.saturating_add(model.n_leaves);
-        u32::try_from(capacity).map_err(too_big)?;
+        u32::try_from(capacity.saturating_mul(2)).map_err(too_big)?;
         let mut nodes: Vec<Node<T>> = Vec::with_capacity(capacity);
         let mut leaf: Vec<u32> = Vec::with_capacity(capacity);
         let mut roots = Vec::with_capacity(model.n_trees);
@@ -251,7 +260,11 @@ impl<T: Threshold> Nodes<T> {
             let tree_nodes = tree
                 .first_node
                 .checked_mul(size)
-                .and_then(|s| model.nodes.get(s..s.checked_add(tree.n_nodes.checked_mul(size)?)?))
+                .and_then(|s| {
+                    model
+                        .nodes
+                        .get(s..s.checked_add(tree.n_nodes.checked_mul(size)?)?)
+                })
                 .ok_or_else(|| corrupt(t, 0, "out of bounds"))?;
             let root = nodes.len();
             let mut depth = 0u32;
@@ -282,7 +295,7 @@ impl<T: Threshold> Nodes<T> {
                             .ok_or_else(|| corrupt(t, 0, "leaf index out of range"))?;
                         nodes.push(Node {
                             threshold: T::NAN,
-                            feature: 0,
+                            column: 0,
                             right: at as u32,
                         });
                         leaf.push(abs as u32);
@@ -304,10 +317,15 @@ impl<T: Threshold> Nodes<T> {
                         if node.feature as usize >= model.n_features {
                             return Err(corrupt(t, i, "feature index out of range"));
                         }
-                        let missing_left = if missing_left { MISSING_LEFT_BIT } else { 0 };
+                        // The batch's NaN-as-minus-infinity column needs a threshold
+                        // that minus infinity is `<=` to.
+                        if threshold.is_nan() {
+                            return Ok(None);
+                        }
                         nodes.push(Node {
                             threshold: T::from_f64(threshold),
-                            feature: node.feature as u32 | missing_left,
+                            column: (2 * node.feature as u32 + missing_left as u32)
+                                * BLOCK_ROWS as u32,
                             right: 0,
                         });
                         leaf.push(0);
@@ -345,12 +363,30 @@ impl<T: Threshold> Nodes<T> {
                 depth,
             });
         }
-        let values = model
+        // Pad with unreachable self-looping leaves up to a power of two (see `mask`).
+        // At least one: the spare leaf at `mask` fills the lanes of a short group.
+        let padded = (nodes.len() + 1).next_power_of_two();
+        while nodes.len() < padded {
+            let at = nodes.len() as u32;
+            nodes.push(Node {
+                threshold: T::NAN,
+                column: 0,
+                right: at,
+            });
+            leaf.push(0);
+        }
+        let values: Vec<f64> = model
             .leaves
             .chunks_exact(8)
             .map(|v| f64::from_le_bytes(v.try_into().unwrap_or([0; 8])))
             .collect();
+        let first_value = leaf
+            .iter()
+            .map(|&l| values.get(l as usize * width).copied().unwrap_or(0.0))
+            .collect();
         Ok(Some(Nodes {
+            first_value,
+            mask: padded - 1,
             nodes,
             leaf,
             roots,
@@ -359,15 +395,18 @@ impl<T: Threshold> Nodes<T> {
         }))
     }
 
-    /// One step for input `x` read at node `i`'s feature: the next node.
+    /// One step for input `x` read at node `i`'s feature: the next node. `NAN` says
+    /// whether `x` may be NaN; without it the step is one comparison and one select.
     #[inline(always)]
-    fn step(node: &Node<T>, i: u32, x: T) -> u32 {
-        let go_left = (x <= node.threshold) | (x.is_nan() & (node.feature & MISSING_LEFT_BIT != 0));
-        if go_left {
-            i + 1
-        } else {
-            node.right
+    fn step<const NAN: bool>(node: &Node<T>, i: u32, x: T) -> u32 {
+        let mut go_left = x <= node.threshold;
+        if NAN {
+            go_left |= x.is_nan() & (node.column & BLOCK_ROWS as u32 != 0);
         }
+        // Which way a row goes is data: a branch here mispredicts about half the
+        // time, so ask for a conditional move (LLVM otherwise turns a select whose
+        // operand is a load back into a branch).
+        core::hint::select_unpredictable(go_left, i + 1, node.right)
     }
 
     /// Adds the leaf `node` ends at onto `acc` for tree `t`, in the model's precision.
@@ -387,31 +426,38 @@ impl<T: Threshold> Nodes<T> {
     /// One row: groups of [`TREE_LANES`] trees walk together; leaves are added in tree
     /// order afterwards.
     fn row_sums(&self, m: &Model<'_>, row: &[f64], acc: &mut [f64]) {
-        if m.accumulate_f32 {
-            self.row_sums_in::<true>(m, row, acc)
-        } else {
-            self.row_sums_in::<false>(m, row, acc)
+        match (m.accumulate_f32, row.iter().any(|x| x.is_nan())) {
+            (true, true) => self.row_sums_in::<true, true>(m, row, acc),
+            (true, false) => self.row_sums_in::<true, false>(m, row, acc),
+            (false, true) => self.row_sums_in::<false, true>(m, row, acc),
+            (false, false) => self.row_sums_in::<false, false>(m, row, acc),
         }
     }
 
     #[inline(always)]
-    fn row_sums_in<const F32: bool>(&self, m: &Model<'_>, row: &[f64], acc: &mut [f64]) {
-        let nodes = &self.nodes[..];
+    fn row_sums_in<const F32: bool, const NAN: bool>(
+        &self,
+        m: &Model<'_>,
+        row: &[f64],
+        acc: &mut [f64],
+    ) {
+        let (nodes, mask) = (&self.nodes[..=self.mask], self.mask);
         let width = m.leaf_width;
         for (g, group) in self.roots.chunks(TREE_LANES).enumerate() {
-            let mut at = [0u32; TREE_LANES];
+            let mut at = [mask as u32; TREE_LANES];
             let mut depth = 0;
             for (l, root) in group.iter().enumerate() {
                 at[l] = root.node;
                 depth = depth.max(root.depth);
             }
-            for _ in 0..depth {
-                for a in at.iter_mut().take(group.len()) {
-                    let node = &nodes[*a as usize];
-                    let x = T::from_f64(row[(node.feature & !MISSING_LEFT_BIT) as usize]);
-                    *a = Self::step(node, *a, x);
-                }
-            }
+            walk(
+                nodes,
+                mask,
+                &mut at,
+                depth,
+                |_, node| T::from_f64(row[node.column as usize / (2 * BLOCK_ROWS)]),
+                Self::step::<NAN>,
+            );
             for (l, &a) in at.iter().take(group.len()).enumerate() {
                 self.add_leaf::<F32>(width, g * TREE_LANES + l, a, acc);
             }
@@ -421,50 +467,109 @@ impl<T: Threshold> Nodes<T> {
     /// A batch: blocks of [`BLOCK_ROWS`] rows; within a block, tree by tree, lanes of
     /// [`ROW_LANES`] rows walk in lock-step.
     fn batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64]) {
-        if m.accumulate_f32 {
-            self.batch_in::<true>(m, rows, out)
-        } else {
-            self.batch_in::<false>(m, rows, out)
-        }
-    }
-
-    #[inline(always)]
-    fn batch_in<const F32: bool>(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64]) {
-        let (nf, len, width) = (m.n_features, m.prediction_len(), m.leaf_width);
-        let nodes = &self.nodes[..];
-        let mut block: Vec<T> = Vec::with_capacity(BLOCK_ROWS * nf);
-        for (rows, out) in rows.chunks(BLOCK_ROWS * nf).zip(out.chunks_mut(BLOCK_ROWS * len)) {
-            block.clear();
-            block.extend(rows.iter().map(|&x| T::from_f64(x)));
+        let (nf, len) = (m.n_features, m.prediction_len());
+        // The block's inputs, rounded once to the threshold type, stored by column
+        // (see `column`) so a lane finds its value from the node and its row alone.
+        // Rows past the end of a short last block stay zero: they walk, unadded.
+        // A power-of-two length lets the walk mask its index instead of checking it.
+        let mut block: Vec<T> =
+            alloc::vec![T::from_f64(0.0); (BLOCK_ROWS * 2 * nf).next_power_of_two()];
+        for (rows, out) in rows
+            .chunks(BLOCK_ROWS * nf)
+            .zip(out.chunks_mut(BLOCK_ROWS * len))
+        {
+            for (r, row) in rows.chunks_exact(nf).enumerate() {
+                for (f, &x) in row.iter().enumerate() {
+                    let x = T::from_f64(x);
+                    // Column 2f: NaN stays NaN, which no `<=` lets left; column 2f + 1:
+                    // NaN becomes -inf, which every threshold lets left.
+                    block[2 * f * BLOCK_ROWS + r] = x;
+                    block[(2 * f + 1) * BLOCK_ROWS + r] =
+                        if x.is_nan() { T::NEG_INFINITY } else { x };
+                }
+            }
             let n = rows.len() / nf;
             out.chunks_exact_mut(len).for_each(|o| m.start(o));
-            for (t, root) in self.roots.iter().enumerate() {
-                let mut r = 0;
-                while r < n {
-                    let lanes = (n - r).min(ROW_LANES);
-                    let mut at = [root.node; ROW_LANES];
-                    let inputs: [&[T]; ROW_LANES] = core::array::from_fn(|l| {
-                        let row = r + l.min(lanes - 1);
-                        &block[row * nf..row * nf + nf]
-                    });
-                    for _ in 0..root.depth {
-                        for l in 0..ROW_LANES {
-                            let node = &nodes[at[l] as usize];
-                            let x = inputs[l][(node.feature & !MISSING_LEFT_BIT) as usize];
-                            at[l] = Self::step(node, at[l], x);
-                        }
-                    }
-                    for (l, &a) in at.iter().take(lanes).enumerate() {
-                        let o = &mut out[(r + l) * len..(r + l) * len + m.n_outputs];
-                        self.add_leaf::<F32>(width, t, a, o);
-                    }
-                    r += lanes;
-                }
+            if m.accumulate_f32 {
+                self.block_sums::<true>(m, &block, n, out)
+            } else {
+                self.block_sums::<false>(m, &block, n, out)
             }
             out.chunks_exact_mut(len).for_each(|o| m.finish(o));
         }
     }
+
+    /// Adds every tree's leaves onto the sums of the first `n` rows of `block`.
+    #[inline(always)]
+    fn block_sums<const F32: bool>(&self, m: &Model<'_>, block: &[T], n: usize, out: &mut [f64]) {
+        let (len, width) = (m.prediction_len(), m.leaf_width);
+        let (nodes, mask) = (&self.nodes[..=self.mask], self.mask);
+        let block_mask = block.len() - 1;
+        let block = &block[..=block_mask];
+        for (t, root) in self.roots.iter().enumerate() {
+            for r in (0..n).step_by(ROW_LANES) {
+                let mut at = [root.node; ROW_LANES];
+                walk(
+                    nodes,
+                    mask,
+                    &mut at,
+                    root.depth,
+                    |l, node| block[(node.column as usize + r + l) & block_mask],
+                    Self::step::<false>,
+                );
+                if width == 1 {
+                    let (first_value, output) = (&self.first_value[..=mask], self.output[t]);
+                    for (l, &a) in at.iter().take(n - r).enumerate() {
+                        let sum = &mut out[(r + l) * len + output as usize];
+                        *sum = add::<F32>(*sum, first_value[a as usize & mask]);
+                    }
+                } else {
+                    for (l, &a) in at.iter().take(n - r).enumerate() {
+                        let o = &mut out[(r + l) * len..(r + l) * len + m.n_outputs];
+                        self.add_leaf::<F32>(width, t, a, o);
+                    }
+                }
+            }
+        }
+    }
 }
+
+/// Steps every lane of `at` until all stand on leaves: `depth` steps at most, and
+/// past [`STEPS_BEFORE_CHECKS`] a check every [`STEPS_BETWEEN_CHECKS`] whether all
+/// have arrived (deep, lopsided trees — LightGBM's — mostly end well above `depth`).
+#[inline(always)]
+fn walk<T: Threshold, const L: usize>(
+    nodes: &[Node<T>],
+    mask: usize,
+    at: &mut [u32; L],
+    depth: u32,
+    input: impl Fn(usize, &Node<T>) -> T,
+    step: impl Fn(&Node<T>, u32, T) -> u32,
+) {
+    let mut done = 0;
+    while done < depth {
+        let steps = if done == 0 {
+            depth.min(STEPS_BEFORE_CHECKS)
+        } else {
+            (depth - done).min(STEPS_BETWEEN_CHECKS)
+        };
+        for _ in 0..steps {
+            for (l, a) in at.iter_mut().enumerate() {
+                let node = &nodes[*a as usize & mask];
+                *a = step(node, *a, input(l, node));
+            }
+        }
+        done += steps;
+        if done < depth && at.iter().all(|&a| nodes[a as usize & mask].right == a) {
+            break;
+        }
+    }
+}
+
+/// Steps walked before the first check for arrival (most trees end within them).
+const STEPS_BEFORE_CHECKS: u32 = 8;
+/// Steps between later checks.
+const STEPS_BETWEEN_CHECKS: u32 = 4;
 
 /// The plain split (`x <= threshold`, NaN left or not) that decides exactly as a wide
 /// node with LightGBM's numeric rules (§6 flags 32, 64, 128) does, if one exists.

@@ -79,12 +79,25 @@ proptest! {
 fn without_rules(mut ensemble: Ensemble) -> Ensemble {
     for tree in &mut ensemble.trees {
         for node in &mut tree.nodes {
-            if let Node::Rule { feature, test, missing, left, right } = node.clone() {
+            if let Node::Rule {
+                feature,
+                test,
+                missing,
+                left,
+                right,
+            } = node.clone()
+            {
                 let threshold = match test {
                     SplitTest::LessEqual(t) => t,
                     _ => 0.5,
                 };
-                *node = Node::Split { feature, threshold, missing_left: missing.left, left, right };
+                *node = Node::Split {
+                    feature,
+                    threshold,
+                    missing_left: missing.left,
+                    left,
+                    right,
+                };
             }
         }
     }
