@@ -1,7 +1,7 @@
 //! Any byte string is safe to open: an error, or a model whose predictions end.
 
 use edgewood_core::{
-    Aggregation, Comparison, Ensemble, Feature, FormatError, Model, Node, Task, Tree,
+    Aggregation, Comparison, Ensemble, Feature, FormatError, Model, Node, PreparedModel, Task, Tree,
 };
 use proptest::prelude::*;
 
@@ -81,6 +81,14 @@ fn exercise(bytes: &[u8]) -> bool {
             vec![1e9; model.n_features()],
         ] {
             let _ = model.predict_into(&row, &mut out);
+        }
+        // Preparing decodes every tree: an error or a model that predicts.
+        if let Ok(prepared) = PreparedModel::new(model) {
+            let rows = [0.0, f64::NAN, 1e9].repeat(model.n_features() * 7);
+            let mut batch =
+                vec![0.0; rows.len() / model.n_features().max(1) * model.prediction_len()];
+            let _ = prepared.predict_batch(&rows, &mut batch);
+            let _ = prepared.predict_into(&rows[..model.n_features()], &mut out);
         }
     }
     true

@@ -4,6 +4,8 @@
 mod glibc_exp;
 /// Arbitrary, truncated and flipped bytes: errors, never panics or endless walks.
 mod hostile;
+/// The prepared walk decides LightGBM's numeric rules exactly as the model does.
+mod prepared;
 /// A naive reference evaluator and random-ensemble generators shared by the tests.
 mod reference;
 /// Random ensembles: encode → open → predict equals a naive evaluator of the arena.
