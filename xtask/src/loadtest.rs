@@ -55,6 +55,43 @@ struct Point {
     p99_ms: f64,
     requests: u64,
     errors: u64,
+    /// The server's CPU time (user + system, all threads) per request, in µs: unlike
+    /// req/s, barely moved by what else runs on the machine.
+    cpu_us: f64,
+    /// The server's minor page faults per request.
+    faults: f64,
+    /// `/proc/loadavg`'s 1-minute figure when the point was measured.
+    load: f64,
+}
+
+/// CPU time (in clock ticks) and minor faults of process `pid` so far.
+fn proc_counters(pid: u32) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): field 3 is rest[0].
+    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let minflt: u64 = rest.get(7)?.parse().ok()?;
+    let utime: u64 = rest.get(11)?.parse().ok()?;
+    let stime: u64 = rest.get(12)?.parse().ok()?;
+    Some((utime + stime, minflt))
+}
+
+/// Clock ticks per second of /proc's CPU times.
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// The 1-minute load average.
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 /// A service under test, killed on drop.
@@ -114,7 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut points = Vec::new();
     let mut notes = Vec::new();
     {
-        let svc = start_edgewood(&host, &[])?;
+        let svc = start_edgewood(&host, &[], None)?;
         points.extend(measure(
             "edgewood serve, Iris",
             &svc,
@@ -124,8 +161,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?);
     }
     {
+        let svc = start_edgewood(&host, &[], Some(&work.join("serve-log.jsonl")))?;
+        points.extend(measure(
+            "edgewood serve, Iris, log lines on",
+            &svc,
+            IRIS_BODY,
+            &conns,
+            args.seconds,
+        )?);
+    }
+    {
         let component = large_wasm.to_string_lossy().into_owned();
-        let svc = start_edgewood(&host, &["--component", &component, "--memory-mib", "128"])?;
+        let svc = start_edgewood(
+            &host,
+            &["--component", &component, "--memory-mib", "128"],
+            None,
+        )?;
         points.extend(measure(
             "edgewood serve, RF200 d12 f50",
             &svc,
@@ -146,7 +197,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?);
     }
     let soak = {
-        let svc = start_edgewood(&host, &[])?;
+        let svc = start_edgewood(&host, &[], None)?;
         soak(&svc, args.soak_seconds)?
     };
     notes.push(soak.1.clone());
@@ -193,14 +244,23 @@ fn wait_healthy(addr: SocketAddr, child: &mut Child, what: &str) -> anyhow::Resu
     bail!("{what} did not become healthy within 120 s")
 }
 
-fn start_edgewood(host: &Path, extra: &[&str]) -> anyhow::Result<Service> {
+/// Starts `edgewood serve` with `extra` arguments; its per-request log lines go to
+/// `log` when given (a file, as a deployment would keep them), otherwise they are off.
+fn start_edgewood(host: &Path, extra: &[&str], log: Option<&Path>) -> anyhow::Result<Service> {
     let addr = free_addr()?;
-    let mut child = Command::new(host)
-        .args(["serve", "--quiet", "--listen", &addr.to_string()])
+    let mut cmd = Command::new(host);
+    cmd.args(["serve", "--listen", &addr.to_string()])
         .args(extra)
-        .stdout(Stdio::null())
-        .spawn()
-        .context("cannot start edgewood serve")?;
+        .stdout(Stdio::null());
+    match log {
+        Some(path) => {
+            cmd.stderr(std::fs::File::create(path)?);
+        }
+        None => {
+            cmd.arg("--quiet");
+        }
+    }
+    let mut child = cmd.spawn().context("cannot start edgewood serve")?;
     wait_healthy(addr, &mut child, "edgewood serve")?;
     Ok(Service { child, addr })
 }
@@ -326,9 +386,22 @@ fn measure(
     eprintln!("== {service}: warm-up");
     wrk(svc.addr, body, 4, 2, &script())?;
     let mut points = Vec::new();
+    let pid = svc.child.id();
+    let ticks = clock_ticks();
     for &c in conns {
+        let before = proc_counters(pid);
         let (rps, p50_ms, p99_ms, requests, errors) = wrk(svc.addr, body, c, seconds, &script())?;
-        eprintln!("   {c:>3} connections: {rps:>9.0} req/s  p50 {p50_ms:.2} ms  p99 {p99_ms:.2} ms  errors {errors}");
+        let after = proc_counters(pid);
+        let load = load_average();
+        let per_request = |d: u64| d as f64 / requests.max(1) as f64;
+        let (cpu_us, faults) = match (before, after) {
+            (Some(b), Some(a)) => (
+                per_request(a.0.saturating_sub(b.0)) * 1e6 / ticks,
+                per_request(a.1.saturating_sub(b.1)),
+            ),
+            _ => (f64::NAN, f64::NAN),
+        };
+        eprintln!("   {c:>3} connections: {rps:>9.0} req/s  p50 {p50_ms:.2} ms  p99 {p99_ms:.2} ms  errors {errors}  {cpu_us:.0} µs CPU/req  {faults:.1} faults/req  load {load:.2}");
         points.push(Point {
             service: service.into(),
             connections: c,
@@ -337,6 +410,9 @@ fn measure(
             p99_ms,
             requests,
             errors,
+            cpu_us,
+            faults,
+            load,
         });
     }
     Ok(points)
@@ -383,11 +459,12 @@ fn soak(svc: &Service, seconds: u64) -> anyhow::Result<(Vec<(u64, u64)>, String)
     let max = samples.iter().map(|s| s.1).max().unwrap_or(0);
     let note = format!(
         "Soak: {seconds} s at 16 connections on edgewood serve (Iris): {requests} requests, {errors} errors, {rps:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms; \
-         RSS {:.1} MiB at the start, {:.1} MiB at the end, {:.1} MiB at most ({} samples).",
+         RSS {:.1} MiB at the start, {:.1} MiB at the end, {:.1} MiB at most ({} samples); load average {:.2} at the end.",
         first as f64 / 1024.0,
         last as f64 / 1024.0,
         max as f64 / 1024.0,
-        samples.len()
+        samples.len(),
+        load_average()
     );
     eprintln!("   {note}");
     Ok((samples, note))
@@ -398,14 +475,23 @@ fn render(points: &[Point], samples: &[(u64, u64)], notes: &[String], conns: &[u
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     s.push_str(&format!(
         "wrk on 127.0.0.1, POST /predict, one service at a time, {cpus} CPUs shared by wrk and the server. \
-         edgewood serve: release build, a fresh component instance per request, per-request log lines off (`--quiet`). \
+         edgewood serve: release build, a fresh component instance per request, per-request log lines off (`--quiet`) except in the row that says so (written to a file). \
          Python: uvicorn (1 worker), FastAPI, scikit-learn 1.9.1, access log off.\n\n"
     ));
-    s.push_str("| service | connections | req/s | p50 ms | p99 ms | requests | errors |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| service | connections | req/s | p50 ms | p99 ms | requests | errors | server CPU µs/req | page faults/req | load avg (1 min) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for p in points {
         s.push_str(&format!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |\n",
-            p.service, p.connections, p.rps, p.p50_ms, p.p99_ms, p.requests, p.errors
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {:.0} | {:.1} | {:.2} |\n",
+            p.service,
+            p.connections,
+            p.rps,
+            p.p50_ms,
+            p.p99_ms,
+            p.requests,
+            p.errors,
+            p.cpu_us,
+            p.faults,
+            p.load
         ));
     }
     s.push('\n');
@@ -429,8 +515,11 @@ fn render(points: &[Point], samples: &[(u64, u64)], notes: &[String], conns: &[u
             find("RF200", c),
         ) {
             s.push_str(&format!(
-                "- {c} connections: large model (RF200 d12 f50) at {:.0}% of the Iris model's req/s.\n",
-                100.0 * l.rps / e.rps.max(1e-9)
+                "- {c} connections: large model (RF200 d12 f50) at {:.0}% of the Iris model's req/s; server CPU per request {:.0} µs against {:.0} µs ({:.0}%).\n",
+                100.0 * l.rps / e.rps.max(1e-9),
+                l.cpu_us,
+                e.cpu_us,
+                100.0 * e.cpu_us / l.cpu_us.max(1e-9)
             ));
         }
     }
@@ -459,5 +548,25 @@ mod tests {
         assert_eq!(wrk_ms("1.52ms"), Some(1.52));
         assert_eq!(wrk_ms("2.00s"), Some(2000.0));
         assert_eq!(wrk_ms("x"), None);
+    }
+
+    #[test]
+    fn reads_cpu_time_and_faults_of_a_process() {
+        let before = proc_counters(std::process::id()).expect("own /proc stat");
+        // Touch fresh pages, then spin until the CPU time moves (a few ticks; 5 s at most
+        // on a busy machine).
+        let pages: Vec<u8> = vec![1; 64 << 20];
+        let start = Instant::now();
+        let mut x = 0u64;
+        let mut after = before;
+        while after.0 <= before.0 && start.elapsed() < Duration::from_secs(5) {
+            for _ in 0..100_000 {
+                x = x.wrapping_add(pages[x as usize % pages.len()] as u64);
+            }
+            after = proc_counters(std::process::id()).unwrap();
+        }
+        assert!(x > 0);
+        assert!(after.1 >= before.1 + 1000, "{before:?} → {after:?}");
+        assert!(after.0 > before.0, "{before:?} → {after:?}");
     }
 }
