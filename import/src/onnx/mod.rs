@@ -2,7 +2,18 @@
 //! skl2onnx and onnxmltools), read in two steps: [`OnnxTrees::parse`] decodes the few
 //! protobuf messages involved into the operator's parallel attribute arrays (opset 1
 //! float attributes and opset 3 `*_as_tensor` doubles); [`OnnxTrees::to_ensemble`]
-//! builds the trees, mapping every branch mode onto a `<=` split.
+//! builds the trees, mapping every branch mode onto `<=` splits.
+//!
+//! `BRANCH_EQ` / `BRANCH_NEQ` follow ONNX Runtime exactly: `x == t` (or `x != t`) on the
+//! float32 input, NaN going to the true branch when `nodes_missing_value_tracks_true`
+//! says so for EQ, and always for NEQ (`NaN != t` holds). The core has only `<=`
+//! splits, so `x == t` becomes `x <= t` and not `x <= next_down(t)`, and the "not
+//! equal" subtree is written once on each side. A chain of EQ nodes on one feature
+//! sharing their true child (how onnxmltools writes a LightGBM categorical split, one
+//! node per category) is one set test: a search over the sorted members, each member
+//! a point region, where every region holds a copy of its subtree. Copies are bounded:
+//! a model whose expansion needs more than [`EXPANSION`] × its node values plus
+//! [`EXPANSION_EXTRA`] is refused, with that figure in the message.
 //!
 //! The arithmetic target is the *source* model (usually scikit-learn, which casts the
 //! input to float32), so splits compare the float32 input. An opset 3 file carries the
@@ -22,6 +33,16 @@ use proto::{Field, Fields};
 
 /// Most tree nodes accepted over the whole model.
 const MAX_NODES: usize = 1 << 26;
+
+/// How many node values (a split is one, a leaf one per output) the expansion of
+/// EQ/NEQ splits may write per node value of the file, on top of [`EXPANSION_EXTRA`].
+pub const EXPANSION: usize = 4;
+
+/// Node values any model may add by expansion whatever its size (some 60 MB at
+/// most): onnxmltools' LightGBM categorical splits need 10× a small model (measured
+/// on the `lgbm_categorical` fixture), while a small file of nested EQ nodes, each
+/// doubling the tree below it, must not allocate without bound.
+pub const EXPANSION_EXTRA: usize = 1 << 20;
 
 /// Why an ONNX model could not be read.
 #[derive(Clone, Debug, PartialEq)]
@@ -383,8 +404,42 @@ impl OnnxTrees {
             Some(f) => f,
             None => usize::try_from(max_feature + 1).unwrap_or(0),
         };
+        let graph = Graph {
+            tree_ids,
+            node_ids,
+            feature_ids,
+            values,
+            modes,
+            true_ids,
+            false_ids,
+            tracks_true,
+            n_features,
+            at: tree_ids
+                .iter()
+                .zip(node_ids)
+                .enumerate()
+                .map(|(k, (&t, &id))| ((t, id), k))
+                .collect(),
+            leaf: &leaf,
+            n_outputs,
+        };
+        let cost = |k: usize| if modes[k] == "LEAF" { n_outputs } else { 1 };
+        let limit = (0..n)
+            .map(cost)
+            .sum::<usize>()
+            .saturating_mul(EXPANSION)
+            .saturating_add(EXPANSION_EXTRA);
+        let mut budget = Budget { left: limit, limit };
         let mut out_trees = Vec::with_capacity(trees.len());
-        for list in &members {
+        for (list, &root) in members.iter().zip(&roots) {
+            if list.iter().any(|&k| is_equality(&modes[k])) {
+                let nodes = graph.expand(root, list.len(), &mut budget)?;
+                out_trees.push(Tree { nodes, output: 0 });
+                continue;
+            }
+            budget.left = budget
+                .left
+                .saturating_sub(list.iter().map(|&k| cost(k)).sum());
             let mut nodes = vec![Node::Leaf(Vec::new()); list.len()];
             for &k in list {
                 let key = (tree_ids[k], node_ids[k]);
@@ -420,23 +475,7 @@ impl OnnxTrees {
                     })?;
                 let (t_true, t_false) = (child(true_ids[k])?, child(false_ids[k])?);
                 let missing_true = tracks_true.is_some_and(|t| t.get(k) == Some(&1));
-                let t = values[k];
-                // Every mode as "x <= threshold goes left" on the float32 input.
-                let (threshold, left_is_true) = match mode {
-                    "BRANCH_LEQ" => (t, true),
-                    "BRANCH_LT" => (strictly_below(t), true),
-                    "BRANCH_GT" => (t, false),
-                    "BRANCH_GTE" => (strictly_below(t), false),
-                    other => {
-                        return Err(attr_err(
-                            "nodes_modes",
-                            format!(
-                                "tree {} node {}: mode {other} is not supported",
-                                key.0, key.1
-                            ),
-                        ))
-                    }
-                };
+                let (threshold, left_is_true) = graph.inequality(k)?;
                 let (left, right) = if left_is_true {
                     (t_true, t_false)
                 } else {
@@ -523,6 +562,345 @@ impl OnnxTrees {
         };
         ensemble.encode().map_err(OnnxError::Encode)?;
         Ok(ensemble)
+    }
+}
+
+fn is_equality(mode: &str) -> bool {
+    mode == "BRANCH_EQ" || mode == "BRANCH_NEQ"
+}
+
+/// The node arrays of the ensemble, for building trees node by node.
+struct Graph<'a> {
+    tree_ids: &'a [i64],
+    node_ids: &'a [i64],
+    feature_ids: &'a [i64],
+    values: &'a [f64],
+    modes: &'a [String],
+    true_ids: &'a [i64],
+    false_ids: &'a [i64],
+    tracks_true: Option<&'a [i64]>,
+    n_features: usize,
+    /// (tree id, node id) → index in the arrays.
+    at: HashMap<(i64, i64), usize>,
+    leaf: &'a HashMap<(i64, i64), Vec<f64>>,
+    n_outputs: usize,
+}
+
+/// Nodes the EQ/NEQ expansion may still write, over the whole model.
+struct Budget {
+    left: usize,
+    limit: usize,
+}
+
+/// An equality test, as a partition of the float32 line into regions: region `i`
+/// ends at `bounds[i]` (inclusive; the last region is unbounded), and goes to the
+/// "in" subtree (a member of the set) when `inside[i]`.
+struct SetTest {
+    feature: u32,
+    bounds: Vec<f32>,
+    inside: Vec<bool>,
+    on_in: usize,
+    on_out: usize,
+    nan_in: bool,
+}
+
+/// What [`Graph::expand`] still has to write; its position goes to `parent`.
+enum Work {
+    /// The subtree of node `k`, reached at `depth` file nodes from the root.
+    Node { k: usize, depth: usize },
+    /// Regions `lo..=hi` of set test `set`.
+    Regions {
+        set: usize,
+        lo: usize,
+        hi: usize,
+        depth: usize,
+    },
+}
+
+impl Graph<'_> {
+    fn err(&self, k: usize, reason: impl fmt::Display) -> OnnxError {
+        OnnxError::Attribute {
+            name: "nodes_modes".into(),
+            reason: format!(
+                "tree {} node {}: {reason}",
+                self.tree_ids[k], self.node_ids[k]
+            ),
+        }
+    }
+
+    /// Node `k`'s child (true or false), as an index in the arrays.
+    fn child(&self, k: usize, true_side: bool) -> Result<usize, OnnxError> {
+        let c = if true_side {
+            self.true_ids[k]
+        } else {
+            self.false_ids[k]
+        };
+        self.at
+            .get(&(self.tree_ids[k], c))
+            .copied()
+            .ok_or_else(|| OnnxError::Attribute {
+                name: "nodes_truenodeids".into(),
+                reason: format!(
+                    "tree {} node {}: child {c} does not exist",
+                    self.tree_ids[k], self.node_ids[k]
+                ),
+            })
+    }
+
+    fn feature(&self, k: usize) -> Result<u32, OnnxError> {
+        u32::try_from(self.feature_ids[k])
+            .ok()
+            .filter(|&f| (f as usize) < self.n_features)
+            .ok_or_else(|| OnnxError::Attribute {
+                name: "nodes_featureids".into(),
+                reason: format!(
+                    "tree {} node {}: feature {} of {}",
+                    self.tree_ids[k], self.node_ids[k], self.feature_ids[k], self.n_features
+                ),
+            })
+    }
+
+    fn tracks(&self, k: usize) -> bool {
+        self.tracks_true.is_some_and(|t| t.get(k) == Some(&1))
+    }
+
+    /// An inequality mode as "x <= threshold goes left" on the float32 input, and
+    /// whether left is the true branch.
+    fn inequality(&self, k: usize) -> Result<(f64, bool), OnnxError> {
+        let t = self.values[k];
+        Ok(match self.modes[k].as_str() {
+            "BRANCH_LEQ" => (t, true),
+            "BRANCH_LT" => (strictly_below(t), true),
+            "BRANCH_GT" => (t, false),
+            "BRANCH_GTE" => (strictly_below(t), false),
+            other => return Err(self.err(k, format!("mode {other} is not supported"))),
+        })
+    }
+
+    /// The set test that starts at equality node `k` and how many file nodes it spans.
+    fn set_test(&self, k: usize, tree_len: usize) -> Result<(SetTest, usize), OnnxError> {
+        let feature = self.feature(k)?;
+        let eq = self.modes[k] == "BRANCH_EQ";
+        let mut members = vec![self.values[k]];
+        let mut nan_in = eq && self.tracks(k);
+        let mut last = k;
+        if eq {
+            // onnxmltools' chain: EQ nodes on one feature, each false child the next,
+            // all sharing one true child. NaN reaches the true child at the first
+            // node that tracks it, so it is "in" when any node does.
+            let on_in = self.child(k, true)?;
+            let mut seen = std::collections::HashSet::from([k]);
+            loop {
+                let next = self.child(last, false)?;
+                if self.modes[next] != "BRANCH_EQ"
+                    || self.feature_ids[next] != self.feature_ids[k]
+                    || self.child(next, true)? != on_in
+                    || !seen.insert(next)
+                {
+                    break;
+                }
+                if seen.len() > tree_len {
+                    return Err(self.err(k, "a cycle through equality nodes"));
+                }
+                members.push(self.values[next]);
+                nan_in |= self.tracks(next);
+                last = next;
+            }
+        }
+        let span = members.len();
+        // EQ: members go to the true child, the rest (after the chain) to the last
+        // node's false child. NEQ: members (x == t) go to the false child, and NaN,
+        // for which `!=` holds, to the true child.
+        let (on_in, on_out) = if eq {
+            (self.child(k, true)?, self.child(last, false)?)
+        } else {
+            (self.child(k, false)?, self.child(k, true)?)
+        };
+        // Only a float32 value can equal a float32 input; -0.0 equals 0.0.
+        let mut points: Vec<f32> = members
+            .iter()
+            .filter(|&&t| (t as f32) as f64 == t)
+            .map(|&t| if t == 0.0 { 0.0 } else { t as f32 })
+            .collect();
+        points.sort_by(f32::total_cmp);
+        points.dedup();
+        let (mut bounds, mut inside) = (Vec::new(), Vec::new());
+        let mut push = |bound: f32, is_in: bool| {
+            if let Some(&b) = bounds.last() {
+                if bound <= b {
+                    return; // an empty region
+                }
+            }
+            if inside.last() == Some(&is_in) {
+                *bounds.last_mut().unwrap() = bound;
+            } else {
+                bounds.push(bound);
+                inside.push(is_in);
+            }
+        };
+        for &p in &points {
+            if p != f32::NEG_INFINITY {
+                push(next_down_f32(p), false);
+            }
+            push(p, true);
+        }
+        // The last region runs to +inf (and holds nothing when +inf is a member).
+        if points.last() != Some(&f32::INFINITY) {
+            push(f32::INFINITY, false);
+        }
+        // Only NaN goes past +inf: a region of its own when no region is its side.
+        if !inside.contains(&nan_in) {
+            bounds.push(f32::INFINITY);
+            inside.push(nan_in);
+        }
+        Ok((
+            SetTest {
+                feature,
+                bounds,
+                inside,
+                on_in,
+                on_out,
+                nan_in,
+            },
+            span,
+        ))
+    }
+
+    /// Writes the tree rooted at `root` (with `tree_len` file nodes) as an arena,
+    /// expanding equality tests, copying shared subtrees, and refusing cycles and
+    /// anything past the budget.
+    fn expand(
+        &self,
+        root: usize,
+        tree_len: usize,
+        budget: &mut Budget,
+    ) -> Result<Vec<Node>, OnnxError> {
+        let mut out: Vec<Node> = Vec::new();
+        let mut sets: Vec<SetTest> = Vec::new();
+        let mut stack: Vec<(Work, Option<(usize, bool)>)> =
+            vec![(Work::Node { k: root, depth: 1 }, None)];
+        while let Some((work, parent)) = stack.pop() {
+            let at = out.len() as u32;
+            let node = match work {
+                Work::Node { k, depth } => {
+                    // A path longer than the tree repeats a node: a cycle.
+                    if depth > tree_len {
+                        return Err(self.err(k, "the tree has a cycle"));
+                    }
+                    let key = (self.tree_ids[k], self.node_ids[k]);
+                    let mode = self.modes[k].as_str();
+                    if mode == "LEAF" {
+                        Node::Leaf(
+                            self.leaf
+                                .get(&key)
+                                .cloned()
+                                .unwrap_or_else(|| vec![0.0; self.n_outputs]),
+                        )
+                    } else if is_equality(mode) {
+                        let (set, span) = self.set_test(k, tree_len)?;
+                        let hi = set.inside.len() - 1;
+                        sets.push(set);
+                        let work = Work::Regions {
+                            set: sets.len() - 1,
+                            lo: 0,
+                            hi,
+                            depth: depth + span - 1,
+                        };
+                        // Written in place of node k: same parent slot.
+                        stack.push((work, parent));
+                        continue;
+                    } else {
+                        let feature = self.feature(k)?;
+                        let (threshold, left_is_true) = self.inequality(k)?;
+                        let (t, f) = (self.child(k, true)?, self.child(k, false)?);
+                        let (l, r) = if left_is_true { (t, f) } else { (f, t) };
+                        stack.push((
+                            Work::Node {
+                                k: r,
+                                depth: depth + 1,
+                            },
+                            Some((at as usize, false)),
+                        ));
+                        stack.push((
+                            Work::Node {
+                                k: l,
+                                depth: depth + 1,
+                            },
+                            Some((at as usize, true)),
+                        ));
+                        Node::Split {
+                            feature,
+                            threshold,
+                            missing_left: self.tracks(k) == left_is_true,
+                            left: u32::MAX,
+                            right: u32::MAX,
+                        }
+                    }
+                }
+                Work::Regions { set, lo, hi, depth } => {
+                    let s = &sets[set];
+                    if lo == hi {
+                        let k = if s.inside[lo] { s.on_in } else { s.on_out };
+                        stack.push((
+                            Work::Node {
+                                k,
+                                depth: depth + 1,
+                            },
+                            parent,
+                        ));
+                        continue;
+                    }
+                    let mid = (lo + hi) / 2;
+                    // NaN fails every `<=`: send it toward a region of its side.
+                    let missing_left = s.inside[lo..=mid].contains(&s.nan_in);
+                    let node = Node::Split {
+                        feature: s.feature,
+                        threshold: s.bounds[mid] as f64,
+                        missing_left,
+                        left: u32::MAX,
+                        right: u32::MAX,
+                    };
+                    let (l, r) = (
+                        Work::Regions {
+                            set,
+                            lo,
+                            hi: mid,
+                            depth,
+                        },
+                        Work::Regions {
+                            set,
+                            lo: mid + 1,
+                            hi,
+                            depth,
+                        },
+                    );
+                    stack.push((r, Some((at as usize, false))));
+                    stack.push((l, Some((at as usize, true))));
+                    node
+                }
+            };
+            let cost = match &node {
+                Node::Leaf(v) => v.len().max(1),
+                _ => 1,
+            };
+            if budget.left < cost {
+                return Err(OnnxError::Attribute {
+                    name: "nodes_modes".into(),
+                    reason: format!(
+                        "expanding BRANCH_EQ/BRANCH_NEQ splits (and shared subtrees) needs more than {} node values ({EXPANSION} × the file's + {EXPANSION_EXTRA}): refused",
+                        budget.limit
+                    ),
+                });
+            }
+            budget.left -= cost;
+            out.push(node);
+            if let Some((p, is_left)) = parent {
+                if let Node::Split { left, right, .. } = &mut out[p] {
+                    *(if is_left { left } else { right }) = at;
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -318,10 +318,15 @@ fn onnx_regressor(edit: &[(&str, Vec<u8>)]) -> Vec<u8> {
     for (name, value) in edit {
         attrs.iter_mut().find(|(n, _)| n == name).unwrap().1 = value.clone();
     }
+    onnx_wrap(attrs.iter().map(|(_, a)| a))
+}
+
+/// A `TreeEnsembleRegressor` model with these encoded attributes.
+fn onnx_wrap<'a>(attrs: impl Iterator<Item = &'a Vec<u8>>) -> Vec<u8> {
     let mut node = Vec::new();
     pb::bytes(4, b"TreeEnsembleRegressor", &mut node);
     pb::bytes(7, b"ai.onnx.ml", &mut node);
-    for (_, a) in &attrs {
+    for a in attrs {
         pb::bytes(5, a, &mut node);
     }
     let mut graph = Vec::new();
@@ -373,11 +378,150 @@ fn onnx_child_out_of_range_cycle_and_lengths() {
         e.contains("nodes_values") && e.contains("2 entries for 3 nodes"),
         "{e}"
     );
-    let e = onnx_err(&onnx_regressor(&[(
-        "nodes_modes",
-        pb::strings_attr("nodes_modes", &["BRANCH_EQ", "LEAF", "LEAF"]),
-    )]));
-    assert!(e.contains("BRANCH_EQ"), "{e}");
+}
+
+/// One tree from `(id, mode, feature, value, true id, false id, tracks NaN)` splits and
+/// `(id, weight)` leaves.
+fn onnx_tree(splits: &[(i64, &str, i64, f32, i64, i64, i64)], leaves: &[(i64, f32)]) -> Vec<u8> {
+    let mut n: Vec<(i64, &str, i64, f32, i64, i64, i64)> = splits.to_vec();
+    n.extend(leaves.iter().map(|&(id, _)| (id, "LEAF", 0, 0.0, 0, 0, 0)));
+    let col = |f: &dyn Fn(&(i64, &str, i64, f32, i64, i64, i64)) -> i64| -> Vec<i64> {
+        n.iter().map(f).collect()
+    };
+    let modes: Vec<&str> = n.iter().map(|x| x.1).collect();
+    let values: Vec<f32> = n.iter().map(|x| x.3).collect();
+    let attrs = [
+        pb::ints_attr("nodes_treeids", &vec![0; n.len()]),
+        pb::ints_attr("nodes_nodeids", &col(&|x| x.0)),
+        pb::ints_attr("nodes_featureids", &col(&|x| x.2)),
+        pb::floats_attr("nodes_values", &values),
+        pb::strings_attr("nodes_modes", &modes),
+        pb::ints_attr("nodes_truenodeids", &col(&|x| x.4)),
+        pb::ints_attr("nodes_falsenodeids", &col(&|x| x.5)),
+        pb::ints_attr("nodes_missing_value_tracks_true", &col(&|x| x.6)),
+        pb::ints_attr("target_treeids", &vec![0; leaves.len()]),
+        pb::ints_attr(
+            "target_nodeids",
+            &leaves.iter().map(|l| l.0).collect::<Vec<_>>(),
+        ),
+        pb::ints_attr("target_ids", &vec![0; leaves.len()]),
+        pb::floats_attr(
+            "target_weights",
+            &leaves.iter().map(|l| l.1).collect::<Vec<_>>(),
+        ),
+    ];
+    onnx_wrap(attrs.iter())
+}
+
+fn onnx_predict(bytes: &[u8], rows: &[f64]) -> Vec<f64> {
+    let e = edgewood_import::onnx::read(bytes).unwrap();
+    let ewm = e.encode().unwrap();
+    let m = edgewood_core::Model::open_validated(&ewm).unwrap();
+    rows.iter()
+        .map(|&x| match m.predict(&[x]).unwrap() {
+            edgewood_core::Prediction::Value(v) => v,
+            p => panic!("{p:?}"),
+        })
+        .collect()
+}
+
+/// ONNX Runtime's rules on one EQ and one NEQ node: `x == t` on the float32 input,
+/// -0.0 equal to 0.0, NaN to the true side of EQ only when tracked, and always to the
+/// true side of NEQ (`NaN != t`).
+#[test]
+fn onnx_eq_and_neq_follow_onnx_runtime() {
+    let next_down = |x: f32| f32::from_bits(x.to_bits() - 1) as f64;
+    let next_up = |x: f32| f32::from_bits(x.to_bits() + 1) as f64;
+    let t = 0.1f32;
+    let rows = [t as f64, 0.1, next_down(t), next_up(t), f64::NAN];
+    for (tracks, nan) in [(0, 2.0), (1, 1.0)] {
+        let eq = onnx_tree(
+            &[(0, "BRANCH_EQ", 0, t, 1, 2, tracks)],
+            &[(1, 1.0), (2, 2.0)],
+        );
+        assert_eq!(onnx_predict(&eq, &rows), [1.0, 1.0, 2.0, 2.0, nan]);
+        let neq = onnx_tree(
+            &[(0, "BRANCH_NEQ", 0, t, 1, 2, tracks)],
+            &[(1, 1.0), (2, 2.0)],
+        );
+        assert_eq!(onnx_predict(&neq, &rows), [2.0, 2.0, 1.0, 1.0, 1.0]);
+    }
+    let zero = onnx_tree(&[(0, "BRANCH_EQ", 0, 0.0, 1, 2, 0)], &[(1, 1.0), (2, 2.0)]);
+    let tiny = f32::from_bits(1) as f64;
+    assert_eq!(
+        onnx_predict(&zero, &[0.0, -0.0, tiny, -tiny]),
+        [1.0, 1.0, 2.0, 2.0]
+    );
+}
+
+/// EQ nodes whose "not equal" side holds the next EQ node with another true child
+/// double the tree at each level: past the budget the file is refused, quickly.
+#[test]
+fn onnx_eq_duplication_is_bounded() {
+    let depth = 40i64;
+    let mut splits = Vec::new();
+    let mut leaves = Vec::new();
+    for i in 0..depth {
+        // Node 2i tests x == i: true → leaf 2i+1, false → node 2i+2.
+        splits.push((2 * i, "BRANCH_EQ", 0, i as f32, 2 * i + 1, 2 * i + 2, 0));
+        leaves.push((2 * i + 1, i as f32));
+    }
+    leaves.push((2 * depth, -1.0));
+    let bytes = onnx_tree(&splits, &leaves);
+    let start = Instant::now();
+    let e = onnx_err(&bytes);
+    assert!(e.contains("BRANCH_EQ") && e.contains("refused"), "{e}");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    // A few levels fit the budget and predict as ONNX Runtime does.
+    let small = onnx_tree(&splits[..3], &[(1, 0.0), (3, 1.0), (5, 2.0), (6, -1.0)]);
+    assert_eq!(
+        onnx_predict(&small, &[0.0, 1.0, 2.0, 3.0, 1.5, f64::NAN]),
+        [0.0, 1.0, 2.0, -1.0, -1.0, -1.0]
+    );
+}
+
+/// A chain of EQ nodes sharing its true child (onnxmltools' categorical split) is one
+/// set test: no doubling, whatever its length. A chain that loops onto itself, and an
+/// EQ node whose false side returns to itself, are cycles.
+#[test]
+fn onnx_eq_chain_and_cycles() {
+    let n = 200i64;
+    let mut splits: Vec<_> = (0..n)
+        .map(|i| (i, "BRANCH_EQ", 0, (3 * i) as f32, n, i + 1, 0))
+        .collect();
+    splits.push((n + 1, "BRANCH_LEQ", 0, 10.0, n + 2, n + 3, 0));
+    splits[n as usize - 1].5 = n + 1;
+    let leaves = [(n, 1.0), (n + 2, 2.0), (n + 3, 4.0)];
+    let got = onnx_predict(
+        &onnx_tree(&splits, &leaves),
+        &[0.0, 3.0, 597.0, 1.0, 600.0, 598.5],
+    );
+    assert_eq!(got, [1.0, 1.0, 1.0, 2.0, 4.0, 4.0]);
+    // Node 1's false child is node 1 itself.
+    let looped = onnx_tree(
+        &[
+            (0, "BRANCH_LEQ", 0, 0.5, 1, 2, 0),
+            (1, "BRANCH_EQ", 0, 2.0, 2, 1, 0),
+        ],
+        &[(2, 1.0)],
+    );
+    let e = onnx_err(&looped);
+    assert!(e.contains("cycle"), "{e}");
+    // Nodes 1 → 2 → 1, through an EQ chain and a LEQ split.
+    let looped = onnx_tree(
+        &[
+            (0, "BRANCH_EQ", 0, 1.0, 3, 1, 0),
+            (1, "BRANCH_EQ", 0, 2.0, 4, 2, 0),
+            (2, "BRANCH_LEQ", 0, 2.0, 1, 3, 0),
+        ],
+        &[(3, 1.0), (4, 2.0)],
+    );
+    let e = onnx_err(&looped);
+    assert!(e.contains("cycle"), "{e}");
 }
 
 #[test]
