@@ -380,14 +380,14 @@ fn onnx_child_out_of_range_cycle_and_lengths() {
     );
 }
 
-/// One tree from `(id, mode, feature, value, true id, false id, tracks NaN)` splits and
-/// `(id, weight)` leaves.
-fn onnx_tree(splits: &[(i64, &str, i64, f32, i64, i64, i64)], leaves: &[(i64, f32)]) -> Vec<u8> {
-    let mut n: Vec<(i64, &str, i64, f32, i64, i64, i64)> = splits.to_vec();
+/// One ONNX node: (id, mode, feature, value, true id, false id, tracks NaN).
+type OnnxNode<'a> = (i64, &'a str, i64, f32, i64, i64, i64);
+
+/// One tree from split nodes and `(id, weight)` leaves.
+fn onnx_tree(splits: &[OnnxNode], leaves: &[(i64, f32)]) -> Vec<u8> {
+    let mut n: Vec<OnnxNode> = splits.to_vec();
     n.extend(leaves.iter().map(|&(id, _)| (id, "LEAF", 0, 0.0, 0, 0, 0)));
-    let col = |f: &dyn Fn(&(i64, &str, i64, f32, i64, i64, i64)) -> i64| -> Vec<i64> {
-        n.iter().map(f).collect()
-    };
+    let col = |f: &dyn Fn(&OnnxNode) -> i64| -> Vec<i64> { n.iter().map(f).collect() };
     let modes: Vec<&str> = n.iter().map(|x| x.1).collect();
     let values: Vec<f32> = n.iter().map(|x| x.3).collect();
     let attrs = [
