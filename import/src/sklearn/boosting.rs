@@ -798,8 +798,14 @@ fn read_hgb(
                 let missing_left = int(fm, i)? != 0;
                 if int(fcat, i)? != 0 {
                     let at = format!("{path}[{i}]");
-                    let (cats, known) = cats.ok_or_else(|| {
-                        bad(&at, format!("categorical split on numerical feature {f}"))
+                    let (cats, known) = cats.ok_or_else(|| match recoding {
+                        Some(_) => bad(&at, format!("categorical split on numerical feature {f}")),
+                        // Older releases kept raw categories and no column transformer.
+                        None => bad(
+                            &at,
+                            "categorical split without a `_preprocessor` column transformer \
+                             (an older scikit-learn layout, not supported)",
+                        ),
                     })?;
                     let fset = fset.ok_or_else(|| bad(&path, "no field \"bitset_idx\""))?;
                     let b = int(fset, i)?;
