@@ -777,6 +777,7 @@ impl Graph<'_> {
     ) -> Result<Vec<Node>, OnnxError> {
         let mut out: Vec<Node> = Vec::new();
         let mut sets: Vec<SetTest> = Vec::new();
+        let mut known: HashMap<usize, (usize, usize)> = HashMap::new();
         let mut stack: Vec<(Work, Option<(usize, bool)>)> =
             vec![(Work::Node { k: root, depth: 1 }, None)];
         while let Some((work, parent)) = stack.pop() {
@@ -797,13 +798,21 @@ impl Graph<'_> {
                                 .unwrap_or_else(|| vec![0.0; self.n_outputs]),
                         )
                     } else if is_equality(mode) {
-                        let (set, span) = self.set_test(k, tree_len)?;
-                        let hi = set.inside.len() - 1;
-                        sets.push(set);
+                        // Built once per node however often copies reach it, so a
+                        // long chain costs its length once, not once per copy.
+                        let (set, span) = match known.get(&k) {
+                            Some(&found) => found,
+                            None => {
+                                let (set, span) = self.set_test(k, tree_len)?;
+                                sets.push(set);
+                                known.insert(k, (sets.len() - 1, span));
+                                (sets.len() - 1, span)
+                            }
+                        };
                         let work = Work::Regions {
-                            set: sets.len() - 1,
+                            set,
                             lo: 0,
-                            hi,
+                            hi: sets[set].inside.len() - 1,
                             depth: depth + span - 1,
                         };
                         // Written in place of node k: same parent slot.
