@@ -31,8 +31,9 @@
 //! scikit-learn. One difference remains, by design of the core's categorical test: a
 //! fractional input (`2.5`, `-0.5`) is truncated to a category (`2`, `0`) by Edgewood,
 //! while scikit-learn's encoder finds no such category and treats it as missing. Only
-//! numeric categories that are non-negative integers below 2^24 are accepted; string
-//! categories (a pandas column of text) are refused with the feature named.
+//! numeric categories that are non-negative integers below 2^24 are accepted; text
+//! categories (a pandas column of strings) are refused, the error naming the encoder's
+//! `categories_` entry, since Edgewood's inputs are numbers.
 //!
 //! Not supported (refused with the reason): other losses than log-loss / squared error /
 //! absolute error / quantile / Huber, and `init` estimators other than scikit-learn's
