@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use edgewood_core::{Aggregation, Ensemble, Link, Model, Prediction, Task};
+use edgewood_core::{Aggregation, Ensemble, Link, Model, Prediction, PreparedModel, Task};
 use serde_json::Value;
 
 /// `tests/fixtures` at the workspace root.
@@ -67,11 +67,29 @@ pub fn predict_all(ensemble: &Ensemble, rows: &[Vec<f64>]) -> Vec<(Option<usize>
     model
         .predict_batch(&flat, &mut batch)
         .expect("predicts a batch");
-    for (i, (r, b)) in rows.iter().zip(batch.chunks_exact(len)).enumerate() {
+    // So must the decoded walk the CLI and the npm package use, row by row and in batch.
+    let prepared = PreparedModel::new(model).expect("prepares");
+    let mut prepared_batch = vec![0.0; rows.len() * len];
+    prepared
+        .predict_batch(&flat, &mut prepared_batch)
+        .expect("prepared batch");
+    for (i, ((r, b), pb)) in rows
+        .iter()
+        .zip(batch.chunks_exact(len))
+        .zip(prepared_batch.chunks_exact(len))
+        .enumerate()
+    {
         let mut one = vec![0.0; len];
         model.predict_into(r, &mut one).unwrap();
         let same = one.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
         assert!(same, "row {i}: batch {b:?} != single {one:?}");
+        let mut p = vec![0.0; len];
+        prepared.predict_into(r, &mut p).unwrap();
+        let mut pairs = p.iter().chain(pb).zip(one.iter().chain(&one));
+        assert!(
+            pairs.all(|(x, y)| x.to_bits() == y.to_bits()),
+            "row {i}: prepared {p:?} / prepared batch {pb:?} != model {one:?}"
+        );
     }
     rows.iter()
         .map(|r| match model.predict(r).expect("predicts") {
