@@ -91,7 +91,9 @@ impl Ensemble {
                     found: base.len(),
                 });
             }
-            if *divide_by_rounds && (self.leaf_width != 1 || !self.trees.len().is_multiple_of(n_outputs)) {
+            if *divide_by_rounds
+                && (self.leaf_width != 1 || !self.trees.len().is_multiple_of(n_outputs))
+            {
                 return Err(EncodeError::Rounds {
                     trees: self.trees.len(),
                     outputs: n_outputs,
