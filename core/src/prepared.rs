@@ -55,6 +55,19 @@ struct Node<T> {
     right: u32,
 }
 
+/// Trees (window-relative indices; [`NO_TREE`] pads) that walk together for one row.
+#[derive(Clone, Copy, Debug)]
+struct RowGroup {
+    trees: [u8; TREE_LANES],
+    roots: [u32; TREE_LANES],
+    depth: u32,
+}
+
+/// Trees per window of the single-row walk: leaves land in a window-sized scratch
+/// and are added in tree order when the window is done.
+const ROW_WINDOW: usize = 64;
+const NO_TREE: u8 = u8::MAX;
+
 /// Where a tree starts and how many steps reach any of its leaves.
 #[derive(Clone, Copy, Debug)]
 struct Root {
@@ -71,6 +84,9 @@ struct Nodes<T> {
     /// Per node: the absolute leaf index (meaningful at leaves only).
     leaf: Vec<u32>,
     roots: Vec<Root>,
+    /// The single-row walk's groups of [`TREE_LANES`] trees: within each window of
+    /// [`ROW_WINDOW`] trees in order, trees of like depth walk together.
+    row_groups: Vec<RowGroup>,
     /// Per node (padded like `nodes`): a leaf's first value, all of it when
     /// `leaf_width == 1`, so the batch adds a leaf with one masked load.
     first_value: Vec<f64>,
@@ -384,7 +400,27 @@ impl<T: Threshold> Nodes<T> {
             .iter()
             .map(|&l| values.get(l as usize * width).copied().unwrap_or(0.0))
             .collect();
+        let spare = (padded - 1) as u32;
+        let mut row_groups = Vec::new();
+        for window in roots.chunks(ROW_WINDOW) {
+            let mut order: Vec<usize> = (0..window.len()).collect();
+            order.sort_by_key(|&i| window[i].depth);
+            for group in order.chunks(TREE_LANES) {
+                let mut g = RowGroup {
+                    trees: [NO_TREE; TREE_LANES],
+                    roots: [spare; TREE_LANES],
+                    depth: 0,
+                };
+                for (l, &i) in group.iter().enumerate() {
+                    g.trees[l] = i as u8;
+                    g.roots[l] = window[i].node;
+                    g.depth = g.depth.max(window[i].depth);
+                }
+                row_groups.push(g);
+            }
+        }
         Ok(Some(Nodes {
+            row_groups,
             first_value,
             mask: padded - 1,
             nodes,
@@ -443,23 +479,27 @@ impl<T: Threshold> Nodes<T> {
     ) {
         let (nodes, mask) = (&self.nodes[..=self.mask], self.mask);
         let width = m.leaf_width;
-        for (g, group) in self.roots.chunks(TREE_LANES).enumerate() {
-            let mut at = [mask as u32; TREE_LANES];
-            let mut depth = 0;
-            for (l, root) in group.iter().enumerate() {
-                at[l] = root.node;
-                depth = depth.max(root.depth);
+        let mut groups = self.row_groups.iter();
+        for (w, window) in self.roots.chunks(ROW_WINDOW).enumerate() {
+            let mut leaves = [0u32; ROW_WINDOW];
+            for group in groups.by_ref().take(window.len().div_ceil(TREE_LANES)) {
+                let mut at = group.roots;
+                walk::<T, TREE_LANES, ROW_FIRST_CHECK, ROW_CHECK_EVERY>(
+                    nodes,
+                    mask,
+                    &mut at,
+                    group.depth,
+                    |_, node| T::from_f64(row[node.column as usize / (2 * BLOCK_ROWS)]),
+                    Self::step::<NAN>,
+                );
+                for (&tree, &a) in group.trees.iter().zip(&at) {
+                    if tree != NO_TREE {
+                        leaves[tree as usize % ROW_WINDOW] = a;
+                    }
+                }
             }
-            walk(
-                nodes,
-                mask,
-                &mut at,
-                depth,
-                |_, node| T::from_f64(row[node.column as usize / (2 * BLOCK_ROWS)]),
-                Self::step::<NAN>,
-            );
-            for (l, &a) in at.iter().take(group.len()).enumerate() {
-                self.add_leaf::<F32>(width, g * TREE_LANES + l, a, acc);
+            for (i, &a) in leaves.iter().take(window.len()).enumerate() {
+                self.add_leaf::<F32>(width, w * ROW_WINDOW + i, a, acc);
             }
         }
     }
@@ -509,7 +549,7 @@ impl<T: Threshold> Nodes<T> {
         for (t, root) in self.roots.iter().enumerate() {
             for r in (0..n).step_by(ROW_LANES) {
                 let mut at = [root.node; ROW_LANES];
-                walk(
+                walk::<T, ROW_LANES, BATCH_FIRST_CHECK, BATCH_CHECK_EVERY>(
                     nodes,
                     mask,
                     &mut at,
@@ -535,10 +575,10 @@ impl<T: Threshold> Nodes<T> {
 }
 
 /// Steps every lane of `at` until all stand on leaves: `depth` steps at most, and
-/// past [`STEPS_BEFORE_CHECKS`] a check every [`STEPS_BETWEEN_CHECKS`] whether all
-/// have arrived (deep, lopsided trees — LightGBM's — mostly end well above `depth`).
+/// after the `FIRST` steps a check every `EVERY` steps whether all have arrived (deep,
+/// lopsided trees — LightGBM's, scikit-learn's — mostly end well above `depth`).
 #[inline(always)]
-fn walk<T: Threshold, const L: usize>(
+fn walk<T: Threshold, const L: usize, const FIRST: u32, const EVERY: u32>(
     nodes: &[Node<T>],
     mask: usize,
     at: &mut [u32; L],
@@ -549,9 +589,9 @@ fn walk<T: Threshold, const L: usize>(
     let mut done = 0;
     while done < depth {
         let steps = if done == 0 {
-            depth.min(STEPS_BEFORE_CHECKS)
+            depth.min(FIRST)
         } else {
-            (depth - done).min(STEPS_BETWEEN_CHECKS)
+            (depth - done).min(EVERY)
         };
         for _ in 0..steps {
             for (l, a) in at.iter_mut().enumerate() {
@@ -566,10 +606,12 @@ fn walk<T: Threshold, const L: usize>(
     }
 }
 
-/// Steps walked before the first check for arrival (most trees end within them).
-const STEPS_BEFORE_CHECKS: u32 = 8;
-/// Steps between later checks.
-const STEPS_BETWEEN_CHECKS: u32 = 4;
+/// A batch's lanes are many rows: checks cost more and pay off later.
+const BATCH_FIRST_CHECK: u32 = 8;
+const BATCH_CHECK_EVERY: u32 = 4;
+/// One row's lanes are a few trees: checks are cheap.
+const ROW_FIRST_CHECK: u32 = 2;
+const ROW_CHECK_EVERY: u32 = 2;
 
 /// The plain split (`x <= threshold`, NaN left or not) that decides exactly as a wide
 /// node with LightGBM's numeric rules (§6 flags 32, 64, 128) does, if one exists.
