@@ -542,32 +542,52 @@ impl<T: Threshold> Nodes<T> {
     /// Adds every tree's leaves onto the sums of the first `n` rows of `block`.
     #[inline(always)]
     fn block_sums<const F32: bool>(&self, m: &Model<'_>, block: &[T], n: usize, out: &mut [f64]) {
+        for (t, root) in self.roots.iter().enumerate() {
+            // Deep trees are lopsided (LightGBM's): all lanes wait for the longest
+            // path, so fewer lanes waste fewer steps there.
+            if root.depth > DEEP_TREE {
+                self.tree_over_block::<F32, DEEP_TREE_LANES>(m, t, root, block, n, out);
+            } else {
+                self.tree_over_block::<F32, ROW_LANES>(m, t, root, block, n, out);
+            }
+        }
+    }
+
+    /// One tree over the first `n` rows of `block`, `L` rows in lock-step.
+    #[inline(always)]
+    fn tree_over_block<const F32: bool, const L: usize>(
+        &self,
+        m: &Model<'_>,
+        t: usize,
+        root: &Root,
+        block: &[T],
+        n: usize,
+        out: &mut [f64],
+    ) {
         let (len, width) = (m.prediction_len(), m.leaf_width);
         let (nodes, mask) = (&self.nodes[..=self.mask], self.mask);
         let block_mask = block.len() - 1;
         let block = &block[..=block_mask];
-        for (t, root) in self.roots.iter().enumerate() {
-            for r in (0..n).step_by(ROW_LANES) {
-                let mut at = [root.node; ROW_LANES];
-                walk::<T, ROW_LANES, BATCH_FIRST_CHECK, BATCH_CHECK_EVERY>(
-                    nodes,
-                    mask,
-                    &mut at,
-                    root.depth,
-                    |l, node| block[(node.column as usize + r + l) & block_mask],
-                    Self::step::<false>,
-                );
-                if width == 1 {
-                    let (first_value, output) = (&self.first_value[..=mask], self.output[t]);
-                    for (l, &a) in at.iter().take(n - r).enumerate() {
-                        let sum = &mut out[(r + l) * len + output as usize];
-                        *sum = add::<F32>(*sum, first_value[a as usize & mask]);
-                    }
-                } else {
-                    for (l, &a) in at.iter().take(n - r).enumerate() {
-                        let o = &mut out[(r + l) * len..(r + l) * len + m.n_outputs];
-                        self.add_leaf::<F32>(width, t, a, o);
-                    }
+        for r in (0..n).step_by(L) {
+            let mut at = [root.node; L];
+            walk::<T, L, BATCH_FIRST_CHECK, BATCH_CHECK_EVERY>(
+                nodes,
+                mask,
+                &mut at,
+                root.depth,
+                |l, node| block[(node.column as usize + r + l) & block_mask],
+                Self::step::<false>,
+            );
+            if width == 1 {
+                let (first_value, output) = (&self.first_value[..=mask], self.output[t]);
+                for (l, &a) in at.iter().take(n - r).enumerate() {
+                    let sum = &mut out[(r + l) * len + output as usize];
+                    *sum = add::<F32>(*sum, first_value[a as usize & mask]);
+                }
+            } else {
+                for (l, &a) in at.iter().take(n - r).enumerate() {
+                    let o = &mut out[(r + l) * len..(r + l) * len + m.n_outputs];
+                    self.add_leaf::<F32>(width, t, a, o);
                 }
             }
         }
@@ -612,6 +632,10 @@ const BATCH_CHECK_EVERY: u32 = 4;
 /// One row's lanes are a few trees: checks are cheap.
 const ROW_FIRST_CHECK: u32 = 2;
 const ROW_CHECK_EVERY: u32 = 2;
+
+/// Trees deeper than this walk a batch [`DEEP_TREE_LANES`] rows at a time.
+const DEEP_TREE: u32 = 12;
+const DEEP_TREE_LANES: usize = 8;
 
 /// The plain split (`x <= threshold`, NaN left or not) that decides exactly as a wide
 /// node with LightGBM's numeric rules (§6 flags 32, 64, 128) does, if one exists.
