@@ -35,7 +35,7 @@ pub const STEPS: &[Step] = &[
         run: crate::bench::smoke,
     },
     Step {
-        name: "npm package: build, Node, npm pack + Vite, and Chromium tests",
+        name: "npm package: build, Node, npm pack + Vite + webpack, and Chromium tests",
         run: crate::web::test,
     },
 ];
