@@ -116,6 +116,12 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     if request.header("x-edgewood-probe").is_some() {
         resp.headers.push(("x-edgewood-probe".into(), probe));
     }
+    // The whole body is known: a length lets the host send it as is rather than in
+    // chunks (204 and 304 answers carry no length).
+    if !matches!(resp.status, 204 | 304) && resp.get_header("content-length").is_none() {
+        resp.headers
+            .push(("content-length".into(), resp.body.len().to_string()));
+    }
     let fields: Vec<(String, Vec<u8>)> = resp
         .headers
         .iter()
