@@ -108,7 +108,10 @@ fn main() {
         let model = Model::open_validated(&ewm).unwrap();
         let expected = f64s(&dir.join(pred));
         let prepared = PreparedModel::new(model).unwrap();
-        assert!(prepared.is_decoded(), "{file}: the decoded walk does not cover it");
+        assert!(
+            prepared.is_decoded(),
+            "{file}: the decoded walk does not cover it"
+        );
         let (single, batch, differ) = measure(&model, &prepared, &rows, &expected, reps);
         let (bytes_single, bytes_batch, bytes_differ) =
             measure(&model, &model, &rows, &expected, reps);

@@ -71,7 +71,10 @@ fn main() {
     let mut prepared_preds = vec![0.0; n * width];
     prepared.predict_batch(&rows, &mut prepared_preds).unwrap();
     assert!(
-        preds.iter().zip(&prepared_preds).all(|(a, b)| a.to_bits() == b.to_bits()),
+        preds
+            .iter()
+            .zip(&prepared_preds)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
         "PreparedModel differs from Model"
     );
     let (mut prepared_single, mut prepared_batch) = (Vec::new(), Vec::new());
@@ -83,7 +86,9 @@ fn main() {
         }
         prepared_single.push(t.elapsed().as_nanos() as f64 / block as f64);
         let t = Instant::now();
-        prepared.predict_batch(black_box(&rows), &mut preds).unwrap();
+        prepared
+            .predict_batch(black_box(&rows), &mut preds)
+            .unwrap();
         black_box(&preds);
         prepared_batch.push(n as f64 / t.elapsed().as_secs_f64());
     }
