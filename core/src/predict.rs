@@ -50,20 +50,7 @@ impl<'a> Model<'a> {
     /// regression value. The row is not validated against the schema here; see
     /// [`Model::validate_row`].
     pub fn predict_into(&self, row: &[f64], out: &mut [f64]) -> Result<(), PredictError> {
-        if row.len() != self.n_features {
-            return Err(crate::InputError::RowLength {
-                expected: self.n_features,
-                found: row.len(),
-            }
-            .into());
-        }
-        let len = self.prediction_len();
-        if out.len() != len {
-            return Err(PredictError::OutputLength {
-                expected: len,
-                found: out.len(),
-            });
-        }
+        self.check_row(row.len(), out.len())?;
         self.start(out);
         // The common case (narrow nodes) takes the lean walk; a node
         // with a library rule (categorical, LightGBM missing types) sends the row to
@@ -79,6 +66,45 @@ impl<'a> Model<'a> {
         }
         self.finish(out);
         Ok(())
+    }
+
+    /// Checks the lengths of one row and its output.
+    pub(crate) fn check_row(&self, row: usize, out: usize) -> Result<(), PredictError> {
+        if row != self.n_features {
+            return Err(crate::InputError::RowLength {
+                expected: self.n_features,
+                found: row,
+            }
+            .into());
+        }
+        let len = self.prediction_len();
+        if out != len {
+            return Err(PredictError::OutputLength {
+                expected: len,
+                found: out,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks the lengths of a batch and its output; returns the row count.
+    pub(crate) fn batch_rows(&self, rows: usize, out: usize) -> Result<usize, PredictError> {
+        let (nf, len) = (self.n_features, self.prediction_len());
+        if !rows.is_multiple_of(nf) {
+            return Err(crate::InputError::RowLength {
+                expected: nf,
+                found: rows % nf,
+            }
+            .into());
+        }
+        let n = rows / nf;
+        if out != n * len {
+            return Err(PredictError::OutputLength {
+                expected: n * len,
+                found: out,
+            });
+        }
+        Ok(n)
     }
 
     /// [`Model::lean_sums`] in the model's accumulation precision.
@@ -417,20 +443,7 @@ impl<'a> Model<'a> {
     /// receives `n × prediction_len` values.
     pub fn predict_batch(&self, rows: &[f64], out: &mut [f64]) -> Result<(), PredictError> {
         let (nf, len) = (self.n_features, self.prediction_len());
-        if !rows.len().is_multiple_of(nf) {
-            return Err(crate::InputError::RowLength {
-                expected: nf,
-                found: rows.len() % nf,
-            }
-            .into());
-        }
-        let n = rows.len() / nf;
-        if out.len() != n * len {
-            return Err(PredictError::OutputLength {
-                expected: n * len,
-                found: out.len(),
-            });
-        }
+        self.batch_rows(rows.len(), out.len())?;
         // Small narrow models: the lean walk row by row measured twice the rows/s of
         // the interleaved block walk below on the Iris forest. Larger models keep the
         // block walk, which holds one tree in cache while a block of rows walks it.

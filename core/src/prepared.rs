@@ -171,7 +171,7 @@ impl<'a> PreparedModel<'a> {
             return self.model.predict_into(row, out);
         };
         let m = &self.model;
-        check_lengths(row.len(), m.n_features, out.len(), m.prediction_len())?;
+        m.check_row(row.len(), out.len())?;
         m.start(out);
         let acc = &mut out[..m.n_outputs];
         match forest {
@@ -196,44 +196,13 @@ impl<'a> PreparedModel<'a> {
             return self.model.predict_batch(rows, out);
         };
         let m = &self.model;
-        let (nf, len) = (m.n_features, m.prediction_len());
-        if !rows.len().is_multiple_of(nf) {
-            return Err(crate::InputError::RowLength {
-                expected: nf,
-                found: rows.len() % nf,
-            }
-            .into());
-        }
-        let n = rows.len() / nf;
-        check_lengths(nf, nf, out.len(), n * len)?;
+        m.batch_rows(rows.len(), out.len())?;
         match forest {
             Forest::Narrow(nodes) => nodes.batch(m, rows, out),
             Forest::Wide(nodes) => nodes.batch(m, rows, out),
         }
         Ok(())
     }
-}
-
-fn check_lengths(
-    row: usize,
-    n_features: usize,
-    out: usize,
-    expected_out: usize,
-) -> Result<(), PredictError> {
-    if row != n_features {
-        return Err(crate::InputError::RowLength {
-            expected: n_features,
-            found: row,
-        }
-        .into());
-    }
-    if out != expected_out {
-        return Err(PredictError::OutputLength {
-            expected: expected_out,
-            found: out,
-        });
-    }
-    Ok(())
 }
 
 /// Where a walk of the source model goes next.
