@@ -4,8 +4,10 @@
 //! `edgewood-import` crate) turn scikit-learn, XGBoost, LightGBM or ONNX files into an
 //! [`Ensemble`]; [`Ensemble::encode`] writes it as `.ewm` bytes (specified in
 //! `core/FORMAT.md`); [`Model::open`] views such bytes in O(1) and predicts from them
-//! in place. The browser package, the Spin component and the CLI all call this crate,
-//! which is why they give bit-identical answers.
+//! in place. [`PreparedModel`] decodes a model's trees once into a layout walked with
+//! selects rather than branches: the fast path of the CLI and the browser package,
+//! with answers bit-identical to the model's. The browser package, the Spin component
+//! and the CLI all call this crate, which is why they give bit-identical answers.
 //!
 //! What the core is *not*: a reader of foreign formats, a trainer, or anything that
 //! touches files, clocks or the network.
