@@ -491,10 +491,14 @@ fn split_fields(
                 SplitTest::InSet {
                     categories: set,
                     in_set_left,
+                    integers_only,
                 } => {
                     flags |= NODE_CATEGORICAL;
                     if *in_set_left {
                         flags |= NODE_IN_SET_LEFT;
+                    }
+                    if *integers_only {
+                        flags |= NODE_INTEGERS_ONLY;
                     }
                     let max = set.iter().copied().max();
                     if let Some(&bad) = set.iter().find(|&&c| c >= MAX_CATEGORY) {

@@ -174,6 +174,9 @@ pub enum SplitTest {
         categories: Vec<u32>,
         /// Members go left (LightGBM) rather than right (XGBoost).
         in_set_left: bool,
+        /// Only an input that is exactly an integer has a category (scikit-learn's
+        /// HistGradientBoosting: 2.5 is an unknown category, not category 2).
+        integers_only: bool,
     },
 }
 

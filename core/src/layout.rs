@@ -57,11 +57,13 @@ pub const NODE_TINY_AS_ZERO: u16 = 32;
 pub const NODE_NAN_AS_ZERO: u16 = 64;
 /// §6 Node flag: after the above, `|x| <= 1e-35f32` counts as missing.
 pub const NODE_ZERO_MISSING: u16 = 128;
+/// §6 Node flag (categorical only): only an integral input has a category.
+pub const NODE_INTEGERS_ONLY: u16 = 256;
 /// §6 The flags that take a node off the plain numeric path.
 pub const NODE_RULE_FLAGS: u16 =
     NODE_CATEGORICAL | NODE_TINY_AS_ZERO | NODE_NAN_AS_ZERO | NODE_ZERO_MISSING;
 /// §6 All node flag bits defined by version 1.
-pub const NODE_FLAGS_KNOWN: u16 = 255;
+pub const NODE_FLAGS_KNOWN: u16 = 511;
 
 /// §4 Link code of [`crate::Link::ScaledSigmoid`]; its scale follows the base margins.
 pub const LINK_SCALED_SIGMOID: u8 = 4;

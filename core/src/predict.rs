@@ -338,6 +338,12 @@ impl<'a> Model<'a> {
                 libm::trunc(x)
             }
         };
+        // (`x` is already the float32 input for a narrow model.)
+        let c = if flags & NODE_INTEGERS_ONLY != 0 && c != x {
+            -1.0
+        } else {
+            c
+        };
         let in_set = c >= 0.0 && c < (set.len() * 8) as f64 && {
             let c = c as usize;
             set[c / 32 * 4 + (c % 32) / 8] & (1 << (c % 8)) != 0

@@ -172,6 +172,7 @@ fn rule_goes_left(comparison: Comparison, test: &SplitTest, m: &Missing, x: f64)
             SplitTest::InSet {
                 categories,
                 in_set_left,
+                integers_only,
             },
             comparison,
         ) => {
@@ -184,6 +185,11 @@ fn rule_goes_left(comparison: Comparison, test: &SplitTest, m: &Missing, x: f64)
                 // LightGBM: static_cast<int>, negative afterwards has none.
                 Comparison::F64LessEqual => (x > -1.0 && x < 4e9).then(|| x as u32),
             };
+            let seen = match comparison {
+                Comparison::F32LessEqual => x as f32 as f64,
+                Comparison::F64LessEqual => x,
+            };
+            let category = category.filter(|_| !*integers_only || seen.fract() == 0.0);
             let in_set = category.is_some_and(|c| categories.contains(&c));
             in_set == *in_set_left
         }
@@ -259,12 +265,18 @@ fn threshold() -> impl Strategy<Value = f64> {
 fn rule_test() -> impl Strategy<Value = SplitTest> {
     prop_oneof![
         threshold().prop_map(SplitTest::LessEqual),
-        (prop::collection::vec(0u32..70, 0..6), any::<bool>()).prop_map(
-            |(categories, in_set_left)| SplitTest::InSet {
-                categories,
-                in_set_left
-            }
-        ),
+        (
+            prop::collection::vec(0u32..70, 0..6),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(
+                |(categories, in_set_left, integers_only)| SplitTest::InSet {
+                    categories,
+                    in_set_left,
+                    integers_only,
+                }
+            ),
     ]
 }
 

@@ -575,6 +575,7 @@ fn convert_tree(t: usize, tree: &LgbmTree, n_features: usize) -> Result<Vec<Node
                 test: SplitTest::InSet {
                     categories,
                     in_set_left: true,
+                    integers_only: false,
                 },
                 // NaN always goes right; tiny values truncate to category 0 anyway.
                 missing: Missing::default(),

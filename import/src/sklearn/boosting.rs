@@ -28,9 +28,9 @@
 //! * missing goes left: the set is `known \ left` and members go RIGHT.
 //!
 //! Anything outside the set (unknown, negative, NaN) then takes the missing side, as in
-//! scikit-learn. One difference remains, by design of the core's categorical test: a
-//! fractional input (`2.5`, `-0.5`) is truncated to a category (`2`, `0`) by Edgewood,
-//! while scikit-learn's encoder finds no such category and treats it as missing. Only
+//! scikit-learn. A fractional input (`2.5`, `-0.5`) is no category either: the split is
+//! marked `integers_only`, since scikit-learn's encoder finds no such category and
+//! treats it as missing (a truncating test would take `2.5` for category `2`). Only
 //! numeric categories that are non-negative integers below 2^24 are accepted; text
 //! categories (a pandas column of strings) are refused, the error naming the encoder's
 //! `categories_` entry, since Edgewood's inputs are numbers.
@@ -840,6 +840,9 @@ fn read_hgb(
                         test: SplitTest::InSet {
                             categories,
                             in_set_left: !missing_left,
+                            // 2.5 is no category to scikit-learn's encoder: unknown,
+                            // so it goes the missing way with NaN and unseen values.
+                            integers_only: true,
                         },
                         missing: Missing {
                             left: missing_left,

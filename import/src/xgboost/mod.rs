@@ -724,6 +724,7 @@ fn convert_tree(
                 test: SplitTest::InSet {
                     categories,
                     in_set_left: false,
+                    integers_only: false,
                 },
                 missing: Missing {
                     left: missing_left,
