@@ -135,7 +135,11 @@ const ROW_LANES: usize = 16;
 /// Trees walked together for one row.
 const TREE_LANES: usize = 8;
 /// Rows per batch block: their inputs and sums stay in L1 while every tree walks them.
-const BLOCK_ROWS: usize = 64;
+const BLOCK_ROWS: usize = 128;
+/// The block a 16-bit column reaches, plus a block's rows (see `batch`).
+const SPAN: usize = (1 << 16) + BLOCK_ROWS + ROW_LANES;
+/// Batches at least this long use the span.
+const SPAN_MIN_ROWS: usize = 512;
 
 fn corrupt(tree: usize, node: usize, reason: &'static str) -> FormatError {
     FormatError::BadNode { tree, node, reason }
@@ -480,9 +484,19 @@ impl<T: Threshold> Nodes<T> {
         // The block's inputs, rounded once to the threshold type, stored by column
         // (see `column`) so a lane finds its value from the node and its row alone.
         // Rows past the end of a short last block stay zero: they walk, unadded.
-        // A power-of-two length lets the walk mask its index instead of checking it.
-        let mut block: Vec<T> =
-            alloc::vec![T::from_f64(0.0); (BLOCK_ROWS * 2 * nf).next_power_of_two()];
+        // Either a power-of-two length, so the walk masks its index instead of
+        // checking it; or, for big batches of at most 512 features, the whole span a
+        // 16-bit column can reach, so the walk neither masks nor checks and a lane's
+        // number becomes an address displacement (zeroing the span costs about as
+        // much as a few rows, hence the minimum).
+        let columns = BLOCK_ROWS * 2 * nf;
+        let spanned = rows.len() / nf >= SPAN_MIN_ROWS && columns <= 1 << 16;
+        let size = if spanned {
+            SPAN
+        } else {
+            columns.next_power_of_two()
+        };
+        let mut block: Vec<T> = alloc::vec![T::from_f64(0.0); size];
         for (rows, out) in rows
             .chunks(BLOCK_ROWS * nf)
             .zip(out.chunks_mut(BLOCK_ROWS * len))
@@ -499,10 +513,11 @@ impl<T: Threshold> Nodes<T> {
             }
             let n = rows.len() / nf;
             out.chunks_exact_mut(len).for_each(|o| m.start(o));
-            if m.accumulate_f32 {
-                self.block_sums::<true>(m, &block, n, out)
-            } else {
-                self.block_sums::<false>(m, &block, n, out)
+            match (m.accumulate_f32, spanned) {
+                (true, true) => self.block_sums::<true, true>(m, &block, n, out),
+                (true, false) => self.block_sums::<true, false>(m, &block, n, out),
+                (false, true) => self.block_sums::<false, true>(m, &block, n, out),
+                (false, false) => self.block_sums::<false, false>(m, &block, n, out),
             }
             out.chunks_exact_mut(len).for_each(|o| m.finish(o));
         }
@@ -510,21 +525,27 @@ impl<T: Threshold> Nodes<T> {
 
     /// Adds every tree's leaves onto the sums of the first `n` rows of `block`.
     #[inline(always)]
-    fn block_sums<const F32: bool>(&self, m: &Model<'_>, block: &[T], n: usize, out: &mut [f64]) {
+    fn block_sums<const F32: bool, const SPANNED: bool>(
+        &self,
+        m: &Model<'_>,
+        block: &[T],
+        n: usize,
+        out: &mut [f64],
+    ) {
         for (t, root) in self.roots.iter().enumerate() {
             // Deep trees are lopsided (LightGBM's): all lanes wait for the longest
             // path, so fewer lanes waste fewer steps there.
             if root.depth > DEEP_TREE {
-                self.tree_over_block::<F32, DEEP_TREE_LANES>(m, t, root, block, n, out);
+                self.tree_over_block::<F32, SPANNED, DEEP_TREE_LANES>(m, t, root, block, n, out);
             } else {
-                self.tree_over_block::<F32, ROW_LANES>(m, t, root, block, n, out);
+                self.tree_over_block::<F32, SPANNED, ROW_LANES>(m, t, root, block, n, out);
             }
         }
     }
 
     /// One tree over the first `n` rows of `block`, `L` rows in lock-step.
     #[inline(always)]
-    fn tree_over_block<const F32: bool, const L: usize>(
+    fn tree_over_block<const F32: bool, const SPANNED: bool, const L: usize>(
         &self,
         m: &Model<'_>,
         t: usize,
@@ -533,10 +554,14 @@ impl<T: Threshold> Nodes<T> {
         n: usize,
         out: &mut [f64],
     ) {
-        let (len, width) = (m.prediction_len(), m.leaf_width);
         let (nodes, mask) = (&self.nodes[..=self.mask], self.mask);
-        let block_mask = block.len() - 1;
-        let block = &block[..=block_mask];
+        if SPANNED {
+            if let Ok(span) = <&[T; SPAN]>::try_from(block) {
+                return self.tree_over_span::<F32, L>(m, t, root, span, n, out);
+            }
+        }
+        let block_mask = block.len().saturating_sub(1);
+        let block = block.get(..=block_mask).unwrap_or_default();
         for r in (0..n).step_by(L) {
             let mut at = [root.node; L];
             walk::<T, L, BATCH_FIRST_CHECK, BATCH_CHECK_EVERY>(
@@ -547,17 +572,60 @@ impl<T: Threshold> Nodes<T> {
                 |l, node| block[(node.column as usize + r + l) & block_mask],
                 Self::step::<false>,
             );
-            if width == 1 {
-                let (first_value, output) = (&self.first_value[..=mask], self.output[t]);
-                for (l, &a) in at.iter().take(n - r).enumerate() {
-                    let sum = &mut out[(r + l) * len + output as usize];
-                    *sum = add::<F32>(*sum, first_value[a as usize & mask]);
-                }
-            } else {
-                for (l, &a) in at.iter().take(n - r).enumerate() {
-                    let o = &mut out[(r + l) * len..(r + l) * len + m.n_outputs];
-                    self.add_leaf::<F32>(width, t, a, o);
-                }
+            self.add_lane_leaves::<F32, L>(m, t, &at, r, n, out);
+        }
+    }
+
+    /// [`Nodes::tree_over_block`] over a whole span (see `batch`).
+    #[inline(always)]
+    fn tree_over_span<const F32: bool, const L: usize>(
+        &self,
+        m: &Model<'_>,
+        t: usize,
+        root: &Root,
+        span: &[T; SPAN],
+        n: usize,
+        out: &mut [f64],
+    ) {
+        let (nodes, mask) = (&self.nodes[..=self.mask], self.mask);
+        for r in (0..n).step_by(L) {
+            let mut at = [root.node; L];
+            // Provably inside the span: a u16, a row below BLOCK_ROWS, a lane below L.
+            let row = r & (BLOCK_ROWS - 1);
+            walk::<T, L, BATCH_FIRST_CHECK, BATCH_CHECK_EVERY>(
+                nodes,
+                mask,
+                &mut at,
+                root.depth,
+                |l, node| span[(node.column as u16) as usize + row + l],
+                Self::step::<false>,
+            );
+            self.add_lane_leaves::<F32, L>(m, t, &at, r, n, out);
+        }
+    }
+
+    /// Adds the leaves the first `n - r` lanes reached in tree `t` onto rows `r..`.
+    #[inline(always)]
+    fn add_lane_leaves<const F32: bool, const L: usize>(
+        &self,
+        m: &Model<'_>,
+        t: usize,
+        at: &[u32; L],
+        r: usize,
+        n: usize,
+        out: &mut [f64],
+    ) {
+        let (len, width, mask) = (m.prediction_len(), m.leaf_width, self.mask);
+        if width == 1 {
+            let (first_value, output) = (&self.first_value[..=mask], self.output[t]);
+            for (l, &a) in at.iter().take(n - r).enumerate() {
+                let sum = &mut out[(r + l) * len + output as usize];
+                *sum = add::<F32>(*sum, first_value[a as usize & mask]);
+            }
+        } else {
+            for (l, &a) in at.iter().take(n - r).enumerate() {
+                let o = &mut out[(r + l) * len..(r + l) * len + m.n_outputs];
+                self.add_leaf::<F32>(width, t, a, o);
             }
         }
     }

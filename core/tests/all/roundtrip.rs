@@ -60,8 +60,9 @@ proptest! {
             let expected = evaluate(&ensemble, row);
             prop_assert!(same_bits(&out, &expected), "row {:?}: prepared {:?} reference {:?}", row, out, expected);
         }
-        // Enough rows for full blocks, full lanes and a ragged end.
-        let many: Vec<Vec<f64>> = rows.iter().cycle().take(rows.len() * 13).cloned().collect();
+        // Enough rows for full blocks, full lanes and a ragged end, and for the walk
+        // big batches take (at least 512 rows).
+        let many: Vec<Vec<f64>> = rows.iter().cycle().take(rows.len() * 13 + 600).cloned().collect();
         let mut batch = vec![0.0; many.len() * len];
         prepared.predict_batch(&many.concat(), &mut batch).unwrap();
         for (row, chunk) in many.iter().zip(batch.chunks(len)) {
