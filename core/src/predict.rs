@@ -700,7 +700,7 @@ const LEAN_BATCH_MAX_NODE_BYTES: usize = 128 * 1024;
 
 /// One accumulation step: in float32 (XGBoost) or float64.
 #[inline(always)]
-fn add<const F32: bool>(a: f64, v: f64) -> f64 {
+pub(crate) fn add<const F32: bool>(a: f64, v: f64) -> f64 {
     if F32 {
         ((a as f32) + (v as f32)) as f64
     } else {

@@ -23,6 +23,7 @@ use alloc::vec::Vec;
 use crate::error::{FormatError, PredictError};
 use crate::layout::*;
 use crate::model::{decode_node, Model};
+use crate::predict::add;
 
 /// A [`Model`] with its trees decoded for fast prediction. Build it once with
 /// [`PreparedModel::new`] and predict many rows; it owns its nodes (about as many
@@ -720,14 +721,4 @@ fn numeric_rule_as_split(flags: u16, t: f64) -> Option<(f64, bool)> {
 fn next_down(x: f64) -> f64 {
     let bits = x.to_bits();
     f64::from_bits(if x > 0.0 { bits - 1 } else { bits + 1 })
-}
-
-/// One accumulation step: in float32 (XGBoost) or float64.
-#[inline(always)]
-fn add<const F32: bool>(a: f64, v: f64) -> f64 {
-    if F32 {
-        ((a as f32) + (v as f32)) as f64
-    } else {
-        a + v
-    }
 }

@@ -745,6 +745,20 @@ fn cors_preflight_and_simple_requests() {
     );
 }
 
+/// Runs `edgewood ARGS`, which must succeed, and returns its standard output.
+fn cli(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_edgewood"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "edgewood {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Parses the CLI's CSV output: label, then probabilities.
 fn cli_rows(csv: &str) -> Vec<(String, Vec<f64>)> {
     csv.lines()
@@ -792,18 +806,8 @@ fn http_answers_equal_the_cli_and_the_core_bit_for_bit() {
         csv.push('\n');
     }
     std::fs::write(&input, csv).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_edgewood"))
-        .arg("predict")
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let cli = cli_rows(&String::from_utf8(out.stdout).unwrap());
-    assert_eq!(cli.len(), rows.len());
+    let from_cli = cli_rows(&cli(&["predict", input.to_str().unwrap()]));
+    assert_eq!(from_cli.len(), rows.len());
 
     let server = Server::start(&[]);
     let model = edgewood_spin::model().unwrap();
@@ -827,7 +831,7 @@ fn http_answers_equal_the_cli_and_the_core_bit_for_bit() {
         panic!()
     };
     assert_eq!(preds.len(), rows.len());
-    for (i, ((p, (label, probs)), row)) in preds.iter().zip(&cli).zip(&rows).enumerate() {
+    for (i, ((p, (label, probs)), row)) in preds.iter().zip(&from_cli).zip(&rows).enumerate() {
         assert_eq!(str_of(p.get("prediction")), label, "row {i}");
         let Some(Json::Obj(http_probs)) = p.get("probabilities") else {
             panic!()
@@ -874,7 +878,7 @@ fn http_answers_equal_the_cli_and_the_core_bit_for_bit() {
         for (k, x) in p.iter().enumerate() {
             assert_eq!(
                 num(x).to_bits(),
-                cli[i].1[k].to_bits(),
+                from_cli[i].1[k].to_bits(),
                 "V2 row {i} class {k}"
             );
         }
@@ -1124,17 +1128,15 @@ fn boosted_component_answers_as_its_library(model_file: &str, name: &str) {
 
     let dir = tempfile::tempdir().unwrap();
     let ewm = dir.path().join("model.ewm");
-    let out = Command::new(env!("CARGO_BIN_EXE_edgewood"))
-        .args(["convert", "--feature-names", header, "-o"])
-        .arg(&ewm)
-        .arg(format!("{fixtures}{model_file}"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let source = format!("{fixtures}{model_file}");
+    cli(&[
+        "convert",
+        "--feature-names",
+        header,
+        "-o",
+        ewm.to_str().unwrap(),
+        &source,
+    ]);
     let server = Server::start(&["--model", ewm.to_str().unwrap()]);
 
     let mut expected = expected.lines();
