@@ -4,33 +4,14 @@
 //! `cargo fuzz` (nightly) explores far more; this keeps the oracles and seeds honest
 //! in every `cargo test`.
 
-use std::path::PathBuf;
-
 use edgewood_core::Model;
-use edgewood_import::fuzzing::{self, mutate, Rng};
-
-fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/seeds")
-        .join(target);
-    let mut out: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| {
-            let path = e.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&path).unwrap())
-        })
-        .collect();
-    out.sort();
-    assert!(out.len() >= 2, "{target}: too few seeds");
-    out
-}
+use edgewood_import::fuzzing::{self, mutate, seed_corpus, Rng};
 
 #[test]
 fn import_pickle_seeds_and_mutations() {
     let mut rng = Rng::new(1);
     let mut imported = 0;
-    for (name, seed) in seeds("import_pickle") {
+    for (name, seed) in seed_corpus("import_pickle") {
         // Each seed is meaningful: real models import, the hostile one is refused.
         let ok = edgewood_import::import_bytes(&seed, &fuzzing::fuzz_options()).is_ok();
         assert_eq!(ok, name.ends_with(".joblib"), "{name}");
@@ -49,7 +30,7 @@ fn import_pickle_seeds_and_mutations() {
 fn decode_ewm_seeds_and_mutations() {
     let mut rng = Rng::new(2);
     let (mut opened, mut valid) = (0, 0);
-    for (name, seed) in seeds("decode_ewm") {
+    for (name, seed) in seed_corpus("decode_ewm") {
         // `regression-*` seeds are inputs that once crashed; the others are valid models.
         if !name.starts_with("regression-") {
             assert!(
