@@ -8,6 +8,9 @@
 // core's, so the messages match the CLI and the HTTP service word for word.
 
 import * as engine from './edgewood.js';
+import { EdgewoodError } from './error.js';
+
+export { EdgewoodError };
 
 /** The engine's wasm exports (for `memory`), set by the entry that instantiated it. */
 let wasm = null;
@@ -15,20 +18,6 @@ let wasm = null;
 /** Called once by index.js / node.js with the exports of the instantiated engine. */
 export function attach(exports) {
   wasm = exports;
-}
-
-/**
- * An error from Edgewood. `code` is stable and meant for programs; `feature` names the
- * input feature concerned and `row` the batch row, when the error is about one.
- */
-export class EdgewoodError extends Error {
-  constructor(message, code, feature, row) {
-    super(message);
-    this.name = 'EdgewoodError';
-    this.code = code;
-    if (feature !== undefined) this.feature = feature;
-    if (row !== undefined) this.row = row;
-  }
 }
 
 /** The error the engine recorded for the call that just failed. */

@@ -3,7 +3,7 @@
 // this entry costs nothing until a model is actually converted.
 
 import * as converter from './edgewood_convert.js';
-import { EdgewoodError } from './api.js';
+import { EdgewoodError } from './error.js';
 
 async function bytesOf(source) {
   if (source instanceof Uint8Array) return source;

@@ -8,4 +8,4 @@ import { makeConvert } from './convert-api.js';
 export const convert = makeConvert(async () =>
   initSync({ module: await readFile(new URL('edgewood_convert_bg.wasm', import.meta.url)) }),
 );
-export { EdgewoodError } from './api.js';
+export { EdgewoodError } from './error.js';

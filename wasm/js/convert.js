@@ -7,4 +7,4 @@ import { makeConvert } from './convert-api.js';
 export const convert = makeConvert(() =>
   init({ module_or_path: new URL('edgewood_convert_bg.wasm', import.meta.url) }),
 );
-export { EdgewoodError } from './api.js';
+export { EdgewoodError } from './error.js';

@@ -1,6 +1,10 @@
 // Browser and bundler entry of `edgewood`: fetches and instantiates the engine wasm
 // (located next to this file, so bundlers such as Vite and webpack emit it as an
 // asset), then exposes the API. Top-level await makes Model.iris() synchronous.
+//
+// The package ships this entry bundled with the modules it imports (the wasm-bindgen
+// glue edgewood.js, api.js, error.js) as one self-contained module: a page then fetches
+// two files, this one and the wasm, both of which it can announce with preloads.
 
 import init from './edgewood.js';
 import { attach } from './api.js';

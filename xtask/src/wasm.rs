@@ -5,9 +5,11 @@
 //! profile; run `wasm-bindgen --target web` on each; shrink them with `wasm-opt` from
 //! the npm package `binaryen` (Debian's binaryen 108 corrupts wasm-bindgen output);
 //! copy the hand-written JavaScript, TypeScript declarations, `package.json` and README
-//! from `wasm/js/`; print raw and gzip sizes and fail when the engine exceeds its
-//! budget. The two wasm files are separate so that pages which only predict never
-//! download the converter.
+//! from `wasm/js/`; bundle the browser entry `index.js` with the modules it imports into
+//! one self-contained module (rolldown, from `web/node_modules`), so that a page fetches
+//! two files (that module and the wasm) instead of five; print raw and gzip sizes and
+//! fail when the engine exceeds its budget. The two wasm files are separate so that
+//! pages which only predict never download the converter.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,6 +40,7 @@ const JS_FILES: &[&str] = &[
     "index.js",
     "node.js",
     "api.js",
+    "error.js",
     "index.d.ts",
     "convert.js",
     "convert-node.js",
@@ -120,6 +123,43 @@ fn wasm_opt() -> anyhow::Result<PathBuf> {
          (or `npm ci` in web/)"
     );
     Ok(path)
+}
+
+/// `rolldown` from `web/node_modules` (a dependency of `web/package.json`).
+fn rolldown() -> anyhow::Result<PathBuf> {
+    let path = root().join("web/node_modules/.bin/rolldown");
+    ensure!(
+        path.exists(),
+        "rolldown is missing: run `cargo xtask setup` (or `npm ci` in web/)"
+    );
+    Ok(path)
+}
+
+/// Replaces the package's `index.js` with one ES module holding it and everything it
+/// imports (the wasm-bindgen glue, api.js, error.js). The `new URL('edgewood_bg.wasm',
+/// import.meta.url)` that locates the wasm is kept as written, so bundlers still find
+/// the wasm; the other files stay in the package for the Node entry and the converter.
+fn bundle_browser_entry(pkg: &Path) -> anyhow::Result<()> {
+    // Run inside the package so that the bundle's comments name the files relatively.
+    util::run(
+        Command::new(rolldown()?)
+            .current_dir(pkg)
+            .args([
+                "index.js",
+                "--format",
+                "esm",
+                "--logLevel",
+                "warn",
+                "--banner",
+            ])
+            .arg(
+                "// The browser and bundler entry of `edgewood`: index.js bundled with \
+                 edgewood.js, api.js and error.js by `cargo xtask wasm`.",
+            )
+            .args(["--file", "index.bundle.js"]),
+    )?;
+    std::fs::rename(pkg.join("index.bundle.js"), pkg.join("index.js"))
+        .context("replacing index.js with its bundle")
 }
 
 /// Checks that `wasm-bindgen` on PATH is the pinned version.
@@ -218,6 +258,7 @@ pub fn build() -> anyhow::Result<Vec<Size>> {
         std::fs::copy(js.join(file), pkg.join(file))
             .with_context(|| format!("copying wasm/js/{file}"))?;
     }
+    bundle_browser_entry(&pkg)?;
     let manifest = std::fs::read_to_string(pkg.join("package.json"))?;
     let expected = format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION"));
     ensure!(

@@ -259,3 +259,14 @@ test('bit-for-bit parity with scikit-learn on the Iris fixture rows', () => {
   assert.ok(compared >= 150, `only ${compared} rows compared`);
   assert.ok(refused > 0);
 });
+
+test('an EdgewoodError is one to every copy of the class (the browser entry bundles its own)', async () => {
+  // A second instance of error.js stands for the copy bundled into the browser entry.
+  const other = await import(pkgDir + 'error.js?another-copy');
+  assert.notEqual(other.EdgewoodError, EdgewoodError);
+  const error = refuses(() => Model.iris().predict({ sepal_length: 5.1 }), 'missing_feature', 'sepal_width');
+  assert.ok(error instanceof other.EdgewoodError);
+  assert.ok(new other.EdgewoodError('m', 'code') instanceof EdgewoodError);
+  assert.ok(!(new Error('plain') instanceof EdgewoodError));
+  assert.ok(!({ name: 'EdgewoodError' } instanceof EdgewoodError));
+});
