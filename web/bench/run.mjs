@@ -5,40 +5,81 @@
 // single-row latency (median and p99 over ~0.5 ms blocks of calls: the browser's timer
 // is 5 µs) and batch throughput, each with the peer/edgewood ratio.
 //
+// A fourth "engine", baseline, has no engine at all (its prediction returns fixed
+// numbers): its cold start is Chromium's own floor, navigation to a page whose module
+// imports one tiny module, measured in the same run. Each engine's own share of its
+// cold start, from the page's script starting to the first prediction's end, is its
+// own column.
+//
 // Cold start is measured two ways, the engines taking turns:
 // - "new browser": the browser was just launched and this is its first navigation to
-//   the origin, so the time includes starting a renderer process;
-// - "running browser": a blank page of the same origin was shown first (the renderer
-//   is up), then the benchmark page is navigated to, still with nothing cached.
+//   the origin, so the time includes starting a renderer process (and competing with
+//   the browser's own start-up work);
+// - "running browser": a blank page of the same origin was shown first and the browser
+//   has gone quiet (its processes used < 5% of a core over 200 ms: a freshly launched
+//   Chromium 156 spends about a second of CPU preparing its own WebUI pages, which a
+//   browser that has been running for a while has long finished), then the same tab
+//   is navigated to the benchmark page, still with nothing cached.
 // For the running browser it also prints where the time goes: the page itself
 // (navigation start → its module script runs), the engine's files and set-up, the
 // WebAssembly compile/instantiate calls inside that, and the first prediction.
+//
+// Chromium runs with the flags the browser tests use (no sandbox: we run as root in a
+// container; no GPU; no background networking, component updates, sync or QUIC: the
+// network is closed) plus the ones Playwright adds for automation. The static server
+// runs in a process of its own so that Playwright's traffic on this process's event
+// loop never delays a response.
 // Run by `cargo xtask bench-web`, which first builds the package and writes the peers
-// (make_peers.py).
+// (make_peers.py). BENCH_ENGINES=edgewood,baseline limits a run to some engines;
+// BENCH_ENGINES=edgewood,baseline,edgewood-inline adds the inlined-wasm experiment.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { chromium } from 'playwright-core';
-import { startServer, resolve } from '../server.mjs';
+import { resolve } from '../server.mjs';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '..', '..');
 const fixtures = join(root, 'tests', 'fixtures');
-const ENGINES = ['edgewood', 'ort', 'm2cgen'];
-const LABEL = { edgewood: 'edgewood (this package)', ort: 'onnxruntime-web 1.30 (wasm, 1 thread)', m2cgen: 'm2cgen 0.10 JavaScript' };
+const ALL = ['edgewood', 'ort', 'm2cgen', 'baseline', 'edgewood-inline'];
+const DEFAULT = ['edgewood', 'ort', 'm2cgen', 'baseline'];
+const ENGINES = process.env.BENCH_ENGINES ? process.env.BENCH_ENGINES.split(',') : DEFAULT;
+if (!ENGINES.includes('edgewood') || ENGINES.some((e) => !ALL.includes(e))) {
+  throw new Error(`BENCH_ENGINES must list edgewood and only these: ${ALL.join(', ')}`);
+}
+// The baseline (no engine) and the inlined-wasm experiment take part in the cold starts only.
+const WARM = ENGINES.filter((e) => e !== 'baseline' && e !== 'edgewood-inline');
+const PEERS = WARM.filter((e) => e !== 'edgewood');
+const LABEL = {
+  edgewood: 'edgewood (this package)',
+  ort: 'onnxruntime-web 1.30 (wasm, 1 thread)',
+  m2cgen: 'm2cgen 0.10 JavaScript',
+  'edgewood-inline': 'edgewood, wasm inlined as base64 (experiment)',
+  baseline: 'baseline: no engine (Chromium\'s floor)',
+};
 const COLD_RUNS = Number(process.env.COLD_RUNS ?? 5);
 const BATCH = 10_000;
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
-// The .ewm the edgewood adapter fetches: the Iris joblib converted by the package itself.
+// The .ewm the edgewood adapter's warm check compares with Model.iris(): the Iris joblib
+// converted by the package itself.
 const { convert } = await import(join(root, 'wasm', 'pkg', 'convert-node.js'));
 writeFileSync(join(here, 'peers', 'iris_rf100.ewm'), await convert(readFileSync(join(fixtures, 'iris_rf100.joblib')), {
   featureNames: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],
   classNames: ['setosa', 'versicolor', 'virginica'],
 }));
+if (ENGINES.includes('edgewood-inline')) {
+  // The package's browser entry with its wasm as base64 in place of the wasm's URL.
+  const entry = readFileSync(join(root, 'wasm', 'pkg', 'index.js'), 'utf8');
+  const locate = /attach\(await (\w+)\(\{ module_or_path: new URL\("edgewood_bg\.wasm", import\.meta\.url\) \}\)\);/;
+  if (!locate.test(entry)) throw new Error('wasm/pkg/index.js no longer locates its wasm as run.mjs expects');
+  const base64 = readFileSync(join(root, 'wasm', 'pkg', 'edgewood_bg.wasm')).toString('base64');
+  writeFileSync(join(here, 'peers', 'edgewood_inline.js'), entry.replace(locate, (_, init) => `attach(await ${init}({ module_or_path: Uint8Array.fromBase64("${base64}") }));`));
+}
 for (const f of ['m2cgen_iris.js', 'rf_iris.onnx']) {
   if (!existsSync(join(here, 'peers', f))) throw new Error(`web/bench/peers/${f} is missing: run make_peers.py`);
 }
@@ -47,13 +88,89 @@ for (const f of ['m2cgen_iris.js', 'rf_iris.onnx']) {
 const lines = readFileSync(join(fixtures, 'iris_rf100.input.csv'), 'utf8').trim().split('\n').slice(1);
 const rows = lines.map((l) => l.split(',').map(Number)).filter((r) => r.every((v) => v >= 0 && v <= 10));
 
-const server = await startServer();
+/** Starts web/server.mjs in a child process on a free port; resolves to { url, close }. */
+function startServerProcess() {
+  const child = spawn(process.execPath, [join(root, 'web', 'server.mjs'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((ok, fail) => {
+    let out = '';
+    child.once('exit', (code) => fail(new Error(`web/server.mjs exited (${code}) before listening`)));
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
+      if (m) {
+        child.removeAllListeners('exit');
+        ok({ url: m[0], close: () => new Promise((done) => { child.once('exit', done); child.kill(); }) });
+      }
+    });
+  });
+}
+
+/** The process id of the browser that Playwright launched with this profile directory. */
+function browserPid(profile) {
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    let args;
+    try {
+      args = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // the process has gone
+    }
+    if (args.includes(`--user-data-dir=${profile}`) && !args.some((a) => a.startsWith('--type='))) return Number(p);
+  }
+  return null;
+}
+
+/** CPU time (clock ticks) used so far by process `root` and all its descendants. */
+function treeTicks(root) {
+  const parent = new Map();
+  const ticks = new Map();
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the parenthesised command name: state, ppid, … utime (12th), stime.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    parent.set(Number(p), Number(f[1]));
+    ticks.set(Number(p), Number(f[11]) + Number(f[12]));
+  }
+  let sum = 0;
+  for (const [p, t] of ticks) {
+    let q = p;
+    while (q > 1 && q !== root) q = parent.get(q) ?? 0;
+    if (q === root) sum += t;
+  }
+  return sum;
+}
+
+/**
+ * Waits until the browser's processes have used at most one clock tick (10 ms) of CPU
+ * in a 200 ms window, or 10 s have passed; returns how long it waited (ms).
+ */
+async function waitQuiet(profile) {
+  const pid = browserPid(profile);
+  if (pid === null) throw new Error(`no browser process with the profile ${profile}`);
+  const start = Date.now();
+  let last = treeTicks(pid);
+  for (;;) {
+    await new Promise((ok) => setTimeout(ok, 200));
+    const now = treeTicks(pid);
+    if (now - last <= 1 || Date.now() - start > 10_000) return Date.now() - start;
+    last = now;
+  }
+}
+
+const server = await startServerProcess();
 const scratch = mkdtempSync(join(tmpdir(), 'edgewood-bench-'));
 const launch = (name) => chromium.launchPersistentContext(join(scratch, name), { executablePath: '/usr/bin/chromium', headless: true, args: ARGS });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const results = Object.fromEntries(ENGINES.map((e) => [e, { cold: [], per: [], rates: [] }]));
 let browserVersion = '?';
+const quietWaits = [];
 
 /** Installed in each warm page: calibrated single-row blocks and batch repetitions. */
 function installBench({ rows, BATCH }) {
@@ -66,6 +183,7 @@ function installBench({ rows, BATCH }) {
   let i = 0;
   window.bench = {
     async setup() {
+      const verified = api.verify ? await api.verify(rows) : null;
       // Warm up (JIT tiers; V8 tiers wasm up in the background and cannot switch a
       // running call) for ~300 ms per path, then size a block of k calls to ≈0.5 ms,
       // the fastest of 5 tries deciding so that one preempted try does not set k.
@@ -84,7 +202,7 @@ function installBench({ rows, BATCH }) {
         k *= 2;
       }
       const first = await api.one(prepared[60]);
-      return { k, isolated: crossOriginIsolated, check: Array.from(api.probabilities ? api.probabilities(first) : first) };
+      return { k, verified, isolated: crossOriginIsolated, check: Array.from(api.probabilities ? api.probabilities(first) : first) };
     },
     async single(blocks) {
       const per = [];
@@ -104,18 +222,20 @@ function installBench({ rows, BATCH }) {
   };
 }
 
-/** Loads the page for `engine` in `context` and returns its start-up timings (ms). */
-async function coldLoad(context, engine) {
-  const page = await context.newPage();
+/** Navigates `page` to the page for `engine` and returns its start-up timings (ms). */
+async function coldLoad(page, engine) {
   await page.goto(`${server.url}bench/page.html?engine=${engine}`);
   await page.waitForFunction(() => window.coldStartMs !== undefined, null, { timeout: 60_000 });
-  const t = await page.evaluate(() => {
+  return page.evaluate(() => {
     const resources = performance.getEntriesByType('resource');
     const wasm = resources.filter((e) => e.name.endsWith('.wasm'));
     const calls = window.wasmCalls;
+    const nav = performance.getEntriesByType('navigation')[0];
     return {
       total: window.coldStartMs,
       page: window.scriptStartMs,
+      own: window.coldStartMs - window.scriptStartMs,
+      response: nav.responseEnd,
       engine: window.readyMs - window.scriptStartMs,
       wasmDownload: wasm.length ? Math.max(...wasm.map((e) => e.responseEnd)) - Math.min(...wasm.map((e) => e.startTime)) : 0,
       wasmCompile: calls.reduce((sum, c) => sum + (c.end - c.start), 0),
@@ -123,9 +243,10 @@ async function coldLoad(context, engine) {
       files: resources.map((e) => new URL(e.name).pathname),
     };
   });
-  await page.close();
-  return t;
 }
+
+/** The page a freshly launched persistent context opened, or a new one. */
+const firstPage = async (context) => context.pages()[0] ?? context.newPage();
 
 try {
   // Cold starts, the engines taking turns (so that load on the machine hits all alike);
@@ -134,14 +255,15 @@ try {
     for (let j = 0; j < ENGINES.length; j++) {
       const engine = ENGINES[(run + j) % ENGINES.length];
       let context = await launch(`${engine}-${run}-new`);
-      const fresh = await coldLoad(context, engine);
+      const fresh = await coldLoad(await firstPage(context), engine);
       await context.close();
       context = await launch(`${engine}-${run}-running`);
-      const blank = await context.newPage();
-      await blank.goto(`${server.url}bench/page.html`);
-      const running = await coldLoad(context, engine);
+      const tab = await firstPage(context);
+      await tab.goto(`${server.url}bench/page.html`);
+      quietWaits.push(await waitQuiet(join(scratch, `${engine}-${run}-running`)));
+      const running = await coldLoad(tab, engine);
       await context.close();
-      results[engine].cold.push({ fresh: fresh.total, ...running });
+      results[engine].cold.push({ fresh: fresh.total, freshOwn: fresh.own, ...running });
       if (!results[engine].shipped) {
         // What the engine ships: everything but the benchmark's own page and adapter.
         const files = [...new Set(running.files.filter((u) => !u.startsWith('/bench/page.html') && !u.startsWith('/bench/engines/')))];
@@ -157,21 +279,21 @@ try {
   }
   // Warm measurements: one page per engine in one browser, taking turns in rounds.
   const context = await launch('warm');
-  browserVersion = context.browser()?.version() ?? '?';
   const pages = {};
-  for (const engine of ENGINES) {
+  for (const engine of WARM) {
     const page = await context.newPage();
     await page.goto(`${server.url}bench/page.html?engine=${engine}`);
     await page.waitForFunction(() => window.coldStartMs !== undefined, null, { timeout: 60_000 });
     await page.evaluate(installBench, { rows, BATCH });
     pages[engine] = page;
   }
-  for (const engine of ENGINES) {
+  browserVersion = await pages.edgewood.evaluate(() => navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1] ?? '?');
+  for (const engine of WARM) {
     await pages[engine].bringToFront();
     Object.assign(results[engine], await pages[engine].evaluate(() => window.bench.setup()));
   }
   for (let round = 0; round < 8; round++) {
-    for (const engine of ENGINES) {
+    for (const engine of WARM) {
       await pages[engine].bringToFront();
       results[engine].per.push(...(await pages[engine].evaluate(() => window.bench.single(50))));
       results[engine].rates.push(await pages[engine].evaluate(() => window.bench.batch()));
@@ -188,8 +310,10 @@ for (const engine of ENGINES) {
   const cold = (key) => median(r.cold.map((c) => c[key]));
   Object.assign(r, {
     coldFreshMs: cold('fresh'),
+    coldFreshOwnMs: cold('freshOwn'),
     coldMs: cold('total'),
-    coldParts: Object.fromEntries(['page', 'engine', 'wasmDownload', 'wasmCompile', 'firstPredict'].map((k) => [k, cold(k)])),
+    coldOwnMs: cold('own'),
+    coldParts: Object.fromEntries(['page', 'response', 'engine', 'wasmDownload', 'wasmCompile', 'firstPredict'].map((k) => [k, cold(k)])),
     medianUs: per[Math.floor(per.length / 2)],
     p99Us: per[Math.floor(per.length * 0.99)],
     rowsPerSec: median(r.rates),
@@ -202,31 +326,39 @@ const ratio = (peer, ours, higherIsBetter = false) => {
   const r = higherIsBetter ? ours / peer : peer / ours;
   return `${r.toFixed(r < 1 ? 2 : 1)}×`;
 };
+const warmCells = (r) => (r.per.length ? [`${r.medianUs.toFixed(2)} µs`, `${r.p99Us.toFixed(2)} µs`, fmt(r.rowsPerSec)] : ['—', '—', '—']);
 const table = [
-  '| engine | shipped raw | shipped gzip | cold start, new browser | cold start, running browser | 1 row median | 1 row p99 | batch 10k rows/s |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|',
+  '| engine | shipped raw | shipped gzip | cold start, new browser | of which own | cold start, running browser | of which own | 1 row median | 1 row p99 | batch 10k rows/s |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 for (const name of ENGINES) {
   const r = results[name];
-  table.push(`| ${LABEL[name]} | ${fmt(r.shipped.raw / 1024)} KB | ${fmt(r.shipped.gzip / 1024)} KB | ${fmt(r.coldFreshMs)} ms | ${fmt(r.coldMs)} ms | ${r.medianUs.toFixed(2)} µs | ${r.p99Us.toFixed(2)} µs | ${fmt(r.rowsPerSec)} |`);
+  table.push(`| ${LABEL[name]} | ${fmt(r.shipped.raw / 1024)} KB | ${fmt(r.shipped.gzip / 1024)} KB | ${fmt(r.coldFreshMs)} ms | ${fmt(r.coldFreshOwnMs)} ms | ${fmt(r.coldMs)} ms | ${fmt(r.coldOwnMs)} ms | ${warmCells(r).join(' | ')} |`);
 }
-table.push('', '| peer ÷ edgewood (>1: edgewood better) | shipped raw | shipped gzip | cold, new browser | cold, running browser | 1 row median | 1 row p99 | batch |', '|---|---:|---:|---:|---:|---:|---:|---:|');
-for (const name of ENGINES.slice(1)) {
+table.push('', '"own": from the page\'s module script starting to the end of the first prediction (the engine\'s files, set-up and first prediction); the rest is Chromium\'s navigation, which the baseline row shows alone.');
+table.push('', '| peer ÷ edgewood (>1: edgewood better) | shipped raw | shipped gzip | cold, new browser | own, new browser | cold, running browser | own, running browser | 1 row median | 1 row p99 | batch |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const name of PEERS) {
   const r = results[name];
-  table.push(`| ${LABEL[name]} | ${ratio(r.shipped.raw, e.shipped.raw)} | ${ratio(r.shipped.gzip, e.shipped.gzip)} | ${ratio(r.coldFreshMs, e.coldFreshMs)} | ${ratio(r.coldMs, e.coldMs)} | ${ratio(r.medianUs, e.medianUs)} | ${ratio(r.p99Us, e.p99Us)} | ${ratio(r.rowsPerSec, e.rowsPerSec, true)} |`);
+  table.push(`| ${LABEL[name]} | ${ratio(r.shipped.raw, e.shipped.raw)} | ${ratio(r.shipped.gzip, e.shipped.gzip)} | ${ratio(r.coldFreshMs, e.coldFreshMs)} | ${ratio(r.coldFreshOwnMs, e.coldFreshOwnMs)} | ${ratio(r.coldMs, e.coldMs)} | ${ratio(r.coldOwnMs, e.coldOwnMs)} | ${ratio(r.medianUs, e.medianUs)} | ${ratio(r.p99Us, e.p99Us)} | ${ratio(r.rowsPerSec, e.rowsPerSec, true)} |`);
+}
+if (results.baseline) {
+  const b = results.baseline;
+  table.push('', `Against the floor: edgewood's cold start is ${fmt(e.coldFreshMs - b.coldFreshMs)} ms above the baseline in a new browser (${(e.coldFreshMs / b.coldFreshMs).toFixed(2)}×) and ${fmt(e.coldMs - b.coldMs)} ms above it in a running browser (${(e.coldMs / b.coldMs).toFixed(2)}×).`);
 }
 table.push('', 'Where the cold start goes in the running browser (medians, ms; the engine\'s set-up includes its wasm download and compile):', '',
-  '| engine | navigation → page script | engine files + set-up | of which wasm download | of which wasm compile + instantiate | first prediction | total |',
-  '|---|---:|---:|---:|---:|---:|---:|');
+  '| engine | navigation → page response end | navigation → page script | engine files + set-up | of which wasm download | of which wasm compile + instantiate | first prediction | own (script → prediction) | total |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const name of ENGINES) {
   const p = results[name].coldParts;
-  table.push(`| ${LABEL[name]} | ${p.page.toFixed(1)} | ${p.engine.toFixed(1)} | ${p.wasmDownload.toFixed(1)} | ${p.wasmCompile.toFixed(1)} | ${p.firstPredict.toFixed(2)} | ${results[name].coldMs.toFixed(1)} |`);
+  table.push(`| ${LABEL[name]} | ${p.response.toFixed(1)} | ${p.page.toFixed(1)} | ${p.engine.toFixed(1)} | ${p.wasmDownload.toFixed(1)} | ${p.wasmCompile.toFixed(1)} | ${p.firstPredict.toFixed(2)} | ${results[name].coldOwnMs.toFixed(1)} | ${results[name].coldMs.toFixed(1)} |`);
 }
-table.push('', `Chromium ${browserVersion}, load average during the run: ${loadavg().map((v) => v.toFixed(1)).join(' ')} on ${cpus().length} cores.`);
+table.push('', `Chromium ${browserVersion}, load average during the run: ${loadavg().map((v) => v.toFixed(1)).join(' ')} on ${cpus().length} cores; ${COLD_RUNS} cold runs per engine; a running browser went quiet after ${median(quietWaits)} ms (median, max ${Math.max(...quietWaits)} ms).`);
 const text = table.join('\n');
 console.log(text);
 for (const name of ENGINES) {
-  console.log(`${name}: ships ${[...new Set(results[name].shipped.files)].join(', ')}; cold runs (new / running browser) ${results[name].cold.map((c) => `${c.fresh.toFixed(0)}/${c.total.toFixed(0)}`).join(', ')} ms; blocks of ${results[name].k} calls (isolated timers: ${results[name].isolated}); check ${results[name].check.map((v) => v.toFixed(3)).join(' ')}`);
+  const r = results[name];
+  const warm = r.per.length ? `; blocks of ${r.k} calls (isolated timers: ${r.isolated}); check ${r.check.map((v) => v.toFixed(3)).join(' ')}${r.verified ? `; Model.iris() = converted .ewm on ${r.verified} rows, bit for bit` : ''}` : '';
+  console.log(`${name}: ships ${[...new Set(r.shipped.files)].join(', ') || 'nothing'}; cold runs (new / running browser) ${r.cold.map((c) => `${c.fresh.toFixed(0)}/${c.total.toFixed(0)}`).join(', ')} ms${warm}`);
 }
 mkdirSync(join(root, 'artifacts'), { recursive: true });
 writeFileSync(join(root, 'artifacts', 'bench-web.md'), text + '\n');

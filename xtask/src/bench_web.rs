@@ -2,7 +2,9 @@
 //! writes the peers (m2cgen JavaScript of the Iris forest, the skl2onnx model) with a
 //! Python venv of its own in `web/bench/.venv`, then runs `web/bench/run.mjs`, which
 //! drives headless Chromium and prints the table with ratios (also written to
-//! `artifacts/bench-web.md`).
+//! `artifacts/bench-web.md`). A baseline page without any engine is measured in the
+//! same run, so the table shows Chromium's own navigation cost beside each engine's
+//! share of its cold start.
 
 use std::path::Path;
 use std::process::Command;
