@@ -80,6 +80,31 @@ if (ENGINES.includes('edgewood-inline')) {
   const base64 = readFileSync(join(root, 'wasm', 'pkg', 'edgewood_bg.wasm')).toString('base64');
   writeFileSync(join(here, 'peers', 'edgewood_inline.js'), entry.replace(locate, (_, init) => `attach(await ${init}({ module_or_path: Uint8Array.fromBase64("${base64}") }));`));
 }
+// Each engine's files, announced in its page's <head> (see page.html).
+const PRELOADS = {
+  edgewood: [['modulepreload', '/bench/engines/edgewood.mjs'], ['modulepreload', '/pkg/index.js'], ['fetch', '/pkg/edgewood_bg.wasm']],
+  ort: [
+    ['modulepreload', '/bench/engines/ort.mjs'],
+    ['modulepreload', '/ort/ort.wasm.min.mjs'],
+    ['modulepreload', '/ort/ort-wasm-simd-threaded.mjs'],
+    ['fetch', '/ort/ort-wasm-simd-threaded.wasm'],
+    ['fetch', '/bench/peers/rf_iris.onnx'],
+  ],
+  m2cgen: [['modulepreload', '/bench/engines/m2cgen.mjs'], ['modulepreload', '/bench/peers/m2cgen_iris.js']],
+  baseline: [['modulepreload', '/bench/engines/baseline.mjs']],
+  'edgewood-inline': [['modulepreload', '/bench/engines/edgewood-inline.mjs'], ['modulepreload', '/bench/peers/edgewood_inline.js']],
+};
+const template = readFileSync(join(here, 'page.html'), 'utf8');
+for (const engine of ALL) {
+  const links = PRELOADS[engine].map(([rel, href]) => (rel === 'fetch'
+    // crossorigin: the preload then matches fetch()'s same-origin request and is reused.
+    ? `<link rel="preload" href="${href}" as="fetch" crossorigin>`
+    : `<link rel="${rel}" href="${href}">`));
+  const page = template.replace('<html lang="en">', `<html lang="en" data-engine="${engine}">`).replace('<!-- engine preloads -->', links.join('\n'));
+  if (page === template) throw new Error('web/bench/page.html lost its markers');
+  writeFileSync(join(here, 'peers', `page-${engine}.html`), page);
+}
+const pageUrl = (engine) => `${server.url}bench/peers/page-${engine}.html`;
 for (const f of ['m2cgen_iris.js', 'rf_iris.onnx']) {
   if (!existsSync(join(here, 'peers', f))) throw new Error(`web/bench/peers/${f} is missing: run make_peers.py`);
 }
@@ -224,7 +249,7 @@ function installBench({ rows, BATCH }) {
 
 /** Navigates `page` to the page for `engine` and returns its start-up timings (ms). */
 async function coldLoad(page, engine) {
-  await page.goto(`${server.url}bench/page.html?engine=${engine}`);
+  await page.goto(pageUrl(engine));
   await page.waitForFunction(() => window.coldStartMs !== undefined, null, { timeout: 60_000 });
   return page.evaluate(() => {
     const resources = performance.getEntriesByType('resource');
@@ -266,7 +291,7 @@ try {
       results[engine].cold.push({ fresh: fresh.total, freshOwn: fresh.own, ...running });
       if (!results[engine].shipped) {
         // What the engine ships: everything but the benchmark's own page and adapter.
-        const files = [...new Set(running.files.filter((u) => !u.startsWith('/bench/page.html') && !u.startsWith('/bench/engines/')))];
+        const files = [...new Set(running.files.filter((u) => !u.startsWith('/bench/peers/page-') && !u.startsWith('/bench/engines/')))];
         const shipped = { files, raw: 0, gzip: 0 };
         for (const u of files) {
           const bytes = readFileSync(resolve(u));
@@ -282,7 +307,7 @@ try {
   const pages = {};
   for (const engine of WARM) {
     const page = await context.newPage();
-    await page.goto(`${server.url}bench/page.html?engine=${engine}`);
+    await page.goto(pageUrl(engine));
     await page.waitForFunction(() => window.coldStartMs !== undefined, null, { timeout: 60_000 });
     await page.evaluate(installBench, { rows, BATCH });
     pages[engine] = page;
