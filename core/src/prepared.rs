@@ -56,6 +56,29 @@ struct Node<T> {
     right: u32,
 }
 
+/// The big-batch walk's record (see [`Nodes::span_nodes`]). A lane's state is not a
+/// node index but `node << 16 | column`: the node, counted from the tree's root, and
+/// the span column of its input. A node holds the states of both its children, so the
+/// step that picks a child has its next input's place at once, and the chain of
+/// dependent loads per step is one (the input) instead of two (node, then input).
+#[derive(Clone, Copy, Debug)]
+#[repr(align(16))]
+struct SpanNode<T> {
+    /// A split's threshold; a leaf's value when [`Nodes::inline_values`], else NaN.
+    value: T,
+    /// The state of the left child. A leaf's two states are its own, so a finished
+    /// walk stays put whatever the comparison says.
+    left: u32,
+    /// The state of the right child.
+    right: u32,
+}
+
+/// The most nodes a tree may have for the span walk. A lane's index, counted from its
+/// tree's root and masked with this constant, stays inside a fixed-size window: the
+/// walk needs no bounds check and no mask held in a register (every register counts
+/// with 16 lanes in flight).
+const TREE_SPAN: usize = 1 << 13;
+
 /// Trees (window-relative indices; [`NO_TREE`] pads) that walk together for one row.
 #[derive(Clone, Copy, Debug)]
 struct RowGroup {
@@ -95,6 +118,50 @@ struct Nodes<T> {
     values: Vec<f64>,
     /// Per tree: the accumulator its single leaf value goes to (`leaf_width == 1`).
     output: Vec<u32>,
+    /// The nodes again for the walk of big batches (see `batch`), trees in the same
+    /// places, followed by [`TREE_SPAN`] spare nodes so that every tree's window is
+    /// whole; empty when some tree has more than [`TREE_SPAN`] nodes or the model has
+    /// too many features for a 16-bit column.
+    span_nodes: Vec<SpanNode<T>>,
+    /// Whether each [`SpanNode`] leaf holds the value the batch adds
+    /// (`leaf_width == 1`, and the value survives the threshold type or is rounded to
+    /// float32 when added anyway).
+    inline_values: bool,
+}
+
+/// A batch's running sums: float32 for models that add in float32 (the values it
+/// holds are those `add::<true>` would give, with no conversions per leaf).
+trait Sum: Copy + core::ops::AddAssign {
+    const ZERO: Self;
+    const F32: bool;
+    fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+}
+
+impl Sum for f32 {
+    const ZERO: Self = 0.0;
+    const F32: bool = true;
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Sum for f64 {
+    const ZERO: Self = 0.0;
+    const F32: bool = false;
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
 }
 
 /// A threshold type: the comparison the model's nodes make.
@@ -102,6 +169,7 @@ trait Threshold: Copy + PartialOrd + core::fmt::Debug {
     const NAN: Self;
     const NEG_INFINITY: Self;
     fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
     fn is_nan(self) -> bool;
 }
 
@@ -111,6 +179,10 @@ impl Threshold for f32 {
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
     }
     #[inline(always)]
     fn is_nan(self) -> bool {
@@ -126,6 +198,10 @@ impl Threshold for f64 {
         x
     }
     #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
     fn is_nan(self) -> bool {
         self.is_nan()
     }
@@ -133,6 +209,9 @@ impl Threshold for f64 {
 
 /// Rows walked together through one tree in a batch.
 const ROW_LANES: usize = 16;
+/// Rows walked together through one tree in a big batch (see `span_sums`): the span
+/// walk's lanes fit in registers, and its steps have a shorter chain of loads.
+const SPAN_LANES: usize = 8;
 /// Trees walked together for one row.
 const TREE_LANES: usize = 8;
 /// Rows per batch block: their inputs and sums stay in L1 while every tree walks them.
@@ -353,6 +432,7 @@ impl<T: Threshold> Nodes<T> {
                 depth,
             });
         }
+        let used = nodes.len();
         // Pad with unreachable self-looping leaves up to a power of two (see `mask`).
         // At least one: the spare leaf at `mask` fills the lanes of a short group.
         let padded = (nodes.len() + 1).next_power_of_two();
@@ -370,10 +450,23 @@ impl<T: Threshold> Nodes<T> {
             .chunks_exact(8)
             .map(|v| f64::from_le_bytes(v.try_into().unwrap_or([0; 8])))
             .collect();
-        let first_value = leaf
+        let first_value: Vec<f64> = leaf
             .iter()
             .map(|&l| values.get(l as usize * width).copied().unwrap_or(0.0))
             .collect();
+        // Float32 sums round every leaf to float32 as they add it; otherwise a value
+        // moves into the node only when the threshold type holds it exactly.
+        let inline_values = width == 1
+            && (model.accumulate_f32
+                || first_value
+                    .iter()
+                    .all(|&v| T::from_f64(v).to_f64().to_bits() == v.to_bits()));
+        let span_nodes = Self::span_nodes(
+            model.n_features,
+            &nodes[..used],
+            &roots,
+            inline_values.then_some(&first_value[..]),
+        );
         let spare = (padded - 1) as u32;
         let mut row_groups = Vec::new();
         for window in roots.chunks(ROW_WINDOW) {
@@ -394,6 +487,8 @@ impl<T: Threshold> Nodes<T> {
             }
         }
         Ok(Some(Nodes {
+            span_nodes,
+            inline_values,
             row_groups,
             first_value,
             mask: padded - 1,
@@ -403,6 +498,54 @@ impl<T: Threshold> Nodes<T> {
             values,
             output,
         }))
+    }
+
+    /// [`Nodes::span_nodes`] from the nodes (padding excluded) and the tree roots;
+    /// `values`: per node, the value a leaf carries.
+    fn span_nodes(
+        n_features: usize,
+        nodes: &[Node<T>],
+        roots: &[Root],
+        values: Option<&[f64]>,
+    ) -> Vec<SpanNode<T>> {
+        let ends = roots.iter().skip(1).map(|r| r.node as usize);
+        let trees = roots
+            .iter()
+            .map(|r| r.node as usize)
+            .zip(ends.chain([nodes.len()]));
+        if 2 * n_features * BLOCK_ROWS > 1 << 16 || trees.clone().any(|(a, b)| b - a > TREE_SPAN) {
+            return Vec::new();
+        }
+        let mut span = Vec::with_capacity(nodes.len() + TREE_SPAN);
+        for (root, end) in trees {
+            let tree = &nodes[root..end];
+            let state = |i: usize| ((i as u32) << 16) | (tree[i].column & 0xffff);
+            for (i, node) in tree.iter().enumerate() {
+                let right = node.right as usize - root;
+                span.push(if right == i {
+                    SpanNode {
+                        value: values.map_or(T::NAN, |v| T::from_f64(v[root + i])),
+                        left: !state(i),
+                        right: state(i),
+                    }
+                } else {
+                    SpanNode {
+                        value: node.threshold,
+                        left: !state(i + 1),
+                        right: state(right),
+                    }
+                });
+            }
+        }
+        span.resize(
+            nodes.len() + TREE_SPAN,
+            SpanNode {
+                value: T::NAN,
+                left: 0,
+                right: 0,
+            },
+        );
+        span
     }
 
     /// One step for input `x` read at node `i`'s feature: the next node. `NAN` says
@@ -458,13 +601,16 @@ impl<T: Threshold> Nodes<T> {
             let mut leaves = [0u32; ROW_WINDOW];
             for group in groups.by_ref().take(window.len().div_ceil(TREE_LANES)) {
                 let mut at = group.roots;
-                walk::<T, TREE_LANES, ROW_FIRST_CHECK, ROW_CHECK_EVERY>(
+                walk::<_, TREE_LANES, ROW_FIRST_CHECK, ROW_CHECK_EVERY>(
                     nodes,
-                    mask,
+                    |a| a as usize & mask,
                     &mut at,
                     group.depth,
-                    |_, node| T::from_f64(row[node.column as usize / (2 * BLOCK_ROWS)]),
-                    Self::step::<NAN>,
+                    |_, node, a| {
+                        let x = T::from_f64(row[node.column as usize / (2 * BLOCK_ROWS)]);
+                        Self::step::<NAN>(node, a, x)
+                    },
+                    |node, a| node.right == a,
                 );
                 for (&tree, &a) in group.trees.iter().zip(&at) {
                     if tree != NO_TREE {
@@ -479,19 +625,19 @@ impl<T: Threshold> Nodes<T> {
     }
 
     /// A batch: blocks of [`BLOCK_ROWS`] rows; within a block, tree by tree, lanes of
-    /// [`ROW_LANES`] rows walk in lock-step.
+    /// rows walk in lock-step.
     fn batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64]) {
         let (nf, len) = (m.n_features, m.prediction_len());
         // The block's inputs, rounded once to the threshold type, stored by column
         // (see `column`) so a lane finds its value from the node and its row alone.
         // Rows past the end of a short last block stay zero: they walk, unadded.
         // Either a power-of-two length, so the walk masks its index instead of
-        // checking it; or, for big batches of at most 512 features, the whole span a
-        // 16-bit column can reach, so the walk neither masks nor checks and a lane's
-        // number becomes an address displacement (zeroing the span costs about as
-        // much as a few rows, hence the minimum).
+        // checking it; or, for big batches of models with `span_nodes`, the whole
+        // span a 16-bit column can reach, so the walk neither masks nor checks and a
+        // lane's number becomes an address displacement (zeroing the span costs about
+        // as much as a few rows, hence the minimum).
         let columns = BLOCK_ROWS * 2 * nf;
-        let spanned = rows.len() / nf >= SPAN_MIN_ROWS && columns <= 1 << 16;
+        let spanned = rows.len() / nf >= SPAN_MIN_ROWS && !self.span_nodes.is_empty();
         let size = if spanned {
             SPAN
         } else {
@@ -514,11 +660,12 @@ impl<T: Threshold> Nodes<T> {
             }
             let n = rows.len() / nf;
             out.chunks_exact_mut(len).for_each(|o| m.start(o));
-            match (m.accumulate_f32, spanned) {
-                (true, true) => self.block_sums::<true, true>(m, &block, n, out),
-                (true, false) => self.block_sums::<true, false>(m, &block, n, out),
-                (false, true) => self.block_sums::<false, true>(m, &block, n, out),
-                (false, false) => self.block_sums::<false, false>(m, &block, n, out),
+            let span = <&[T; SPAN]>::try_from(&block[..]);
+            match (m.accumulate_f32, span) {
+                (true, Ok(span)) => self.span_sums::<f32>(m, span, n, out),
+                (false, Ok(span)) => self.span_sums::<f64>(m, span, n, out),
+                (true, Err(_)) => self.block_sums::<true>(m, &block, n, out),
+                (false, Err(_)) => self.block_sums::<false>(m, &block, n, out),
             }
             out.chunks_exact_mut(len).for_each(|o| m.finish(o));
         }
@@ -526,27 +673,21 @@ impl<T: Threshold> Nodes<T> {
 
     /// Adds every tree's leaves onto the sums of the first `n` rows of `block`.
     #[inline(always)]
-    fn block_sums<const F32: bool, const SPANNED: bool>(
-        &self,
-        m: &Model<'_>,
-        block: &[T],
-        n: usize,
-        out: &mut [f64],
-    ) {
+    fn block_sums<const F32: bool>(&self, m: &Model<'_>, block: &[T], n: usize, out: &mut [f64]) {
         for (t, root) in self.roots.iter().enumerate() {
             // Deep trees are lopsided (LightGBM's): all lanes wait for the longest
             // path, so fewer lanes waste fewer steps there.
             if root.depth > DEEP_TREE {
-                self.tree_over_block::<F32, SPANNED, DEEP_TREE_LANES>(m, t, root, block, n, out);
+                self.tree_over_block::<F32, DEEP_TREE_LANES>(m, t, root, block, n, out);
             } else {
-                self.tree_over_block::<F32, SPANNED, ROW_LANES>(m, t, root, block, n, out);
+                self.tree_over_block::<F32, ROW_LANES>(m, t, root, block, n, out);
             }
         }
     }
 
     /// One tree over the first `n` rows of `block`, `L` rows in lock-step.
     #[inline(always)]
-    fn tree_over_block<const F32: bool, const SPANNED: bool, const L: usize>(
+    fn tree_over_block<const F32: bool, const L: usize>(
         &self,
         m: &Model<'_>,
         t: usize,
@@ -556,52 +697,95 @@ impl<T: Threshold> Nodes<T> {
         out: &mut [f64],
     ) {
         let (nodes, mask) = (&self.nodes[..=self.mask], self.mask);
-        if SPANNED {
-            if let Ok(span) = <&[T; SPAN]>::try_from(block) {
-                return self.tree_over_span::<F32, L>(m, t, root, span, n, out);
-            }
-        }
         let block_mask = block.len().saturating_sub(1);
         let block = block.get(..=block_mask).unwrap_or_default();
         for r in (0..n).step_by(L) {
             let mut at = [root.node; L];
-            walk::<T, L, BATCH_FIRST_CHECK, BATCH_CHECK_EVERY>(
+            walk::<_, L, BATCH_FIRST_CHECK, BATCH_CHECK_EVERY>(
                 nodes,
-                mask,
+                |a| a as usize & mask,
                 &mut at,
                 root.depth,
-                |l, node| block[(node.column as usize + r + l) & block_mask],
-                Self::step::<false>,
+                |l, node, a| {
+                    let x = block[(node.column as usize + r + l) & block_mask];
+                    Self::step::<false>(node, a, x)
+                },
+                |node, a| node.right == a,
             );
             self.add_lane_leaves::<F32, L>(m, t, &at, r, n, out);
         }
     }
 
-    /// [`Nodes::tree_over_block`] over a whole span (see `batch`).
-    #[inline(always)]
-    fn tree_over_span<const F32: bool, const L: usize>(
-        &self,
-        m: &Model<'_>,
-        t: usize,
-        root: &Root,
-        span: &[T; SPAN],
-        n: usize,
-        out: &mut [f64],
-    ) {
-        let (nodes, mask) = (&self.nodes[..=self.mask], self.mask);
-        for r in (0..n).step_by(L) {
-            let mut at = [root.node; L];
-            // Provably inside the span: a u16, a row below BLOCK_ROWS, a lane below L.
-            let row = r & (BLOCK_ROWS - 1);
-            walk::<T, L, BATCH_FIRST_CHECK, BATCH_CHECK_EVERY>(
-                nodes,
-                mask,
-                &mut at,
-                root.depth,
-                |l, node| span[(node.column as u16) as usize + row + l],
-                Self::step::<false>,
-            );
-            self.add_lane_leaves::<F32, L>(m, t, &at, r, n, out);
+    /// [`Nodes::block_sums`] over a whole span (see `batch`): every tree walks its
+    /// window of [`Nodes::span_nodes`], [`SPAN_LANES`] rows at a time. With leaf values
+    /// in the nodes, sums build up in `A` by output and row, next to each other.
+    fn span_sums<A: Sum>(&self, m: &Model<'_>, span: &[T; SPAN], n: usize, out: &mut [f64]) {
+        const MASK: usize = TREE_SPAN - 1;
+        let len = m.prediction_len();
+        // `new` checks each tree's output when leaves are single values; checked here
+        // again, the sums below are whole by construction.
+        let inline = self.inline_values && self.output.iter().all(|&o| (o as usize) < m.n_outputs);
+        let mut sums = alloc::vec![[A::ZERO; BLOCK_ROWS]; if inline { m.n_outputs } else { 0 }];
+        if inline {
+            for (r, o) in out.chunks_exact(len).enumerate() {
+                for (sums, &o) in sums.iter_mut().zip(o) {
+                    sums[r] = A::from_f64(o);
+                }
+            }
+        }
+        for (t, root) in self.roots.iter().enumerate() {
+            // Never skips: `span_nodes` reaches TREE_SPAN nodes past the last root.
+            let start = root.node as usize;
+            let Some(Ok(tree)) = self
+                .span_nodes
+                .get(start..start + TREE_SPAN)
+                .map(<&[SpanNode<T>; TREE_SPAN]>::try_from)
+            else {
+                continue;
+            };
+            // The root's state: node 0 and the root's column.
+            let first = self.nodes.get(start).map_or(0, |r| r.column & 0xffff);
+            let node = |s: u32| &tree[(s >> 16) as usize & MASK];
+            let mut sums = sums.get_mut(self.output[t] as usize);
+            for g in 0..n.div_ceil(SPAN_LANES).min(BLOCK_ROWS / SPAN_LANES) {
+                let row = g * SPAN_LANES;
+                let mut at = [first; SPAN_LANES];
+                walk::<_, SPAN_LANES, BATCH_FIRST_CHECK, BATCH_CHECK_EVERY>(
+                    tree,
+                    |s| (s >> 16) as usize & MASK,
+                    &mut at,
+                    root.depth,
+                    |l, node, s| {
+                        // `x <= value` as in `step`; the span's columns stand for NaN.
+                        // Left is stored inverted: else LLVM picks between the two
+                        // loads by address (a load after the comparison) instead of
+                        // with a conditional move.
+                        let x = span[(s as u16) as usize + row + l];
+                        core::hint::select_unpredictable(x <= node.value, !node.left, node.right)
+                    },
+                    |node, s| node.right == s,
+                );
+                if let Some(sums) = sums.as_deref_mut() {
+                    // Rows past `n` add too, onto sums nobody reads.
+                    for (l, &s) in at.iter().enumerate() {
+                        sums[row + l] += A::from_f64(node(s).value.to_f64());
+                    }
+                } else {
+                    let at = at.map(|s| root.node + (s >> 16));
+                    if A::F32 {
+                        self.add_lane_leaves::<true, SPAN_LANES>(m, t, &at, row, n, out);
+                    } else {
+                        self.add_lane_leaves::<false, SPAN_LANES>(m, t, &at, row, n, out);
+                    }
+                }
+            }
+        }
+        if inline {
+            for (r, o) in out.chunks_exact_mut(len).enumerate() {
+                for (sums, o) in sums.iter().zip(o) {
+                    *o = sums[r].to_f64();
+                }
+            }
         }
     }
 
@@ -635,14 +819,17 @@ impl<T: Threshold> Nodes<T> {
 /// Steps every lane of `at` until all stand on leaves: `depth` steps at most, and
 /// after the `FIRST` steps a check every `EVERY` steps whether all have arrived (deep,
 /// lopsided trees — LightGBM's, scikit-learn's — mostly end well above `depth`).
+/// A lane's `at` is a node index or, in the span walk, a state; `place` finds its node
+/// in `nodes` and `step(lane, node, at)` gives the next; `stays(node, at)` says
+/// whether a lane has arrived.
 #[inline(always)]
-fn walk<T: Threshold, const L: usize, const FIRST: u32, const EVERY: u32>(
-    nodes: &[Node<T>],
-    mask: usize,
+fn walk<N, const L: usize, const FIRST: u32, const EVERY: u32>(
+    nodes: &[N],
+    place: impl Fn(u32) -> usize,
     at: &mut [u32; L],
     depth: u32,
-    input: impl Fn(usize, &Node<T>) -> T,
-    step: impl Fn(&Node<T>, u32, T) -> u32,
+    step: impl Fn(usize, &N, u32) -> u32,
+    stays: impl Fn(&N, u32) -> bool,
 ) {
     let mut done = 0;
     while done < depth {
@@ -653,12 +840,11 @@ fn walk<T: Threshold, const L: usize, const FIRST: u32, const EVERY: u32>(
         };
         for _ in 0..steps {
             for (l, a) in at.iter_mut().enumerate() {
-                let node = &nodes[*a as usize & mask];
-                *a = step(node, *a, input(l, node));
+                *a = step(l, &nodes[place(*a)], *a);
             }
         }
         done += steps;
-        if done < depth && at.iter().all(|&a| nodes[a as usize & mask].right == a) {
+        if done < depth && at.iter().all(|&a| stays(&nodes[place(a)], a)) {
             break;
         }
     }

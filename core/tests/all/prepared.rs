@@ -1,6 +1,7 @@
-//! The prepared (decoded) walk against the model's own walk on LightGBM's numeric
+//! The prepared (decoded) walk against the model's own walk: on LightGBM's numeric
 //! rules, exhaustively over the rule flags, thresholds around the zero band, and inputs
-//! on every side of it.
+//! on every side of it; and on the shapes that big batches must walk another way
+//! (trees too big for the span walk's window, too many features for its columns).
 
 use edgewood_core::{
     Aggregation, Comparison, Ensemble, Feature, Link, Missing, Model, Node, PreparedModel,
@@ -96,4 +97,87 @@ fn numeric_rules_decode_to_the_same_decisions() {
     // Most combinations decode; a zero-as-missing rule whose default disagrees with its
     // threshold keeps the model's walk.
     assert!(decoded > 3 * kept, "decoded {decoded}, kept {kept}");
+}
+
+/// A boosted regression (float32 comparisons and sums, as XGBoost's) of `trees`, each
+/// a comb: split `i` tests feature `i % n_features` against `i` (inputs hit it exactly), a leaf on its left and
+/// the next split on its right, so a tree of `splits` splits has `2 * splits + 1` nodes
+/// and inputs near `i` reach every depth.
+fn combs(n_features: usize, trees: usize, splits: usize) -> Ensemble {
+    let comb = |t: usize| {
+        let mut nodes = Vec::with_capacity(2 * splits + 1);
+        for i in 0..splits {
+            let at = nodes.len() as u32;
+            nodes.push(Node::Split {
+                feature: (i % n_features) as u32,
+                threshold: i as f64,
+                missing_left: (i + t).is_multiple_of(3),
+                left: at + 1,
+                right: at + 2,
+            });
+            nodes.push(Node::Leaf(vec![(i * 7 + t) as f64 / 64.0 - 1.3]));
+        }
+        nodes.push(Node::Leaf(vec![t as f64 * 0.1]));
+        Tree { output: 0, nodes }
+    };
+    Ensemble {
+        features: (0..n_features)
+            .map(|i| Feature {
+                allow_missing: true,
+                ..Feature::named(format!("f{i}"))
+            })
+            .collect(),
+        task: Task::Regression,
+        aggregation: Aggregation::Sum {
+            base: vec![0.25],
+            link: Link::Identity,
+            accumulate_f32: true,
+            divide_by_rounds: false,
+        },
+        comparison: Comparison::F32LessEqual,
+        leaf_width: 1,
+        trees: (0..trees).map(comb).collect(),
+        source: "combs".into(),
+    }
+}
+
+/// `predict_batch` of a prepared `ensemble` on a big batch (the walk of 512+ rows) is
+/// bit for bit the model's own.
+fn big_batch_matches_model(ensemble: &Ensemble, splits: usize) {
+    let nf = ensemble.features.len();
+    let bytes = ensemble.encode().unwrap();
+    let model = Model::open_validated(&bytes).unwrap();
+    let prepared = PreparedModel::new(model).unwrap();
+    assert!(prepared.is_decoded());
+    let n = 700;
+    let rows: Vec<f64> = (0..n * nf)
+        .map(|k| match k % 11 {
+            0 => f64::NAN,
+            _ => ((k * 7919) % (splits + 3)) as f64 - 1.0,
+        })
+        .collect();
+    let mut want = vec![0.0; n];
+    model.predict_batch(&rows, &mut want).unwrap();
+    let mut got = vec![0.0; n];
+    prepared.predict_batch(&rows, &mut got).unwrap();
+    for (r, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.to_bits(), w.to_bits(), "row {r}: prepared {g}, model {w}");
+    }
+}
+
+#[test]
+fn big_batches_of_trees_near_the_span_window_match_the_model() {
+    // 8,191 nodes fit the span walk's window of 8,192; 8,193 do not, and that tree's
+    // model walks big batches the general way.
+    for splits in [4095, 4096] {
+        big_batch_matches_model(&combs(3, 2, splits), splits);
+    }
+}
+
+#[test]
+fn big_batches_with_many_features_match_the_model() {
+    // 255 features fit the span's 16-bit columns; 256 and more do not.
+    for nf in [255, 256, 300] {
+        big_batch_matches_model(&combs(nf, 3, 400), 400);
+    }
 }
