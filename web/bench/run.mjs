@@ -368,7 +368,8 @@ for (const name of PEERS) {
 }
 if (results.baseline) {
   const b = results.baseline;
-  table.push('', `Against the floor: edgewood's cold start is ${fmt(e.coldFreshMs - b.coldFreshMs)} ms above the baseline in a new browser (${(e.coldFreshMs / b.coldFreshMs).toFixed(2)}×) and ${fmt(e.coldMs - b.coldMs)} ms above it in a running browser (${(e.coldMs / b.coldMs).toFixed(2)}×).`);
+  const above = (ours, floor) => `${fmt(Math.abs(ours - floor))} ms ${ours >= floor ? 'above' : 'below'} the baseline (${(ours / floor).toFixed(2)}×)`;
+  table.push('', `Against the floor (medians of separate runs, so noise can put an engine below it): edgewood's cold start is ${above(e.coldFreshMs, b.coldFreshMs)} in a new browser and ${above(e.coldMs, b.coldMs)} in a running browser.`);
 }
 table.push('', 'Where the cold start goes in the running browser (medians, ms; the engine\'s set-up includes its wasm download and compile):', '',
   '| engine | navigation → page response end | navigation → page script | engine files + set-up | of which wasm download | of which wasm compile + instantiate | first prediction | own (script → prediction) | total |',
