@@ -100,6 +100,7 @@ struct Host {
     http: WasiHttpCtx,
     limits: StoreLimits,
     vars: Arc<HashMap<String, String>>,
+    hooks: NoOutgoingRequests,
 }
 
 impl WasiView for Host {
@@ -116,8 +117,33 @@ impl WasiHttpView for Host {
         WasiHttpCtxView {
             ctx: &mut self.http,
             table: &mut self.table,
-            hooks: Default::default(),
+            hooks: &mut self.hooks,
         }
+    }
+}
+
+/// The host's `wasi:http` hooks: the component answers requests and makes none, so an
+/// outgoing request is denied (Spin likewise allows none unless the manifest lists
+/// `allowed_outbound_hosts`).
+struct NoOutgoingRequests;
+
+impl wasmtime_wasi_http::WasiHttpHooks for NoOutgoingRequests {
+    fn send_request(
+        &mut self,
+        _request: hyper::Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn std::future::Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> Box<
+        dyn std::future::Future<
+                Output = wasmtime_wasi_http::Result<(
+                    hyper::Response<wasmtime_wasi_http::WasiBody>,
+                    Box<dyn std::future::Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+                )>,
+            > + Send,
+    > {
+        Box::new(std::future::ready(Err(
+            wasmtime_wasi_http::Error::HttpRequestDenied,
+        )))
     }
 }
 
@@ -526,6 +552,7 @@ impl Server {
                 .instances(64)
                 .build(),
             vars: self.vars.clone(),
+            hooks: NoOutgoingRequests,
         };
         let mut store = Store::new(self.pre.engine(), host);
         store.limiter(|h| &mut h.limits);
