@@ -166,6 +166,8 @@ impl Sum for f64 {
 
 /// A threshold type: the comparison the model's nodes make.
 trait Threshold: Copy + PartialOrd + core::fmt::Debug {
+    /// float64 (else float32).
+    const WIDE: bool;
     const NAN: Self;
     const NEG_INFINITY: Self;
     fn from_f64(x: f64) -> Self;
@@ -174,6 +176,7 @@ trait Threshold: Copy + PartialOrd + core::fmt::Debug {
 }
 
 impl Threshold for f32 {
+    const WIDE: bool = false;
     const NAN: Self = f32::NAN;
     const NEG_INFINITY: Self = f32::NEG_INFINITY;
     #[inline(always)]
@@ -191,6 +194,7 @@ impl Threshold for f32 {
 }
 
 impl Threshold for f64 {
+    const WIDE: bool = true;
     const NAN: Self = f64::NAN;
     const NEG_INFINITY: Self = f64::NEG_INFINITY;
     #[inline(always)]
@@ -207,11 +211,15 @@ impl Threshold for f64 {
     }
 }
 
-/// Rows walked together through one tree in a batch.
-const ROW_LANES: usize = 16;
+/// Rows walked together through one tree in a batch (small, or of a model without
+/// `span_nodes`). Eight beat sixteen for shallow trees (no lanes spilled) and for
+/// deep ones (LightGBM's are lopsided: all lanes wait for the longest path).
+const ROW_LANES: usize = 8;
 /// Rows walked together through one tree in a big batch (see `span_sums`): as many
-/// as fit in registers with the walk's own (12 measured best of 8 to 16; 16 spill).
-const SPAN_LANES: usize = 12;
+/// as fit in registers with the walk's own (12 measured best of 8 to 16 on x86-64;
+/// 16 spill). WebAssembly keeps 8: fewer locals, and about 0.6 KB less gzip for the
+/// npm package's budget.
+const SPAN_LANES: usize = if cfg!(target_arch = "wasm32") { 8 } else { 12 };
 /// Trees walked together for one row.
 const TREE_LANES: usize = 8;
 /// Rows per batch block: their inputs and sums stay in L1 while every tree walks them.
@@ -466,6 +474,7 @@ impl<T: Threshold> Nodes<T> {
                     .all(|&v| T::from_f64(v).to_f64().to_bits() == v.to_bits()));
         let span_nodes = Self::span_nodes(
             model.n_features,
+            model.accumulate_f32,
             &nodes[..used],
             &roots,
             inline_values.then_some(&first_value[..]),
@@ -504,41 +513,49 @@ impl<T: Threshold> Nodes<T> {
     }
 
     /// [`Nodes::span_nodes`] from the nodes (padding excluded) and the tree roots;
-    /// `values`: per node, the value a leaf carries.
+    /// `values`: per node, the value a leaf carries. None for float64 thresholds with
+    /// float32 sums (no library writes such models; see `batch`).
     fn span_nodes(
         n_features: usize,
+        accumulate_f32: bool,
         nodes: &[Node<T>],
         roots: &[Root],
         values: Option<&[f64]>,
     ) -> Vec<SpanNode<T>> {
-        let ends = roots.iter().skip(1).map(|r| r.node as usize);
-        let trees = roots
-            .iter()
-            .map(|r| r.node as usize)
-            .zip(ends.chain([nodes.len()]));
-        if 2 * n_features * BLOCK_ROWS > 1 << 16 || trees.clone().any(|(a, b)| b - a > TREE_SPAN) {
+        if T::WIDE && accumulate_f32 || 2 * n_features * BLOCK_ROWS > 1 << 16 {
             return Vec::new();
         }
         let mut span = Vec::with_capacity(nodes.len() + TREE_SPAN);
-        for (root, end) in trees {
-            let tree = &nodes[root..end];
-            let state = |i: usize| ((i as u32) << 16) | (tree[i].column & 0xffff);
-            for (i, node) in tree.iter().enumerate() {
-                let right = node.right as usize - root;
-                span.push(if right == i {
-                    SpanNode {
-                        value: values.map_or(T::NAN, |v| T::from_f64(v[root + i])),
-                        left: !state(i),
-                        right: state(i),
-                    }
-                } else {
-                    SpanNode {
-                        value: node.threshold,
-                        left: !state(i + 1),
-                        right: state(right),
-                    }
-                });
+        let mut roots = roots.iter().map(|r| r.node as usize).peekable();
+        let mut root = 0;
+        for (i, node) in nodes.iter().enumerate() {
+            // Trees lie one after another from their roots.
+            if roots.next_if_eq(&i).is_some() {
+                root = i;
             }
+            let state = |at: usize| {
+                let column = nodes.get(at).map_or(0, |n| n.column & 0xffff);
+                ((at - root) as u32) << 16 | column
+            };
+            let right = node.right as usize;
+            if right - root >= TREE_SPAN {
+                return Vec::new();
+            }
+            span.push(if right == i {
+                SpanNode {
+                    value: values
+                        .and_then(|v| v.get(i))
+                        .map_or(T::NAN, |&v| T::from_f64(v)),
+                    left: !state(i),
+                    right: state(i),
+                }
+            } else {
+                SpanNode {
+                    value: node.threshold,
+                    left: !state(i + 1),
+                    right: state(right),
+                }
+            });
         }
         span.resize(
             nodes.len() + TREE_SPAN,
@@ -665,10 +682,12 @@ impl<T: Threshold> Nodes<T> {
             out.chunks_exact_mut(len).for_each(|o| m.start(o));
             let span = <&[T; SPAN]>::try_from(&block[..]);
             match (m.accumulate_f32, span) {
-                (true, Ok(span)) => self.span_sums::<f32>(m, span, n, out),
+                // No model adds float64 thresholds' leaves in float32 (no
+                // `span_nodes`): one walk fewer to ship.
+                (true, Ok(span)) if !T::WIDE => self.span_sums::<f32>(m, span, n, out),
                 (false, Ok(span)) => self.span_sums::<f64>(m, span, n, out),
-                (true, Err(_)) => self.block_sums::<true>(m, &block, n, out),
-                (false, Err(_)) => self.block_sums::<false>(m, &block, n, out),
+                (true, _) => self.block_sums::<true>(m, &block, n, out),
+                (false, _) => self.block_sums::<false>(m, &block, n, out),
             }
             out.chunks_exact_mut(len).for_each(|o| m.finish(o));
         }
@@ -678,13 +697,7 @@ impl<T: Threshold> Nodes<T> {
     #[inline(always)]
     fn block_sums<const F32: bool>(&self, m: &Model<'_>, block: &[T], n: usize, out: &mut [f64]) {
         for (t, root) in self.roots.iter().enumerate() {
-            // Deep trees are lopsided (LightGBM's): all lanes wait for the longest
-            // path, so fewer lanes waste fewer steps there.
-            if root.depth > DEEP_TREE {
-                self.tree_over_block::<F32, DEEP_TREE_LANES>(m, t, root, block, n, out);
-            } else {
-                self.tree_over_block::<F32, ROW_LANES>(m, t, root, block, n, out);
-            }
+            self.tree_over_block::<F32, ROW_LANES>(m, t, root, block, n, out);
         }
     }
 
@@ -722,6 +735,8 @@ impl<T: Threshold> Nodes<T> {
     /// [`Nodes::block_sums`] over a whole span (see `batch`): every tree walks its
     /// window of [`Nodes::span_nodes`], [`SPAN_LANES`] rows at a time. With leaf values
     /// in the nodes, sums build up in `A` by output and row, next to each other.
+    // A function of its own: `batch` around it keeps none of the walk's registers.
+    #[inline(never)]
     fn span_sums<A: Sum>(&self, m: &Model<'_>, span: &[T; SPAN], n: usize, out: &mut [f64]) {
         const MASK: usize = TREE_SPAN - 1;
         let len = m.prediction_len();
@@ -859,10 +874,6 @@ const BATCH_CHECK_EVERY: u32 = 4;
 /// One row's lanes are a few trees: checks are cheap.
 const ROW_FIRST_CHECK: u32 = 2;
 const ROW_CHECK_EVERY: u32 = 2;
-
-/// Trees deeper than this walk a batch [`DEEP_TREE_LANES`] rows at a time.
-const DEEP_TREE: u32 = 12;
-const DEEP_TREE_LANES: usize = 8;
 
 /// The plain split (`x <= threshold`, NaN left or not) that decides exactly as a wide
 /// node with LightGBM's numeric rules (§6 flags 32, 64, 128) does, if one exists.
