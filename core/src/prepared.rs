@@ -607,7 +607,10 @@ impl<T: Threshold> Nodes<T> {
         }
     }
 
-    #[inline(always)]
+    // Natively a function per variant walks LightGBM rows in 4% fewer instructions
+    // (the same for XGBoost and Iris); in WebAssembly the copies cost 0.6 KB of gzip.
+    #[cfg_attr(target_arch = "wasm32", inline(always))]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(never))]
     fn row_sums_in<const F32: bool, const NAN: bool>(
         &self,
         m: &Model<'_>,
