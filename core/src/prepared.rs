@@ -26,8 +26,8 @@ use crate::model::{decode_node, Model};
 use crate::predict::add;
 
 /// A [`Model`] with its trees decoded for fast prediction. Build it once with
-/// [`PreparedModel::new`] and predict many rows; it owns its nodes (about as many
-/// bytes as the model's node and leaf sections) and borrows the model's bytes.
+/// [`PreparedModel::new`] and predict many rows; it owns its decoded nodes (a few times
+/// the bytes of the model's node and leaf sections) and borrows the model's bytes.
 #[derive(Clone, Debug)]
 pub struct PreparedModel<'a> {
     model: Model<'a>,
@@ -73,10 +73,11 @@ struct SpanNode<T> {
     right: u32,
 }
 
-/// The most nodes a tree may have for the span walk. A lane's index, counted from its
-/// tree's root and masked with this constant, stays inside a fixed-size window: the
-/// walk needs no bounds check and no mask held in a register (every register counts
-/// with 16 lanes in flight).
+/// The most nodes a tree may have for the span walk (XGBoost trees to depth 12,
+/// LightGBM's to 4,096 leaves). A lane's node, counted from its tree's root and masked
+/// with `TREE_SPAN - 1`, stays inside a window of constant size: the walk needs no
+/// bounds check and no mask held in a register (every register counts with a dozen
+/// lanes in flight). The price is the window's padding after the last tree, 128 KB.
 const TREE_SPAN: usize = 1 << 13;
 
 /// Trees (window-relative indices; [`NO_TREE`] pads) that walk together for one row.
