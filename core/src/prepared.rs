@@ -483,8 +483,14 @@ impl<T: Threshold> Nodes<T> {
         let spare = (padded - 1) as u32;
         let mut row_groups = Vec::new();
         for window in roots.chunks(ROW_WINDOW) {
-            let mut order: Vec<usize> = (0..window.len()).collect();
-            order.sort_by_key(|&i| window[i].depth);
+            // A stable insertion sort by depth: a window holds at most ROW_WINDOW trees,
+            // and the library sort's code (two copies, one per threshold type) was 4 KB
+            // of the npm engine's gzip budget.
+            let mut order: Vec<usize> = Vec::with_capacity(window.len());
+            for i in 0..window.len() {
+                let at = order.partition_point(|&j| window[j].depth <= window[i].depth);
+                order.insert(at, i);
+            }
             for group in order.chunks(TREE_LANES) {
                 let mut g = RowGroup {
                     trees: [NO_TREE; TREE_LANES],
