@@ -1,4 +1,5 @@
-//! Any bytes as `.ewm`: open, validate, and predict a zero row when valid.
+//! Any bytes as `.ewm`: open, validate, predict a zero row when valid, and check that the
+//! prepared walk answers as the model, row by row and in batches.
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {

@@ -4,9 +4,10 @@
 //! An oracle never returns an error: it panics when an invariant breaks, which is what
 //! a fuzzer reports. The invariants: importing arbitrary bytes returns an error or an
 //! ensemble; an imported ensemble always encodes, reopens, validates and predicts; opening
-//! arbitrary `.ewm` bytes returns an error or a model that, once validated, predicts.
+//! arbitrary `.ewm` bytes returns an error or a model that, once validated, predicts,
+//! and whose prepared walk (`PreparedModel`) is refused or answers bit for bit as it does.
 
-use edgewood_core::Model;
+use edgewood_core::{Model, PreparedModel};
 
 use crate::{import_bytes, pickle, ImportOptions};
 
@@ -76,6 +77,59 @@ pub fn decode_ewm(bytes: &[u8]) {
     if validated {
         if let Err(e) = predicted {
             panic!("a validated model cannot predict a zero row: {e}");
+        }
+    }
+    // The prepared walk (what the CLI and the npm package run) refuses a structure it
+    // cannot walk, and otherwise answers exactly as the model it was built from.
+    let Ok(prepared) = PreparedModel::new(model) else {
+        return;
+    };
+    if validated {
+        same_as_model(&prepared, &model, bytes);
+    }
+}
+
+/// Rows cut from the model's own bytes (with NaN, zero and ±infinity among them), one
+/// at a time and as batches: a small one, and past 512 rows the span walk's when the
+/// model is narrow enough for that to stay cheap.
+fn same_as_model(prepared: &PreparedModel<'_>, model: &Model<'_>, bytes: &[u8]) {
+    let nf = model.n_features();
+    let width = model.prediction_len();
+    let rows = if nf <= 16 { 520 } else { 3 };
+    let mut rng = Rng::new(bytes.len() as u64 ^ 0x9e37_79b9_7f4a_7c15);
+    let data: Vec<f64> = (0..rows * nf)
+        .map(|_| match rng.next_u64() % 8 {
+            0 => f64::NAN,
+            1 => 0.0,
+            2 => f64::INFINITY,
+            3 => f64::NEG_INFINITY,
+            _ => {
+                let at = (rng.next_u64() as usize) % bytes.len().saturating_sub(3).max(1);
+                let word = bytes
+                    .get(at..at + 4)
+                    .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                f64::from(f32::from_bits(word))
+            }
+        })
+        .collect();
+    let (mut want, mut got) = (vec![0.0; rows * width], vec![0.0; rows * width]);
+    let same = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+    let by_model = model.predict_batch(&data, &mut want);
+    let by_prepared = prepared.predict_batch(&data, &mut got);
+    match (by_model, by_prepared) {
+        (Ok(()), Ok(())) => assert!(same(&want, &got), "prepared batch differs from the model"),
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!("model and prepared batch disagree: {a:?} vs {b:?}"),
+    }
+    for row in data.chunks_exact(nf.max(1)).take(3) {
+        let (mut a, mut b) = (vec![0.0; width], vec![0.0; width]);
+        match (
+            model.predict_into(row, &mut a),
+            prepared.predict_into(row, &mut b),
+        ) {
+            (Ok(()), Ok(())) => assert!(same(&a, &b), "prepared row differs from the model"),
+            (Err(_), Err(_)) => {}
+            (a, b) => panic!("model and prepared row disagree: {a:?} vs {b:?}"),
         }
     }
 }
