@@ -64,5 +64,10 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
+    if util::in_ci() {
+        // Incremental caches only pay off on the next build of the same machine, which
+        // CI never has; they cost gigabytes of its disk. Every cargo this runs inherits it.
+        std::env::set_var("CARGO_INCREMENTAL", "0");
+    }
     dispatch(Cli::parse().command)
 }

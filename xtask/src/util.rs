@@ -52,13 +52,24 @@ pub fn show(cmd: &Command) -> String {
     s
 }
 
+/// The space left on the workspace's file system, as `df -h` shows it: printed after
+/// each step, because a CI run that fills its disk fails in whatever step comes next.
+fn free_disk() -> Option<String> {
+    let out = Command::new("df")
+        .args(["-h", "--output=avail"])
+        .arg(root())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().nth(1).map(|l| l.trim().to_string())
+}
+
 /// `cargo`, the same one that runs xtask.
 pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
 /// Whether this runs in CI (`CI=true`), for steps that must behave differently there.
-#[allow(dead_code)]
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
@@ -88,7 +99,12 @@ pub fn run_steps(list: &str, steps: &[Step], skip: &[String]) -> anyhow::Result<
         eprintln!("==> {list} {}/{}: {}", i + 1, steps.len(), step.name);
         let t = std::time::Instant::now();
         (step.run)().map_err(|e| anyhow::anyhow!("{list} step '{}' failed: {e:#}", step.name))?;
-        eprintln!("<== {} ({:.1} s)", step.name, t.elapsed().as_secs_f64());
+        eprintln!(
+            "<== {} ({:.1} s{})",
+            step.name,
+            t.elapsed().as_secs_f64(),
+            free_disk().map(|f| format!(", {f} free")).unwrap_or_default()
+        );
     }
     eprintln!(
         "{list}: all {} steps passed in {:.0} s",
