@@ -103,7 +103,9 @@ pub fn run_steps(list: &str, steps: &[Step], skip: &[String]) -> anyhow::Result<
             "<== {} ({:.1} s{})",
             step.name,
             t.elapsed().as_secs_f64(),
-            free_disk().map(|f| format!(", {f} free")).unwrap_or_default()
+            free_disk()
+                .map(|f| format!(", {f} free"))
+                .unwrap_or_default()
         );
     }
     eprintln!(
