@@ -1,7 +1,7 @@
 //! Prediction: walking the trees of a [`Model`] and combining their leaves.
 //!
-//! The arithmetic is the source libraries' own, in their order (see
-//! `shared/notes/formats.md` and `core/FORMAT.md` §9): forests sum float64 leaf vectors
+//! The arithmetic is the source libraries' own, in their order (see `core/FORMAT.md`
+//! §9): forests sum float64 leaf vectors
 //! in tree order and divide by the tree count; boosted models start from their base
 //! margins and add leaves in tree order, in float32 where the library does.
 

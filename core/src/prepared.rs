@@ -889,7 +889,7 @@ const ROW_CHECK_EVERY: u32 = 2;
 /// node with LightGBM's numeric rules (§6 flags 32, 64, 128) does, if one exists.
 ///
 /// The rules only change what happens to NaN and to the tiny band `|x| <= Z`
-/// (`Z` = [`ZERO_THRESHOLD`]): outside the band the test stays `x <= t`. The band
+/// (`Z` = [`ZERO_THRESHOLD`](crate::ensemble::ZERO_THRESHOLD)): outside the band the test stays `x <= t`. The band
 /// decides one way for all its inputs, so the whole node is one threshold test
 /// whenever that way agrees with `x <= t` on both sides of the band — which is
 /// every node LightGBM writes except a zero-as-missing one whose default direction

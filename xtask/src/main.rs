@@ -2,7 +2,7 @@
 //!
 //! Each subcommand lives in its own module with its own `Args` (a `clap::Args`) and
 //! `run(Args) -> anyhow::Result<()>`. To add one, write the module and add ONE line
-//! (plus its `///` help) to the [`commands!`] list below. `setup` and `test` are
+//! (plus its `///` help) to the `commands!` list below. `setup` and `test` are
 //! ordered lists of steps in `setup.rs` and `test.rs`: add a step there, not here.
 
 use clap::{Parser, Subcommand};

@@ -15,6 +15,18 @@ pub const STEPS: &[Step] = &[
         run: crate::tidy::check,
     },
     Step {
+        name: "rustfmt --check",
+        run: rustfmt_check,
+    },
+    Step {
+        name: "clippy -D warnings (workspace, wasm32-unknown-unknown, wasm32-wasip2)",
+        run: clippy,
+    },
+    Step {
+        name: "cargo doc -D warnings (private items too)",
+        run: doc,
+    },
+    Step {
         name: "cargo test --workspace",
         run: workspace_tests,
     },
@@ -60,6 +72,47 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     util::run_steps("test", STEPS, &args.skip)
+}
+
+fn rustfmt_check() -> anyhow::Result<()> {
+    util::run(cargo().args(["fmt", "--all", "--", "--check"]))
+}
+
+/// Clippy natively on every target of the workspace, then on the crates built for
+/// WebAssembly for their own targets (libraries only: the test dependencies are native).
+fn clippy() -> anyhow::Result<()> {
+    let deny = ["--", "-D", "warnings"];
+    util::run(
+        cargo()
+            .args(["clippy", "--workspace", "--all-targets"])
+            .args(deny),
+    )?;
+    util::run(
+        cargo()
+            .args(["clippy", "--target", "wasm32-unknown-unknown"])
+            .args(["-p", "edgewood-wasm", "-p", "edgewood-wasm-convert"])
+            .args(deny),
+    )?;
+    util::run(
+        cargo()
+            .args(["clippy", "--target", "wasm32-unknown-unknown", "--no-default-features"])
+            .args(["-p", "edgewood-core"])
+            .args(deny),
+    )?;
+    util::run(
+        cargo()
+            .args(["clippy", "--target", "wasm32-wasip2", "-p", "edgewood-spin"])
+            .args(deny),
+    )
+}
+
+/// The API docs of every crate, private items included, with broken links as errors.
+fn doc() -> anyhow::Result<()> {
+    util::run(
+        cargo()
+            .args(["doc", "--workspace", "--no-deps", "--document-private-items"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )
 }
 
 fn workspace_tests() -> anyhow::Result<()> {

@@ -180,10 +180,10 @@ fn rule_goes_left(comparison: Comparison, test: &SplitTest, m: &Missing, x: f64)
                 // XGBoost: negative float32 values have no category.
                 Comparison::F32LessEqual => {
                     let x = x as f32;
-                    (x >= 0.0 && x < 4e9).then(|| x as u32)
+                    (0.0..4e9).contains(&x).then_some(x as u32)
                 }
                 // LightGBM: static_cast<int>, negative afterwards has none.
-                Comparison::F64LessEqual => (x > -1.0 && x < 4e9).then(|| x as u32),
+                Comparison::F64LessEqual => (x > -1.0 && x < 4e9).then_some(x as u32),
             };
             let seen = match comparison {
                 Comparison::F32LessEqual => x as f32 as f64,

@@ -40,7 +40,9 @@ fn bad_inputs_name_the_feature() {
             ("petal_width", v),
         ]
     };
-    let cases: Vec<(Vec<(&str, f64)>, &str, Option<&str>)> = vec![
+    // (named row, expected error code, the feature the error names)
+    type Case<'a> = (Vec<(&'a str, f64)>, &'a str, Option<&'a str>);
+    let cases: Vec<Case> = vec![
         (full(10.5).to_vec(), "out_of_range", Some("petal_width")),
         (full(-0.1).to_vec(), "out_of_range", Some("petal_width")),
         (full(f64::NAN).to_vec(), "not_finite", Some("petal_width")),

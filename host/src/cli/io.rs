@@ -97,7 +97,7 @@ pub fn write_output<T>(
 }
 
 /// Formats `x` in shortest round-trip form (`0.97`, `1.0`, `1e-7`, `NaN`).
-pub fn fmt_f64<'b>(buf: &'b mut ryu::Buffer, x: f64) -> &'b str {
+pub fn fmt_f64(buf: &mut ryu::Buffer, x: f64) -> &str {
     buf.format(x)
 }
 

@@ -63,7 +63,7 @@ pub struct Args {
     component: Option<PathBuf>,
     /// A Spin variable for the component, NAME=VALUE (repeatable): api_key,
     /// allowed_origins, max_body_bytes, max_batch_rows. The environment variable
-    /// EDGEWOOD_VAR_<NAME> (e.g. EDGEWOOD_VAR_API_KEY) sets one too; flags win.
+    /// `EDGEWOOD_VAR_<NAME>` (e.g. `EDGEWOOD_VAR_API_KEY`) sets one too; flags win.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     vars: Vec<String>,
     /// Per-request time limit in milliseconds; a request over it is stopped and answered 500.

@@ -298,7 +298,15 @@ fn bad_requests_are_4xx_with_a_clear_message_and_the_server_survives() {
     let deep = "[".repeat(10_000);
     let huge = vec![b' '; 2 << 20];
     // (method, path, headers, body, expected status, text the message must contain)
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        Vec<u8>,
+        u16,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "POST",
             "/predict",

@@ -345,7 +345,7 @@ impl LgbmModel {
                 LgbmError::Unsupported(format!("max_feature_idx {}", self.max_feature_idx))
             })?;
         let k = self.num_tree_per_iteration;
-        if k == 0 || k > 65_535 || self.trees.len() % k != 0 {
+        if k == 0 || k > 65_535 || !self.trees.len().is_multiple_of(k) {
             return Err(LgbmError::Unsupported(format!(
                 "{} trees with num_tree_per_iteration {k}",
                 self.trees.len()

@@ -492,7 +492,7 @@ impl<'a> Vm<'a> {
     }
 
     fn set_items(&mut self, flat: Vec<Id>) -> Result<(), ImportError> {
-        if flat.len() % 2 != 0 {
+        if !flat.len().is_multiple_of(2) {
             return Err(self.err("SETITEMS with an odd number of values"));
         }
         let target = self.top()?;

@@ -44,7 +44,7 @@ use edgewood_core::{
     MAX_CATEGORY,
 };
 
-use super::{attr, bad, read_schema, read_tree, Classes};
+use super::{attr, bad, read_schema, read_tree, Classes, Schema};
 use crate::pickle::numpy::{self, Data, Kind};
 use crate::pickle::{Id, Pickle, Value};
 use crate::ImportError;
@@ -134,7 +134,11 @@ impl SklearnBoosting {
             .attr(root, "_sklearn_version")
             .and_then(|v| p.as_str(v))
             .map(str::to_owned);
-        let (n_features, feature_names, classes) = read_schema(p, root, class)?;
+        let Schema {
+            n_features,
+            feature_names,
+            classes,
+        } = read_schema(p, root, class)?;
         let loss = loss_name(p, root)?;
         let n_classes = classes.as_ref().map_or(0, |c| c.len());
         let k = if n_classes > 2 { n_classes } else { 1 };

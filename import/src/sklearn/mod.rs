@@ -170,7 +170,11 @@ impl SklearnForest {
                 format!("{n_outputs} outputs: multi-output models are not supported"),
             ));
         }
-        let (n_features, feature_names, classes) = read_schema(p, root, name)?;
+        let Schema {
+            n_features,
+            feature_names,
+            classes,
+        } = read_schema(p, root, name)?;
         let trees = if name.starts_with("RandomForest") || name.starts_with("ExtraTrees") {
             let list = attr(p, root, "", "estimators_")?;
             let items = match p.get(list) {
@@ -363,14 +367,18 @@ impl SklearnForest {
     }
 }
 
-/// What every estimator stores of its schema: the feature count (`n_features_in_`, or
-/// `n_features_` before scikit-learn 1.0), the feature names when fit on a DataFrame,
-/// and the classes of a classifier (by the class `name`'s suffix).
-fn read_schema(
-    p: &Pickle,
-    root: Id,
-    name: &str,
-) -> Result<(usize, Option<Vec<String>>, Option<Classes>), ImportError> {
+/// What every estimator stores of its schema.
+struct Schema {
+    /// `n_features_in_`, or `n_features_` before scikit-learn 1.0.
+    n_features: usize,
+    /// `feature_names_in_`, when fit on a DataFrame.
+    feature_names: Option<Vec<String>>,
+    /// `classes_` of a classifier (known by the class name's suffix).
+    classes: Option<Classes>,
+}
+
+/// Reads the estimator's [`Schema`]; `name` is its class name.
+fn read_schema(p: &Pickle, root: Id, name: &str) -> Result<Schema, ImportError> {
     let n_features = match p.attr(root, "n_features_in_") {
         Some(_) => usize_attr(p, root, "", "n_features_in_")?,
         None => usize_attr(p, root, "", "n_features_")?,
@@ -403,7 +411,11 @@ fn read_schema(
     } else {
         None
     };
-    Ok((n_features, feature_names, classes))
+    Ok(Schema {
+        n_features,
+        feature_names,
+        classes,
+    })
 }
 
 fn read_classes(p: &Pickle, id: Id) -> Result<Classes, ImportError> {
