@@ -7,7 +7,7 @@
 
 use wasmtime::component::{ComponentType, Linker, Lower};
 
-use super::Host;
+use super::runtime::Host;
 
 /// `variant error` of the WIT interface.
 #[derive(ComponentType, Lower)]
