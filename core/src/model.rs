@@ -6,6 +6,9 @@
 //! with bounds checks; [`Model::validate`] walks every node once for callers (the CLI,
 //! importers) that want corruption reported up front rather than at prediction time.
 
+use alloc::vec;
+use alloc::vec::Vec;
+
 use crate::ensemble::Link;
 use crate::error::FormatError;
 use crate::layout::*;
@@ -568,9 +571,47 @@ impl<'a> Model<'a> {
             f64_at(self.features, base + 8)?,
         ))
     }
-    /// Maximum depth over all trees (a walk of every node: O(model size)).
+    /// The greatest depth (root = 0) of any tree, by a walk of every node (O(model
+    /// size)); corrupt trees count as far as they go.
     pub fn max_depth(&self) -> usize {
-        crate::predict::max_depth(self)
+        let mut deepest = 0;
+        let node_size = self.node_size();
+        for t in 0..self.n_trees {
+            let Some(tree) = self.tree(t) else { break };
+            if tree.n_nodes == 0 {
+                continue;
+            }
+            // (split index, depth); leaves only update `deepest`.
+            let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+            let mut steps = 0;
+            while let Some((i, depth)) = stack.pop() {
+                steps += 1;
+                if steps > tree.n_nodes {
+                    break;
+                }
+                let at = (tree.first_node + i) * node_size;
+                let Some(raw) = self.nodes.get(at..at + node_size) else {
+                    break;
+                };
+                let node = decode_node(raw, self.wide);
+                deepest = deepest.max(depth + 1);
+                let child = node.child as usize;
+                if node.flags & NODE_LEFT_LEAF == 0 {
+                    stack.push((i + 1, depth + 1));
+                }
+                if node.flags & NODE_RIGHT_LEAF == 0 {
+                    let right = if node.flags & NODE_LEFT_LEAF != 0 {
+                        i + 1
+                    } else {
+                        child
+                    };
+                    if right > i && right < tree.n_nodes {
+                        stack.push((right, depth + 1));
+                    }
+                }
+            }
+        }
+        deepest
     }
 }
 
