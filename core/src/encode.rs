@@ -29,6 +29,8 @@ struct LaidSplit {
     flags: u16,
     left: Child,
     right: Child,
+    /// Its index in the source arena (for §11).
+    arena: u32,
 }
 
 #[derive(Clone, Copy)]
@@ -46,6 +48,8 @@ struct LaidOut {
     splits: Vec<LaidSplit>,
     /// Leaf value vectors in depth-first order.
     leaves: Vec<f64>,
+    /// The arena index of each leaf, in depth-first order (for §11).
+    leaf_arena: Vec<u32>,
     /// The root when the tree is a single leaf.
     root_is_leaf: bool,
 }
@@ -124,6 +128,26 @@ impl Ensemble {
                 &mut categories,
             )?);
         }
+        // §11 is written when every tree has statistics (a partial set explains nothing).
+        let with_stats = self.trees.iter().all(|t| t.stats.is_some());
+        for (t, tree) in self.trees.iter().enumerate() {
+            if let Some(stats) = &tree.stats {
+                let n = tree.nodes.len();
+                let ids = stats.leaf_ids.len();
+                let found = if ids != 0 && ids != n {
+                    ids
+                } else {
+                    stats.cover.len()
+                };
+                if found != n {
+                    return Err(EncodeError::StatsLength {
+                        tree: t,
+                        expected: n,
+                        found,
+                    });
+                }
+            }
+        }
         let n_nodes: usize = trees.iter().map(|t| t.splits.len()).sum();
         let n_leaves: usize = trees.iter().map(|t| t.leaves.len() / self.leaf_width).sum();
 
@@ -158,7 +182,13 @@ impl Ensemble {
         let nodes_offset = align(trees_offset + trees.len() * TREE_SIZE);
         let leaves_offset = align(nodes_offset + n_nodes * node_size);
         let categories_offset = align(leaves_offset + n_leaves * self.leaf_width * 8);
-        let strings_offset = align(categories_offset + categories.len() * 4);
+        let stats_offset = align(categories_offset + categories.len() * 4);
+        let stats_len = if with_stats {
+            n_nodes * STATS_SPLIT_SIZE + n_leaves * STATS_LEAF_SIZE
+        } else {
+            0
+        };
+        let strings_offset = align(stats_offset + stats_len);
         let file_size = align(strings_offset + strings.len());
         if file_size > u32::MAX as usize {
             return Err(EncodeError::TooLarge(file_size));
@@ -177,7 +207,12 @@ impl Ensemble {
 
         // §1 Header.
         out[0..4].copy_from_slice(&MAGIC);
-        put16(&mut out, header::VERSION, VERSION);
+        // A model without §11 stays version 1, which version-1 readers open.
+        put16(
+            &mut out,
+            header::VERSION,
+            if with_stats { VERSION } else { VERSION_1 },
+        );
         put16(&mut out, header::HEADER_SIZE, HEADER_SIZE as u16);
         put32(&mut out, header::FILE_SIZE, file_size as u32);
         out[header::TASK] = match self.task {
@@ -242,6 +277,10 @@ impl Ensemble {
                 categories_offset as u32,
             );
             put32(&mut out, header::CATEGORIES_WORDS, categories.len() as u32);
+        }
+
+        if with_stats {
+            put32(&mut out, header::STATS_OFFSET, stats_offset as u32);
         }
 
         // §2 Features.
@@ -338,6 +377,32 @@ impl Ensemble {
         for (i, w) in categories.iter().enumerate() {
             put32(&mut out, categories_offset + i * 4, *w);
         }
+        // §11 Covers of the splits, covers of the leaves, ids of the leaves.
+        if with_stats {
+            let (leaf_covers, leaf_ids) = (
+                stats_offset + n_nodes * STATS_SPLIT_SIZE,
+                stats_offset + n_nodes * STATS_SPLIT_SIZE + n_leaves * 8,
+            );
+            let (mut first_node, mut first_leaf) = (0usize, 0usize);
+            for (laid, tree) in trees.iter().zip(&self.trees) {
+                let Some(stats) = &tree.stats else { continue };
+                for (i, split) in laid.splits.iter().enumerate() {
+                    let cover = stats.cover[split.arena as usize];
+                    put64(&mut out, stats_offset + (first_node + i) * 8, cover);
+                }
+                for (j, &arena) in laid.leaf_arena.iter().enumerate() {
+                    let id = stats.leaf_ids.get(arena as usize).copied().unwrap_or(arena);
+                    put64(
+                        &mut out,
+                        leaf_covers + (first_leaf + j) * 8,
+                        stats.cover[arena as usize],
+                    );
+                    put32(&mut out, leaf_ids + (first_leaf + j) * 4, id);
+                }
+                first_node += laid.splits.len();
+                first_leaf += laid.leaf_arena.len();
+            }
+        }
         out[strings_offset..strings_offset + strings.len()].copy_from_slice(&strings);
         Ok(out)
     }
@@ -368,6 +433,7 @@ fn lay_out(
     let mut seen = vec![false; nodes.len()];
     let mut splits: Vec<LaidSplit> = Vec::new();
     let mut leaves = Vec::new();
+    let mut leaf_arena = Vec::new();
     // Each stack entry: (arena node, where to patch its position: (split index, is_left)).
     let mut stack: Vec<(u32, Option<(usize, bool)>)> = vec![(0, None)];
     while let Some((id, parent)) = stack.pop() {
@@ -393,6 +459,7 @@ fn lay_out(
                 }
                 let index = (leaves.len() / leaf_width) as u32;
                 leaves.extend_from_slice(values);
+                leaf_arena.push(id);
                 Child::Leaf(index)
             }
             Node::Split { .. } | Node::Rule { .. } => {
@@ -412,6 +479,7 @@ fn lay_out(
                     flags,
                     left: Child::Split(0),
                     right: Child::Split(0),
+                    arena: id,
                 });
                 // Right is pushed first so that the left subtree is laid out first.
                 stack.push((right, Some((index, false))));
@@ -431,6 +499,7 @@ fn lay_out(
         root_is_leaf: splits.is_empty(),
         splits,
         leaves,
+        leaf_arena,
     })
 }
 

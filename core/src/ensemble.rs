@@ -123,6 +123,23 @@ pub struct Tree {
     pub nodes: Vec<Node>,
     /// For `leaf_width == 1` ensembles with several outputs: the output this tree adds to.
     pub output: u32,
+    /// What the source recorded about each node, which explanations need; `None`
+    /// when it recorded nothing (ONNX).
+    pub stats: Option<NodeStats>,
+}
+
+/// Per-node statistics of a [`Tree`], indexed like its nodes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeStats {
+    /// The training cover of each node: the (weighted) samples or hessian sum that
+    /// reached it (scikit-learn `weighted_n_node_samples`, XGBoost `sum_hessian`,
+    /// LightGBM `internal_count` / `leaf_count`). Path-dependent TreeSHAP weighs each
+    /// branch by its share of its parent's cover.
+    pub cover: Vec<f64>,
+    /// The number the source library gives each node as a row's leaf (scikit-learn
+    /// `apply` and XGBoost `pred_leaf`: the node id; LightGBM `pred_leaf`: the leaf
+    /// index). Empty: the node's index in the tree.
+    pub leaf_ids: Vec<u32>,
 }
 
 /// A node of a [`Tree`].

@@ -53,6 +53,12 @@ pub enum EncodeError {
     TooManyCategories { tree: usize, node: usize },
     /// Averaging over rounds needs one value per leaf and whole rounds of trees.
     Rounds { trees: usize, outputs: usize },
+    /// A tree's node statistics do not have one entry per node.
+    StatsLength {
+        tree: usize,
+        expected: usize,
+        found: usize,
+    },
 }
 
 impl fmt::Display for EncodeError {
@@ -116,6 +122,14 @@ impl fmt::Display for EncodeError {
             Rounds { trees, outputs } => write!(
                 f,
                 "{trees} trees cannot be averaged over rounds of {outputs} outputs"
+            ),
+            StatsLength {
+                tree,
+                expected,
+                found,
+            } => write!(
+                f,
+                "tree {tree}: node statistics hold {found} entries for {expected} nodes"
             ),
         }
     }

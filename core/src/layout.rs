@@ -4,8 +4,11 @@
 
 /// §1 The four magic bytes at offset 0: `EWM` and ASCII SUB, so a text tool stops there.
 pub const MAGIC: [u8; 4] = *b"EWM\x1a";
-/// §1 The format version this crate writes and reads.
-pub const VERSION: u16 = 1;
+/// §1 The newest format version this crate writes and reads: version 2 adds the
+/// optional §11 node statistics.
+pub const VERSION: u16 = 2;
+/// §1 The version written for a model without §11, which version-1 readers open.
+pub const VERSION_1: u16 = 1;
 /// §1 Size of the fixed header.
 pub const HEADER_SIZE: usize = 96;
 
@@ -68,6 +71,11 @@ pub const NODE_FLAGS_KNOWN: u16 = 511;
 /// §4 Link code of [`crate::Link::ScaledSigmoid`]; its scale follows the base margins.
 pub const LINK_SCALED_SIGMOID: u8 = 4;
 
+/// §11 Bytes of node statistics per split node (its cover, f64).
+pub const STATS_SPLIT_SIZE: usize = 8;
+/// §11 Bytes of node statistics per leaf (its cover, f64, and its source id, u32).
+pub const STATS_LEAF_SIZE: usize = 12;
+
 /// §8 Most features a model may have (feature indices are 16-bit in nodes).
 pub const MAX_FEATURES: u32 = 65_535;
 /// §8 Most classes or outputs a model may have.
@@ -101,6 +109,8 @@ pub mod header {
     pub const SOURCE_LEN: usize = 80;
     pub const CATEGORIES_OFFSET: usize = 84;
     pub const CATEGORIES_WORDS: usize = 88;
+    /// Version 2 only (reserved in version 1).
+    pub const STATS_OFFSET: usize = 92;
 }
 
 /// Reads a little-endian `u16` at `at`; `None` past the end.

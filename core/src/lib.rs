@@ -22,7 +22,7 @@
 //!     aggregation: Aggregation::Average,
 //!     comparison: Comparison::F32LessEqual,
 //!     leaf_width: 2,
-//!     trees: vec![Tree { output: 0, nodes: vec![
+//!     trees: vec![Tree { output: 0, stats: None, nodes: vec![
 //!         Node::Split { feature: 0, threshold: 2.45, missing_left: false, left: 1, right: 2 },
 //!         Node::Leaf(vec![1.0, 0.0]),
 //!         Node::Leaf(vec![0.0, 1.0]),
@@ -55,7 +55,7 @@ mod schema;
 
 pub use ensemble::{
     f32_at_or_below, next_down_f32, Aggregation, Comparison, Ensemble, Feature, Link, Missing,
-    Node, SplitTest, Task, Tree, MAX_CATEGORY, ZERO_THRESHOLD,
+    Node, NodeStats, SplitTest, Task, Tree, MAX_CATEGORY, ZERO_THRESHOLD,
 };
 pub use error::{EncodeError, FormatError, InputError, PredictError};
 pub use model::{Model, TaskKind};

@@ -51,6 +51,8 @@ pub struct Model<'a> {
     pub(crate) categories: &'a [u8],
     /// §1 flag bit 3: margins are divided by `n_trees / n_outputs` before the link.
     pub(crate) divide_by_rounds: bool,
+    /// §11 node statistics (covers and leaf ids); empty when the model has none.
+    pub(crate) stats: &'a [u8],
 }
 
 /// Takes `count × size` bytes at the offset stored in header field `field`.
@@ -86,7 +88,7 @@ impl<'a> Model<'a> {
             return Err(FormatError::NotEwm);
         }
         let version = u16_at(bytes, header::VERSION).unwrap_or(0);
-        if version != VERSION {
+        if version != VERSION && version != VERSION_1 {
             return Err(FormatError::UnsupportedVersion(version));
         }
         if bytes.len() < HEADER_SIZE {
@@ -227,6 +229,22 @@ impl<'a> Model<'a> {
             4,
             "categories",
         )?;
+        // §11 exists from version 2 on; in version 1 its header word is reserved.
+        let stats_offset = if version == VERSION_1 {
+            0
+        } else {
+            field(header::STATS_OFFSET)
+        };
+        let stats = if stats_offset == 0 {
+            &bytes[..0]
+        } else {
+            let len = n_nodes
+                .checked_mul(STATS_SPLIT_SIZE)
+                .zip(n_leaves.checked_mul(STATS_LEAF_SIZE))
+                .and_then(|(a, b)| a.checked_add(b))
+                .ok_or(FormatError::SectionOutOfBounds { section: "stats" })?;
+            section(bytes, header::STATS_OFFSET, len, 1, "stats")?
+        };
         let sum_link = match sum_link {
             Some(Link::ScaledSigmoid(_)) => Some(Link::ScaledSigmoid(
                 f64_at(base, n_outputs * 8).unwrap_or(f64::NAN),
@@ -257,6 +275,7 @@ impl<'a> Model<'a> {
             source,
             categories,
             divide_by_rounds,
+            stats,
         })
     }
 
@@ -570,6 +589,14 @@ impl<'a> Model<'a> {
             f64_at(self.features, base)?,
             f64_at(self.features, base + 8)?,
         ))
+    }
+    /// Whether the model carries its trees' covers (§11), which explanations need.
+    pub fn has_cover(&self) -> bool {
+        !self.stats.is_empty()
+    }
+    /// The format version of the bytes (1, or 2 with §11).
+    pub fn format_version(&self) -> u16 {
+        u16_at(self.bytes, header::VERSION).unwrap_or(0)
     }
     /// The greatest depth (root = 0) of any tree, by a walk of every node (O(model
     /// size)); corrupt trees count as far as they go.

@@ -52,7 +52,11 @@ fn tree(rng: &mut Rng, depth: u32, features: u32) -> Tree {
         me
     }
     grow(&mut nodes, rng, 0, depth, features);
-    Tree { nodes, output: 0 }
+    Tree {
+        nodes,
+        output: 0,
+        stats: None,
+    }
 }
 
 fn main() {

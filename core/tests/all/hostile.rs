@@ -25,6 +25,7 @@ pub fn sample_ensemble() -> Ensemble {
         leaf_width: 3,
         trees: vec![
             Tree {
+                stats: None,
                 output: 0,
                 nodes: vec![
                     Node::Split {
@@ -47,6 +48,7 @@ pub fn sample_ensemble() -> Ensemble {
                 ],
             },
             Tree {
+                stats: None,
                 output: 0,
                 nodes: vec![Node::Leaf(vec![0.5, 0.5, 0.0])],
             },

@@ -12,3 +12,5 @@ mod reference;
 mod roundtrip;
 /// Schema validation of inputs.
 mod schema;
+/// §11 node statistics and the format version they bring.
+mod stats;

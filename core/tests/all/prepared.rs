@@ -21,6 +21,7 @@ fn one_rule(threshold: f64, missing: Missing) -> Ensemble {
         comparison: Comparison::F64LessEqual,
         leaf_width: 1,
         trees: vec![Tree {
+            stats: None,
             output: 0,
             nodes: vec![
                 Node::Rule {
@@ -118,7 +119,11 @@ fn combs(n_features: usize, trees: usize, splits: usize) -> Ensemble {
             nodes.push(Node::Leaf(vec![(i * 7 + t) as f64 / 64.0 - 1.3]));
         }
         nodes.push(Node::Leaf(vec![t as f64 * 0.1]));
-        Tree { output: 0, nodes }
+        Tree {
+            output: 0,
+            nodes,
+            stats: None,
+        }
     };
     Ensemble {
         features: (0..n_features)

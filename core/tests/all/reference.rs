@@ -367,7 +367,11 @@ fn shuffle(nodes: Vec<Node>, seed: u64, output: u32) -> Tree {
         };
         out[new_of_old[old] as usize] = node;
     }
-    Tree { nodes: out, output }
+    Tree {
+        nodes: out,
+        output,
+        stats: None,
+    }
 }
 
 /// Random ensembles of every kind the core supports.

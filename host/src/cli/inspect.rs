@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use edgewood_core::{Link, Model, TaskKind, FORMAT_VERSION};
+use edgewood_core::{Link, Model, TaskKind};
 use serde_json::{json, Value};
 
 use super::load::{load, ImportArgs};
@@ -88,7 +88,7 @@ fn describe(model: &Model<'_>, name: &str, converted_from: Option<&str>) -> Valu
     json!({
         "model": name,
         "converted_from": converted_from,
-        "format_version": FORMAT_VERSION,
+        "format_version": model.format_version(),
         "kind": match model.task() {
             TaskKind::Classification => "classification",
             TaskKind::Regression => "regression",

@@ -108,6 +108,7 @@ pub fn regressor() -> Vec<u8> {
         comparison: Comparison::F64LessEqual,
         leaf_width: 1,
         trees: vec![Tree {
+            stats: None,
             output: 0,
             nodes: vec![
                 Node::Split {

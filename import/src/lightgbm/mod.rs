@@ -443,6 +443,7 @@ impl LgbmModel {
             let nodes = convert_tree(t, tree, n_features)?;
             trees.push(Tree {
                 nodes,
+                stats: None,
                 output: (t % k) as u32,
             });
         }

@@ -434,7 +434,11 @@ impl OnnxTrees {
         for (list, &root) in members.iter().zip(&roots) {
             if list.iter().any(|&k| is_equality(&modes[k])) {
                 let nodes = graph.expand(root, list.len(), &mut budget)?;
-                out_trees.push(Tree { nodes, output: 0 });
+                out_trees.push(Tree {
+                    nodes,
+                    output: 0,
+                    stats: None,
+                });
                 continue;
             }
             budget.left = budget
@@ -489,7 +493,11 @@ impl OnnxTrees {
                     right,
                 };
             }
-            out_trees.push(Tree { nodes, output: 0 });
+            out_trees.push(Tree {
+                nodes,
+                output: 0,
+                stats: None,
+            });
         }
         let post = self.string("post_transform").unwrap_or("NONE");
         let base = match self

@@ -378,6 +378,7 @@ fn read_gb(
             }
             trees.push(Tree {
                 nodes,
+                stats: None,
                 output: c as u32,
             });
         }
@@ -877,6 +878,7 @@ fn read_hgb(
             }
             trees.push(Tree {
                 nodes,
+                stats: None,
                 output: c as u32,
             });
         }

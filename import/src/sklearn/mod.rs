@@ -344,7 +344,11 @@ impl SklearnForest {
                     right,
                 });
             }
-            trees.push(Tree { nodes, output: 0 });
+            trees.push(Tree {
+                nodes,
+                output: 0,
+                stats: None,
+            });
         }
         let version = self
             .version

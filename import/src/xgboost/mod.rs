@@ -750,5 +750,9 @@ fn convert_tree(
             });
         }
     }
-    Ok(Tree { nodes, output: 0 })
+    Ok(Tree {
+        nodes,
+        output: 0,
+        stats: None,
+    })
 }

@@ -34,7 +34,7 @@ test('version names the package and the format', () => {
   const v = version();
   const pkg = JSON.parse(readFileSync(pkgDir + 'package.json', 'utf8'));
   assert.equal(v.version, pkg.version);
-  assert.equal(v.format, 1);
+  assert.equal(v.format, 2);
 });
 
 test('the Iris schema', () => {
@@ -183,9 +183,9 @@ test('refused model files', async () => {
   assert.equal((await load(new Uint8Array(0))).code, 'not_ewm');
   const truncated = await load(IRIS_EWM.subarray(0, 60));
   assert.equal(truncated.code, 'truncated');
-  const v2 = new Uint8Array(IRIS_EWM);
-  v2[4] = 2;
-  assert.equal((await load(v2)).code, 'unsupported_version');
+  const v3 = new Uint8Array(IRIS_EWM);
+  v3[4] = 3;
+  assert.equal((await load(v3)).code, 'unsupported_version');
   const short = await load(IRIS_EWM.subarray(0, IRIS_EWM.length - 8));
   assert.equal(short.code, 'truncated');
   assert.equal((await load(new Response('nope', { status: 404, statusText: 'Not Found' }))).code, 'fetch_failed');
