@@ -7,8 +7,8 @@
 use std::fmt;
 
 use edgewood_core::{
-    Aggregation, Comparison, Ensemble, Feature, Link, Missing, Node, SplitTest, Task, Tree,
-    MAX_CATEGORY, ZERO_THRESHOLD,
+    Aggregation, Comparison, Ensemble, Feature, Link, Missing, Node, NodeStats, SplitTest, Task,
+    Tree, MAX_CATEGORY, ZERO_THRESHOLD,
 };
 
 /// Most trees, and leaves per tree, accepted (bounds memory on hostile files).
@@ -94,6 +94,10 @@ pub struct LgbmTree {
     pub cat_threshold: Vec<u32>,
     /// Linear leaves (not supported).
     pub is_linear: bool,
+    /// Training rows that reached each split (its cover for explanations).
+    pub internal_count: Vec<f64>,
+    /// Training rows that reached each leaf.
+    pub leaf_count: Vec<f64>,
 }
 
 /// A faithful parse of a LightGBM text model.
@@ -255,6 +259,14 @@ impl LgbmModel {
                     "cat_threshold" => {
                         tree.cat_threshold = list(n, key, value)?;
                         "cat_threshold"
+                    }
+                    "internal_count" => {
+                        tree.internal_count = list(n, key, value)?;
+                        "internal_count"
+                    }
+                    "leaf_count" => {
+                        tree.leaf_count = list(n, key, value)?;
+                        "leaf_count"
                     }
                     "is_linear" => {
                         tree.is_linear = value.trim() == "1";
@@ -443,7 +455,7 @@ impl LgbmModel {
             let nodes = convert_tree(t, tree, n_features)?;
             trees.push(Tree {
                 nodes,
-                stats: None,
+                stats: stats(tree),
                 output: (t % k) as u32,
             });
         }
@@ -658,6 +670,26 @@ fn convert_tree(t: usize, tree: &LgbmTree, n_features: usize) -> Result<Vec<Node
     }
     nodes.extend(tree.leaf_value.iter().map(|&v| Node::Leaf(vec![v])));
     Ok(nodes)
+}
+
+/// The covers of the arena of [`convert_tree`] (splits, then leaves) and each leaf's
+/// LightGBM index, when the block has both counts.
+fn stats(tree: &LgbmTree) -> Option<NodeStats> {
+    let splits = tree.num_leaves - 1;
+    if tree.leaf_count.len() != tree.num_leaves
+        || (splits > 0 && tree.internal_count.len() != splits)
+    {
+        return None;
+    }
+    let cover = tree.internal_count[..splits]
+        .iter()
+        .chain(&tree.leaf_count)
+        .copied()
+        .collect();
+    let leaf_ids = (0..splits as u32)
+        .chain(0..tree.num_leaves as u32)
+        .collect();
+    Some(NodeStats { cover, leaf_ids })
 }
 
 fn rule(feature: u32, threshold: f64, missing: Missing, left: u32, right: u32) -> Node {

@@ -40,8 +40,8 @@
 //! dummy ones.
 
 use edgewood_core::{
-    Aggregation, Comparison, Ensemble, Feature, Link, Missing, Node, SplitTest, Task, Tree,
-    MAX_CATEGORY,
+    Aggregation, Comparison, Ensemble, Feature, Link, Missing, Node, NodeStats, SplitTest, Task,
+    Tree, MAX_CATEGORY,
 };
 
 use super::{attr, bad, read_schema, read_tree, Classes, Schema};
@@ -378,7 +378,7 @@ fn read_gb(
             }
             trees.push(Tree {
                 nodes,
-                stats: None,
+                stats: tree.stats(),
                 output: c as u32,
             });
         }
@@ -756,6 +756,8 @@ fn read_hgb(
             );
             let left_sets = left_bitsets(p, pred, &format!("_predictors[{it}][{c}]."))?;
             let fset = a.dtype.field("bitset_idx");
+            // Each node's training sample count: its cover for explanations.
+            let fcount = a.dtype.field("count");
             let bytes = a.bytes();
             let size = a.dtype.itemsize;
             let int = |f: &numpy::Field, i: usize| {
@@ -772,7 +774,11 @@ fn read_hgb(
                 return Err(bad(&path, "value / num_threshold are not floats"));
             }
             let mut nodes = Vec::with_capacity(n);
+            let mut cover = Vec::with_capacity(if fcount.is_some() { n } else { 0 });
             for i in 0..n {
+                if let Some(f) = fcount {
+                    cover.push(int(f, i)? as f64);
+                }
                 if int(fleaf, i)? != 0 {
                     nodes.push(Node::Leaf(vec![float(fv, i)?]));
                     continue;
@@ -878,7 +884,10 @@ fn read_hgb(
             }
             trees.push(Tree {
                 nodes,
-                stats: None,
+                stats: (!cover.is_empty()).then(|| NodeStats {
+                    cover,
+                    leaf_ids: Vec::new(),
+                }),
                 output: c as u32,
             });
         }

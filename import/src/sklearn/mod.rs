@@ -22,7 +22,7 @@
 
 pub mod boosting;
 
-use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Node, Task, Tree};
+use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Node, NodeStats, Task, Tree};
 
 use crate::pickle::numpy::{self, Kind};
 use crate::pickle::{Id, Pickle, Role, Value};
@@ -88,6 +88,9 @@ pub struct SklearnTree {
     pub values: Vec<f64>,
     /// `max_n_classes` (1 for a regressor).
     pub width: usize,
+    /// Each node's `weighted_n_node_samples` (its cover for explanations); empty when
+    /// the node layout lacks the field.
+    pub cover: Vec<f64>,
 }
 
 /// One node record.
@@ -103,6 +106,16 @@ pub struct SklearnNode {
     pub threshold: f64,
     /// Where NaN goes (false on layouts without the field).
     pub missing_go_to_left: bool,
+}
+
+impl SklearnTree {
+    /// The node statistics of the converted tree (arena index = sklearn node id).
+    pub(crate) fn stats(&self) -> Option<NodeStats> {
+        (!self.cover.is_empty()).then(|| NodeStats {
+            cover: self.cover.clone(),
+            leaf_ids: Vec::new(),
+        })
+    }
 }
 
 fn bad(path: impl Into<String>, reason: impl Into<String>) -> ImportError {
@@ -347,7 +360,7 @@ impl SklearnForest {
             trees.push(Tree {
                 nodes,
                 output: 0,
-                stats: None,
+                stats: tree.stats(),
             });
         }
         let version = self
@@ -528,6 +541,10 @@ fn read_tree(
         return Err(bad(&nodes_path, "threshold is not a float field"));
     }
     let missing = nodes.dtype.field("missing_go_to_left");
+    let weighted = nodes
+        .dtype
+        .field("weighted_n_node_samples")
+        .filter(|f| f.dtype.kind == Kind::Float);
     let size = nodes.dtype.itemsize;
     let bytes = nodes.bytes();
     let int = |f: &numpy::Field, base: usize, i: usize| {
@@ -536,8 +553,17 @@ fn read_tree(
             .ok_or_else(|| bad(format!("{nodes_path}[{i}].{}", f.name), "not an integer"))
     };
     let mut records = Vec::with_capacity(node_count);
+    let mut cover = Vec::new();
     for i in 0..node_count {
         let base = i * size;
+        if let Some(w) = weighted {
+            cover.push(w.dtype.read_f64(bytes, base + w.offset).ok_or_else(|| {
+                bad(
+                    format!("{nodes_path}[{i}].weighted_n_node_samples"),
+                    "unreadable",
+                )
+            })?);
+        }
         records.push(SklearnNode {
             left_child: int(left, base, i)?,
             right_child: int(right, base, i)?,
@@ -586,6 +612,7 @@ fn read_tree(
         raw
     };
     Ok(SklearnTree {
+        cover,
         nodes: records,
         has_missing_field: missing.is_some(),
         values,

@@ -9,8 +9,8 @@ mod ubjson;
 use std::fmt;
 
 use edgewood_core::{
-    next_down_f32, Aggregation, Comparison, Ensemble, Feature, Link, Missing, Node, SplitTest,
-    Task, Tree, MAX_CATEGORY,
+    next_down_f32, Aggregation, Comparison, Ensemble, Feature, Link, Missing, Node, NodeStats,
+    SplitTest, Task, Tree, MAX_CATEGORY,
 };
 use serde_json::Value;
 
@@ -106,6 +106,8 @@ pub struct XgbTree {
     pub split_type: Vec<u8>,
     /// Categories of each categorical node: (node id, categories).
     pub categories: Vec<(usize, Vec<u32>)>,
+    /// Each node's `sum_hessian` (its cover for explanations); empty when absent.
+    pub sum_hessian: Vec<f32>,
 }
 
 /// A faithful parse of an XGBoost model file.
@@ -592,6 +594,14 @@ fn parse_tree(tv: &Value, path: &str) -> Result<XgbTree, XgbError> {
         None => vec![0; num_nodes],
     };
     check_len("split_type", split_type.len())?;
+    let sum_hessian = match tv.get("sum_hessian") {
+        Some(v) => {
+            let h = floats(v, &format!("{path}.sum_hessian"))?;
+            check_len("sum_hessian", h.len())?;
+            h
+        }
+        None => Vec::new(),
+    };
     let mut categories = Vec::new();
     if let Some(nodes) = tv.get("categories_nodes") {
         let nodes = ints(nodes, &format!("{path}.categories_nodes"))?;
@@ -656,6 +666,7 @@ fn parse_tree(tv: &Value, path: &str) -> Result<XgbTree, XgbError> {
         default_left,
         split_type,
         categories,
+        sum_hessian,
     })
 }
 
@@ -750,9 +761,13 @@ fn convert_tree(
             });
         }
     }
+    let stats = (tree.sum_hessian.len() == n).then(|| NodeStats {
+        cover: tree.sum_hessian.iter().map(|&h| h as f64).collect(),
+        leaf_ids: Vec::new(),
+    });
     Ok(Tree {
         nodes,
         output: 0,
-        stats: None,
+        stats,
     })
 }

@@ -10,5 +10,7 @@ mod pickle;
 mod fuzz;
 // The embedded Iris model in core/models/iris.ewm is the conversion of its fixture.
 mod iris;
+// Per-node cover reaches the model from every library that records it.
+mod cover;
 // Shared helpers: fixture paths, CSV reading, a pickle writer.
 mod util;
