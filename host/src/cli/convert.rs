@@ -21,6 +21,10 @@ pub struct Args {
     /// The `.ewm` file to write (`-` for stdout).
     #[arg(short, long, value_name = "OUT.ewm")]
     output: PathBuf,
+    /// Leave out the trees' covers (§11): a smaller file that predicts the same but
+    /// cannot explain its predictions.
+    #[arg(long)]
+    no_cover: bool,
     #[command(flatten)]
     import: ImportArgs,
 }
@@ -32,7 +36,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if bytes.starts_with(&layout::MAGIC) {
         bail!("{name} is already an .ewm model: nothing to convert");
     }
-    let (ensemble, format) = import(&bytes, &name, &args.import)?;
+    let (mut ensemble, format) = import(&bytes, &name, &args.import)?;
+    if args.no_cover {
+        ensemble.trees.iter_mut().for_each(|t| t.stats = None);
+    }
     let encoded = ensemble
         .encode()
         .with_context(|| format!("{name}: cannot encode the imported model"))?;

@@ -12,7 +12,8 @@ fn iris_joblib() -> std::path::PathBuf {
 #[test]
 fn iris_joblib_converts_to_the_embedded_model_byte_for_byte() {
     // The embedded model is this fixture, named, bounded 0–10 and refusing missing
-    // values like the reference service: the same flags give the same bytes.
+    // values like the reference service, without covers: the same flags give the
+    // same bytes.
     let dir = tempdir();
     let src = iris_joblib();
     let out = edgewood(
@@ -28,6 +29,7 @@ fn iris_joblib_converts_to_the_embedded_model_byte_for_byte() {
             "*=0:10",
             "--missing",
             "refuse",
+            "--no-cover",
         ],
     )
     .ok();
