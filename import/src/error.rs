@@ -64,8 +64,11 @@ pub enum ImportError {
     Options(String),
     /// The imported ensemble could not be encoded.
     Encode(EncodeError),
-    /// The `.ewm` bytes are invalid.
+    /// The `.ewm` bytes given are invalid.
     Format(FormatError),
+    /// The `.ewm` bytes encoded from an imported model do not validate (a reader let
+    /// through what the core refuses: a bug, which the fuzz targets look for).
+    Validate(FormatError),
     /// An XGBoost JSON / UBJSON model is malformed or unsupported.
     Xgboost(crate::xgboost::XgbError),
     /// A LightGBM text model is malformed or unsupported.
@@ -121,9 +124,31 @@ impl fmt::Display for ImportError {
             Options(message) => write!(f, "invalid import options: {message}"),
             Encode(e) => write!(f, "cannot build the model: {e}"),
             Format(e) => e.fmt(f),
+            Validate(e) => write!(f, "the converted model does not validate: {e}"),
             Xgboost(e) => e.fmt(f),
             LightGbm(e) => e.fmt(f),
             Onnx(e) => e.fmt(f),
+        }
+    }
+}
+
+impl ImportError {
+    /// A stable code per kind of failure, for programs (the npm converter's
+    /// `EdgewoodError.code`).
+    pub fn code(&self) -> &'static str {
+        use ImportError::*;
+        match self {
+            UnknownFormat => "unknown_format",
+            Decompress { .. } => "decompress_failed",
+            Limit { .. } => "limit_exceeded",
+            RefusedGlobal { .. } => "refused_global",
+            Pickle { .. } => "bad_pickle",
+            UnsupportedEstimator { .. } => "unsupported_estimator",
+            Encode(_) | Validate(_) => "encode_failed",
+            Format(_) => "corrupt_model",
+            AlreadyEwm | Sklearn { .. } | Options(_) | Xgboost(_) | LightGbm(_) | Onnx(_) => {
+                "import_failed"
+            }
         }
     }
 }

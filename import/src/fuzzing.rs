@@ -9,7 +9,7 @@
 
 use edgewood_core::{Model, PreparedModel};
 
-use crate::{import_bytes, pickle, ImportOptions};
+use crate::{convert, pickle, ImportError, ImportOptions};
 
 /// The seed corpus of fuzz target `target` (`fuzz/seeds/<target>/` in the source tree),
 /// sorted by file name, for the stable replays in `cargo test`. Panics, as a test
@@ -44,22 +44,18 @@ pub fn fuzz_options() -> ImportOptions {
     }
 }
 
-/// Bytes → [`import_bytes`]; an imported model must encode, validate and predict.
+/// Bytes → [`convert`]; a converted model must predict. [`convert`] validates what it
+/// encodes, so a refusal by that validation ([`ImportError::Validate`]) is a finding.
 pub fn import_pickle(bytes: &[u8]) {
-    let Ok(ensemble) = import_bytes(bytes, &fuzz_options()) else {
-        return;
-    };
-    let ewm = match ensemble.encode() {
-        Ok(ewm) => ewm,
-        Err(e) => panic!("an imported model does not encode: {e}"),
+    let ewm = match convert(bytes, &fuzz_options()) {
+        Ok(converted) => converted.ewm,
+        Err(ImportError::Validate(e)) => panic!("an encoded model does not validate: {e}"),
+        Err(_) => return,
     };
     let model = match Model::open(&ewm) {
         Ok(m) => m,
-        Err(e) => panic!("an encoded model does not open: {e}"),
+        Err(e) => panic!("a converted model does not open: {e}"),
     };
-    if let Err(e) = model.validate() {
-        panic!("an encoded model does not validate: {e}");
-    }
     let zeros = vec![0.0; model.n_features()];
     if let Err(e) = model.predict(&zeros) {
         panic!("a validated model cannot predict a zero row: {e}");

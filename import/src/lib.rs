@@ -1,9 +1,12 @@
 //! Readers of foreign model formats, producing [`edgewood_core::Ensemble`]s.
 //!
-//! [`import_bytes`] recognises a model by its content ([`detect`]) and dispatches to the
-//! reader of that format; [`load_model_bytes`] goes all the way to `.ewm` bytes. Import
+//! [`convert`] is the one way from a model file to checked `.ewm` bytes: it recognises
+//! the model by its content ([`detect`]), reads it with the reader of that format,
+//! applies the caller's [`ImportOptions`], encodes once and validates once. Import
 //! normally runs once, ahead of time (`edgewood convert`), but the crate also builds for
 //! `wasm32-unknown-unknown`, so a web page can convert a model a user drops on it.
+//! [`import_bytes`] stops at the [`Ensemble`], checked the same way, for callers that
+//! work on the trees themselves.
 //!
 //! What this crate is *not*: a Python runtime. A scikit-learn pickle is run by a small
 //! VM ([`pickle`]) that resolves globals against an allow-list and never calls
@@ -11,11 +14,11 @@
 //! and decompression stops at [`ImportOptions::max_decompressed`].
 //!
 //! ```no_run
-//! use edgewood_import::{import_bytes, ImportOptions};
+//! use edgewood_import::{convert, ImportOptions};
 //!
 //! let bytes = std::fs::read("model.joblib").unwrap();
-//! let ensemble = import_bytes(&bytes, &ImportOptions::default()).unwrap();
-//! let ewm = ensemble.encode().unwrap();
+//! let converted = convert(&bytes, &ImportOptions::default()).unwrap();
+//! std::fs::write("model.ewm", &converted.ewm).unwrap();
 //! ```
 #![deny(missing_docs)]
 
@@ -27,6 +30,8 @@ pub mod onnx;
 pub mod pickle;
 pub mod sklearn;
 pub mod xgboost;
+
+use std::fmt;
 
 use edgewood_core::{Ensemble, Model, Task};
 
@@ -49,6 +54,34 @@ pub enum SourceFormat {
     LightGbm,
     /// An ONNX model whose graph is an `ai.onnx.ml` tree ensemble.
     Onnx,
+}
+
+impl fmt::Display for SourceFormat {
+    /// How the format is named in summaries (`scikit-learn pickle (zlib compressed)`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceFormat::Ewm => f.write_str("Edgewood model"),
+            SourceFormat::SklearnPickle(Compression::None) => f.write_str("scikit-learn pickle"),
+            SourceFormat::SklearnPickle(c) => {
+                write!(f, "scikit-learn pickle ({} compressed)", c.name())
+            }
+            SourceFormat::XgboostJson => f.write_str("XGBoost JSON"),
+            SourceFormat::XgboostUbjson => f.write_str("XGBoost UBJSON"),
+            SourceFormat::LightGbm => f.write_str("LightGBM text"),
+            SourceFormat::Onnx => f.write_str("ONNX"),
+        }
+    }
+}
+
+/// A model converted by [`convert`]: `.ewm` bytes that are known to validate.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Converted {
+    /// The validated `.ewm` bytes.
+    pub ewm: Vec<u8>,
+    /// The format the input was recognised as ([`SourceFormat::Ewm`] when it already
+    /// was an `.ewm` model, returned unchanged).
+    pub format: SourceFormat,
 }
 
 /// A per-feature valid range to record in the model (inputs outside are refused).
@@ -78,6 +111,9 @@ pub struct ImportOptions {
     pub max_decompressed: usize,
     /// Bounds of the pickle VM.
     pub pickle_limits: pickle::Limits,
+    /// Keeps the trees' covers and leaf ids (§11) where the source has them (default);
+    /// without them the model is smaller, predicts the same, and cannot explain.
+    pub covers: bool,
 }
 
 impl Default for ImportOptions {
@@ -89,6 +125,7 @@ impl Default for ImportOptions {
             allow_missing: None,
             max_decompressed: 1 << 30,
             pickle_limits: pickle::Limits::default(),
+            covers: true,
         }
     }
 }
@@ -122,10 +159,48 @@ pub fn detect(bytes: &[u8]) -> Option<SourceFormat> {
     }
 }
 
-/// Imports a model from its bytes, in whichever supported format they are.
+/// Converts model bytes, in whichever supported format they are, to validated `.ewm`
+/// bytes: read, apply `options`, encode once, validate once.
+///
+/// `.ewm` input is validated and returned unchanged when `options` are the defaults,
+/// and refused with [`ImportError::AlreadyEwm`] otherwise (there is nothing to rename).
+pub fn convert(bytes: &[u8], options: &ImportOptions) -> Result<Converted, ImportError> {
+    match detect(bytes) {
+        None => Err(ImportError::UnknownFormat),
+        Some(SourceFormat::Ewm) if *options == ImportOptions::default() => {
+            Model::open_validated(bytes)?;
+            Ok(Converted {
+                ewm: bytes.to_vec(),
+                format: SourceFormat::Ewm,
+            })
+        }
+        Some(SourceFormat::Ewm) => Err(ImportError::AlreadyEwm),
+        Some(format) => {
+            let (_, ewm) = import_as(bytes, format, options)?;
+            Ok(Converted { ewm, format })
+        }
+    }
+}
+
+/// Imports a model from its bytes, in whichever supported format they are, as an
+/// [`Ensemble`] checked as [`convert`] checks it (it encodes and validates).
 pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Ensemble, ImportError> {
-    let mut ensemble = match detect(bytes) {
-        Some(SourceFormat::SklearnPickle(compression)) => {
+    match detect(bytes) {
+        None => Err(ImportError::UnknownFormat),
+        Some(SourceFormat::Ewm) => Err(ImportError::AlreadyEwm),
+        Some(format) => Ok(import_as(bytes, format, options)?.0),
+    }
+}
+
+/// Reads `bytes` as `format` (not [`SourceFormat::Ewm`]), applies the options, and
+/// encodes and validates the result.
+fn import_as(
+    bytes: &[u8],
+    format: SourceFormat,
+    options: &ImportOptions,
+) -> Result<(Ensemble, Vec<u8>), ImportError> {
+    let mut ensemble = match format {
+        SourceFormat::SklearnPickle(compression) => {
             let data = container::decompress(bytes, compression, options.max_decompressed)?;
             let p = pickle::run(&data, true, options.pickle_limits)?;
             let joblib = p
@@ -144,14 +219,31 @@ pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Ensemble, I
                 sklearn::SklearnForest::from_pickle(&p)?.to_ensemble(&container)?
             }
         }
-        Some(SourceFormat::XgboostJson | SourceFormat::XgboostUbjson) => xgboost::read(bytes)?,
-        Some(SourceFormat::LightGbm) => lightgbm::read(bytes)?,
-        Some(SourceFormat::Onnx) => onnx::read(bytes)?,
-        Some(SourceFormat::Ewm) => return Err(ImportError::AlreadyEwm),
-        None => return Err(ImportError::UnknownFormat),
+        SourceFormat::XgboostJson | SourceFormat::XgboostUbjson => {
+            xgboost::XgbModel::parse(bytes)?.to_ensemble()?
+        }
+        SourceFormat::LightGbm => lightgbm::LgbmModel::parse(bytes)?.to_ensemble()?,
+        SourceFormat::Onnx => onnx::OnnxTrees::parse(bytes)?.to_ensemble()?,
+        SourceFormat::Ewm => return Err(ImportError::AlreadyEwm),
     };
     apply_options(&mut ensemble, options)?;
+    let ewm = encode_checked(&ensemble)?;
+    Ok((ensemble, ewm))
+}
+
+/// The ensemble, once [`encode_checked`] accepts it.
+pub(crate) fn checked(ensemble: Ensemble) -> Result<Ensemble, ImportError> {
+    encode_checked(&ensemble)?;
     Ok(ensemble)
+}
+
+/// Encodes an imported ensemble and validates the bytes: the encoder's walk refuses
+/// cycles, shared subtrees and bad indices that node records can still describe, and
+/// validation then proves every later prediction safe.
+pub(crate) fn encode_checked(ensemble: &Ensemble) -> Result<Vec<u8>, ImportError> {
+    let ewm = ensemble.encode()?;
+    Model::open_validated(&ewm).map_err(ImportError::Validate)?;
+    Ok(ewm)
 }
 
 /// Applies the caller's renamings, ranges and missing-value choice to an imported model.
@@ -213,6 +305,9 @@ pub fn apply_options(ensemble: &mut Ensemble, options: &ImportOptions) -> Result
             )));
         }
     }
+    if !options.covers {
+        ensemble.trees.iter_mut().for_each(|t| t.stats = None);
+    }
     if let Some(allow) = options.allow_missing {
         ensemble
             .features
@@ -220,16 +315,4 @@ pub fn apply_options(ensemble: &mut Ensemble, options: &ImportOptions) -> Result
             .for_each(|f| f.allow_missing = allow);
     }
     Ok(())
-}
-
-/// Any supported model bytes to validated `.ewm` bytes (`.ewm` input is checked and
-/// returned as it is).
-pub fn load_model_bytes(bytes: &[u8]) -> Result<Vec<u8>, ImportError> {
-    if detect(bytes) == Some(SourceFormat::Ewm) {
-        Model::open_validated(bytes)?;
-        return Ok(bytes.to_vec());
-    }
-    let ewm = import_bytes(bytes, &ImportOptions::default())?.encode()?;
-    Model::open_validated(&ewm)?;
-    Ok(ewm)
 }

@@ -102,9 +102,9 @@ fn main() {
         ("lgbm", "lgbm_bench.txt", "lgbm_pred.f64"),
     ] {
         let bytes = std::fs::read(dir.join(file)).unwrap();
-        let ensemble = edgewood_import::import_bytes(&bytes, &Default::default())
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
-        let ewm = ensemble.encode().unwrap();
+        let ewm = edgewood_import::convert(&bytes, &Default::default())
+            .unwrap_or_else(|e| panic!("{file}: {e}"))
+            .ewm;
         let model = Model::open_validated(&ewm).unwrap();
         let expected = f64s(&dir.join(pred));
         let prepared = PreparedModel::new(model).unwrap();

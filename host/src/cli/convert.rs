@@ -8,10 +8,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use edgewood_core::{layout, Model, Task};
+use edgewood_core::{layout, Model, TaskKind};
 
 use super::io::write_output;
-use super::load::{import, ImportArgs};
+use super::load::{convert, import_options, ImportArgs};
 
 /// Arguments of `edgewood convert`.
 #[derive(clap::Args)]
@@ -36,27 +36,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if bytes.starts_with(&layout::MAGIC) {
         bail!("{name} is already an .ewm model: nothing to convert");
     }
-    let (mut ensemble, format) = import(&bytes, &name, &args.import)?;
-    if args.no_cover {
-        ensemble.trees.iter_mut().for_each(|t| t.stats = None);
-    }
-    let encoded = ensemble
-        .encode()
-        .with_context(|| format!("{name}: cannot encode the imported model"))?;
-    // Re-open what we are about to write: a file that fails here is never written.
-    let model = Model::open_validated(&encoded).context("the encoded model does not validate")?;
+    let mut options = import_options(&args.import)?;
+    options.covers = !args.no_cover;
+    let converted = convert(&bytes, &name, &options)?;
+    let encoded = converted.ewm;
+    // `convert` validated the bytes: a file that fails there is never written.
+    let model = Model::open(&encoded)?;
     write_output(&args.output, |out| {
         out.write_all(&encoded)?;
         Ok(())
     })?;
-    let kind = match &ensemble.task {
-        Task::Classification { classes, .. } => format!("{} classes", classes.len()),
-        Task::Regression => "regression".to_string(),
+    let kind = match model.task() {
+        TaskKind::Classification => format!("{} classes", model.n_classes()),
+        TaskKind::Regression => "regression".to_string(),
     };
     let summary = format!(
-        "{} -> {}: {format}, {}, {} trees, {} split nodes, {} features, {kind}, {} bytes",
+        "{} -> {}: {}, {}, {} trees, {} split nodes, {} features, {kind}, {} bytes",
         name,
         args.output.display(),
+        converted.format,
         model.source(),
         model.n_trees(),
         model.n_split_nodes(),

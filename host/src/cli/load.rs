@@ -8,8 +8,8 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
-use edgewood_core::{layout, Ensemble, Model};
-use edgewood_import::{Compression, FeatureRange, ImportError, ImportOptions, SourceFormat};
+use edgewood_core::{layout, Model};
+use edgewood_import::{Converted, FeatureRange, ImportOptions};
 
 /// Schema overrides for a model imported from a source format.
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -118,11 +118,12 @@ pub fn load(path: Option<&Path>, overrides: &ImportArgs) -> anyhow::Result<Loade
         }
         return finish(Cow::Owned(bytes), name, None);
     }
-    let (ensemble, format) = import(&bytes, &name, overrides)?;
-    let encoded = ensemble
-        .encode()
-        .with_context(|| format!("{name}: cannot encode the imported model"))?;
-    finish(Cow::Owned(encoded), name, Some(format))
+    let converted = convert(&bytes, &name, &import_options(overrides)?)?;
+    Ok(Loaded {
+        bytes: Cow::Owned(converted.ewm),
+        name,
+        converted_from: Some(converted.format.to_string()),
+    })
 }
 
 fn finish(
@@ -138,41 +139,15 @@ fn finish(
     })
 }
 
-/// Imports a source-format model with the overrides; returns it with a description
-/// of the detected format.
-pub fn import(
-    bytes: &[u8],
-    name: &str,
-    overrides: &ImportArgs,
-) -> anyhow::Result<(Ensemble, String)> {
-    let format = match edgewood_import::detect(bytes) {
-        Some(SourceFormat::Ewm) => bail!("{name} is already an .ewm model"),
-        Some(format) => format_name(format),
-        None => bail!("{name}: {}", ImportError::UnknownFormat),
-    };
-    let options = import_options(overrides)?;
-    let ensemble =
-        edgewood_import::import_bytes(bytes, &options).map_err(|e| anyhow!("{name}: {e}"))?;
-    Ok((ensemble, format))
-}
-
-/// How a detected format is named in summaries.
-fn format_name(format: SourceFormat) -> String {
-    match format {
-        SourceFormat::SklearnPickle(Compression::None) => "scikit-learn pickle".into(),
-        SourceFormat::SklearnPickle(c) => format!("scikit-learn pickle ({} compressed)", c.name()),
-        SourceFormat::XgboostJson => "XGBoost JSON".into(),
-        SourceFormat::XgboostUbjson => "XGBoost UBJSON".into(),
-        SourceFormat::LightGbm => "LightGBM text".into(),
-        SourceFormat::Onnx => "ONNX".into(),
-        // Formats added to the importer later are named by their Debug form.
-        other => format!("{other:?}"),
-    }
+/// Converts a source-format model (not `.ewm`) to validated `.ewm` bytes; errors name
+/// the file.
+pub fn convert(bytes: &[u8], name: &str, options: &ImportOptions) -> anyhow::Result<Converted> {
+    edgewood_import::convert(bytes, options).map_err(|e| anyhow!("{name}: {e}"))
 }
 
 /// The command-line overrides as the importer's options; names are checked for
 /// emptiness and repetition here, their counts and existence by the importer.
-fn import_options(o: &ImportArgs) -> anyhow::Result<ImportOptions> {
+pub fn import_options(o: &ImportArgs) -> anyhow::Result<ImportOptions> {
     let mut options = ImportOptions::default();
     if let Some(names) = &o.feature_names {
         check_unique(names, "--feature-names")?;

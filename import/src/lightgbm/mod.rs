@@ -44,8 +44,6 @@ pub enum LgbmError {
     },
     /// A model feature this reader does not support (named).
     Unsupported(String),
-    /// The converted model was refused by the core.
-    Encode(edgewood_core::EncodeError),
 }
 
 impl fmt::Display for LgbmError {
@@ -64,7 +62,6 @@ impl fmt::Display for LgbmError {
             } => write!(f, "LightGBM model: Tree={t} has no `{field}`"),
             LgbmError::Tree { tree, reason } => write!(f, "LightGBM model: Tree={tree}: {reason}"),
             LgbmError::Unsupported(what) => write!(f, "LightGBM model: unsupported {what}"),
-            LgbmError::Encode(e) => write!(f, "LightGBM model: {e}"),
         }
     }
 }
@@ -127,9 +124,9 @@ pub fn sniff(bytes: &[u8]) -> bool {
     head.starts_with(b"tree\n") || head.starts_with(b"tree\r\n")
 }
 
-/// Parses and converts a LightGBM text model.
-pub fn read(bytes: &[u8]) -> Result<Ensemble, LgbmError> {
-    LgbmModel::parse(bytes)?.to_ensemble()
+/// Parses and converts a LightGBM text model, checked as [`crate::convert`] checks it.
+pub fn read(bytes: &[u8]) -> Result<Ensemble, crate::ImportError> {
+    crate::checked(LgbmModel::parse(bytes)?.to_ensemble()?)
 }
 
 fn syntax(line: usize, reason: impl Into<String>) -> LgbmError {
@@ -471,7 +468,7 @@ impl LgbmModel {
                 )
             })
             .collect();
-        let ensemble = Ensemble {
+        Ok(Ensemble {
             features,
             task,
             aggregation: Aggregation::Sum {
@@ -484,9 +481,7 @@ impl LgbmModel {
             leaf_width: 1,
             trees,
             source: format!("lightgbm {} {}", self.version, self.objective),
-        };
-        ensemble.encode().map_err(LgbmError::Encode)?;
-        Ok(ensemble)
+        })
     }
 }
 

@@ -64,8 +64,6 @@ pub enum OnnxError {
         /// What is wrong.
         reason: String,
     },
-    /// The converted model was refused by the core.
-    Encode(edgewood_core::EncodeError),
 }
 
 impl fmt::Display for OnnxError {
@@ -78,7 +76,6 @@ impl fmt::Display for OnnxError {
             OnnxError::Attribute { name, reason } => {
                 write!(f, "ONNX model: attribute {name}: {reason}")
             }
-            OnnxError::Encode(e) => write!(f, "ONNX model: {e}"),
         }
     }
 }
@@ -116,9 +113,10 @@ pub fn sniff(bytes: &[u8]) -> bool {
     bytes.first() == Some(&0x08) && bytes.windows(12).any(|w| w == b"TreeEnsemble")
 }
 
-/// Parses and converts an ONNX tree-ensemble model.
-pub fn read(bytes: &[u8]) -> Result<Ensemble, OnnxError> {
-    OnnxTrees::parse(bytes)?.to_ensemble()
+/// Parses and converts an ONNX tree-ensemble model, checked as [`crate::convert`]
+/// checks it.
+pub fn read(bytes: &[u8]) -> Result<Ensemble, crate::ImportError> {
+    crate::checked(OnnxTrees::parse(bytes)?.to_ensemble()?)
 }
 
 fn string(b: &[u8], offset: usize) -> Result<String, OnnxError> {
@@ -547,7 +545,7 @@ impl OnnxTrees {
         if n_features == 0 {
             return Err(OnnxError::Graph("the model has no input features".into()));
         }
-        let ensemble = Ensemble {
+        Ok(Ensemble {
             features: (0..n_features)
                 .map(|i| Feature {
                     allow_missing: true,
@@ -567,9 +565,7 @@ impl OnnxTrees {
             leaf_width: n_outputs,
             trees: out_trees,
             source: format!("ONNX {} ({})", self.op_type, self.producer),
-        };
-        ensemble.encode().map_err(OnnxError::Encode)?;
-        Ok(ensemble)
+        })
     }
 }
 

@@ -170,7 +170,7 @@ impl SklearnBoosting {
         })
     }
 
-    /// Translates into an [`Ensemble`] that is known to encode.
+    /// Translates into an [`Ensemble`]; [`crate::convert`] encodes and validates it.
     pub fn to_ensemble(&self, container: &str) -> Result<Ensemble, ImportError> {
         let features = (0..self.n_features)
             .map(|i| {
@@ -209,7 +209,7 @@ impl SklearnBoosting {
             .as_deref()
             .map(|v| format!(" {v}"))
             .unwrap_or_default();
-        let ensemble = Ensemble {
+        Ok(Ensemble {
             features,
             task,
             aggregation: Aggregation::Sum {
@@ -226,9 +226,7 @@ impl SklearnBoosting {
             leaf_width: 1,
             trees: self.trees.clone(),
             source: format!("scikit-learn{version} {} ({container})", self.class),
-        };
-        ensemble.encode()?;
-        Ok(ensemble)
+        })
     }
 }
 

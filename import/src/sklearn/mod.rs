@@ -260,8 +260,10 @@ impl SklearnForest {
         version_at_least(self.version.as_deref(), 1, 4)
     }
 
-    /// Translates into an [`Ensemble`] that is known to encode; `container` describes
-    /// the file (`joblib, zlib, protocol 4`) for the model's `source`.
+    /// Translates into an [`Ensemble`]; `container` describes the file (`joblib, zlib,
+    /// protocol 4`) for the model's `source`. Node records can still describe a cycle or
+    /// a shared subtree, which only a walk finds: [`crate::convert`]'s encoding is that
+    /// walk.
     pub fn to_ensemble(&self, container: &str) -> Result<Ensemble, ImportError> {
         let allow_missing = self.accepts_missing();
         let features = (0..self.n_features)
@@ -368,7 +370,7 @@ impl SklearnForest {
             .as_deref()
             .map(|v| format!(" {v}"))
             .unwrap_or_default();
-        let ensemble = Ensemble {
+        Ok(Ensemble {
             features,
             task,
             aggregation: Aggregation::Average,
@@ -376,11 +378,7 @@ impl SklearnForest {
             leaf_width: width,
             trees,
             source: format!("scikit-learn{version} {} ({container})", self.class),
-        };
-        // Node records can still describe a cycle or a shared subtree, which only a
-        // walk finds: the encoder's walk is the check, so an imported model always encodes.
-        ensemble.encode()?;
-        Ok(ensemble)
+        })
     }
 }
 

@@ -14,6 +14,8 @@ use edgewood_core::{
 };
 use serde_json::Value;
 
+use crate::ImportError;
+
 /// Most trees and nodes per tree accepted (far beyond real models; bounds memory).
 const MAX_TREES: usize = 1 << 20;
 const MAX_NODES: usize = 1 << 24;
@@ -47,8 +49,6 @@ pub enum XgbError {
     },
     /// A model feature this reader does not support (named).
     Unsupported(String),
-    /// The converted model was refused by the core.
-    Encode(edgewood_core::EncodeError),
 }
 
 impl fmt::Display for XgbError {
@@ -63,7 +63,6 @@ impl fmt::Display for XgbError {
             }
             XgbError::Invalid { path, reason } => write!(f, "XGBoost model: {path}: {reason}"),
             XgbError::Unsupported(what) => write!(f, "XGBoost model: unsupported {what}"),
-            XgbError::Encode(e) => write!(f, "XGBoost model: {e}"),
         }
     }
 }
@@ -157,9 +156,10 @@ pub fn sniff(bytes: &[u8]) -> bool {
     text.trim_start().starts_with('{') && text.contains("\"learner\"")
 }
 
-/// Reads a model from JSON or UBJSON bytes and converts it.
-pub fn read(bytes: &[u8]) -> Result<Ensemble, XgbError> {
-    XgbModel::parse(bytes)?.to_ensemble()
+/// Reads a model from JSON or UBJSON bytes and converts it, checked as
+/// [`crate::convert`] checks it.
+pub fn read(bytes: &[u8]) -> Result<Ensemble, ImportError> {
+    crate::checked(XgbModel::parse(bytes)?.to_ensemble()?)
 }
 
 fn field<'v>(v: &'v Value, path: &str) -> Result<&'v Value, XgbError> {
@@ -527,7 +527,7 @@ impl XgbModel {
             .map(|v| v.to_string())
             .collect::<Vec<_>>()
             .join(".");
-        let ensemble = Ensemble {
+        Ok(Ensemble {
             features,
             task,
             aggregation: Aggregation::Sum {
@@ -540,10 +540,7 @@ impl XgbModel {
             leaf_width: 1,
             trees,
             source: format!("xgboost {version} {}", self.objective_name),
-        };
-        // Encoding checks the structure (children, cycles, features) once more.
-        ensemble.encode().map_err(XgbError::Encode)?;
-        Ok(ensemble)
+        })
     }
 }
 

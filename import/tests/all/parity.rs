@@ -151,7 +151,7 @@ fn integer_labels_are_kept_as_integers() {
 
 #[test]
 fn detect_recognises_every_container_and_ewm() {
-    use edgewood_import::{detect, load_model_bytes, Compression, ImportError, SourceFormat};
+    use edgewood_import::{convert, detect, Compression, ImportError, SourceFormat};
     let cases = [
         ("iris_rf10.joblib", Compression::None),
         ("iris_rf10.pkl", Compression::None),
@@ -169,18 +169,28 @@ fn detect_recognises_every_container_and_ewm() {
             Some(SourceFormat::SklearnPickle(compression)),
             "{file}"
         );
-        let ewm = load_model_bytes(&bytes).unwrap();
+        let converted = convert(&bytes, &ImportOptions::default()).unwrap();
+        assert_eq!(converted.format, SourceFormat::SklearnPickle(compression));
+        let ewm = converted.ewm;
         assert_eq!(detect(&ewm), Some(SourceFormat::Ewm));
         // .ewm input is validated and returned unchanged.
-        assert_eq!(load_model_bytes(&ewm).unwrap(), ewm);
+        let again = convert(&ewm, &ImportOptions::default()).unwrap();
+        assert_eq!((again.ewm, again.format), (ewm.clone(), SourceFormat::Ewm));
         assert_eq!(
             import_bytes(&ewm, &ImportOptions::default()).unwrap_err(),
+            ImportError::AlreadyEwm
+        );
+        // Options cannot apply to an .ewm model.
+        let mut renamed = ImportOptions::default();
+        renamed.allow_missing = Some(true);
+        assert_eq!(
+            convert(&ewm, &renamed).unwrap_err(),
             ImportError::AlreadyEwm
         );
     }
     assert_eq!(detect(b"hello"), None);
     assert_eq!(
-        load_model_bytes(b"hello").unwrap_err(),
+        convert(b"hello", &ImportOptions::default()).unwrap_err(),
         ImportError::UnknownFormat
     );
 }

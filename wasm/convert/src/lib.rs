@@ -11,8 +11,7 @@
 
 use std::cell::RefCell;
 
-use edgewood_core::Model;
-use edgewood_import::{import_bytes, FeatureRange, ImportError, ImportOptions};
+use edgewood_import::{FeatureRange, ImportOptions};
 use wasm_bindgen::prelude::*;
 
 thread_local! {
@@ -22,19 +21,6 @@ thread_local! {
 fn fail(code: &'static str, message: String) -> Option<Vec<u8>> {
     LAST_ERROR.with(|e| *e.borrow_mut() = (code, message));
     None
-}
-
-/// A stable code per kind of import failure, for programs.
-fn import_code(e: &ImportError) -> &'static str {
-    match e {
-        ImportError::UnknownFormat => "unknown_format",
-        ImportError::Decompress { .. } => "decompress_failed",
-        ImportError::Limit { .. } => "limit_exceeded",
-        ImportError::RefusedGlobal { .. } => "refused_global",
-        ImportError::Pickle { .. } => "bad_pickle",
-        ImportError::UnsupportedEstimator { .. } => "unsupported_estimator",
-        _ => "import_failed",
-    }
 }
 
 /// The code of the last failure.
@@ -96,23 +82,8 @@ pub fn convert(
         1 => Some(true),
         _ => None,
     };
-    let untouched = options == ImportOptions::default();
-    if untouched && bytes.starts_with(&edgewood_core::layout::MAGIC) {
-        return match Model::open_validated(&bytes) {
-            Ok(_) => Some(bytes),
-            Err(e) => fail("corrupt_model", e.to_string()),
-        };
-    }
-    let ensemble = match import_bytes(&bytes, &options) {
-        Ok(e) => e,
-        Err(e) => return fail(import_code(&e), e.to_string()),
-    };
-    let ewm = match ensemble.encode() {
-        Ok(b) => b,
-        Err(e) => return fail("encode_failed", e.to_string()),
-    };
-    match Model::open_validated(&ewm) {
-        Ok(_) => Some(ewm),
-        Err(e) => fail("encode_failed", e.to_string()),
+    match edgewood_import::convert(&bytes, &options) {
+        Ok(converted) => Some(converted.ewm),
+        Err(e) => fail(e.code(), e.to_string()),
     }
 }
