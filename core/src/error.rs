@@ -285,6 +285,8 @@ pub enum PredictError {
     Corrupt(FormatError),
     /// An output buffer of the wrong size.
     OutputLength { expected: usize, found: usize },
+    /// An explanation of a model that records no cover (§11): ONNX models have none.
+    NoCover,
 }
 
 impl fmt::Display for PredictError {
@@ -298,6 +300,12 @@ impl fmt::Display for PredictError {
                     "the output buffer holds {found} values, expected {expected}"
                 )
             }
+            PredictError::NoCover => write!(
+                f,
+                "this model records no cover (ONNX models have none), which explanations \
+                 need: convert the model from its source library (scikit-learn, XGBoost, \
+                 LightGBM) without --no-cover"
+            ),
         }
     }
 }

@@ -43,6 +43,7 @@ mod encode;
 mod ensemble;
 #[allow(missing_docs)] // Variant fields are named for what they hold.
 mod error;
+mod explain;
 pub mod glibc_exp;
 #[cfg(feature = "iris")]
 pub mod iris;
@@ -58,6 +59,7 @@ pub use ensemble::{
     Node, NodeStats, SplitTest, Task, Tree, MAX_CATEGORY, ZERO_THRESHOLD,
 };
 pub use error::{EncodeError, FormatError, InputError, PredictError};
+pub use explain::Explainer;
 pub use model::{Model, TaskKind};
 pub use predict::{first_max, Prediction};
 pub use prepared::PreparedModel;

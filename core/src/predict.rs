@@ -307,7 +307,7 @@ impl<'a> Model<'a> {
     /// Whether `x` goes left at a node with any of the [`NODE_RULE_FLAGS`] (§6):
     /// LightGBM's zero and missing handling, and categorical sets.
     #[cold]
-    fn rule_goes_left(&self, node: &NodeRecord, mut x: f64) -> Option<bool> {
+    pub(crate) fn rule_goes_left(&self, node: &NodeRecord, mut x: f64) -> Option<bool> {
         let flags = node.flags;
         if flags & NODE_TINY_AS_ZERO != 0 && x.abs() <= ZERO_THRESHOLD {
             x = 0.0;
@@ -494,7 +494,12 @@ impl<'a> Model<'a> {
     /// `row` reaches in tree `t`. Each step moves to a strictly later split or ends at a
     /// leaf, so the walk ends even on corrupt bytes.
     #[inline]
-    fn leaf_of(&self, t: usize, tree: &TreeRecord, row: &[f64]) -> Result<usize, FormatError> {
+    pub(crate) fn leaf_of(
+        &self,
+        t: usize,
+        tree: &TreeRecord,
+        row: &[f64],
+    ) -> Result<usize, FormatError> {
         let rel = if tree.n_nodes == 0 {
             0
         } else if self.wide {

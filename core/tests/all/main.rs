@@ -1,5 +1,7 @@
 //! Integration tests of `edgewood-core`, grouped by feature.
 
+/// TreeSHAP equals brute-force Shapley values; leaves per tree.
+mod explain;
 /// glibc-exact `exp` / `expf` (the boosting libraries' link functions).
 mod glibc_exp;
 /// Arbitrary, truncated and flipped bytes: errors, never panics or endless walks.

@@ -150,7 +150,7 @@ pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
 }
 
 /// The boosting libraries' split rules, written out literally from their sources.
-fn rule_goes_left(comparison: Comparison, test: &SplitTest, m: &Missing, x: f64) -> bool {
+pub fn rule_goes_left(comparison: Comparison, test: &SplitTest, m: &Missing, x: f64) -> bool {
     // A narrow model sees the float32 input everywhere, rules included.
     let mut x = match comparison {
         Comparison::F32LessEqual => x as f32 as f64,

@@ -1,0 +1,542 @@
+//! Why a prediction: exact path-dependent TreeSHAP over the trees' covers (§11), and
+//! the leaf each tree gives a row.
+//!
+//! [`Explainer`] decodes a model's trees once into linked nodes with their covers, and
+//! then explains rows with the recursive TreeSHAP algorithm of Lundberg et al. (2018),
+//! in the operation order of `shap`'s `tree_shap.h` (which XGBoost and LightGBM share):
+//! per tree, the base gains the tree's expected value and each feature on the row's
+//! path its Shapley value, so that base + contributions = the raw output (the margin of
+//! a boosted model, the averaged probability or value of a forest).
+//!
+//! Nothing here is linked unless a caller explains: the prediction paths do not use it.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::error::{FormatError, PredictError};
+use crate::layout::*;
+use crate::model::{decode_node, Model, NodeRecord};
+
+/// A split or a leaf of a decoded tree (a knot of the explainer's net).
+#[derive(Clone, Copy, Debug)]
+struct Knot {
+    /// The split's §6 record (unused for a leaf).
+    record: NodeRecord,
+    /// Left child (an index into the explainer's nodes), or [`LEAF`].
+    left: u32,
+    /// Right child, or the absolute §8 leaf index of a leaf.
+    right: u32,
+    /// The node's cover.
+    cover: f64,
+}
+
+/// [`Knot::left`] of a leaf.
+const LEAF: u32 = u32::MAX;
+
+/// One tree's place among the decoded nodes.
+#[derive(Clone, Copy, Debug)]
+struct TreeSpan {
+    /// Index of the root in [`Explainer::nodes`].
+    root: u32,
+    /// The output this tree adds to (`leaf_width == 1`), else 0.
+    output: u32,
+}
+
+/// One element of the decision path of the TreeSHAP recursion.
+#[derive(Clone, Copy, Debug, Default)]
+struct PathElement {
+    feature: u32,
+    zero: f64,
+    one: f64,
+    weight: f64,
+}
+
+/// The feature of the path's root element (no feature).
+const NO_FEATURE: u32 = u32::MAX;
+
+/// A model prepared for explanations: its trees decoded with their covers.
+#[derive(Clone, Debug)]
+pub struct Explainer<'a> {
+    model: Model<'a>,
+    nodes: Vec<Knot>,
+    trees: Vec<TreeSpan>,
+    /// Leaf values, scaled as the contributions are (`1 / n_trees` for forests).
+    values: Vec<f64>,
+    /// The expected value of every output: base margin plus each tree's expectation.
+    base: Vec<f64>,
+    /// Path buffer length (from the deepest tree).
+    path_len: usize,
+}
+
+impl<'a> Explainer<'a> {
+    /// Decodes `model`'s trees for explanations. A model without covers (§11; ONNX
+    /// records none) is refused with [`PredictError::NoCover`].
+    pub fn new(model: Model<'a>) -> Result<Self, PredictError> {
+        if !model.has_cover() {
+            return Err(PredictError::NoCover);
+        }
+        let corrupt = |tree: usize, reason: &'static str| FormatError::BadTree { tree, reason };
+        let width = model.leaf_width;
+        // Forests average: shap scales every leaf by 1 / n_trees before explaining.
+        let scale = match model.sum_link {
+            None => Some(1.0 / model.n_trees as f64),
+            Some(_) => None,
+        };
+        let values: Vec<f64> = model
+            .leaves
+            .chunks_exact(8)
+            .map(|v| {
+                let v = f64::from_le_bytes(v.try_into().unwrap_or([0; 8]));
+                scale.map_or(v, |s| v * s)
+            })
+            .collect();
+        let split_cover = |i: usize| f64_at(model.stats, i * STATS_SPLIT_SIZE);
+        let leaf_cover = |l: usize| f64_at(model.stats, model.n_nodes * STATS_SPLIT_SIZE + l * 8);
+        let node_size = model.node_size();
+        let mut nodes = Vec::with_capacity(model.n_nodes + model.n_leaves);
+        let mut trees = Vec::with_capacity(model.n_trees);
+        let mut deepest = 0usize;
+        let mut expected = vec![0.0; model.n_outputs];
+        let mut node_values: Vec<f64> = Vec::new();
+        for t in 0..model.n_trees {
+            let tree = model.tree(t).ok_or(corrupt(t, "record out of bounds"))?;
+            let (n, root) = (tree.n_nodes, nodes.len());
+            let output = if width == 1 { tree.output } else { 0 };
+            if output >= model.n_outputs {
+                return Err(corrupt(t, "output index out of range").into());
+            }
+            // Splits `root .. root + n` in pre-order, then leaves `root + n ..= root + 2n`.
+            let leaf_at = |rel: usize| (root + n + rel) as u32;
+            for i in 0..n {
+                let at = (tree.first_node + i) * node_size;
+                let raw = model
+                    .nodes
+                    .get(at..at + node_size)
+                    .ok_or(corrupt(t, "node out of bounds"))?;
+                let record = decode_node(raw, model.wide);
+                let child = record.child as usize;
+                let left_leaf = record.flags & NODE_LEFT_LEAF != 0;
+                let right_leaf = record.flags & NODE_RIGHT_LEAF != 0;
+                let split = |s: usize| {
+                    if s > i && s < n {
+                        Ok((root + s) as u32)
+                    } else {
+                        Err(corrupt(t, "child split index out of range"))
+                    }
+                };
+                let leaf = |l: usize| {
+                    if l <= n {
+                        Ok(leaf_at(l))
+                    } else {
+                        Err(corrupt(t, "leaf index out of range"))
+                    }
+                };
+                let left = if left_leaf {
+                    leaf(child)?
+                } else {
+                    split(i + 1)?
+                };
+                let right = match (left_leaf, right_leaf) {
+                    (_, true) => leaf(child + left_leaf as usize)?,
+                    (true, false) => split(i + 1)?,
+                    (false, false) => split(child)?,
+                };
+                let cover = split_cover(tree.first_node + i).ok_or(corrupt(t, "no cover"))?;
+                nodes.push(Knot {
+                    record,
+                    left,
+                    right,
+                    cover,
+                });
+            }
+            for l in 0..=n {
+                let leaf = tree.first_leaf + l;
+                if leaf >= model.n_leaves {
+                    return Err(corrupt(t, "leaf index out of range").into());
+                }
+                let cover = leaf_cover(leaf).ok_or(corrupt(t, "no cover"))?;
+                nodes.push(Knot {
+                    record: NodeRecord {
+                        feature: 0,
+                        flags: 0,
+                        threshold: 0.0,
+                        child: 0,
+                    },
+                    left: LEAF,
+                    right: leaf as u32,
+                    cover,
+                });
+            }
+            trees.push(TreeSpan {
+                root: root as u32,
+                output: output as u32,
+            });
+            deepest = deepest.max(depth(&nodes, root, n));
+            // shap's `compute_expectations`: each split's value is its children's
+            // cover-weighted mean; the root's is the tree's expected value. Splits
+            // follow their parents in pre-order, so a reverse sweep sees children first.
+            node_values.clear();
+            node_values.resize((2 * n + 1) * width, 0.0);
+            for l in 0..=n {
+                let at = nodes[root + n + l].right as usize * width;
+                node_values[(n + l) * width..(n + l + 1) * width]
+                    .copy_from_slice(&values[at..at + width]);
+            }
+            for i in (0..n).rev() {
+                let link = nodes[root + i];
+                let (li, ri) = (link.left as usize - root, link.right as usize - root);
+                let (lw, rw) = (nodes[root + li].cover, nodes[root + ri].cover);
+                for k in 0..width {
+                    node_values[i * width + k] = if lw == 0.0 && rw == 0.0 {
+                        0.0
+                    } else {
+                        (lw * node_values[li * width + k] + rw * node_values[ri * width + k])
+                            / (lw + rw)
+                    };
+                }
+            }
+            // (The root is split 0, or leaf 0 of a tree without splits: index 0 both.)
+            for k in 0..width {
+                expected[output + k] += node_values[k];
+            }
+        }
+        // shap adds the base offset after the trees' expectations.
+        if model.sum_link.is_some() {
+            for (k, e) in expected.iter_mut().enumerate() {
+                let mut b = f64_at(model.base, k * 8).unwrap_or(0.0);
+                if model.accumulate_f32 {
+                    b = b as f32 as f64;
+                }
+                *e += b;
+            }
+        }
+        let maxd = deepest + 2;
+        Ok(Explainer {
+            model,
+            nodes,
+            trees,
+            values,
+            base: expected,
+            path_len: maxd * (maxd + 1) / 2,
+        })
+    }
+
+    /// The model explained.
+    pub fn model(&self) -> &Model<'a> {
+        &self.model
+    }
+
+    /// Length of an explanation: `(n_features + 1) × n_outputs`.
+    pub fn explanation_len(&self) -> usize {
+        (self.model.n_features + 1) * self.model.n_outputs
+    }
+
+    /// Number of outputs explained: the model's accumulators (one margin for a binary
+    /// boosted classifier, one probability per class for a forest classifier).
+    pub fn n_outputs(&self) -> usize {
+        self.model.n_outputs
+    }
+
+    /// The expected value (base) of every output.
+    pub fn base(&self) -> &[f64] {
+        &self.base
+    }
+
+    /// Explains one row (NaN = missing) into `out`, which holds
+    /// [`explanation_len`](Explainer::explanation_len) values: for each output `k`,
+    /// `out[k × (n_features + 1) + f]` is feature `f`'s contribution and
+    /// `out[k × (n_features + 1) + n_features]` the base, the layout of XGBoost's
+    /// `pred_contribs` and LightGBM's `pred_contrib`. The base plus the contributions
+    /// is the raw output: the margin of a boosted model (before its link), the
+    /// averaged leaf values of a forest.
+    pub fn explain_into(&self, row: &[f64], out: &mut [f64]) -> Result<(), PredictError> {
+        let nf = self.model.n_features;
+        if row.len() != nf {
+            return Err(crate::InputError::RowLength {
+                expected: nf,
+                found: row.len(),
+            }
+            .into());
+        }
+        if out.len() != self.explanation_len() {
+            return Err(PredictError::OutputLength {
+                expected: self.explanation_len(),
+                found: out.len(),
+            });
+        }
+        out.fill(0.0);
+        let mut path = vec![PathElement::default(); self.path_len];
+        let stride = nf + 1;
+        for (t, span) in self.trees.iter().enumerate() {
+            let walk = Walk {
+                explainer: self,
+                row,
+                tree: t,
+                phi: &mut out[span.output as usize * stride..],
+                stride,
+            };
+            walk.run(span.root as usize, &mut path)?;
+        }
+        let width = self.model.leaf_width;
+        for (k, b) in self.base.iter().enumerate() {
+            out[k * stride + nf] = *b;
+        }
+        // LightGBM's random-forest mode divides the summed margins by the rounds.
+        if self.model.divide_by_rounds {
+            let rounds = (self.model.n_trees / self.model.n_outputs) as f64;
+            out.iter_mut().for_each(|v| *v /= rounds);
+        }
+        debug_assert!(width == 1 || width == self.model.n_outputs);
+        Ok(())
+    }
+
+    /// Writes into `out` (one entry per tree) the leaf each tree gives `row`: the
+    /// number the source library gives it (§11: scikit-learn `apply`, XGBoost and
+    /// LightGBM `pred_leaf`), or without §11 its depth-first index in its tree.
+    pub fn leaves_into(&self, row: &[f64], out: &mut [u32]) -> Result<(), PredictError> {
+        self.model.leaves_into(row, out)
+    }
+}
+
+impl Model<'_> {
+    /// Writes into `out` (one entry per tree) the leaf each tree gives `row`: the
+    /// number the source library gives it (§11: scikit-learn `apply`, XGBoost and
+    /// LightGBM `pred_leaf`), or without §11 its depth-first index in its tree.
+    pub fn leaves_into(&self, row: &[f64], out: &mut [u32]) -> Result<(), PredictError> {
+        if row.len() != self.n_features {
+            return Err(crate::InputError::RowLength {
+                expected: self.n_features,
+                found: row.len(),
+            }
+            .into());
+        }
+        if out.len() != self.n_trees {
+            return Err(PredictError::OutputLength {
+                expected: self.n_trees,
+                found: out.len(),
+            });
+        }
+        let ids = self.n_nodes * STATS_SPLIT_SIZE + self.n_leaves * 8;
+        for (t, o) in out.iter_mut().enumerate() {
+            let tree = self.tree(t).ok_or(FormatError::BadTree {
+                tree: t,
+                reason: "record out of bounds",
+            })?;
+            let leaf = self.leaf_of(t, &tree, row)?;
+            *o = if self.has_cover() {
+                u32_at(self.stats, ids + leaf * 4).ok_or(FormatError::BadTree {
+                    tree: t,
+                    reason: "leaf id out of bounds",
+                })?
+            } else {
+                (leaf - tree.first_leaf) as u32
+            };
+        }
+        Ok(())
+    }
+}
+
+/// The depth of the deepest leaf below split `root` (a tree of `n` splits).
+fn depth(nodes: &[Knot], root: usize, n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    // Splits are in pre-order and every child index is greater than its parent's, so
+    // one forward sweep gives each node its depth.
+    let mut depths = vec![0usize; 2 * n + 1];
+    let mut deepest = 0;
+    for i in 0..n {
+        let link = &nodes[root + i];
+        let d = depths[i] + 1;
+        for child in [link.left, link.right] {
+            let c = child as usize - root;
+            depths[c] = d;
+            deepest = deepest.max(d);
+        }
+    }
+    deepest
+}
+
+/// One tree's TreeSHAP recursion for one row.
+struct Walk<'e, 'a, 'r> {
+    explainer: &'e Explainer<'a>,
+    row: &'r [f64],
+    tree: usize,
+    /// The contributions of the tree's first output onward (`stride` per output).
+    phi: &'r mut [f64],
+    stride: usize,
+}
+
+impl Walk<'_, '_, '_> {
+    fn run(mut self, root: usize, path: &mut [PathElement]) -> Result<(), PredictError> {
+        self.recurse(root, 0, path, 0, 1.0, 1.0, NO_FEATURE)
+    }
+
+    /// `shap`'s `tree_shap_recursive` (condition 0): `path[start..]` is the parent's
+    /// path of `depth + 1` elements (the last one is extended here).
+    #[allow(clippy::too_many_arguments)]
+    fn recurse(
+        &mut self,
+        node: usize,
+        mut depth: usize,
+        path: &mut [PathElement],
+        parent: usize,
+        zero: f64,
+        one: f64,
+        feature: u32,
+    ) -> Result<(), PredictError> {
+        let me = parent + depth + 1;
+        if me + depth + 1 > path.len() {
+            return Err(FormatError::BadTree {
+                tree: self.tree,
+                reason: "deeper than its depth",
+            }
+            .into());
+        }
+        path.copy_within(parent..parent + depth + 1, me);
+        extend(&mut path[me..], depth, zero, one, feature);
+        let link = self.explainer.nodes[node];
+        if link.left == LEAF {
+            let width = self.explainer.model.leaf_width;
+            let at = link.right as usize * width;
+            let values = &self.explainer.values[at..at + width];
+            let unique = &path[me..me + depth + 1];
+            for i in 1..=depth {
+                let w = unwound_sum(unique, depth, i);
+                let el = unique[i];
+                let scale = w * (el.one - el.zero);
+                let f = el.feature as usize;
+                for (k, v) in values.iter().enumerate() {
+                    self.phi[k * self.stride + f] += scale * v;
+                }
+            }
+            return Ok(());
+        }
+        let split = link.record.feature as u32;
+        let hot_left = self.goes_left(&link.record)?;
+        let (hot, cold) = if hot_left {
+            (link.left, link.right)
+        } else {
+            (link.right, link.left)
+        };
+        let (hot, cold) = (hot as usize, cold as usize);
+        let nodes = &self.explainer.nodes;
+        let hot_zero = nodes[hot].cover / link.cover;
+        let cold_zero = nodes[cold].cover / link.cover;
+        let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
+        if let Some(k) = (0..=depth).find(|&k| path[me + k].feature == split) {
+            incoming_zero = path[me + k].zero;
+            incoming_one = path[me + k].one;
+            unwind(&mut path[me..], depth, k);
+            depth -= 1;
+        }
+        self.recurse(
+            hot,
+            depth + 1,
+            path,
+            me,
+            hot_zero * incoming_zero,
+            incoming_one,
+            split,
+        )?;
+        self.recurse(
+            cold,
+            depth + 1,
+            path,
+            me,
+            cold_zero * incoming_zero,
+            0.0,
+            split,
+        )
+    }
+
+    /// Whether the row goes left at a split, by the model's own rules (§6).
+    #[inline]
+    fn goes_left(&self, node: &NodeRecord) -> Result<bool, PredictError> {
+        let model = &self.explainer.model;
+        let x = *self
+            .row
+            .get(node.feature as usize)
+            .ok_or(FormatError::BadNode {
+                tree: self.tree,
+                node: 0,
+                reason: "feature index out of range",
+            })?;
+        // Narrow models see the float32 input everywhere, rules included.
+        let x = if model.wide { x } else { x as f32 as f64 };
+        if node.flags & NODE_RULE_FLAGS != 0 {
+            return model.rule_goes_left(node, x).ok_or_else(|| {
+                FormatError::BadNode {
+                    tree: self.tree,
+                    node: 0,
+                    reason: "categorical set out of bounds",
+                }
+                .into()
+            });
+        }
+        Ok(if x.is_nan() {
+            node.flags & NODE_MISSING_LEFT != 0
+        } else {
+            x <= node.threshold
+        })
+    }
+}
+
+/// Extends the path by one element (`shap`'s `extend_path`).
+#[inline]
+fn extend(path: &mut [PathElement], depth: usize, zero: f64, one: f64, feature: u32) {
+    path[depth] = PathElement {
+        feature,
+        zero,
+        one,
+        weight: if depth == 0 { 1.0 } else { 0.0 },
+    };
+    let d1 = (depth + 1) as f64;
+    for i in (0..depth).rev() {
+        path[i + 1].weight += one * path[i].weight * (i + 1) as f64 / d1;
+        path[i].weight = zero * path[i].weight * (depth - i) as f64 / d1;
+    }
+}
+
+/// Undoes the extension of element `index` (`shap`'s `unwind_path`).
+#[inline]
+fn unwind(path: &mut [PathElement], depth: usize, index: usize) {
+    let (one, zero) = (path[index].one, path[index].zero);
+    let mut next_one = path[depth].weight;
+    let d1 = (depth + 1) as f64;
+    for i in (0..depth).rev() {
+        if one != 0.0 {
+            let tmp = path[i].weight;
+            path[i].weight = next_one * d1 / ((i + 1) as f64 * one);
+            next_one = tmp - path[i].weight * zero * (depth - i) as f64 / d1;
+        } else {
+            path[i].weight = (path[i].weight * d1) / (zero * (depth - i) as f64);
+        }
+    }
+    for i in index..depth {
+        path[i].feature = path[i + 1].feature;
+        path[i].zero = path[i + 1].zero;
+        path[i].one = path[i + 1].one;
+    }
+}
+
+/// The total permutation weight if element `index` were unwound (`shap`'s
+/// `unwound_path_sum`).
+#[inline]
+fn unwound_sum(path: &[PathElement], depth: usize, index: usize) -> f64 {
+    let (one, zero) = (path[index].one, path[index].zero);
+    let mut next_one = path[depth].weight;
+    let mut total = 0.0;
+    if one != 0.0 {
+        for i in (0..depth).rev() {
+            let tmp = next_one / ((i + 1) as f64 * one);
+            total += tmp;
+            next_one = path[i].weight - tmp * zero * (depth - i) as f64;
+        }
+    } else {
+        for i in (0..depth).rev() {
+            total += path[i].weight / (zero * (depth - i) as f64);
+        }
+    }
+    total * (depth + 1) as f64
+}
