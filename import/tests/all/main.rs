@@ -12,5 +12,7 @@ mod fuzz;
 mod iris;
 // Per-node cover reaches the model from every library that records it.
 mod cover;
+// TreeSHAP and leaves against shap, XGBoost and LightGBM on their fixtures.
+mod explain;
 // Shared helpers: fixture paths, CSV reading, a pickle writer.
 mod util;
