@@ -302,9 +302,10 @@ impl fmt::Display for PredictError {
             }
             PredictError::NoCover => write!(
                 f,
-                "this model records no cover (ONNX models have none), which explanations \
-                 need: convert the model from its source library (scikit-learn, XGBoost, \
-                 LightGBM) without --no-cover"
+                "the model records no cover, which explanations need: ONNX models have \
+                 none, and a model converted with --no-cover (such as the embedded Iris \
+                 model) has lost it; convert the model from its scikit-learn, XGBoost or \
+                 LightGBM file"
             ),
         }
     }

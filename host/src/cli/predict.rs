@@ -6,13 +6,20 @@
 //! row stops the run with its line number and feature. Rows go through
 //! `predict_batch` in chunks of [`CHUNK`], so memory stays constant whatever the file
 //! size. Output: classifiers `label,p_<class>…`, regressors `value`, floats in
-//! shortest round-trip form (see [`super::io`]).
+//! shortest round-trip form (see [`super::io`]). `--explain` adds each feature's
+//! TreeSHAP contribution (`shap_<feature>…,shap_base`), `--leaves` each tree's leaf.
+//!
+//! Contributions are to the raw output: the margin (log-odds) of a boosted model, the
+//! probability or value of a forest; base + contributions = that raw output. For a
+//! classifier they are those of the predicted class (`--explain all`: every class,
+//! `shap_<class>_<feature>`). A binary boosted model has one margin, that of the second
+//! class; the first class's contributions are its negation.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
-use edgewood_core::{first_max, Model, PreparedModel, TaskKind};
+use edgewood_core::{first_max, Explainer, Model, PreparedModel, TaskKind};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::io::{display_name, fmt_f64, write_output, Input};
@@ -32,8 +39,33 @@ pub struct Args {
     /// Where to write the predictions (`-` for stdout).
     #[arg(short, long, value_name = "OUT.csv", default_value = "-")]
     output: PathBuf,
+    /// Add each feature's contribution to the prediction (exact TreeSHAP):
+    /// `shap_<feature>` columns and `shap_base`, for the predicted class; `all` gives
+    /// every class's (`shap_<class>_<feature>`). Give it after the paths, or as
+    /// `--explain=all`.
+    #[arg(long, num_args = 0..=1, value_name = "all", value_parser = ["all"])]
+    explain: Option<Option<String>>,
+    /// Add one `leaf_<tree>` column per tree: the leaf the row reaches, numbered as the
+    /// source library does (XGBoost and LightGBM `pred_leaf`, scikit-learn `apply`).
+    #[arg(long)]
+    leaves: bool,
     #[command(flatten)]
     import: ImportArgs,
+}
+
+/// What `--explain` adds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Explain {
+    /// The predicted class's contributions (a regressor's only ones).
+    Predicted,
+    /// Every class's.
+    All,
+}
+
+/// The extra columns of a run.
+struct Extras<'a> {
+    explain: Option<(Explainer<'a>, Explain)>,
+    leaves: bool,
 }
 
 /// Runs `edgewood predict`.
@@ -48,6 +80,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Decoding the trees once costs about one pass over the model and makes every
     // batch several times faster (see core/src/prepared.rs).
     let prepared = PreparedModel::new(model)?;
+    let explain = match &args.explain {
+        None => None,
+        Some(all) => {
+            let explainer =
+                Explainer::new(model).with_context(|| format!("cannot explain {}", loaded.name))?;
+            let mode = if all.is_some() {
+                Explain::All
+            } else {
+                Explain::Predicted
+            };
+            Some((explainer, mode))
+        }
+    };
+    let extras = Extras {
+        explain,
+        leaves: args.leaves,
+    };
     let input = Input::open(input_path)?;
     let in_name = display_name(input_path, "<stdin>");
 
@@ -57,7 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => input.into_reader(),
     };
     let rows = write_output(&args.output, |out| {
-        predict_csv(&prepared, reader, &in_name, out)
+        predict_csv(&prepared, &extras, reader, &in_name, out)
     })?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -90,6 +139,7 @@ fn progress_bar(size: Option<u64>) -> Option<ProgressBar> {
 /// Reads a CSV from `reader`, writes the predictions to `out`; returns the row count.
 fn predict_csv(
     prepared: &PreparedModel<'_>,
+    extras: &Extras<'_>,
     reader: impl Read,
     in_name: &str,
     out: &mut dyn Write,
@@ -122,6 +172,9 @@ fn predict_csv(
         }
         TaskKind::Regression => csv_out.write_field("value").map_err(csv_write_error)?,
     }
+    for name in extra_columns(model, extras) {
+        csv_out.write_field(name).map_err(csv_write_error)?;
+    }
     csv_out
         .write_record(None::<&[u8]>)
         .map_err(csv_write_error)?;
@@ -132,6 +185,11 @@ fn predict_csv(
     let mut n = 0;
     let mut total = 0u64;
     let mut buf = ryu::Buffer::new();
+    let mut contributions = match &extras.explain {
+        Some((explainer, _)) => vec![0.0; explainer.explanation_len()],
+        None => Vec::new(),
+    };
+    let mut leaves = vec![0u32; if extras.leaves { model.n_trees() } else { 0 }];
     loop {
         let more = csv_in
             .read_byte_record(&mut record)
@@ -157,7 +215,7 @@ fn predict_csv(
         if n == CHUNK || (!more && n > 0) {
             let preds = &mut preds[..n * width];
             prepared.predict_batch(&rows, preds)?;
-            for p in preds.chunks_exact(width) {
+            for (p, row) in preds.chunks_exact(width).zip(rows.chunks_exact(nf)) {
                 if model.task() == TaskKind::Classification {
                     csv_out
                         .write_field(model.class_label(first_max(p)))
@@ -167,6 +225,31 @@ fn predict_csv(
                     csv_out
                         .write_field(fmt_f64(&mut buf, x))
                         .map_err(csv_write_error)?;
+                }
+                if let Some((explainer, mode)) = &extras.explain {
+                    explainer.explain_into(row, &mut contributions)?;
+                    let classes: Vec<usize> = match (model.task(), mode) {
+                        (TaskKind::Regression, _) => vec![0],
+                        (TaskKind::Classification, Explain::Predicted) => vec![first_max(p)],
+                        (TaskKind::Classification, Explain::All) => {
+                            (0..model.n_classes()).collect()
+                        }
+                    };
+                    for class in classes {
+                        for x in class_contributions(explainer, &contributions, class) {
+                            csv_out
+                                .write_field(fmt_f64(&mut buf, x))
+                                .map_err(csv_write_error)?;
+                        }
+                    }
+                }
+                if extras.leaves {
+                    model.leaves_into(row, &mut leaves)?;
+                    for leaf in &leaves {
+                        csv_out
+                            .write_field(leaf.to_string())
+                            .map_err(csv_write_error)?;
+                    }
                 }
                 csv_out
                     .write_record(None::<&[u8]>)
@@ -182,6 +265,48 @@ fn predict_csv(
     }
     csv_out.flush().context("cannot write the predictions")?;
     Ok(total)
+}
+
+/// The names of the `--explain` and `--leaves` columns.
+fn extra_columns(model: &Model<'_>, extras: &Extras<'_>) -> Vec<String> {
+    let mut names = Vec::new();
+    let features = || (0..model.n_features()).map(|i| model.feature_name(i));
+    match (&extras.explain, model.task()) {
+        (None, _) => {}
+        (Some((_, Explain::All)), TaskKind::Classification) => {
+            for c in 0..model.n_classes() {
+                let class = model.class_label(c);
+                names.extend(features().map(|f| format!("shap_{class}_{f}")));
+                names.push(format!("shap_{class}_base"));
+            }
+        }
+        (Some(_), _) => {
+            names.extend(features().map(|f| format!("shap_{f}")));
+            names.push("shap_base".into());
+        }
+    }
+    if extras.leaves {
+        names.extend((0..model.n_trees()).map(|t| format!("leaf_{t}")));
+    }
+    names
+}
+
+/// The contributions and base of `class` (`n_features + 1` values) in an explanation.
+/// A binary boosted model explains one margin, the second class's: the first class's
+/// margin is its negation, and so are its contributions.
+fn class_contributions<'e>(
+    explainer: &Explainer<'_>,
+    contributions: &'e [f64],
+    class: usize,
+) -> impl Iterator<Item = f64> + 'e {
+    let stride = explainer.model().n_features() + 1;
+    let single = explainer.n_outputs() == 1;
+    let output = if single { 0 } else { class };
+    let negate = single && class == 0 && explainer.model().task() == TaskKind::Classification;
+    contributions[output * stride..(output + 1) * stride]
+        .iter()
+        // (`0.0 - x` rather than `-x`: a zero contribution stays 0, not -0.)
+        .map(move |&x| if negate { 0.0 - x } else { x })
 }
 
 /// For each model feature, the input column holding it.

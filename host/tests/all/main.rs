@@ -10,6 +10,8 @@ mod util;
 mod errors;
 // `edgewood convert`: detection, overrides, atomic output.
 mod convert;
+// `edgewood predict --explain / --leaves`: TreeSHAP columns and leaves.
+mod explain;
 // `edgewood inspect`: text and JSON.
 mod inspect;
 // Bit-for-bit parity with the source libraries on every fixture of the manifest.
