@@ -8,6 +8,13 @@
 //! path its Shapley value, so that base + contributions = the raw output (the margin of
 //! a boosted model, the averaged probability or value of a forest).
 //!
+//! Trees whose paths are short enough take a faster route, in the spirit of FastTreeSHAP
+//! v2 (Yang, 2021): what a leaf adds to each feature depends only on which of its
+//! path's features the row satisfies, so the weights of every such pattern are computed
+//! once per leaf; explaining is then one pass of decisions over the tree and, per leaf,
+//! a pattern and a few multiply-adds. The weights are the recursion's own (the same
+//! path extensions), so both routes agree to rounding.
+//!
 //! Nothing here is linked unless a caller explains: the prediction paths do not use it.
 
 use alloc::vec;
@@ -40,7 +47,43 @@ struct TreeSpan {
     root: u32,
     /// The output this tree adds to (`leaf_width == 1`), else 0.
     output: u32,
+    /// Splits in the tree.
+    n: u32,
+    /// Its leaves' precomputed weights: a range of [`Explainer::leaves`], or `None`
+    /// for the recursion.
+    tabled: Option<(u32, u32)>,
 }
+
+/// A leaf's precomputed weights (see the module docs).
+#[derive(Clone, Copy, Debug)]
+struct TabledLeaf {
+    /// The leaf's knot.
+    knot: u32,
+    /// Its path: a range of [`Explainer::steps`].
+    steps: (u32, u32),
+    /// Its `m` distinct path features: a range of [`Explainer::slots`].
+    slots: u32,
+    m: u32,
+    /// `2^m × m` weights in [`Explainer::weights`]: for each pattern of satisfied
+    /// features, each feature's weight (times the leaf value, its contribution).
+    weights: u32,
+}
+
+/// One split on a tabled leaf's path.
+#[derive(Clone, Copy, Debug)]
+struct Step {
+    /// The split, relative to its tree's root.
+    split: u32,
+    /// The path goes left at it.
+    left: bool,
+    /// Which of the leaf's features it tests (bit of the pattern).
+    slot: u8,
+}
+
+/// Most weights kept for all tabled leaves together (32 MB of f64).
+const TABLE_BUDGET: usize = 1 << 22;
+/// Most distinct features on a tabled leaf's path.
+const TABLE_MAX_FEATURES: usize = 10;
 
 /// One element of the decision path of the TreeSHAP recursion.
 #[derive(Clone, Copy, Debug, Default)]
@@ -66,6 +109,13 @@ pub struct Explainer<'a> {
     base: Vec<f64>,
     /// Path buffer length (from the deepest tree).
     path_len: usize,
+    leaves: Vec<TabledLeaf>,
+    steps: Vec<Step>,
+    /// Features of the tabled leaves' paths.
+    slots: Vec<u32>,
+    weights: Vec<f64>,
+    /// Splits in the largest tabled tree (scratch for its decisions).
+    widest: usize,
 }
 
 impl<'a> Explainer<'a> {
@@ -170,6 +220,8 @@ impl<'a> Explainer<'a> {
             trees.push(TreeSpan {
                 root: root as u32,
                 output: output as u32,
+                n: n as u32,
+                tabled: None,
             });
             deepest = deepest.max(depth(&nodes, root, n));
             // shap's `compute_expectations`: each split's value is its children's
@@ -211,14 +263,174 @@ impl<'a> Explainer<'a> {
             }
         }
         let maxd = deepest + 2;
-        Ok(Explainer {
+        let mut explainer = Explainer {
             model,
             nodes,
             trees,
             values,
             base: expected,
             path_len: maxd * (maxd + 1) / 2,
-        })
+            leaves: Vec::new(),
+            steps: Vec::new(),
+            slots: Vec::new(),
+            weights: Vec::new(),
+            widest: 0,
+        };
+        explainer.tabulate(TABLE_BUDGET);
+        Ok(explainer)
+    }
+
+    /// The recursion only, no precomputed weights (for tests of both routes).
+    #[doc(hidden)]
+    pub fn recursive(model: Model<'a>) -> Result<Self, PredictError> {
+        let mut explainer = Self::new(model)?;
+        for span in &mut explainer.trees {
+            span.tabled = None;
+        }
+        Ok(explainer)
+    }
+
+    /// Precomputes the weights of every leaf of every tree that fits in `budget`
+    /// weights in all, tree by tree in order.
+    fn tabulate(&mut self, budget: usize) {
+        let mut path = vec![PathElement::default(); TABLE_MAX_FEATURES + 1];
+        for t in 0..self.trees.len() {
+            let span = self.trees[t];
+            let (root, n) = (span.root as usize, span.n as usize);
+            if n == 0 {
+                continue;
+            }
+            // Each knot's parent and the side it hangs on.
+            let mut parent = vec![(u32::MAX, false); 2 * n + 1];
+            for i in 0..n {
+                let k = self.nodes[root + i];
+                parent[k.left as usize - root] = (i as u32, true);
+                parent[k.right as usize - root] = (i as u32, false);
+            }
+            let mut cost = 0usize;
+            let mut fits = true;
+            let mut paths = Vec::with_capacity(n + 1);
+            for l in 0..=n {
+                let mut steps = Vec::new();
+                let mut at = n + l;
+                while at != 0 {
+                    let (p, left) = parent[at];
+                    if p == u32::MAX {
+                        fits = false;
+                        break;
+                    }
+                    steps.push((p as usize, left));
+                    at = p as usize;
+                }
+                steps.reverse();
+                let mut features: Vec<u32> = Vec::new();
+                for &(p, _) in &steps {
+                    let f = self.nodes[root + p].record.feature as u32;
+                    if !features.contains(&f) {
+                        features.push(f);
+                    }
+                }
+                let m = features.len();
+                if m > TABLE_MAX_FEATURES {
+                    fits = false;
+                    break;
+                }
+                cost += m << m;
+                paths.push((steps, features));
+            }
+            if !fits || self.weights.len() + cost > budget {
+                continue;
+            }
+            let first = self.leaves.len();
+            for (l, (steps, features)) in paths.into_iter().enumerate() {
+                let m = features.len();
+                // Each feature's zero fraction: the product of its splits' cover shares.
+                let mut zero = [1.0f64; TABLE_MAX_FEATURES];
+                let step_start = self.steps.len();
+                for &(p, left) in &steps {
+                    let k = self.nodes[root + p];
+                    let child = if left { k.left } else { k.right } as usize;
+                    let slot = features
+                        .iter()
+                        .position(|&f| f == k.record.feature as u32)
+                        .unwrap_or(0);
+                    zero[slot] *= self.nodes[child].cover / k.cover;
+                    self.steps.push(Step {
+                        split: p as u32,
+                        left,
+                        slot: slot as u8,
+                    });
+                }
+                let weights = self.weights.len();
+                for pattern in 0..1usize << m {
+                    extend(&mut path, 0, 1.0, 1.0, NO_FEATURE);
+                    for (j, z) in zero[..m].iter().enumerate() {
+                        let one = if pattern >> j & 1 != 0 { 1.0 } else { 0.0 };
+                        extend(&mut path, j + 1, *z, one, j as u32);
+                    }
+                    for j in 0..m {
+                        let el = path[j + 1];
+                        self.weights
+                            .push(unwound_sum(&path, m, j + 1) * (el.one - el.zero));
+                    }
+                }
+                self.leaves.push(TabledLeaf {
+                    knot: (root + n + l) as u32,
+                    steps: (step_start as u32, self.steps.len() as u32),
+                    slots: self.slots.len() as u32,
+                    m: m as u32,
+                    weights: weights as u32,
+                });
+                self.slots.extend_from_slice(&features);
+            }
+            self.trees[t].tabled = Some((first as u32, self.leaves.len() as u32));
+            self.widest = self.widest.max(n);
+        }
+    }
+
+    /// Adds a tabled tree's contributions for `row` onto `phi` (`stride` per output).
+    fn tabled(
+        &self,
+        t: usize,
+        span: &TreeSpan,
+        row: &[f64],
+        phi: &mut [f64],
+        stride: usize,
+        goes: &mut [bool],
+    ) -> Result<(), PredictError> {
+        let root = span.root as usize;
+        let (first, end) = span.tabled.unwrap_or((0, 0));
+        let walk = Walk {
+            explainer: self,
+            row,
+            tree: t,
+            phi: &mut [],
+            stride,
+        };
+        for (i, g) in goes[..span.n as usize].iter_mut().enumerate() {
+            *g = walk.goes_left(&self.nodes[root + i].record)?;
+        }
+        let width = self.model.leaf_width;
+        for leaf in &self.leaves[first as usize..end as usize] {
+            let m = leaf.m as usize;
+            let mut pattern = (1usize << m) - 1;
+            for step in &self.steps[leaf.steps.0 as usize..leaf.steps.1 as usize] {
+                if goes[step.split as usize] != step.left {
+                    pattern &= !(1 << step.slot);
+                }
+            }
+            let at = leaf.weights as usize + pattern * m;
+            let weights = &self.weights[at..at + m];
+            let features = &self.slots[leaf.slots as usize..leaf.slots as usize + m];
+            let v = self.nodes[leaf.knot as usize].right as usize * width;
+            let values = &self.values[v..v + width];
+            for (w, &f) in weights.iter().zip(features) {
+                for (k, value) in values.iter().enumerate() {
+                    phi[k * stride + f as usize] += w * value;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The model explained.
@@ -266,8 +478,14 @@ impl<'a> Explainer<'a> {
         }
         out.fill(0.0);
         let mut path = vec![PathElement::default(); self.path_len];
+        let mut goes = vec![false; self.widest];
         let stride = nf + 1;
         for (t, span) in self.trees.iter().enumerate() {
+            if span.tabled.is_some() {
+                let phi = &mut out[span.output as usize * stride..];
+                self.tabled(t, span, row, phi, stride, &mut goes)?;
+                continue;
+            }
             let walk = Walk {
                 explainer: self,
                 row,
@@ -527,16 +745,40 @@ fn unwound_sum(path: &[PathElement], depth: usize, index: usize) -> f64 {
     let (one, zero) = (path[index].one, path[index].zero);
     let mut next_one = path[depth].weight;
     let mut total = 0.0;
+    // Multiplications by reciprocals rather than divisions: the loop is one chain of
+    // dependent operations, and a division's latency is three multiplications'. (It
+    // moves results by an ulp or two from shap's.)
     if one != 0.0 {
+        let inverse = 1.0 / one;
         for i in (0..depth).rev() {
-            let tmp = next_one / ((i + 1) as f64 * one);
-            total += tmp;
-            next_one = path[i].weight - tmp * zero * (depth - i) as f64;
+            let share = reciprocal(i + 1) * inverse;
+            total += next_one * share;
+            // (The factors off the chain are multiplied first.)
+            next_one = path[i].weight - next_one * (share * zero * (depth - i) as f64);
         }
     } else {
+        let inverse = 1.0 / zero;
         for i in (0..depth).rev() {
-            total += path[i].weight / (zero * (depth - i) as f64);
+            total += path[i].weight * (inverse * reciprocal(depth - i));
         }
     }
     total * (depth + 1) as f64
+}
+
+/// `1 / k`, from a table for the path lengths of real trees.
+#[inline(always)]
+fn reciprocal(k: usize) -> f64 {
+    const TABLE: [f64; 65] = {
+        let mut table = [0.0; 65];
+        let mut k = 1;
+        while k < 65 {
+            table[k] = 1.0 / k as f64;
+            k += 1;
+        }
+        table
+    };
+    match TABLE.get(k) {
+        Some(&r) => r,
+        None => 1.0 / k as f64,
+    }
 }

@@ -164,11 +164,12 @@ proptest! {
         let ensemble = with_covers(ensemble);
         let bytes = ensemble.encode().unwrap();
         let model = Model::open_validated(&bytes).unwrap();
-        let explainer = Explainer::new(model).unwrap();
-        let (nf, n_out) = (model.n_features(), explainer.n_outputs());
-        let mut out = vec![0.0; explainer.explanation_len()];
+        // Both routes: precomputed leaf weights (every small tree here) and the recursion.
+        let explainers = [Explainer::new(model).unwrap(), Explainer::recursive(model).unwrap()];
+        let (nf, n_out) = (model.n_features(), explainers[0].n_outputs());
+        let mut out = vec![0.0; explainers[0].explanation_len()];
         let mut leaves = vec![0; model.n_trees()];
-        for row in &rows {
+        for (row, explainer) in rows.iter().flat_map(|r| explainers.iter().map(move |e| (r, e))) {
             explainer.explain_into(row, &mut out).unwrap();
             let (phi, base) = brute_force(&ensemble, row);
             let raw = coalition(&ensemble, row, u32::MAX);
