@@ -52,6 +52,30 @@ struct TreeSpan {
     /// Its leaves' precomputed weights: a range of [`Explainer::leaves`], or `None`
     /// for the recursion.
     tabled: Option<(u32, u32)>,
+    /// Its whole explanation per cell of the input space: an index into
+    /// [`Explainer::cell_trees`].
+    cells: Option<u32>,
+}
+
+/// A tree explained ahead of time for every cell of the input space that its
+/// thresholds cut out (see [`Explainer::tabulate_cells`]).
+#[derive(Clone, Copy, Debug)]
+struct CellTree {
+    /// Its features: a range of [`Explainer::cell_features`].
+    features: (u32, u32),
+    /// Where its table starts in [`Explainer::cell_phi`]: per cell, per feature (in
+    /// the order of `features`), `leaf_width` contributions.
+    table: u32,
+}
+
+/// A feature of a [`CellTree`].
+#[derive(Clone, Copy, Debug)]
+struct CellFeature {
+    feature: u32,
+    /// Its thresholds in the tree, ascending: a range of [`Explainer::cuts`].
+    cuts: (u32, u32),
+    /// Cells of the features before it (its mixed-radix weight).
+    stride: u32,
 }
 
 /// A leaf's precomputed weights (see the module docs).
@@ -82,6 +106,8 @@ struct Step {
 
 /// Most weights kept for all tabled leaves together (32 MB of f64).
 const TABLE_BUDGET: usize = 1 << 22;
+/// Most contributions kept for all cell tables together (16 MB of f64).
+const CELL_BUDGET: usize = 1 << 21;
 /// Most distinct features on a tabled leaf's path.
 const TABLE_MAX_FEATURES: usize = 10;
 
@@ -116,6 +142,10 @@ pub struct Explainer<'a> {
     weights: Vec<f64>,
     /// Splits in the largest tabled tree (scratch for its decisions).
     widest: usize,
+    cell_trees: Vec<CellTree>,
+    cell_features: Vec<CellFeature>,
+    cuts: Vec<f64>,
+    cell_phi: Vec<f64>,
 }
 
 impl<'a> Explainer<'a> {
@@ -222,6 +252,7 @@ impl<'a> Explainer<'a> {
                 output: output as u32,
                 n: n as u32,
                 tabled: None,
+                cells: None,
             });
             deepest = deepest.max(depth(&nodes, root, n));
             // shap's `compute_expectations`: each split's value is its children's
@@ -275,19 +306,163 @@ impl<'a> Explainer<'a> {
             slots: Vec::new(),
             weights: Vec::new(),
             widest: 0,
+            cell_trees: Vec::new(),
+            cell_features: Vec::new(),
+            cuts: Vec::new(),
+            cell_phi: Vec::new(),
         };
+        explainer.tabulate_cells(CELL_BUDGET)?;
         explainer.tabulate(TABLE_BUDGET);
         Ok(explainer)
     }
 
-    /// The recursion only, no precomputed weights (for tests of both routes).
+    /// The recursion only, no precomputed weights (for tests of every route).
     #[doc(hidden)]
     pub fn recursive(model: Model<'a>) -> Result<Self, PredictError> {
         let mut explainer = Self::new(model)?;
         for span in &mut explainer.trees {
             span.tabled = None;
+            span.cells = None;
         }
         Ok(explainer)
+    }
+
+    /// Precomputed leaf weights and the recursion, no cell tables (for tests).
+    #[doc(hidden)]
+    pub fn without_cells(model: Model<'a>) -> Result<Self, PredictError> {
+        let mut explainer = Self::new(model)?;
+        explainer.cell_trees.clear();
+        for span in &mut explainer.trees {
+            span.cells = None;
+        }
+        explainer.tabulate(TABLE_BUDGET);
+        Ok(explainer)
+    }
+
+    /// Explains ahead of time every tree without rule nodes whose table fits in what
+    /// is left of `budget`: a tree's explanation is constant on each cell of the grid
+    /// its thresholds cut the input space into (per feature, each interval between
+    /// consecutive thresholds, and missing), so one row per cell, explained by the
+    /// recursion, gives it. A row then costs, per tree and feature, finding its
+    /// interval, and a few additions.
+    fn tabulate_cells(&mut self, budget: usize) -> Result<(), PredictError> {
+        let width = self.model.leaf_width;
+        let nf = self.model.n_features;
+        let stride = nf + 1;
+        let mut row = vec![0.0; nf];
+        let mut phi = vec![0.0; stride * width];
+        let mut path = vec![PathElement::default(); self.path_len];
+        for t in 0..self.trees.len() {
+            let span = self.trees[t];
+            let (root, n) = (span.root as usize, span.n as usize);
+            let splits = &self.nodes[root..root + n];
+            if n == 0 || splits.iter().any(|k| k.record.flags & NODE_RULE_FLAGS != 0) {
+                continue;
+            }
+            let mut features: Vec<(u32, Vec<f64>)> = Vec::new();
+            for k in splits {
+                let f = k.record.feature as u32;
+                match features.iter_mut().find(|(g, _)| *g == f) {
+                    Some((_, cuts)) => cuts.push(k.record.threshold),
+                    None => features.push((f, vec![k.record.threshold])),
+                }
+            }
+            features.sort_by_key(|(f, _)| *f);
+            let mut cells = 1usize;
+            for (_, cuts) in &mut features {
+                cuts.sort_by(f64::total_cmp);
+                cuts.dedup();
+                // One cell per interval, one more above the last threshold, one for NaN.
+                cells = cells.saturating_mul(cuts.len() + 2);
+            }
+            let size = cells.saturating_mul(features.len() * width);
+            if self.cell_phi.len().saturating_add(size) > budget {
+                continue;
+            }
+            let table = self.cell_phi.len();
+            let first = self.cell_features.len();
+            let mut radix = 1u32;
+            for (f, cuts) in &features {
+                self.cell_features.push(CellFeature {
+                    feature: *f,
+                    cuts: (
+                        self.cuts.len() as u32,
+                        (self.cuts.len() + cuts.len()) as u32,
+                    ),
+                    stride: radix,
+                });
+                self.cuts.extend_from_slice(cuts);
+                radix *= cuts.len() as u32 + 2;
+            }
+            for cell in 0..cells {
+                // A representative of the cell: the threshold ending its interval,
+                // just above the last threshold, or NaN.
+                let mut rest = cell;
+                for (f, cuts) in &features {
+                    let k = rest % (cuts.len() + 2);
+                    rest /= cuts.len() + 2;
+                    row[*f as usize] = match k {
+                        k if k < cuts.len() => cuts[k],
+                        k if k == cuts.len() => {
+                            let last = cuts[k - 1];
+                            if self.model.wide {
+                                last.next_up()
+                            } else {
+                                (last as f32).next_up() as f64
+                            }
+                        }
+                        _ => f64::NAN,
+                    };
+                }
+                phi.fill(0.0);
+                let walk = Walk {
+                    explainer: self,
+                    row: &row,
+                    tree: t,
+                    phi: &mut phi,
+                    stride,
+                };
+                walk.run(root, &mut path)?;
+                for (f, _) in &features {
+                    for k in 0..width {
+                        self.cell_phi.push(phi[k * stride + *f as usize]);
+                    }
+                }
+            }
+            self.cell_trees.push(CellTree {
+                features: (first as u32, self.cell_features.len() as u32),
+                table: table as u32,
+            });
+            self.trees[t].cells = Some(self.cell_trees.len() as u32 - 1);
+        }
+        Ok(())
+    }
+
+    /// Adds a cell-tabled tree's contributions for `row` onto `phi`.
+    #[inline]
+    fn add_cells(&self, tree: &CellTree, row: &[f64], phi: &mut [f64], stride: usize) {
+        let features = &self.cell_features[tree.features.0 as usize..tree.features.1 as usize];
+        let mut cell = 0usize;
+        for cf in features {
+            let x = row[cf.feature as usize];
+            let cuts = &self.cuts[cf.cuts.0 as usize..cf.cuts.1 as usize];
+            let k = if x.is_nan() {
+                cuts.len() + 1
+            } else {
+                let x = if self.model.wide { x } else { x as f32 as f64 };
+                // The thresholds `x` does not go left at: those below it.
+                cuts.partition_point(|&c| c < x)
+            };
+            cell += k * cf.stride as usize;
+        }
+        let width = self.model.leaf_width;
+        let at = tree.table as usize + cell * features.len() * width;
+        let values = &self.cell_phi[at..at + features.len() * width];
+        for (cf, v) in features.iter().zip(values.chunks_exact(width)) {
+            for (k, v) in v.iter().enumerate() {
+                phi[k * stride + cf.feature as usize] += v;
+            }
+        }
     }
 
     /// Precomputes the weights of every leaf of every tree that fits in `budget`
@@ -297,7 +472,7 @@ impl<'a> Explainer<'a> {
         for t in 0..self.trees.len() {
             let span = self.trees[t];
             let (root, n) = (span.root as usize, span.n as usize);
-            if n == 0 {
+            if n == 0 || span.cells.is_some() || span.tabled.is_some() {
                 continue;
             }
             // Each knot's parent and the side it hangs on.
@@ -481,6 +656,11 @@ impl<'a> Explainer<'a> {
         let mut goes = vec![false; self.widest];
         let stride = nf + 1;
         for (t, span) in self.trees.iter().enumerate() {
+            if let Some(c) = span.cells {
+                let phi = &mut out[span.output as usize * stride..];
+                self.add_cells(&self.cell_trees[c as usize], row, phi, stride);
+                continue;
+            }
             if span.tabled.is_some() {
                 let phi = &mut out[span.output as usize * stride..];
                 self.tabled(t, span, row, phi, stride, &mut goes)?;

@@ -164,8 +164,13 @@ proptest! {
         let ensemble = with_covers(ensemble);
         let bytes = ensemble.encode().unwrap();
         let model = Model::open_validated(&bytes).unwrap();
-        // Both routes: precomputed leaf weights (every small tree here) and the recursion.
-        let explainers = [Explainer::new(model).unwrap(), Explainer::recursive(model).unwrap()];
+        // Every route: cell tables (every small tree without rule nodes here), leaf
+        // weights (every other small tree) and the recursion.
+        let explainers = [
+            Explainer::new(model).unwrap(),
+            Explainer::without_cells(model).unwrap(),
+            Explainer::recursive(model).unwrap(),
+        ];
         let (nf, n_out) = (model.n_features(), explainers[0].n_outputs());
         let mut out = vec![0.0; explainers[0].explanation_len()];
         let mut leaves = vec![0; model.n_trees()];
