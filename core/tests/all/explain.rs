@@ -169,7 +169,7 @@ proptest! {
         let explainers = [
             Explainer::new(model).unwrap(),
             Explainer::without_cells(model).unwrap(),
-            Explainer::recursive(model).unwrap(),
+            Explainer::untabled(model).unwrap(),
         ];
         let (nf, n_out) = (model.n_features(), explainers[0].n_outputs());
         let mut out = vec![0.0; explainers[0].explanation_len()];
