@@ -130,7 +130,7 @@ test('Node imports the installed package, both entries', () => {
   `);
   const out = JSON.parse(execFileSync('node', ['node-check.mjs', fixtures + 'iris_rf10.joblib'], { cwd: project, encoding: 'utf8' }));
   assert.equal(out.label, 'setosa');
-  assert.equal(out.version.format, 1);
+  assert.equal(out.version.format, 2);
   assert.equal(out.code, 'missing_feature:sepal_width');
   assert.equal(out.trees, 10);
 });
