@@ -2,12 +2,10 @@
 //! path-dependent value function, found here by brute force over every coalition of
 //! features; base + contributions is the raw output; leaves are the arena's nodes.
 
-use edgewood_core::{
-    Aggregation, Comparison, Ensemble, Explainer, Model, Node, NodeStats, PredictError, Tree,
-};
+use edgewood_core::{Aggregation, Ensemble, Explainer, Model, Node, NodeStats, PredictError, Tree};
 use proptest::prelude::*;
 
-use crate::reference::{ensemble_strategy, row_strategy, rule_goes_left};
+use crate::reference::{ensemble_strategy, row_strategy, rule_goes_left, split_goes_left};
 
 /// Gives every node a cover: leaves a pseudo-random count, splits the sum of their
 /// children's (as the libraries record them).
@@ -44,15 +42,12 @@ fn goes_left(e: &Ensemble, node: &Node, row: &[f64]) -> (bool, usize, usize, usi
             left,
             right,
         } => {
-            let x = row[*feature as usize];
-            let go = if x.is_nan() {
-                *missing_left
-            } else {
-                match e.comparison {
-                    Comparison::F32LessEqual => (x as f32 as f64) <= *threshold,
-                    Comparison::F64LessEqual => x <= *threshold,
-                }
-            };
+            let go = split_goes_left(
+                e.comparison,
+                *threshold,
+                *missing_left,
+                row[*feature as usize],
+            );
             (go, *feature as usize, *left as usize, *right as usize)
         }
         Node::Rule {

@@ -43,15 +43,12 @@ pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
                     left,
                     right,
                 } => {
-                    let x = row[*feature as usize];
-                    let go_left = if x.is_nan() {
-                        *missing_left
-                    } else {
-                        match e.comparison {
-                            Comparison::F32LessEqual => (x as f32 as f64) <= *threshold,
-                            Comparison::F64LessEqual => x <= *threshold,
-                        }
-                    };
+                    let go_left = split_goes_left(
+                        e.comparison,
+                        *threshold,
+                        *missing_left,
+                        row[*feature as usize],
+                    );
                     id = if go_left { *left } else { *right } as usize;
                 }
                 Node::Rule {
@@ -147,6 +144,19 @@ pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
         }
     }
     acc
+}
+
+/// Whether `x` goes left at a threshold split: missing by the split's own direction,
+/// otherwise `x <= threshold` in the model's precision.
+pub fn split_goes_left(comparison: Comparison, threshold: f64, missing_left: bool, x: f64) -> bool {
+    if x.is_nan() {
+        missing_left
+    } else {
+        match comparison {
+            Comparison::F32LessEqual => (x as f32 as f64) <= threshold,
+            Comparison::F64LessEqual => x <= threshold,
+        }
+    }
 }
 
 /// The boosting libraries' split rules, written out literally from their sources.
