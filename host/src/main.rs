@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cli;
+mod component;
 mod serve;
 
 /// Run trained tree ensembles (random forests, gradient boosting) anywhere.
@@ -27,6 +28,8 @@ enum Command {
     Inspect(cli::inspect::Args),
     /// Predict every row of a CSV file.
     Predict(cli::predict::Args),
+    /// Package a model into the HTTP component (WASI HTTP 0.2: Spin, wasmtime serve), no compiler.
+    Component(cli::component::Args),
     /// Serve the Spin HTTP component locally under wasmtime.
     Serve(serve::Args),
 }
@@ -36,6 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Convert(args) => cli::convert::run(args),
         Command::Inspect(args) => cli::inspect::run(args),
         Command::Predict(args) => cli::predict::run(args),
+        Command::Component(args) => cli::component::run(args),
         Command::Serve(args) => serve::run(args),
     }
 }

@@ -18,7 +18,7 @@ fn variable(name: &str) -> Option<String> {
 }
 
 fn config() -> Config {
-    let mut config = Config::new(crate::MODEL_NAME);
+    let mut config = Config::new(crate::model_name());
     config.api_key = variable("api_key");
     if let Some(origins) = variable("allowed_origins") {
         config.allowed_origins = Config::parse_origins(&origins);

@@ -75,7 +75,12 @@ pub fn write_output<T>(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let tmp = tempfile::Builder::new()
+    let mut builder = tempfile::Builder::new();
+    // A temporary file is private (0600); the output is an ordinary file, readable by
+    // whoever deploys it (0644 before the umask, as `>` would create it).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let tmp = builder
         .prefix(".edgewood-")
         .tempfile_in(&dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;

@@ -40,7 +40,8 @@ pub enum Missing {
 }
 
 impl ImportArgs {
-    fn is_empty(&self) -> bool {
+    /// Whether no override is given.
+    pub fn is_empty(&self) -> bool {
         self.feature_names.is_none()
             && self.class_names.is_none()
             && self.ranges.is_empty()

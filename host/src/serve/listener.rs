@@ -22,6 +22,7 @@ pub(super) async fn serve(
     args: Args,
     vars: Arc<HashMap<String, String>>,
     component: &[u8],
+    name: &str,
 ) -> anyhow::Result<()> {
     let engine = runtime::engine(&args)?;
     let started = Instant::now();
@@ -45,11 +46,6 @@ pub(super) async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let name = if args.model.is_none() && args.component.is_none() {
-        edgewood_spin::MODEL_NAME
-    } else {
-        "custom"
-    };
     // One write, errors ignored: whoever started us may have stopped reading stdout.
     let mut banner = format!("edgewood serve: listening on http://{addr} (model {name}, component compiled in {compile_ms} ms)\n");
     if args.model.is_none() && args.component.is_none() {

@@ -8,8 +8,8 @@
 //!
 //! The component is built into this binary (see `host/build.rs`), so `edgewood serve`
 //! with no arguments serves the embedded Iris model. `--component FILE.wasm` serves
-//! another build, and `--model FILE.ewm` builds one for that model first (this needs the
-//! Edgewood source tree and the wasm32-wasip2 target).
+//! another build, and `--model FILE` packages any model into the built-in component
+//! first (see `crate::component`).
 //!
 //! One concern per module: [`component`] picks the component, [`runtime`] sets up
 //! wasmtime, [`listener`] accepts connections, [`request`] runs one request in a fresh
@@ -37,12 +37,15 @@ pub struct Args {
     /// Address to listen on (port 0 picks a free port; the address is printed).
     #[arg(long, default_value = "127.0.0.1:3000", value_name = "ADDR")]
     pub(super) listen: SocketAddr,
-    /// Serve this .ewm model: builds a component for it first (needs the Edgewood
-    /// source tree and `rustup target add wasm32-wasip2`).
+    /// Serve this model (any format `edgewood convert` reads, or .ewm): packaged into
+    /// the built-in component as `edgewood component` does, with no compiler.
     #[arg(long, value_name = "FILE", conflicts_with = "component")]
     pub(super) model: Option<PathBuf>,
-    /// Serve this component (.wasm) instead of the built-in one, e.g. one built with
-    /// `EDGEWOOD_MODEL=model.ewm cargo xtask spin`.
+    /// With --model: the schema overrides `edgewood convert` takes.
+    #[command(flatten)]
+    pub(super) import: crate::cli::ImportArgs,
+    /// Serve this component (.wasm) instead of the built-in one, e.g. one written by
+    /// `edgewood component`.
     #[arg(long, value_name = "FILE.wasm")]
     pub(super) component: Option<PathBuf>,
     /// A Spin variable for the component, NAME=VALUE (repeatable): api_key,
@@ -112,12 +115,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         std::env::set_var("RUST_LIB_BACKTRACE", "0");
     }
     let vars = Arc::new(variables(&args.vars)?);
-    let component_bytes = component::select(&args)?;
+    let (component_bytes, model_name) = component::select(&args)?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
         anyhow::ensure!(n > 0, "--threads must be at least 1");
         runtime.worker_threads(n);
     }
     let runtime = runtime.enable_all().build()?;
-    runtime.block_on(listener::serve(args, vars, &component_bytes))
+    runtime.block_on(listener::serve(args, vars, &component_bytes, &model_name))
 }

@@ -8,6 +8,8 @@ mod util;
 
 // Bad input of every kind: exit codes and messages naming line and feature.
 mod errors;
+// `edgewood component`: packaging a model into the HTTP component.
+mod component;
 // `edgewood convert`: detection, overrides, atomic output.
 mod convert;
 // `edgewood predict --explain / --leaves`: TreeSHAP columns and leaves.

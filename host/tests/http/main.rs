@@ -26,7 +26,10 @@ impl Server {
     }
 
     fn start_env(args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_edgewood"));
+        Server::spawn(Command::new(env!("CARGO_BIN_EXE_edgewood")), args, env)
+    }
+
+    fn spawn(mut cmd: Command, args: &[&str], env: &[(&str, &str)]) -> Server {
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--quiet"])
             .args(args)
             .stdout(Stdio::piped())
@@ -1122,10 +1125,19 @@ fn one_json_log_line_per_request_on_stderr() {
     assert_eq!(str_of(lines[41].get("request_id")), "abc-123");
 }
 
-/// Converts fixture `name`'s model with the CLI, serves it with `--model` (which builds
-/// a component embedding it), and checks every fixture row without a missing value
-/// through `/predict/batch` against the library's own probabilities, bit for bit.
-fn boosted_component_answers_as_its_library(model_file: &str, name: &str) {
+/// How a test turns a model file into a served component.
+enum Packaging {
+    /// `edgewood serve --model FILE` run by a copy of the binary alone in an empty
+    /// directory, with no cargo and no source tree in reach: the way a user meets it.
+    ServeModel,
+    /// `edgewood component FILE -o app.wasm`, then `edgewood serve --component app.wasm`.
+    Component,
+}
+
+/// Serves fixture `name`'s model (its source file, converted on the fly) as `how` says,
+/// and checks every fixture row without a missing value through `/predict/batch`
+/// against the library's own probabilities, bit for bit.
+fn boosted_component_answers_as_its_library(model_file: &str, name: &str, how: Packaging) {
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/");
     let read = |file: String| std::fs::read_to_string(format!("{fixtures}{file}")).unwrap();
     let input = read(format!("{name}.input.csv"));
@@ -1135,17 +1147,33 @@ fn boosted_component_answers_as_its_library(model_file: &str, name: &str) {
     let features: Vec<&str> = header.split(',').collect();
 
     let dir = tempfile::tempdir().unwrap();
-    let ewm = dir.path().join("model.ewm");
     let source = format!("{fixtures}{model_file}");
-    cli(&[
-        "convert",
-        "--feature-names",
-        header,
-        "-o",
-        ewm.to_str().unwrap(),
-        &source,
-    ]);
-    let server = Server::start(&["--model", ewm.to_str().unwrap()]);
+    let server = match how {
+        Packaging::ServeModel => {
+            let alone = dir.path().join("edgewood");
+            std::fs::copy(env!("CARGO_BIN_EXE_edgewood"), &alone).unwrap();
+            let mut cmd = Command::new(&alone);
+            cmd.current_dir(dir.path())
+                .env_clear()
+                .env("PATH", "/nonexistent");
+            // Only wasmtime's code cache, so a second run need not compile again.
+            if let Some(home) = std::env::var_os("HOME") {
+                cmd.env("HOME", home);
+            }
+            let args = ["--model", &source, "--feature-names", header];
+            Server::spawn(cmd, &args, &[])
+        }
+        Packaging::Component => {
+            let wasm = dir.path().join("app.wasm");
+            let wasm = wasm.to_str().unwrap();
+            cli(&["component", &source, "--feature-names", header, "-o", wasm]);
+            Server::start(&["--component", wasm])
+        }
+    };
+    // The model answers to its file's stem in V2 paths.
+    let stem = model_file.split('.').next().unwrap();
+    let r = server.get(&format!("/v2/models/{stem}"));
+    assert_eq!(r.status, 200, "{name}: {}", r.text());
 
     let mut expected = expected.lines();
     let columns: Vec<&str> = expected.next().unwrap().split(',').collect();
@@ -1190,7 +1218,16 @@ fn boosted_component_answers_as_its_library(model_file: &str, name: &str) {
 }
 
 #[test]
-fn components_built_for_xgboost_and_lightgbm_models_answer_as_the_libraries() {
-    boosted_component_answers_as_its_library("xgb_multiclass.json", "xgb_multiclass");
-    boosted_component_answers_as_its_library("lgbm_binary.txt", "lgbm_binary");
+fn components_packaged_for_xgboost_and_lightgbm_models_answer_as_the_libraries() {
+    boosted_component_answers_as_its_library(
+        "xgb_multiclass.json",
+        "xgb_multiclass",
+        Packaging::ServeModel,
+    );
+    boosted_component_answers_as_its_library(
+        "lgbm_binary.txt",
+        "lgbm_binary",
+        Packaging::Component,
+    );
+    boosted_component_answers_as_its_library("xgb_binary.ubj", "xgb_binary", Packaging::ServeModel);
 }

@@ -1,0 +1,218 @@
+//! Packaging a model into the prebuilt HTTP component, with no compiler.
+//!
+//! The component this binary carries was built with a model in it, reached through
+//! one record in its data, the [`ModelSlot`](edgewood_spin::ModelSlot). Packaging
+//! appends the new model (and its name) as a data segment past the end of the core
+//! module's initial memory, raises the memory's minimum to cover it, and points the
+//! slot at it. The model then lies in the component's memory image like the built-in
+//! one did: mapped copy-on-write at instantiation, never copied per request. The C
+//! allocator inside the component takes new memory by `memory.grow`, above the model,
+//! and its initial heap ends at a link-time address below it.
+//!
+//! Packaging is a pure function of its inputs (the same model gives the same bytes),
+//! and the result is validated as a whole component before anyone writes it.
+
+mod binary;
+
+use anyhow::{bail, ensure, Context, Result};
+use edgewood_core::{layout, Model};
+use edgewood_spin::SLOT_MAGIC;
+
+use binary::{Section, CORE_MODULE_SECTION, DATA_COUNT_SECTION, DATA_SECTION, MEMORY_SECTION};
+
+/// The component built for the embedded model (by host/build.rs).
+pub static BUILT_IN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/edgewood_spin.wasm"));
+
+/// Returns `component` serving the `.ewm` model `ewm` under `name` (its V2 path
+/// segment). The model is validated in full first.
+pub fn package(component: &[u8], ewm: &[u8], name: &str) -> Result<Vec<u8>> {
+    Model::open_validated(ewm).context("the model does not validate")?;
+    ensure!(
+        is_path_segment(name),
+        "model name '{name}': use letters, digits, '.', '_' and '-' (it is a URL path segment)"
+    );
+    ensure!(
+        component.starts_with(&binary::COMPONENT_PREAMBLE),
+        "not a WebAssembly component"
+    );
+    let sections = binary::sections(component)?;
+    let mut with_slot = None;
+    for (i, s) in sections.iter().enumerate() {
+        if s.id == CORE_MODULE_SECTION && find(&component[s.start..s.end], &SLOT_MAGIC).is_some() {
+            ensure!(
+                with_slot.replace(i).is_none(),
+                "two core modules hold a model slot"
+            );
+        }
+    }
+    let Some(index) = with_slot else {
+        bail!("the component has no model slot: it is not an Edgewood component");
+    };
+
+    let mut out = binary::COMPONENT_PREAMBLE.to_vec();
+    for (i, s) in sections.iter().enumerate() {
+        if i == index {
+            let module = repack_module(&component[s.start..s.end], ewm, name)?;
+            binary::write_section(&mut out, CORE_MODULE_SECTION, &module)?;
+        } else {
+            out.extend_from_slice(&component[s.header..s.end]);
+        }
+    }
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&out)
+        .context("the packaged component does not validate")?;
+    Ok(out)
+}
+
+/// A valid model name: a non-empty URL path segment of `[A-Za-z0-9._-]`.
+pub fn is_path_segment(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// A model name from a file name: its stem, other characters replaced by `_`.
+pub fn name_from_path(path: &std::path::Path) -> String {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+    let name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if is_path_segment(&name) {
+        name
+    } else {
+        "model".to_string()
+    }
+}
+
+/// The core module with the model appended and its slot pointed at it.
+fn repack_module(module: &[u8], ewm: &[u8], name: &str) -> Result<Vec<u8>> {
+    ensure!(
+        module.starts_with(&binary::MODULE_PREAMBLE),
+        "the component's core module has an unknown version"
+    );
+    let sections = binary::sections(module)?;
+    let one = |id: u8, what: &str| -> Result<&Section> {
+        let mut found = sections.iter().filter(|s| s.id == id);
+        let s = found
+            .next()
+            .with_context(|| format!("the module has no {what} section"))?;
+        ensure!(found.next().is_none(), "the module has two {what} sections");
+        Ok(s)
+    };
+    let memory_section = one(MEMORY_SECTION, "memory")?;
+    let data_section = one(DATA_SECTION, "data")?;
+    let mut memory = binary::memory(module, memory_section)?;
+    let data = binary::data(module, data_section)?;
+
+    // The slot: the one place in the active data where the magic occurs.
+    let mut slots = data.segments.iter().filter_map(|seg| {
+        let at = find(&module[seg.start..seg.end], &SLOT_MAGIC)?;
+        Some((seg, seg.start + at))
+    });
+    let (segment, magic_at) = slots
+        .next()
+        .context("no data segment holds the model slot")?;
+    ensure!(
+        slots.next().is_none(),
+        "two data segments hold a model slot"
+    );
+    ensure!(
+        segment.address.is_some(),
+        "the model slot is in a segment without a fixed address"
+    );
+    let fields_at = magic_at + SLOT_MAGIC.len();
+    ensure!(
+        fields_at + 16 <= segment.end,
+        "the model slot runs past its data segment"
+    );
+    let field = |i: usize| {
+        let at = fields_at + 4 * i;
+        u32::from_le_bytes(module[at..at + 4].try_into().expect("4 bytes"))
+    };
+    // The layout check: the slices the slot holds now must be this build's model and
+    // name. A component from a build whose slot differs is refused, never corrupted.
+    let (old_model, old_name) = (
+        bytes_at(module, &data, field(0), field(1)),
+        bytes_at(module, &data, field(2), field(3)),
+    );
+    ensure!(
+        old_model.is_some_and(|m| m.starts_with(&layout::MAGIC))
+            && old_name.is_some_and(|n| std::str::from_utf8(n).is_ok_and(is_path_segment)),
+        "the component's model slot does not have the layout this edgewood writes"
+    );
+
+    // The new model at the first page past the initial memory, then its name.
+    let base = u64::from(memory.min_pages) * binary::PAGE;
+    let total = ewm.len() as u64 + name.len() as u64;
+    let pages = total.div_ceil(binary::PAGE);
+    let new_min = u64::from(memory.min_pages) + pages;
+    let limit = memory.max_pages.map_or(65_536, u64::from).min(65_536);
+    ensure!(
+        new_min <= limit,
+        "the model ({} bytes) does not fit the component's 32-bit memory",
+        ewm.len()
+    );
+    memory.min_pages = new_min as u32;
+    let model_ptr = base as u32;
+    let name_ptr = (base + ewm.len() as u64) as u32;
+    let mut appended = Vec::with_capacity(total as usize);
+    appended.extend_from_slice(ewm);
+    appended.extend_from_slice(name.as_bytes());
+
+    let mut data_contents =
+        Vec::with_capacity(data_section.end - data_section.start + total as usize + 16);
+    binary::write_u32(&mut data_contents, data.count + 1);
+    let segments_at = data_contents.len();
+    data_contents.extend_from_slice(&module[data.first_segment..data_section.end]);
+    let patch = segments_at + (fields_at - data.first_segment);
+    for (i, v) in [model_ptr, ewm.len() as u32, name_ptr, name.len() as u32]
+        .into_iter()
+        .enumerate()
+    {
+        data_contents[patch + 4 * i..patch + 4 * i + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    binary::active_segment(&mut data_contents, model_ptr, &appended)?;
+
+    let mut out = binary::MODULE_PREAMBLE.to_vec();
+    for s in &sections {
+        match s.id {
+            MEMORY_SECTION => {
+                binary::write_section(&mut out, s.id, &binary::memory_section(&memory))?
+            }
+            DATA_SECTION => binary::write_section(&mut out, s.id, &data_contents)?,
+            DATA_COUNT_SECTION => {
+                let mut count = Vec::new();
+                binary::write_u32(&mut count, data.count + 1);
+                binary::write_section(&mut out, s.id, &count)?;
+            }
+            _ => out.extend_from_slice(&module[s.header..s.end]),
+        }
+    }
+    Ok(out)
+}
+
+/// The bytes at `[address, address + len)` of the initial memory, when one active
+/// segment holds them all.
+fn bytes_at<'m>(module: &'m [u8], data: &binary::Data, address: u32, len: u32) -> Option<&'m [u8]> {
+    data.segments.iter().find_map(|seg| {
+        let start = seg.address?;
+        let offset = address.checked_sub(start)? as usize;
+        let end = offset.checked_add(len as usize)?;
+        (end <= seg.end - seg.start).then(|| &module[seg.start + offset..seg.start + end])
+    })
+}
+
+/// The first position of `needle` in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
