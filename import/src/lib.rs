@@ -28,6 +28,7 @@ pub mod fuzzing;
 pub mod lightgbm;
 pub mod onnx;
 pub mod pickle;
+mod reader;
 pub mod sklearn;
 pub mod xgboost;
 
@@ -130,33 +131,13 @@ impl Default for ImportOptions {
     }
 }
 
-/// Recognises a model format from the bytes themselves.
-///
-/// A compressed joblib file is recognised when its first decompressed bytes are a
-/// pickle header (PROTO 2–5).
+/// Recognises a model format from the bytes themselves (the table of readers in
+/// `reader.rs`).
 pub fn detect(bytes: &[u8]) -> Option<SourceFormat> {
     if bytes.starts_with(&edgewood_core::layout::MAGIC) {
         return Some(SourceFormat::Ewm);
     }
-    if xgboost::sniff(bytes) {
-        return Some(if xgboost::is_ubjson(bytes) {
-            SourceFormat::XgboostUbjson
-        } else {
-            SourceFormat::XgboostJson
-        });
-    }
-    if lightgbm::sniff(bytes) {
-        return Some(SourceFormat::LightGbm);
-    }
-    if onnx::sniff(bytes) {
-        return Some(SourceFormat::Onnx);
-    }
-    let compression = Compression::detect(bytes)?;
-    let head = container::peek(bytes, compression, 2);
-    match head[..] {
-        [0x80, 2..=5] => Some(SourceFormat::SklearnPickle(compression)),
-        _ => None,
-    }
+    reader::recognise(bytes).map(|(_, format)| format)
 }
 
 /// Converts model bytes, in whichever supported format they are, to validated `.ewm`
@@ -165,70 +146,40 @@ pub fn detect(bytes: &[u8]) -> Option<SourceFormat> {
 /// `.ewm` input is validated and returned unchanged when `options` are the defaults,
 /// and refused with [`ImportError::AlreadyEwm`] otherwise (there is nothing to rename).
 pub fn convert(bytes: &[u8], options: &ImportOptions) -> Result<Converted, ImportError> {
-    match detect(bytes) {
-        None => Err(ImportError::UnknownFormat),
-        Some(SourceFormat::Ewm) if *options == ImportOptions::default() => {
-            Model::open_validated(bytes)?;
-            Ok(Converted {
-                ewm: bytes.to_vec(),
-                format: SourceFormat::Ewm,
-            })
+    if bytes.starts_with(&edgewood_core::layout::MAGIC) {
+        if *options != ImportOptions::default() {
+            return Err(ImportError::AlreadyEwm);
         }
-        Some(SourceFormat::Ewm) => Err(ImportError::AlreadyEwm),
-        Some(format) => {
-            let (_, ewm) = import_as(bytes, format, options)?;
-            Ok(Converted { ewm, format })
-        }
+        Model::open_validated(bytes)?;
+        return Ok(Converted {
+            ewm: bytes.to_vec(),
+            format: SourceFormat::Ewm,
+        });
     }
+    let (_, ewm, format) = import(bytes, options)?;
+    Ok(Converted { ewm, format })
 }
 
 /// Imports a model from its bytes, in whichever supported format they are, as an
 /// [`Ensemble`] checked as [`convert`] checks it (it encodes and validates).
 pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Ensemble, ImportError> {
-    match detect(bytes) {
-        None => Err(ImportError::UnknownFormat),
-        Some(SourceFormat::Ewm) => Err(ImportError::AlreadyEwm),
-        Some(format) => Ok(import_as(bytes, format, options)?.0),
+    if bytes.starts_with(&edgewood_core::layout::MAGIC) {
+        return Err(ImportError::AlreadyEwm);
     }
+    Ok(import(bytes, options)?.0)
 }
 
-/// Reads `bytes` as `format` (not [`SourceFormat::Ewm`]), applies the options, and
-/// encodes and validates the result.
-fn import_as(
+/// Recognises and reads a source format (not `.ewm`), applies the options, and encodes
+/// and validates the result.
+fn import(
     bytes: &[u8],
-    format: SourceFormat,
     options: &ImportOptions,
-) -> Result<(Ensemble, Vec<u8>), ImportError> {
-    let mut ensemble = match format {
-        SourceFormat::SklearnPickle(compression) => {
-            let data = container::decompress(bytes, compression, options.max_decompressed)?;
-            let p = pickle::run(&data, true, options.pickle_limits)?;
-            let joblib = p
-                .values
-                .iter()
-                .any(|v| matches!(v, pickle::Value::Array(_)));
-            let container = match (joblib, compression) {
-                (true, Compression::None) => format!("joblib, protocol {}", p.protocol),
-                (true, c) => format!("joblib, {}, protocol {}", c.name(), p.protocol),
-                (false, Compression::None) => format!("pickle, protocol {}", p.protocol),
-                (false, c) => format!("pickle, {}, protocol {}", c.name(), p.protocol),
-            };
-            if sklearn::boosting::is_boosting(&p) {
-                sklearn::boosting::SklearnBoosting::from_pickle(&p)?.to_ensemble(&container)?
-            } else {
-                sklearn::SklearnForest::from_pickle(&p)?.to_ensemble(&container)?
-            }
-        }
-        SourceFormat::XgboostJson | SourceFormat::XgboostUbjson => {
-            xgboost::XgbModel::parse(bytes)?.to_ensemble()?
-        }
-        SourceFormat::LightGbm => lightgbm::LgbmModel::parse(bytes)?.to_ensemble()?,
-        SourceFormat::Onnx => onnx::OnnxTrees::parse(bytes)?.to_ensemble()?,
-        SourceFormat::Ewm => return Err(ImportError::AlreadyEwm),
-    };
+) -> Result<(Ensemble, Vec<u8>, SourceFormat), ImportError> {
+    let (reader, format) = reader::recognise(bytes).ok_or(ImportError::UnknownFormat)?;
+    let mut ensemble = (reader.read)(bytes, format, options)?;
     apply_options(&mut ensemble, options)?;
     let ewm = encode_checked(&ensemble)?;
-    Ok((ensemble, ewm))
+    Ok((ensemble, ewm, format))
 }
 
 /// The ensemble, once [`encode_checked`] accepts it.

@@ -11,6 +11,9 @@ use edgewood_core::{
     Tree, MAX_CATEGORY, ZERO_THRESHOLD,
 };
 
+use crate::reader::Reader;
+use crate::{ImportError, SourceFormat};
+
 /// Most trees, and leaves per tree, accepted (bounds memory on hostile files).
 const MAX_TREES: usize = 1 << 20;
 const MAX_LEAVES: usize = 1 << 24;
@@ -125,8 +128,18 @@ pub fn sniff(bytes: &[u8]) -> bool {
 }
 
 /// Parses and converts a LightGBM text model, checked as [`crate::convert`] checks it.
-pub fn read(bytes: &[u8]) -> Result<Ensemble, crate::ImportError> {
-    crate::checked(LgbmModel::parse(bytes)?.to_ensemble()?)
+pub fn read(bytes: &[u8]) -> Result<Ensemble, ImportError> {
+    crate::checked(read_unchecked(bytes)?)
+}
+
+/// LightGBM's entry in the reader table.
+pub(crate) const READER: Reader = Reader {
+    sniff: |bytes| sniff(bytes).then_some(SourceFormat::LightGbm),
+    read: |bytes, _, _| read_unchecked(bytes),
+};
+
+fn read_unchecked(bytes: &[u8]) -> Result<Ensemble, ImportError> {
+    Ok(LgbmModel::parse(bytes)?.to_ensemble()?)
 }
 
 fn syntax(line: usize, reason: impl Into<String>) -> LgbmError {

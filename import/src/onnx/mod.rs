@@ -31,6 +31,9 @@ use edgewood_core::{
 };
 use proto::{Field, Fields};
 
+use crate::reader::Reader;
+use crate::{ImportError, SourceFormat};
+
 /// Most tree nodes accepted over the whole model.
 const MAX_NODES: usize = 1 << 26;
 
@@ -115,8 +118,18 @@ pub fn sniff(bytes: &[u8]) -> bool {
 
 /// Parses and converts an ONNX tree-ensemble model, checked as [`crate::convert`]
 /// checks it.
-pub fn read(bytes: &[u8]) -> Result<Ensemble, crate::ImportError> {
-    crate::checked(OnnxTrees::parse(bytes)?.to_ensemble()?)
+pub fn read(bytes: &[u8]) -> Result<Ensemble, ImportError> {
+    crate::checked(read_unchecked(bytes)?)
+}
+
+/// ONNX's entry in the reader table.
+pub(crate) const READER: Reader = Reader {
+    sniff: |bytes| sniff(bytes).then_some(SourceFormat::Onnx),
+    read: |bytes, _, _| read_unchecked(bytes),
+};
+
+fn read_unchecked(bytes: &[u8]) -> Result<Ensemble, ImportError> {
+    Ok(OnnxTrees::parse(bytes)?.to_ensemble()?)
 }
 
 fn string(b: &[u8], offset: usize) -> Result<String, OnnxError> {

@@ -21,6 +21,7 @@
 //! model from 1.6. Otherwise sklearn raises on NaN, and so does Edgewood's validation.
 
 pub mod boosting;
+pub(crate) mod reader;
 
 use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Node, NodeStats, Task, Tree};
 

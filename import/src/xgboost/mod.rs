@@ -14,7 +14,8 @@ use edgewood_core::{
 };
 use serde_json::Value;
 
-use crate::ImportError;
+use crate::reader::Reader;
+use crate::{ImportError, SourceFormat};
 
 /// Most trees and nodes per tree accepted (far beyond real models; bounds memory).
 const MAX_TREES: usize = 1 << 20;
@@ -159,7 +160,25 @@ pub fn sniff(bytes: &[u8]) -> bool {
 /// Reads a model from JSON or UBJSON bytes and converts it, checked as
 /// [`crate::convert`] checks it.
 pub fn read(bytes: &[u8]) -> Result<Ensemble, ImportError> {
-    crate::checked(XgbModel::parse(bytes)?.to_ensemble()?)
+    crate::checked(read_unchecked(bytes)?)
+}
+
+/// XGBoost's entry in the reader table.
+pub(crate) const READER: Reader = Reader {
+    sniff: |bytes| {
+        sniff(bytes).then(|| {
+            if is_ubjson(bytes) {
+                SourceFormat::XgboostUbjson
+            } else {
+                SourceFormat::XgboostJson
+            }
+        })
+    },
+    read: |bytes, _, _| read_unchecked(bytes),
+};
+
+fn read_unchecked(bytes: &[u8]) -> Result<Ensemble, ImportError> {
+    Ok(XgbModel::parse(bytes)?.to_ensemble()?)
 }
 
 fn field<'v>(v: &'v Value, path: &str) -> Result<&'v Value, XgbError> {

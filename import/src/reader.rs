@@ -1,0 +1,33 @@
+//! The table of readers: how each supported format is recognised from its bytes and
+//! read into an [`Ensemble`]. A new format is a module of its own plus one entry in
+//! [`READERS`] (and its [`SourceFormat`] variant); [`crate::convert`] does the rest.
+
+use edgewood_core::Ensemble;
+
+use crate::{lightgbm, onnx, sklearn, xgboost, ImportError, ImportOptions, SourceFormat};
+
+/// One supported format: a sniffer and a reader.
+pub(crate) struct Reader {
+    /// Recognises the format from the bytes themselves (`None`: not this format).
+    pub sniff: fn(&[u8]) -> Option<SourceFormat>,
+    /// Reads bytes that `sniff` recognised as the given format. The ensemble is not
+    /// yet encoded: [`crate::convert`] applies the options, encodes and validates it.
+    pub read: fn(&[u8], SourceFormat, &ImportOptions) -> Result<Ensemble, ImportError>,
+}
+
+/// Every reader, in the order they are tried. The text formats come first: their
+/// sniffers look for a marker (`"learner"`, a `tree` line, `TreeEnsemble`), while a
+/// pickle is recognised by a compression magic or a PROTO opcode.
+pub(crate) const READERS: &[Reader] = &[
+    xgboost::READER,
+    lightgbm::READER,
+    onnx::READER,
+    sklearn::reader::READER,
+];
+
+/// The first reader that recognises `bytes`, and the format it recognised.
+pub(crate) fn recognise(bytes: &[u8]) -> Option<(&'static Reader, SourceFormat)> {
+    READERS
+        .iter()
+        .find_map(|r| (r.sniff)(bytes).map(|format| (r, format)))
+}

@@ -1,0 +1,52 @@
+//! scikit-learn's entry in the reader table: a joblib or pickle file (any joblib
+//! compression) is decompressed, run by the pickle VM, and read as a forest or a
+//! gradient-boosting model.
+
+use edgewood_core::Ensemble;
+
+use super::boosting::{is_boosting, SklearnBoosting};
+use super::SklearnForest;
+use crate::container::{self, Compression};
+use crate::reader::Reader;
+use crate::{pickle, ImportError, ImportOptions, SourceFormat};
+
+/// Recognises and reads scikit-learn pickles.
+pub(crate) const READER: Reader = Reader { sniff, read };
+
+/// A compressed joblib file is recognised when its first decompressed bytes are a
+/// pickle header (PROTO 2–5).
+fn sniff(bytes: &[u8]) -> Option<SourceFormat> {
+    let compression = Compression::detect(bytes)?;
+    let head = container::peek(bytes, compression, 2);
+    match head[..] {
+        [0x80, 2..=5] => Some(SourceFormat::SklearnPickle(compression)),
+        _ => None,
+    }
+}
+
+fn read(
+    bytes: &[u8],
+    format: SourceFormat,
+    options: &ImportOptions,
+) -> Result<Ensemble, ImportError> {
+    let SourceFormat::SklearnPickle(compression) = format else {
+        return Err(ImportError::UnknownFormat);
+    };
+    let data = container::decompress(bytes, compression, options.max_decompressed)?;
+    let p = pickle::run(&data, true, options.pickle_limits)?;
+    let joblib = p
+        .values
+        .iter()
+        .any(|v| matches!(v, pickle::Value::Array(_)));
+    let container = match (joblib, compression) {
+        (true, Compression::None) => format!("joblib, protocol {}", p.protocol),
+        (true, c) => format!("joblib, {}, protocol {}", c.name(), p.protocol),
+        (false, Compression::None) => format!("pickle, protocol {}", p.protocol),
+        (false, c) => format!("pickle, {}, protocol {}", c.name(), p.protocol),
+    };
+    if is_boosting(&p) {
+        SklearnBoosting::from_pickle(&p)?.to_ensemble(&container)
+    } else {
+        SklearnForest::from_pickle(&p)?.to_ensemble(&container)
+    }
+}
