@@ -10,10 +10,14 @@ use spin_sdk::http_component;
 
 use crate::api::{self, Body, Config};
 
-/// A Spin variable, or `None` when it is undefined or empty.
+/// A configuration value from the standard `wasi:config/store` interface, or `None`
+/// when it is unset, empty or the store fails. Spin 3.x serves its component variables
+/// there; other WASI-HTTP hosts serve their own configuration. Reading it here rather
+/// than through `fermyon:spin/variables` leaves the component importing `wasi:*` only.
 fn variable(name: &str) -> Option<String> {
-    spin_sdk::variables::get(name)
+    spin_sdk::wit::wasi::config::store::get(name)
         .ok()
+        .flatten()
         .filter(|v| !v.trim().is_empty())
 }
 

@@ -5,8 +5,10 @@
 //! the same whatever the model's size. A built component can also be given another
 //! model without a compiler: `edgewood component` rewrites the [`ModelSlot`]. All
 //! request handling lives in [`api`], plain Rust tested natively; on `wasm32` the
-//! `component` module adapts it to Spin's `#[http_component]` (WASI HTTP 0.2), reading the Spin variables `api_key`,
-//! `allowed_origins`, `max_body_bytes` and `max_batch_rows`.
+//! `component` module adapts it to Spin's `#[http_component]` (WASI HTTP 0.2), reading
+//! the configuration `api_key`, `allowed_origins`, `max_body_bytes` and
+//! `max_batch_rows` from the standard `wasi:config/store` (Spin 3.x serves its
+//! component variables there), so the component imports `wasi:*` interfaces only.
 //!
 //! What it is not: a model converter (use `edgewood convert`) or a host (Spin,
 //! SpinKube, or `edgewood serve` run it).

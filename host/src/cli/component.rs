@@ -26,6 +26,10 @@ pub struct Args {
     /// The model's name in V2 paths (`/v2/models/NAME/infer`); default: the file's stem.
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
+    /// The host to run it: they serve different pre-releases of `wasi:config`, the one
+    /// interface that differs (everything else is standard WASI 0.2).
+    #[arg(long = "for", value_enum, default_value_t, value_name = "HOST")]
+    host: crate::component::Host,
     #[command(flatten)]
     import: ImportArgs,
 }
@@ -43,13 +47,14 @@ pub fn package_file(
     path: &Path,
     import: &ImportArgs,
     name: Option<&str>,
+    host: crate::component::Host,
 ) -> anyhow::Result<Packaged> {
     let loaded = load(Some(path), import)?;
     let name = match name {
         Some(n) => n.to_string(),
         None => crate::component::name_from_path(path),
     };
-    let wasm = crate::component::package(crate::component::BUILT_IN, &loaded.bytes, &name)
+    let wasm = crate::component::package(crate::component::BUILT_IN, &loaded.bytes, &name, host)
         .with_context(|| format!("cannot package {}", loaded.name))?;
     Ok(Packaged { wasm, name })
 }
@@ -57,7 +62,7 @@ pub fn package_file(
 /// Runs `edgewood component`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
-    let packaged = package_file(&args.model, &args.import, args.name.as_deref())?;
+    let packaged = package_file(&args.model, &args.import, args.name.as_deref(), args.host)?;
     write_output(&args.output, |out| {
         out.write_all(&packaged.wasm)?;
         Ok(())

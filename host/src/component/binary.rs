@@ -16,6 +16,8 @@ pub const DATA_SECTION: u8 = 11;
 pub const DATA_COUNT_SECTION: u8 = 12;
 /// The section id of a core module nested in a component.
 pub const CORE_MODULE_SECTION: u8 = 1;
+/// The section id of a component's imports.
+pub const COMPONENT_IMPORT_SECTION: u8 = 10;
 
 /// Bytes of one WebAssembly page.
 pub const PAGE: u64 = 65_536;
@@ -264,6 +266,54 @@ pub fn active_segment(out: &mut Vec<u8>, address: u32, bytes: &[u8]) -> Result<(
     );
     out.extend_from_slice(bytes);
     Ok(())
+}
+
+/// A component's import section with the import named `from` renamed `to` (the rest
+/// of every import, its type reference, copied as it is). Returns `None` when no import
+/// has that name.
+pub fn rename_import(
+    component: &[u8],
+    section: &Section,
+    from: &str,
+    to: &str,
+) -> Result<Option<Vec<u8>>> {
+    let contents = &component[section.start..section.end];
+    let reader = wasmparser::ComponentImportSectionReader::new(wasmparser::BinaryReader::new(
+        contents,
+        section.start,
+    ))?;
+    let count = reader.count();
+    let mut starts = Vec::new();
+    let mut found = false;
+    for item in reader.into_iter_with_offsets() {
+        let (offset, import) = item?;
+        starts.push(offset - section.start);
+        found |= import.name.name == from;
+    }
+    if !found {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(contents.len() + to.len());
+    write_u32(&mut out, count);
+    for (i, &start) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).copied().unwrap_or(contents.len());
+        // `importname' ::= kind:u8 len:<u32> name` then, for kind 0x02, options (kept).
+        let mut r = Reader::new(&contents[..end], start);
+        let kind = r.byte()?;
+        let len = r.u32()? as usize;
+        let at = r.skip(len)?;
+        let name = &contents[at..at + len];
+        out.push(kind);
+        if name == from.as_bytes() {
+            write_u32(&mut out, to.len() as u32);
+            out.extend_from_slice(to.as_bytes());
+        } else {
+            write_u32(&mut out, len as u32);
+            out.extend_from_slice(name);
+        }
+        out.extend_from_slice(&contents[r.pos()..end]);
+    }
+    Ok(Some(out))
 }
 
 #[cfg(test)]

@@ -18,14 +18,51 @@ use anyhow::{bail, ensure, Context, Result};
 use edgewood_core::{layout, Model};
 use edgewood_spin::SLOT_MAGIC;
 
-use binary::{Section, CORE_MODULE_SECTION, DATA_COUNT_SECTION, DATA_SECTION, MEMORY_SECTION};
+use binary::{
+    Section, COMPONENT_IMPORT_SECTION, CORE_MODULE_SECTION, DATA_COUNT_SECTION, DATA_SECTION,
+    MEMORY_SECTION,
+};
 
 /// The component built for the embedded model (by host/build.rs).
 pub static BUILT_IN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/edgewood_spin.wasm"));
 
+/// The WASI-HTTP host a component is packaged for.
+///
+/// The component imports standard `wasi:*` interfaces only, and every host serves them
+/// alike but one: configuration. `wasi:config/store` is still a pre-release, and the
+/// hosts serve different pre-releases of it with the same interface (the same two
+/// functions and error variant): Spin 3.x `0.2.0-draft-2024-09-27` (its component
+/// variables), wasmtime 48 `0.2.0-rc.1` (`wasmtime serve -S config-var=...`). A
+/// component links to one, so packaging names the one its host serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Host {
+    /// Spin 3.x, SpinKube, Fermyon Wasm Functions, and `edgewood serve`.
+    #[default]
+    Spin,
+    /// `wasmtime serve` (48) and hosts built on wasmtime-wasi-config (`edgewood serve` too).
+    Wasmtime,
+}
+
+impl Host {
+    /// The `wasi:config/store` import this host serves.
+    pub fn wasi_config(self) -> &'static str {
+        match self {
+            Host::Spin => WASI_CONFIG_SPIN,
+            Host::Wasmtime => WASI_CONFIG_WASMTIME,
+        }
+    }
+}
+
+/// The configuration interface the component is built with (spin-sdk's), which Spin
+/// 3.x serves.
+pub const WASI_CONFIG_SPIN: &str = "wasi:config/store@0.2.0-draft-2024-09-27";
+/// The configuration interface `wasmtime serve` 48 serves.
+pub const WASI_CONFIG_WASMTIME: &str = "wasi:config/store@0.2.0-rc.1";
+
 /// Returns `component` serving the `.ewm` model `ewm` under `name` (its V2 path
-/// segment). The model is validated in full first.
-pub fn package(component: &[u8], ewm: &[u8], name: &str) -> Result<Vec<u8>> {
+/// segment), importing the configuration interface `host` serves. The model is
+/// validated in full first.
+pub fn package(component: &[u8], ewm: &[u8], name: &str, host: Host) -> Result<Vec<u8>> {
     Model::open_validated(ewm).context("the model does not validate")?;
     ensure!(
         is_path_segment(name),
@@ -54,6 +91,11 @@ pub fn package(component: &[u8], ewm: &[u8], name: &str) -> Result<Vec<u8>> {
         if i == index {
             let module = repack_module(&component[s.start..s.end], ewm, name)?;
             binary::write_section(&mut out, CORE_MODULE_SECTION, &module)?;
+        } else if s.id == COMPONENT_IMPORT_SECTION && host != Host::Spin {
+            match binary::rename_import(component, s, WASI_CONFIG_SPIN, host.wasi_config())? {
+                Some(imports) => binary::write_section(&mut out, s.id, &imports)?,
+                None => out.extend_from_slice(&component[s.header..s.end]),
+            }
         } else {
             out.extend_from_slice(&component[s.header..s.end]);
         }

@@ -16,7 +16,8 @@ pub(super) fn select(args: &Args) -> anyhow::Result<(Cow<'static, [u8]>, String)
     );
     Ok(match (&args.model, &args.component) {
         (Some(model), _) => {
-            let packaged = crate::cli::component::package_file(model, &args.import, None)?;
+            let packaged =
+                crate::cli::component::package_file(model, &args.import, None, Default::default())?;
             (packaged.wasm.into(), packaged.name)
         }
         (None, Some(path)) => (

@@ -4,7 +4,7 @@
 //! allocator makes that cheap), so no request can see another's state and a trap ends
 //! only its own request (answered 500). The host adds what a host owns: Prometheus
 //! `/metrics`, a per-request timeout (epoch interruption) and memory limit, graceful
-//! shutdown on SIGINT/SIGTERM, and Spin variables from flags or the environment.
+//! shutdown on SIGINT/SIGTERM, and configuration variables (`wasi:config`) from flags or the environment.
 //!
 //! The component is built into this binary (see `host/build.rs`), so `edgewood serve`
 //! with no arguments serves the embedded Iris model. `--component FILE.wasm` serves
@@ -14,15 +14,15 @@
 //! One concern per module: [`component`] picks the component, [`runtime`] sets up
 //! wasmtime, [`listener`] accepts connections, [`request`] runs one request in a fresh
 //! instance, [`log`] batches the component's log lines, [`metrics`] counts for
-//! `/metrics`, and [`spin_vars`] serves Spin variables.
+//! `/metrics`, and [`config_store`] serves the configuration (`wasi:config/store`).
 
 mod component;
+mod config_store;
 mod listener;
 mod log;
 mod metrics;
 mod request;
 mod runtime;
-mod spin_vars;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -80,7 +80,7 @@ pub struct Args {
     pub(super) no_cache: bool,
 }
 
-/// Collects Spin variables: EDGEWOOD_VAR_* from the environment, then --var flags.
+/// Collects the configuration variables: EDGEWOOD_VAR_* from the environment, then --var flags.
 fn variables(flags: &[String]) -> anyhow::Result<HashMap<String, String>> {
     let mut vars = HashMap::new();
     for (k, v) in std::env::vars() {

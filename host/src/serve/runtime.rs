@@ -13,7 +13,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::{spin_vars, Args};
+use super::{config_store, Args};
 
 /// How often the epoch ticks: the granularity of the request timeout.
 pub(super) const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -121,14 +121,14 @@ pub(super) fn engine(args: &Args) -> anyhow::Result<Engine> {
 }
 
 /// Compiles the component (or takes it from the code cache) and links it against the
-/// host's WASI, `wasi:http` and Spin variables, once for all requests.
+/// host's WASI, `wasi:http` and `wasi:config`, once for all requests.
 pub(super) fn instantiate_pre(engine: &Engine, component: &[u8]) -> anyhow::Result<ProxyPre<Host>> {
     let component = Component::new(engine, component)
         .map_err(|e| anyhow::Error::from(e.context("cannot compile the component")))?;
     let mut linker: Linker<Host> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    spin_vars::add_to_linker(&mut linker)?;
+    config_store::add_to_linker(&mut linker)?;
     let pre = ProxyPre::new(linker.instantiate_pre(&component).map_err(|e| {
         anyhow::Error::from(e.context("the component needs imports this host does not provide"))
     })?)?;

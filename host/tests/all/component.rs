@@ -66,3 +66,57 @@ fn a_name_that_is_not_a_path_segment_is_refused() {
     }
     assert!(!dir.path().join("app.wasm").exists());
 }
+
+/// The names a component imports (its top level, not its inner modules').
+fn imports(component: &[u8]) -> Vec<String> {
+    use wasmparser::{Parser, Payload};
+    let mut depth = 0;
+    let mut names = Vec::new();
+    for payload in Parser::new(0).parse_all(component) {
+        match payload.expect("the component parses") {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth -= 1,
+            Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    names.push(import.unwrap().name.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+#[test]
+fn the_component_imports_standard_wasi_interfaces_only() {
+    let dir = tempdir();
+    let model = fixtures().join("lgbm_binary.txt");
+    let model = model.to_str().unwrap();
+    for (host, config) in [
+        ("spin", "wasi:config/store@0.2.0-draft-2024-09-27"),
+        ("wasmtime", "wasi:config/store@0.2.0-rc.1"),
+    ] {
+        edgewood(
+            dir.path(),
+            &["component", model, "--for", host, "-o", "app.wasm"],
+        )
+        .ok();
+        let names = imports(&std::fs::read(dir.path().join("app.wasm")).unwrap());
+        let foreign: Vec<_> = names.iter().filter(|n| !n.starts_with("wasi:")).collect();
+        assert!(
+            foreign.is_empty(),
+            "--for {host}: non-WASI imports {foreign:?}"
+        );
+        for needed in [config, "wasi:http/types@0.2."] {
+            assert!(
+                names.iter().any(|n| n.starts_with(needed)),
+                "--for {host}: no {needed} in {names:?}"
+            );
+        }
+        let configs = names
+            .iter()
+            .filter(|n| n.starts_with("wasi:config/"))
+            .count();
+        assert_eq!(configs, 1, "--for {host}: {names:?}");
+    }
+}

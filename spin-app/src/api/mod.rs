@@ -19,7 +19,7 @@ mod v2;
 use edgewood_core::Model;
 use json::{obj, s, Json};
 
-/// The service's settings (Spin variables in the component).
+/// The service's settings (configuration variables in the component: `wasi:config`).
 #[derive(Clone, Debug)]
 pub struct Config {
     /// When set and not empty, every endpoint but the health checks needs this key in
