@@ -81,7 +81,6 @@ pub fn decompress(
     let too_big = || ImportError::Limit {
         what: "the decompressed size",
         limit: cap,
-        offset: None,
     };
     let failed = |e: io::Error| ImportError::Decompress {
         codec,
@@ -190,7 +189,6 @@ fn read_capped<R: Read>(
             return Err(ImportError::Limit {
                 what: "the decompressed size",
                 limit: cap,
-                offset: None,
             });
         }
         out.extend_from_slice(&chunk[..n]);

@@ -1,5 +1,15 @@
 //! [`ImportError`]: everything that can go wrong turning foreign bytes into an ensemble.
 //!
+//! One shape: what any format can hit (an unknown format, a decompression failure, a
+//! size limit, options that do not fit, an encoding that fails) is a variant of its
+//! own, and each reader's own error is one variant that nests it ([`PickleError`],
+//! [`SklearnError`], [`XgbError`], [`LgbmError`], [`OnnxError`]), as are the core's
+//! ([`EncodeError`], [`FormatError`]).
+//!
+//! [`Display`](fmt::Display) is the whole message on one line, what the CLI and the npm
+//! converter print; [`source`](std::error::Error::source) returns the nested error, for
+//! programs that match on its kind. Print the one or walk the other, not both.
+//!
 //! Messages name what the user can act on: the pickle global that was refused, the
 //! opcode and byte offset where a stream broke, the estimator class that is not
 //! supported, or the attribute path (`estimators_[3].tree_.nodes`) that is malformed.
@@ -7,6 +17,12 @@
 use std::fmt;
 
 use edgewood_core::{EncodeError, FormatError};
+
+use crate::lightgbm::LgbmError;
+use crate::onnx::OnnxError;
+use crate::pickle::PickleError;
+use crate::sklearn::SklearnError;
+use crate::xgboost::XgbError;
 
 /// Why a model could not be imported.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,43 +39,24 @@ pub enum ImportError {
         /// The decompressor's own message.
         message: String,
     },
-    /// A resource limit was reached (decompressed size, pickle stack, memo, allocation).
+    /// The decompressed size limit was reached.
     Limit {
         /// What was limited.
         what: &'static str,
         /// The limit that was reached.
         limit: usize,
-        /// Byte offset in the (decompressed) stream, where one applies.
-        offset: Option<usize>,
     },
-    /// A pickle names a global that is not on the allow-list; nothing was called.
-    RefusedGlobal {
-        /// The global's module, e.g. `os`.
-        module: String,
-        /// The global's name, e.g. `system`.
-        name: String,
-        /// Byte offset of the opcode that named it.
-        offset: usize,
-    },
-    /// The pickle stream is malformed.
-    Pickle {
-        /// Byte offset of the offending opcode.
-        offset: usize,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The pickle holds something other than a supported estimator.
-    UnsupportedEstimator {
-        /// The class (`sklearn.svm._classes.SVC`) or Python type (`dict`) found.
-        class: String,
-    },
-    /// A supported estimator whose attributes are missing or inconsistent.
-    Sklearn {
-        /// The attribute path, e.g. `estimators_[3].tree_.nodes`.
-        path: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    /// The pickle VM refused the stream (malformed, over a limit, or naming a global
+    /// that is not allowed).
+    Pickle(PickleError),
+    /// A pickle is not a scikit-learn model Edgewood reads, or its attributes are wrong.
+    Sklearn(SklearnError),
+    /// An XGBoost JSON / UBJSON model is malformed or unsupported.
+    Xgboost(XgbError),
+    /// A LightGBM text model is malformed or unsupported.
+    LightGbm(LgbmError),
+    /// An ONNX tree-ensemble model is malformed or unsupported.
+    Onnx(OnnxError),
     /// The import options do not fit the model (e.g. 3 names for 4 features).
     Options(String),
     /// The imported ensemble could not be encoded.
@@ -69,12 +66,6 @@ pub enum ImportError {
     /// The `.ewm` bytes encoded from an imported model do not validate (a reader let
     /// through what the core refuses: a bug, which the fuzz targets look for).
     Validate(FormatError),
-    /// An XGBoost JSON / UBJSON model is malformed or unsupported.
-    Xgboost(crate::xgboost::XgbError),
-    /// A LightGBM text model is malformed or unsupported.
-    LightGbm(crate::lightgbm::LgbmError),
-    /// An ONNX tree-ensemble model is malformed or unsupported.
-    Onnx(crate::onnx::OnnxError),
 }
 
 impl fmt::Display for ImportError {
@@ -92,42 +83,18 @@ impl fmt::Display for ImportError {
             Decompress { codec, message } => {
                 write!(f, "cannot decompress the {codec} stream: {message}")
             }
-            Limit {
-                what,
-                limit,
-                offset: Some(offset),
-            } => write!(
-                f,
-                "refusing the model: {what} exceeds the limit of {limit} (at byte {offset})"
-            ),
-            Limit {
-                what,
-                limit,
-                offset: None,
-            } => write!(f, "refusing the model: {what} exceeds the limit of {limit}"),
-            RefusedGlobal {
-                module,
-                name,
-                offset,
-            } => write!(
-                f,
-                "refusing pickle global {module}.{name} (at byte {offset}): it is not a scikit-learn tree model class, and Edgewood never calls anything a pickle names"
-            ),
-            Pickle { offset, reason } => write!(f, "invalid pickle at byte {offset}: {reason}"),
-            UnsupportedEstimator { class } => write!(
-                f,
-                "unsupported estimator {class} (supported: RandomForest, ExtraTrees, DecisionTree and ExtraTree classifiers and regressors)"
-            ),
-            Sklearn { path, reason } => {
-                write!(f, "invalid scikit-learn model: {path}: {reason}")
+            Limit { what, limit } => {
+                write!(f, "refusing the model: {what} exceeds the limit of {limit}")
             }
+            Pickle(e) => e.fmt(f),
+            Sklearn(e) => e.fmt(f),
+            Xgboost(e) => e.fmt(f),
+            LightGbm(e) => e.fmt(f),
+            Onnx(e) => e.fmt(f),
             Options(message) => write!(f, "invalid import options: {message}"),
             Encode(e) => write!(f, "cannot build the model: {e}"),
             Format(e) => e.fmt(f),
             Validate(e) => write!(f, "the converted model does not validate: {e}"),
-            Xgboost(e) => e.fmt(f),
-            LightGbm(e) => e.fmt(f),
-            Onnx(e) => e.fmt(f),
         }
     }
 }
@@ -140,47 +107,53 @@ impl ImportError {
         match self {
             UnknownFormat => "unknown_format",
             Decompress { .. } => "decompress_failed",
-            Limit { .. } => "limit_exceeded",
-            RefusedGlobal { .. } => "refused_global",
-            Pickle { .. } => "bad_pickle",
-            UnsupportedEstimator { .. } => "unsupported_estimator",
+            Limit { .. } | Pickle(PickleError::Limit { .. }) => "limit_exceeded",
+            Pickle(PickleError::RefusedGlobal { .. })
+            | Sklearn(SklearnError::RefusedGlobal { .. }) => "refused_global",
+            Pickle(_) => "bad_pickle",
+            Sklearn(SklearnError::UnsupportedEstimator { .. }) => "unsupported_estimator",
             Encode(_) | Validate(_) => "encode_failed",
             Format(_) => "corrupt_model",
-            AlreadyEwm | Sklearn { .. } | Options(_) | Xgboost(_) | LightGbm(_) | Onnx(_) => {
+            AlreadyEwm | Sklearn(_) | Options(_) | Xgboost(_) | LightGbm(_) | Onnx(_) => {
                 "import_failed"
             }
         }
     }
 }
 
-impl std::error::Error for ImportError {}
-
-impl From<EncodeError> for ImportError {
-    fn from(e: EncodeError) -> Self {
-        ImportError::Encode(e)
+impl std::error::Error for ImportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        use ImportError::*;
+        match self {
+            Pickle(e) => Some(e),
+            Sklearn(e) => Some(e),
+            Xgboost(e) => Some(e),
+            LightGbm(e) => Some(e),
+            Onnx(e) => Some(e),
+            Encode(e) => Some(e),
+            Format(e) | Validate(e) => Some(e),
+            UnknownFormat | AlreadyEwm | Decompress { .. } | Limit { .. } | Options(_) => None,
+        }
     }
 }
 
-impl From<crate::xgboost::XgbError> for ImportError {
-    fn from(e: crate::xgboost::XgbError) -> Self {
-        ImportError::Xgboost(e)
-    }
+/// `From` for every nested error, so readers can use `?`.
+macro_rules! nest {
+    ($($error:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$error> for ImportError {
+            fn from(e: $error) -> Self {
+                ImportError::$variant(e)
+            }
+        }
+    )*};
 }
 
-impl From<crate::lightgbm::LgbmError> for ImportError {
-    fn from(e: crate::lightgbm::LgbmError) -> Self {
-        ImportError::LightGbm(e)
-    }
-}
-
-impl From<crate::onnx::OnnxError> for ImportError {
-    fn from(e: crate::onnx::OnnxError) -> Self {
-        ImportError::Onnx(e)
-    }
-}
-
-impl From<FormatError> for ImportError {
-    fn from(e: FormatError) -> Self {
-        ImportError::Format(e)
-    }
+nest! {
+    PickleError => Pickle,
+    SklearnError => Sklearn,
+    XgbError => Xgboost,
+    LgbmError => LightGbm,
+    OnnxError => Onnx,
+    EncodeError => Encode,
+    FormatError => Format,
 }

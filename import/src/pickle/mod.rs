@@ -17,12 +17,13 @@
 //! on a wrapper, the array's raw bytes are read from the stream (after an optional
 //! alignment padding), or, for object arrays, a nested pickle is read.
 
+mod error;
 pub mod globals;
 pub mod numpy;
 
 use std::collections::HashMap;
 
-use crate::ImportError;
+pub use error::PickleError;
 pub use globals::{Global, Role};
 
 /// The index of a value in [`Pickle::values`].
@@ -237,7 +238,7 @@ impl Pickle {
 
 /// Runs a pickle stream. With `joblib`, `NumpyArrayWrapper` objects are followed by
 /// their array data, as joblib writes them.
-pub fn run(data: &[u8], joblib: bool, limits: Limits) -> Result<Pickle, ImportError> {
+pub fn run(data: &[u8], joblib: bool, limits: Limits) -> Result<Pickle, PickleError> {
     let mut vm = Vm {
         data,
         pos: 0,
@@ -289,22 +290,22 @@ fn opcode_name(op: u8) -> &'static str {
 }
 
 impl<'a> Vm<'a> {
-    fn err(&self, reason: impl Into<String>) -> ImportError {
-        ImportError::Pickle {
+    fn err(&self, reason: impl Into<String>) -> PickleError {
+        PickleError::Malformed {
             offset: self.op_pos,
             reason: reason.into(),
         }
     }
 
-    fn limit(&self, what: &'static str, limit: usize) -> ImportError {
-        ImportError::Limit {
+    fn limit(&self, what: &'static str, limit: usize) -> PickleError {
+        PickleError::Limit {
             what,
             limit,
-            offset: Some(self.op_pos),
+            offset: self.op_pos,
         }
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ImportError> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], PickleError> {
         let rest = self.data.len() - self.pos;
         if n > rest {
             return Err(self.err(format!(
@@ -316,22 +317,22 @@ impl<'a> Vm<'a> {
         Ok(s)
     }
 
-    fn u8(&mut self) -> Result<u8, ImportError> {
+    fn u8(&mut self) -> Result<u8, PickleError> {
         Ok(self.take(1)?[0])
     }
 
-    fn le<const N: usize>(&mut self) -> Result<[u8; N], ImportError> {
+    fn le<const N: usize>(&mut self) -> Result<[u8; N], PickleError> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N)?);
         Ok(a)
     }
 
-    fn len_u64(&mut self) -> Result<usize, ImportError> {
+    fn len_u64(&mut self) -> Result<usize, PickleError> {
         let n = u64::from_le_bytes(self.le()?);
         usize::try_from(n).map_err(|_| self.err(format!("length {n} is too large")))
     }
 
-    fn line(&mut self) -> Result<&'a str, ImportError> {
+    fn line(&mut self) -> Result<&'a str, PickleError> {
         let rest = &self.data[self.pos..];
         let end = rest
             .iter()
@@ -341,7 +342,7 @@ impl<'a> Vm<'a> {
         std::str::from_utf8(&rest[..end]).map_err(|_| self.err("a text argument is not UTF-8"))
     }
 
-    fn charge(&mut self, bytes: usize) -> Result<(), ImportError> {
+    fn charge(&mut self, bytes: usize) -> Result<(), PickleError> {
         self.alloc = self.alloc.saturating_add(bytes);
         if self.alloc > self.limits.max_alloc {
             return Err(self.limit("the memory the pickle needs", self.limits.max_alloc));
@@ -349,7 +350,7 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
-    fn new_value(&mut self, v: Value) -> Result<Id, ImportError> {
+    fn new_value(&mut self, v: Value) -> Result<Id, PickleError> {
         let payload = match &v {
             Value::BigInt(b) | Value::Bytes(b) => b.len(),
             Value::Str(s) => s.len(),
@@ -367,7 +368,7 @@ impl<'a> Vm<'a> {
         Ok((self.values.len() - 1) as Id)
     }
 
-    fn push(&mut self, id: Id) -> Result<(), ImportError> {
+    fn push(&mut self, id: Id) -> Result<(), PickleError> {
         if self.stack.len() >= self.limits.max_stack {
             return Err(self.limit("the pickle stack depth", self.limits.max_stack));
         }
@@ -375,7 +376,7 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
-    fn push_new(&mut self, v: Value) -> Result<(), ImportError> {
+    fn push_new(&mut self, v: Value) -> Result<(), PickleError> {
         let id = self.new_value(v)?;
         self.push(id)
     }
@@ -384,21 +385,21 @@ impl<'a> Vm<'a> {
         self.marks.last().copied().unwrap_or(0)
     }
 
-    fn pop(&mut self) -> Result<Id, ImportError> {
+    fn pop(&mut self) -> Result<Id, PickleError> {
         if self.stack.len() <= self.frame_start() {
             return Err(self.err("stack underflow"));
         }
         Ok(self.stack.pop().unwrap_or(0))
     }
 
-    fn top(&self) -> Result<Id, ImportError> {
+    fn top(&self) -> Result<Id, PickleError> {
         if self.stack.len() <= self.frame_start() {
             return Err(self.err("stack underflow"));
         }
         Ok(self.stack[self.stack.len() - 1])
     }
 
-    fn pop_mark(&mut self) -> Result<Vec<Id>, ImportError> {
+    fn pop_mark(&mut self) -> Result<Vec<Id>, PickleError> {
         let m = self
             .marks
             .pop()
@@ -406,7 +407,7 @@ impl<'a> Vm<'a> {
         Ok(self.stack.split_off(m))
     }
 
-    fn memo_put(&mut self, key: u64) -> Result<(), ImportError> {
+    fn memo_put(&mut self, key: u64) -> Result<(), PickleError> {
         let top = self.top()?;
         if self.memo.len() >= self.limits.max_memo && !self.memo.contains_key(&key) {
             return Err(self.limit("the pickle memo size", self.limits.max_memo));
@@ -416,7 +417,7 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
-    fn memo_get(&mut self, key: u64) -> Result<(), ImportError> {
+    fn memo_get(&mut self, key: u64) -> Result<(), PickleError> {
         let id = *self
             .memo
             .get(&key)
@@ -424,7 +425,7 @@ impl<'a> Vm<'a> {
         self.push(id)
     }
 
-    fn string(&mut self, n: usize) -> Result<(), ImportError> {
+    fn string(&mut self, n: usize) -> Result<(), PickleError> {
         let bytes = self.take(n)?;
         let s = std::str::from_utf8(bytes)
             .map_err(|_| self.err("a string is not valid UTF-8"))?
@@ -432,20 +433,15 @@ impl<'a> Vm<'a> {
         self.push_new(Value::Str(s))
     }
 
-    fn bytes(&mut self, n: usize) -> Result<(), ImportError> {
+    fn bytes(&mut self, n: usize) -> Result<(), PickleError> {
         let b = self.take(n)?.to_vec();
         self.push_new(Value::Bytes(b))
     }
 
-    fn global(&mut self, module: &str, name: &str) -> Result<(), ImportError> {
+    fn global(&mut self, module: &str, name: &str) -> Result<(), PickleError> {
         match globals::lookup(module, name) {
             Some(g) => self.push_new(Value::Global(g)),
-            None if module == "sklearn" || module.starts_with("sklearn.") => {
-                Err(ImportError::UnsupportedEstimator {
-                    class: format!("{module}.{name}"),
-                })
-            }
-            None => Err(ImportError::RefusedGlobal {
+            None => Err(PickleError::RefusedGlobal {
                 module: module.into(),
                 name: name.into(),
                 offset: self.op_pos,
@@ -453,7 +449,7 @@ impl<'a> Vm<'a> {
         }
     }
 
-    fn callable(&self, id: Id, op: &str) -> Result<&'static Global, ImportError> {
+    fn callable(&self, id: Id, op: &str) -> Result<&'static Global, PickleError> {
         match &self.values[id as usize] {
             Value::Global(g) => Ok(g),
             _ => Err(self.err(format!("{op} on a value that is not an allowed class"))),
@@ -465,7 +461,7 @@ impl<'a> Vm<'a> {
         class: &'static Global,
         args: Id,
         kwargs: Option<Id>,
-    ) -> Result<(), ImportError> {
+    ) -> Result<(), PickleError> {
         let args = match &self.values[args as usize] {
             Value::Tuple(a) => a.clone(),
             _ => return Err(self.err("the arguments of a call are not a tuple")),
@@ -480,7 +476,7 @@ impl<'a> Vm<'a> {
         }))
     }
 
-    fn append(&mut self, items: Vec<Id>) -> Result<(), ImportError> {
+    fn append(&mut self, items: Vec<Id>) -> Result<(), PickleError> {
         let target = self.top()?;
         self.charge(items.len() * 4)?;
         match &mut self.values[target as usize] {
@@ -491,7 +487,7 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
-    fn set_items(&mut self, flat: Vec<Id>) -> Result<(), ImportError> {
+    fn set_items(&mut self, flat: Vec<Id>) -> Result<(), PickleError> {
         if !flat.len().is_multiple_of(2) {
             return Err(self.err("SETITEMS with an odd number of values"));
         }
@@ -506,7 +502,7 @@ impl<'a> Vm<'a> {
         Ok(())
     }
 
-    fn build(&mut self, joblib: bool) -> Result<(), ImportError> {
+    fn build(&mut self, joblib: bool) -> Result<(), PickleError> {
         let state = self.pop()?;
         let target = self.top()?;
         let Value::Object(o) = &mut self.values[target as usize] else {
@@ -525,7 +521,7 @@ impl<'a> Vm<'a> {
 
     /// Reads the array that follows a joblib `NumpyArrayWrapper` (joblib's
     /// `NumpyArrayWrapper.read_array`).
-    fn read_wrapped_array(&mut self, wrapper: Id) -> Result<Id, ImportError> {
+    fn read_wrapped_array(&mut self, wrapper: Id) -> Result<Id, PickleError> {
         let view = Pickle {
             values: std::mem::take(&mut self.values),
             root: wrapper,
@@ -564,7 +560,7 @@ impl<'a> Vm<'a> {
         }))
     }
 
-    fn nested(&mut self) -> Result<Id, ImportError> {
+    fn nested(&mut self) -> Result<Id, PickleError> {
         let stack = std::mem::take(&mut self.stack);
         let marks = std::mem::take(&mut self.marks);
         let memo = std::mem::take(&mut self.memo);
@@ -575,7 +571,7 @@ impl<'a> Vm<'a> {
         result
     }
 
-    fn run(&mut self, joblib: bool) -> Result<Id, ImportError> {
+    fn run(&mut self, joblib: bool) -> Result<Id, PickleError> {
         loop {
             self.op_pos = self.pos;
             let op = match self.data.get(self.pos) {

@@ -47,7 +47,7 @@ use edgewood_core::{
 use super::{attr, bad, read_schema, read_tree, Classes, Schema};
 use crate::pickle::numpy::{self, Data, Kind};
 use crate::pickle::{Id, Pickle, Value};
-use crate::ImportError;
+use crate::sklearn::SklearnError;
 
 /// The boosting estimator classes this module reads.
 pub const BOOSTING: &[&str] = &[
@@ -84,20 +84,20 @@ pub struct SklearnBoosting {
     pub float64_splits: bool,
 }
 
-fn float_attr(p: &Pickle, id: Id, key: &str) -> Result<f64, ImportError> {
+fn float_attr(p: &Pickle, id: Id, key: &str) -> Result<f64, SklearnError> {
     let v = attr(p, id, "", key)?;
     p.as_f64(v)
         .ok_or_else(|| bad(key, format!("expected a number, found {}", p.type_name(v))))
 }
 
-fn f64_array(p: &Pickle, id: Id, path: &str) -> Result<(Vec<usize>, Vec<f64>), ImportError> {
+fn f64_array(p: &Pickle, id: Id, path: &str) -> Result<(Vec<usize>, Vec<f64>), SklearnError> {
     let a = numpy::array(p, id).map_err(|e| bad(path, e))?;
     let v = a.to_f64().map_err(|e| bad(path, e))?;
     Ok((a.shape.clone(), v))
 }
 
 /// The loss class name (`HalfBinomialLoss`, …).
-fn loss_name(p: &Pickle, root: Id) -> Result<&'static str, ImportError> {
+fn loss_name(p: &Pickle, root: Id) -> Result<&'static str, SklearnError> {
     let loss = attr(p, root, "", "_loss")?;
     p.object(loss).map(|o| p.class_of(o).name).ok_or_else(|| {
         bad(
@@ -121,13 +121,13 @@ fn logit(x: f64) -> f64 {
 
 impl SklearnBoosting {
     /// Reads the boosted estimator at the pickle's root.
-    pub fn from_pickle(p: &Pickle) -> Result<Self, ImportError> {
+    pub fn from_pickle(p: &Pickle) -> Result<Self, SklearnError> {
         let root = p.root;
         let class = p
             .object(root)
             .map(|o| p.class_of(o).name)
             .and_then(|n| BOOSTING.iter().copied().find(|&b| b == n))
-            .ok_or_else(|| ImportError::UnsupportedEstimator {
+            .ok_or_else(|| SklearnError::UnsupportedEstimator {
                 class: p.type_name(root),
             })?;
         let version = p
@@ -146,7 +146,7 @@ impl SklearnBoosting {
             ("HalfBinomialLoss", 2) | ("HalfMultinomialLoss", 3..) => {}
             ("HalfSquaredError" | "AbsoluteError" | "PinballLoss" | "HuberLoss", 0) => {}
             (other, _) => {
-                return Err(ImportError::UnsupportedEstimator {
+                return Err(SklearnError::UnsupportedEstimator {
                     class: format!("{class} with loss {other}"),
                 })
             }
@@ -171,7 +171,7 @@ impl SklearnBoosting {
     }
 
     /// Translates into an [`Ensemble`]; [`crate::convert`] encodes and validates it.
-    pub fn to_ensemble(&self, container: &str) -> Result<Ensemble, ImportError> {
+    pub fn to_ensemble(&self, container: &str) -> Result<Ensemble, SklearnError> {
         let features = (0..self.n_features)
             .map(|i| {
                 let mut f = Feature::named(match &self.feature_names {
@@ -237,7 +237,7 @@ fn read_gb(
     n_features: usize,
     k: usize,
     loss: &str,
-) -> Result<(Vec<f64>, Vec<Tree>), ImportError> {
+) -> Result<(Vec<f64>, Vec<Tree>), SklearnError> {
     let lr = float_attr(p, root, "learning_rate")?;
     let init = attr(p, root, "", "init_")?;
     let base: Vec<f64> = if p.as_str(init) == Some("zero") {
@@ -406,7 +406,7 @@ struct Recoding {
 
 /// The input columns a `ColumnTransformer` entry selects: a boolean mask or indices,
 /// as a numpy array or a Python list.
-fn columns(p: &Pickle, id: Id, path: &str, n: usize) -> Result<Vec<usize>, ImportError> {
+fn columns(p: &Pickle, id: Id, path: &str, n: usize) -> Result<Vec<usize>, SklearnError> {
     let (bools, ints): (Option<Vec<bool>>, Vec<i64>) = match p.get(id) {
         Value::List(items) | Value::Tuple(items) => {
             if items.iter().all(|&i| matches!(p.get(i), Value::Bool(_))) {
@@ -483,7 +483,7 @@ fn is_identity_function(p: &Pickle, t: Id) -> bool {
 }
 
 /// Reads `_preprocessor` (None when the model has no categorical feature).
-fn read_recoding(p: &Pickle, root: Id, n: usize) -> Result<Option<Recoding>, ImportError> {
+fn read_recoding(p: &Pickle, root: Id, n: usize) -> Result<Option<Recoding>, SklearnError> {
     let Some(pre) = p.attr(root, "_preprocessor") else {
         return Ok(None);
     };
@@ -588,7 +588,7 @@ fn read_recoding(p: &Pickle, root: Id, n: usize) -> Result<Option<Recoding>, Imp
 
 /// An `OrdinalEncoder` as HistGradientBoosting configures it: the category values of
 /// each of its `n` columns, in code order.
-fn read_encoder(p: &Pickle, t: Id, path: &str, n: usize) -> Result<Vec<Vec<u32>>, ImportError> {
+fn read_encoder(p: &Pickle, t: Id, path: &str, n: usize) -> Result<Vec<Vec<u32>>, SklearnError> {
     let path = format!("{path}[1].");
     let s = |key: &str| p.attr(t, key).and_then(|v| p.as_str(v));
     let nan = |key: &str| {
@@ -656,7 +656,7 @@ fn read_encoder(p: &Pickle, t: Id, path: &str, n: usize) -> Result<Vec<Vec<u32>>
 }
 
 /// A predictor's `raw_left_cat_bitsets` (rows of 8 words).
-fn left_bitsets(p: &Pickle, pred: Id, path: &str) -> Result<Vec<Bitset>, ImportError> {
+fn left_bitsets(p: &Pickle, pred: Id, path: &str) -> Result<Vec<Bitset>, SklearnError> {
     let path = format!("{path}raw_left_cat_bitsets");
     let Some(id) = p.attr(pred, "raw_left_cat_bitsets") else {
         return Ok(Vec::new());
@@ -698,7 +698,7 @@ fn read_hgb(
     root: Id,
     n_features: usize,
     k: usize,
-) -> Result<(Vec<f64>, Vec<Tree>), ImportError> {
+) -> Result<(Vec<f64>, Vec<Tree>), SklearnError> {
     let recoding = read_recoding(p, root, n_features)?;
     let (_, base) = f64_array(
         p,
@@ -781,7 +781,7 @@ fn read_hgb(
                     nodes.push(Node::Leaf(vec![float(fv, i)?]));
                     continue;
                 }
-                let child = |f: &numpy::Field| -> Result<u32, ImportError> {
+                let child = |f: &numpy::Field| -> Result<u32, SklearnError> {
                     let ch = int(f, i)?;
                     u32::try_from(ch)
                         .ok()

@@ -21,13 +21,15 @@
 //! model from 1.6. Otherwise sklearn raises on NaN, and so does Edgewood's validation.
 
 pub mod boosting;
+mod error;
 pub(crate) mod reader;
+
+pub use error::SklearnError;
 
 use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Node, NodeStats, Task, Tree};
 
 use crate::pickle::numpy::{self, Kind};
 use crate::pickle::{Id, Pickle, Role, Value};
-use crate::ImportError;
 
 /// The supported estimator classes (the class name; the module may vary by version).
 pub const ESTIMATORS: &[&str] = &[
@@ -119,20 +121,20 @@ impl SklearnTree {
     }
 }
 
-fn bad(path: impl Into<String>, reason: impl Into<String>) -> ImportError {
-    ImportError::Sklearn {
+fn bad(path: impl Into<String>, reason: impl Into<String>) -> SklearnError {
+    SklearnError::Invalid {
         path: path.into(),
         reason: reason.into(),
     }
 }
 
 /// A required attribute of the object at `id`.
-fn attr(p: &Pickle, id: Id, path: &str, key: &str) -> Result<Id, ImportError> {
+fn attr(p: &Pickle, id: Id, path: &str, key: &str) -> Result<Id, SklearnError> {
     p.attr(id, key)
         .ok_or_else(|| bad(format!("{path}{key}"), "missing"))
 }
 
-fn usize_attr(p: &Pickle, id: Id, path: &str, key: &str) -> Result<usize, ImportError> {
+fn usize_attr(p: &Pickle, id: Id, path: &str, key: &str) -> Result<usize, SklearnError> {
     let v = attr(p, id, path, key)?;
     p.as_i64(v)
         .and_then(|v| usize::try_from(v).ok())
@@ -160,9 +162,9 @@ fn version_at_least(version: Option<&str>, major: u32, minor: u32) -> bool {
 
 impl SklearnForest {
     /// Reads the estimator at the pickle's root.
-    pub fn from_pickle(p: &Pickle) -> Result<Self, ImportError> {
+    pub fn from_pickle(p: &Pickle) -> Result<Self, SklearnError> {
         let root = p.root;
-        let unsupported = || ImportError::UnsupportedEstimator {
+        let unsupported = || SklearnError::UnsupportedEstimator {
             class: p.type_name(root),
         };
         let object = p.object(root).ok_or_else(unsupported)?;
@@ -265,7 +267,7 @@ impl SklearnForest {
     /// protocol 4`) for the model's `source`. Node records can still describe a cycle or
     /// a shared subtree, which only a walk finds: [`crate::convert`]'s encoding is that
     /// walk.
-    pub fn to_ensemble(&self, container: &str) -> Result<Ensemble, ImportError> {
+    pub fn to_ensemble(&self, container: &str) -> Result<Ensemble, SklearnError> {
         let allow_missing = self.accepts_missing();
         let features = (0..self.n_features)
             .map(|i| {
@@ -394,7 +396,7 @@ struct Schema {
 }
 
 /// Reads the estimator's [`Schema`]; `name` is its class name.
-fn read_schema(p: &Pickle, root: Id, name: &str) -> Result<Schema, ImportError> {
+fn read_schema(p: &Pickle, root: Id, name: &str) -> Result<Schema, SklearnError> {
     let n_features = match p.attr(root, "n_features_in_") {
         Some(_) => usize_attr(p, root, "", "n_features_in_")?,
         None => usize_attr(p, root, "", "n_features_")?,
@@ -434,7 +436,7 @@ fn read_schema(p: &Pickle, root: Id, name: &str) -> Result<Schema, ImportError> 
     })
 }
 
-fn read_classes(p: &Pickle, id: Id) -> Result<Classes, ImportError> {
+fn read_classes(p: &Pickle, id: Id) -> Result<Classes, SklearnError> {
     let a = numpy::array(p, id).map_err(|e| bad("classes_", e))?;
     if a.shape.len() != 1 {
         return Err(bad(
@@ -495,7 +497,7 @@ fn read_tree(
     id: Id,
     path: &str,
     n_features: usize,
-) -> Result<SklearnTree, ImportError> {
+) -> Result<SklearnTree, SklearnError> {
     match p.object(id) {
         Some(o) if o.class.role == Role::SklearnTree => {}
         _ => {

@@ -33,7 +33,7 @@ fn read(
         return Err(ImportError::UnknownFormat);
     };
     let data = container::decompress(bytes, compression, options.max_decompressed)?;
-    let p = pickle::run(&data, true, options.pickle_limits)?;
+    let p = pickle::run(&data, true, options.pickle_limits).map_err(super::error::from_pickle)?;
     let joblib = p
         .values
         .iter()
@@ -45,8 +45,8 @@ fn read(
         (false, c) => format!("pickle, {}, protocol {}", c.name(), p.protocol),
     };
     if is_boosting(&p) {
-        SklearnBoosting::from_pickle(&p)?.to_ensemble(&container)
+        Ok(SklearnBoosting::from_pickle(&p)?.to_ensemble(&container)?)
     } else {
-        SklearnForest::from_pickle(&p)?.to_ensemble(&container)
+        Ok(SklearnForest::from_pickle(&p)?.to_ensemble(&container)?)
     }
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use edgewood_import::fuzzing::{self, Rng};
 use edgewood_import::pickle::{self, numpy};
+use edgewood_import::sklearn::SklearnError;
 use edgewood_import::{import_bytes, ImportError, ImportOptions};
 
 use crate::util::{fixture, PickleWriter};
@@ -56,9 +57,9 @@ fn forbidden_globals_are_refused_by_name_and_nothing_runs() {
         for bytes in plain.iter().cloned().chain(plain.iter().map(|b| zlib(b))) {
             let err = quick("a forbidden global", || import(&bytes)).unwrap_err();
             match &err {
-                ImportError::RefusedGlobal {
+                ImportError::Sklearn(SklearnError::RefusedGlobal {
                     module: m, name: n, ..
-                } => {
+                }) => {
                     assert_eq!((m.as_str(), n.as_str()), (module, name))
                 }
                 other => panic!("{module}.{name}: unexpected error {other}"),
@@ -82,13 +83,22 @@ fn other_estimators_are_named() {
     let err = import(&w.stop()).unwrap_err();
     assert_eq!(
         err,
-        ImportError::UnsupportedEstimator {
+        ImportError::Sklearn(SklearnError::UnsupportedEstimator {
             class: "sklearn.svm._classes.SVC".into()
-        }
+        })
     );
     assert!(err
         .to_string()
         .starts_with("unsupported estimator sklearn.svm._classes.SVC"));
+    // The list of supported classes is built from the readers' own tables.
+    assert!(
+        err.to_string().ends_with(
+            "(supported: RandomForest, ExtraTrees, DecisionTree, ExtraTree, GradientBoosting \
+             and HistGradientBoosting classifiers and regressors)"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.code(), "unsupported_estimator");
     // A pickled dict is not an estimator either.
     let mut w = PickleWriter::new(4);
     w.op(b'}').str("a").int(1).op(b's');
@@ -327,7 +337,6 @@ fn decompression_bombs_are_refused_at_the_cap() {
             ImportError::Limit {
                 what: "the decompressed size",
                 limit: 4 << 20,
-                offset: None
             },
             "{codec}"
         );

@@ -1,13 +1,12 @@
 //! The pickle VM and the numpy readers on handcrafted streams: what each opcode builds,
 //! how memo references share values, and the errors of malformed streams.
 
-use edgewood_import::pickle::{self, numpy, Limits, Value};
+use edgewood_import::pickle::{self, numpy, Limits, PickleError, Value};
 use edgewood_import::sklearn::{normalise_row, numpy_sum};
-use edgewood_import::ImportError;
 
 use crate::util::PickleWriter;
 
-fn run(bytes: &[u8]) -> Result<pickle::Pickle, ImportError> {
+fn run(bytes: &[u8]) -> Result<pickle::Pickle, PickleError> {
     pickle::run(bytes, true, Limits::default())
 }
 
@@ -66,10 +65,29 @@ fn memo_references_share_one_value() {
 }
 
 #[test]
+fn the_vm_refuses_a_global_without_knowing_scikit_learn() {
+    let mut w = PickleWriter::new(4);
+    w.stack_global("os", "system").op(b')').op(b'R');
+    let err = run(&w.stop()).unwrap_err();
+    assert_eq!(
+        err,
+        PickleError::RefusedGlobal {
+            module: "os".into(),
+            name: "system".into(),
+            offset: 14,
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "refused to call os.system (at byte 14): it is not on the pickle allow-list"
+    );
+}
+
+#[test]
 fn malformed_streams_name_the_problem_and_offset() {
     assert_eq!(
         run(&[0x80, 4, b'a']).unwrap_err(),
-        ImportError::Pickle {
+        PickleError::Malformed {
             offset: 2,
             reason: "stack underflow".into()
         }
