@@ -104,6 +104,20 @@ pub enum Link {
     ScaledSigmoid(f64),
 }
 
+impl core::fmt::Display for Link {
+    /// How a link is named in summaries (`edgewood inspect`): `identity`, `sigmoid`,
+    /// `softmax`, `exp`, or `sigmoid(s x)` with LightGBM's scale `s`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Link::Identity => f.write_str("identity"),
+            Link::Sigmoid => f.write_str("sigmoid"),
+            Link::Softmax => f.write_str("softmax"),
+            Link::Exp => f.write_str("exp"),
+            Link::ScaledSigmoid(s) => write!(f, "sigmoid({s} x)"),
+        }
+    }
+}
+
 /// How a split compares an input value with its threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Comparison {

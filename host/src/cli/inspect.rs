@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use edgewood_core::{Link, Model, TaskKind};
+use edgewood_core::{Model, TaskKind};
 use serde_json::{json, Value};
 
 use super::load::{load, ImportArgs};
@@ -39,19 +39,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn link_name(link: Link) -> String {
-    // A link added to the core later still gets a name (its Debug form) here.
-    #[allow(unreachable_patterns)]
-    match link {
-        Link::Identity => "identity".into(),
-        Link::Sigmoid => "sigmoid".into(),
-        Link::Softmax => "softmax".into(),
-        Link::Exp => "exp".into(),
-        Link::ScaledSigmoid(s) => format!("sigmoid({s} x)"),
-        other => format!("{other:?}").to_lowercase(),
-    }
-}
-
 fn range(r: Option<(f64, f64)>) -> Value {
     match r {
         Some((min, max)) => json!([min, max]),
@@ -81,7 +68,7 @@ fn describe(model: &Model<'_>, name: &str, converted_from: Option<&str>) -> Valu
     };
     let aggregation = match model.boosting_link() {
         None => json!({ "type": "average" }),
-        Some(link) => json!({ "type": "boosting", "link": link_name(link) }),
+        Some(link) => json!({ "type": "boosting", "link": link.to_string() }),
     };
     let bytes = model.as_bytes().len();
     let splits = model.n_split_nodes();
