@@ -3,5 +3,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    edgewood_import::fuzzing::import_pickle(data);
+    edgewood_import::fuzzing::convert_then_predict(data);
 });

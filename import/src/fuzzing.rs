@@ -1,5 +1,6 @@
 //! Fuzzing oracles and a tiny mutator, shared by the `fuzz/` targets and by
 //! `cargo test` (which replays the seed corpus and random mutations on stable Rust).
+//! Built only with the `fuzzing` feature: it is no part of the importer's API.
 //!
 //! An oracle never returns an error: it panics when an invariant breaks, which is what
 //! a fuzzer reports. The invariants: importing arbitrary bytes returns an error or an
@@ -10,26 +11,6 @@
 use edgewood_core::{Model, PreparedModel};
 
 use crate::{convert, pickle, ImportError, ImportOptions};
-
-/// The seed corpus of fuzz target `target` (`fuzz/seeds/<target>/` in the source tree),
-/// sorted by file name, for the stable replays in `cargo test`. Panics, as a test
-/// helper does, when the folder cannot be read or holds fewer than two seeds.
-pub fn seed_corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/seeds")
-        .join(target);
-    let mut out: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| {
-            let path = e.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&path).unwrap())
-        })
-        .collect();
-    out.sort();
-    assert!(out.len() >= 2, "{target}: too few seeds");
-    out
-}
 
 /// Options that keep a fuzz iteration small: a 16 MiB decompression cap and a
 /// 64 MiB pickle allocation budget.
@@ -44,9 +25,11 @@ pub fn fuzz_options() -> ImportOptions {
     }
 }
 
-/// Bytes → [`convert`]; a converted model must predict. [`convert`] validates what it
-/// encodes, so a refusal by that validation ([`ImportError::Validate`]) is a finding.
-pub fn import_pickle(bytes: &[u8]) {
+/// The oracle of every import target (bytes of any format, whatever the seeds):
+/// bytes → [`convert`]; a converted model must open and predict. [`convert`] validates
+/// what it encodes, so a refusal by that validation ([`ImportError::Validate`]) is a
+/// finding.
+pub fn convert_then_predict(bytes: &[u8]) {
     let ewm = match convert(bytes, &fuzz_options()) {
         Ok(converted) => converted.ewm,
         Err(ImportError::Validate(e)) => panic!("an encoded model does not validate: {e}"),

@@ -24,6 +24,7 @@
 
 mod container;
 mod error;
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod lightgbm;
 pub mod onnx;

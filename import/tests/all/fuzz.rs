@@ -5,7 +5,9 @@
 //! in every `cargo test`.
 
 use edgewood_core::Model;
-use edgewood_import::fuzzing::{self, mutate, seed_corpus, Rng};
+use edgewood_import::fuzzing::{self, mutate, Rng};
+
+use crate::seeds::seed_corpus;
 
 #[test]
 fn import_pickle_seeds_and_mutations() {
@@ -15,12 +17,12 @@ fn import_pickle_seeds_and_mutations() {
         // Each seed is meaningful: real models import, the hostile one is refused.
         let ok = edgewood_import::import_bytes(&seed, &fuzzing::fuzz_options()).is_ok();
         assert_eq!(ok, name.ends_with(".joblib"), "{name}");
-        fuzzing::import_pickle(&seed);
+        fuzzing::convert_then_predict(&seed);
         for _ in 0..400 {
             let m = mutate(&seed, &mut rng);
             imported +=
                 edgewood_import::import_bytes(&m, &fuzzing::fuzz_options()).is_ok() as usize;
-            fuzzing::import_pickle(&m);
+            fuzzing::convert_then_predict(&m);
         }
     }
     println!("import_pickle: {imported} mutants imported");

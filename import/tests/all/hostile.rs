@@ -163,7 +163,7 @@ fn random_byte_flips_never_panic() {
             } else {
                 err += 1;
             }
-            fuzzing::import_pickle(&m);
+            fuzzing::convert_then_predict(&m);
         }
         println!("{name}: 1500 single-byte flips: {ok} imported, {err} refused");
     }

@@ -16,3 +16,6 @@ mod cover;
 mod explain;
 // Shared helpers: fixture paths, CSV reading, a pickle writer.
 mod util;
+// The fuzz seed corpora (shared with tests/boost).
+#[path = "../seeds.rs"]
+mod seeds;

@@ -3,7 +3,9 @@
 //! reproducible mutations of each go through the oracle (error, or a model that
 //! encodes, validates and predicts; never a panic).
 
-use edgewood_import::fuzzing::{fuzz_options, import_pickle, mutate, seed_corpus, Rng};
+use edgewood_import::fuzzing::{convert_then_predict, fuzz_options, mutate, Rng};
+
+use crate::seeds::seed_corpus;
 
 fn replay(target: &str, mutations: usize) {
     for (name, bytes) in seed_corpus(target) {
@@ -11,7 +13,7 @@ fn replay(target: &str, mutations: usize) {
             .unwrap_or_else(|e| panic!("seed {target}/{name} does not import: {e}"));
         let mut rng = Rng::new(bytes.len() as u64 * 31 + 7);
         for _ in 0..mutations {
-            import_pickle(&mutate(&bytes, &mut rng));
+            convert_then_predict(&mutate(&bytes, &mut rng));
         }
     }
 }

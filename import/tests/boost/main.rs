@@ -8,3 +8,6 @@ mod fuzz;
 mod hostile;
 /// Every fixture of these formats against the library's own outputs, bit for bit.
 mod parity;
+/// The fuzz seed corpora (shared with tests/all).
+#[path = "../seeds.rs"]
+mod seeds;
