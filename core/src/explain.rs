@@ -120,6 +120,19 @@ struct PathElement {
     weight: f64,
 }
 
+/// Sorts `v` by `less`, stably. The slice's own sorts are several KB of wasm each,
+/// which the npm package's lazily loaded explainer (15 KB gzipped) cannot afford; a
+/// tree's features and thresholds are few, and sorted once per model.
+fn insertion_sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && less(&v[j], &v[j - 1]) {
+            v.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}
+
 /// The feature of the path's root element (no feature).
 const NO_FEATURE: u32 = u32::MAX;
 
@@ -362,10 +375,10 @@ impl<'a> Explainer<'a> {
                     None => features.push((f, vec![k.record.threshold])),
                 }
             }
-            features.sort_by_key(|(f, _)| *f);
+            insertion_sort(&mut features, |a, b| a.0 < b.0);
             let mut cells = 1usize;
             for (_, cuts) in &mut features {
-                cuts.sort_by(f64::total_cmp);
+                insertion_sort(cuts, |a, b| a.total_cmp(b).is_lt());
                 cuts.dedup();
                 // One cell per interval, one more above the last threshold, one for NaN.
                 cells = cells.saturating_mul(cuts.len() + 2);

@@ -15,10 +15,23 @@ export { EdgewoodError };
 /** The engine's wasm exports (for `memory`), set by the entry that instantiated it. */
 let wasm = null;
 
-/** Called once by index.js / node.js with the exports of the instantiated engine. */
-export function attach(exports) {
+/** The entry's way to load the explainer wasm: resolves to `{ Explaining, memory }`. */
+let loadExplainer = null;
+
+/** The explainer wasm, loaded once for every model on the first explanation. */
+let explainer = null;
+
+/**
+ * Called once by index.js / node.js with the exports of the instantiated engine and
+ * a function that loads the explainer wasm (a second file, fetched only when needed).
+ */
+export function attach(exports, load) {
   wasm = exports;
+  loadExplainer = load;
 }
+
+/** What contributions add up to, by the explainer's code (see `Explaining::space`). */
+const SPACES = ['probability', 'value', 'margin'];
 
 /** The error the engine recorded for the call that just failed. */
 function engineError() {
@@ -101,6 +114,8 @@ export class Model {
   #buffer = null; // the wasm memory buffer the two views below belong to
   #row = null;
   #out = null;
+  #featureTemplate = {}; // { feature: 0, … } in schema order, copied per explanation
+  #explaining = null; // a promise of this model's explainer, made on the first explanation
 
   constructor(token, eng) {
     if (token !== PRIVATE) {
@@ -115,6 +130,7 @@ export class Model {
     for (let i = 0; i < this.#nf; i++) {
       const name = eng.feature_name(i);
       this.#names.push(name);
+      this.#featureTemplate[name] = 0;
       features.push({
         name,
         validRange: range(eng.valid_range(i)),
@@ -192,14 +208,7 @@ export class Model {
     const eng = this.#engine;
     if (!eng) throw new EdgewoodError('this model was freed', 'freed');
     if (this.#buffer !== wasm.memory.buffer) this.#views();
-    const row = this.#row;
-    if (Array.isArray(input) || ArrayBuffer.isView(input)) {
-      this.#fillPositional(input, row);
-    } else if (input !== null && typeof input === 'object') {
-      this.#fillNamed(input, row);
-    } else {
-      throw argumentError('predict expects an object of feature values or an array of values');
-    }
+    this.#fill(input, 'predict');
     const k = eng.predict_one();
     if (k < 0) throw engineError();
     // Predicting allocates nothing, so memory cannot have grown; checked all the same.
@@ -212,6 +221,18 @@ export class Model {
     const keys = this.#keys;
     for (let i = 0; i < keys.length; i++) probabilities[keys[i]] = out[i];
     return { label: this.#classes[k], confidence: out[k], probabilities };
+  }
+
+  /** Writes a row given by name or position into the engine's row buffer. */
+  #fill(input, method) {
+    const row = this.#row;
+    if (Array.isArray(input) || ArrayBuffer.isView(input)) {
+      this.#fillPositional(input, row);
+    } else if (input !== null && typeof input === 'object') {
+      this.#fillNamed(input, row);
+    } else {
+      throw argumentError(`${method} expects an object of feature values or an array of values`);
+    }
   }
 
   #fillPositional(input, row) {
@@ -283,12 +304,154 @@ export class Model {
     return { labels, classIndex, probabilities: out };
   }
 
+  /**
+   * The model's explainer, built on the first call: loads the explainer wasm (once
+   * for all models), hands it a copy of the model's bytes, and waits while it builds
+   * its tables. A model without covers is refused with `no_cover`.
+   */
+  #explainer() {
+    this.#explaining ??= (async () => {
+      const eng = this.#engine;
+      if (!eng) throw new EdgewoodError('this model was freed', 'freed');
+      if (!eng.check_explainable()) throw engineError();
+      explainer ??= loadExplainer().catch((e) => {
+        explainer = null; // a failed fetch may be retried
+        throw new EdgewoodError(`could not load the explainer: ${e.message}`, 'fetch_failed');
+      });
+      const part = await explainer;
+      if (!this.#engine) throw new EdgewoodError('this model was freed', 'freed');
+      const bytes = new Uint8Array(wasm.memory.buffer, eng.bytes_ptr(), eng.byte_len());
+      const x = part.Explaining.open(bytes);
+      if (!x) throw new EdgewoodError('the explainer could not open this model', 'corrupt_model');
+      return {
+        x,
+        memory: part.memory,
+        outputs: x.outputs(),
+        space: SPACES[x.space()],
+        buffer: null, // the explainer memory buffer of the views below
+        row: null,
+        out: null,
+      };
+    })();
+    // A failure is not kept: the next call tries again (and fails the same way for a
+    // model without covers, at no cost).
+    this.#explaining.catch(() => (this.#explaining = null));
+    return this.#explaining;
+  }
+
+  /**
+   * Explains one row (given as to `predict`) with exact TreeSHAP: each feature's
+   * contribution, and the base (the model's expected output), such that base plus
+   * contributions is the raw output named by `space`: `'probability'` for a forest
+   * classifier, `'value'` for a regressor, `'margin'` (log-odds) for a boosted
+   * classifier. A regressor gives `{ base, contributions: { feature: value }, space }`;
+   * a classifier one base and one contributions object per class, in `schema.classes`
+   * order. The first call loads the explainer (a second wasm) and builds the model's
+   * tables; later calls are synchronous work behind an already resolved promise.
+   * Rejects with an EdgewoodError: `no_cover` for a model that records no covers
+   * (ONNX models, the embedded Iris), or the input's code for a refused row.
+   */
+  async explain(input) {
+    const ex = await this.#explainer();
+    if (this.#buffer !== wasm.memory.buffer) this.#views();
+    this.#fill(input, 'explain');
+    if (!this.#engine.validate_one()) throw engineError();
+    const nf = this.#nf;
+    if (ex.buffer !== ex.memory.buffer) {
+      ex.buffer = ex.memory.buffer;
+      ex.row = new Float64Array(ex.buffer, ex.x.row_ptr(), nf);
+      ex.out = new Float64Array(ex.buffer, ex.x.out_ptr(), ex.outputs * (nf + 1));
+    }
+    ex.row.set(this.#row);
+    if (!ex.x.explain_one()) throw new EdgewoodError('the explainer failed on this row', 'internal');
+    // Explaining allocates its path buffers: memory may have grown.
+    if (ex.buffer !== ex.memory.buffer) {
+      ex.buffer = ex.memory.buffer;
+      ex.row = new Float64Array(ex.buffer, ex.x.row_ptr(), nf);
+      ex.out = new Float64Array(ex.buffer, ex.x.out_ptr(), ex.outputs * (nf + 1));
+    }
+    const out = ex.out;
+    const single = ex.outputs === 1;
+    const stride = nf + 1;
+    const names = this.#names;
+    const perClass = (c) => {
+      // A binary boosted model explains one margin, the second class's: the first
+      // class's is its negation (`0 - x`, so that a zero stays 0 and not -0).
+      const at = single ? 0 : c * stride;
+      const sign = single && c === 0 && this.#classifier;
+      const contributions = { ...this.#featureTemplate };
+      for (let f = 0; f < nf; f++) contributions[names[f]] = sign ? 0 - out[at + f] : out[at + f];
+      return { base: sign ? 0 - out[at + nf] : out[at + nf], contributions };
+    };
+    if (!this.#classifier) return { ...perClass(0), space: ex.space };
+    const base = [];
+    const contributions = [];
+    for (let c = 0; c < this.#len; c++) {
+      const e = perClass(c);
+      base.push(e.base);
+      contributions.push(e.contributions);
+    }
+    return { base, contributions, space: ex.space };
+  }
+
+  /**
+   * Explains `nRows` rows stored as for `predictBatch`. Returns `{ base, contributions,
+   * outputs, space }`: `outputs` is the number of classes (1 for a regressor), `base`
+   * one value per output, and `contributions` a Float64Array of `nRows × outputs ×
+   * features` values, `contributions[(row × outputs + class) × features + feature]`.
+   * Rejects like `explain`, a refused row with its index in `row`.
+   */
+  async explainBatch(data, nRows) {
+    if (data === null || typeof data !== 'object' || typeof data.length !== 'number') {
+      throw argumentError('explainBatch expects a Float64Array, a Float32Array or an array of numbers');
+    }
+    const ex = await this.#explainer();
+    const eng = this.#engine;
+    const nf = this.#nf;
+    const n = nRows === undefined ? Math.floor(data.length / nf) : nRows;
+    if (!Number.isInteger(n) || n < 0) {
+      throw argumentError(`nRows must be a whole number of rows, got ${nRows}`);
+    }
+    if (data.length !== n * nf) {
+      throw new EdgewoodError(
+        `${n} rows of ${nf} features need ${n * nf} values, got ${data.length}`,
+        'row_length',
+      );
+    }
+    const ptr = eng.reserve(n);
+    new Float64Array(wasm.memory.buffer, ptr, n * nf).set(data);
+    if (!eng.validate_batch(n)) throw engineError();
+    const xptr = ex.x.reserve(n);
+    new Float64Array(ex.memory.buffer, xptr, n * nf).set(new Float64Array(wasm.memory.buffer, ptr, n * nf));
+    if (!ex.x.explain_batch()) throw new EdgewoodError('the explainer failed on a row', 'internal');
+    const stride = nf + 1;
+    const raw = new Float64Array(ex.memory.buffer, ex.x.batch_out_ptr(), n * ex.outputs * stride);
+    const k = this.#classifier ? this.#len : 1;
+    const single = ex.outputs === 1;
+    const base = new Float64Array(k);
+    const contributions = new Float64Array(n * k * nf);
+    for (let c = 0; c < k; c++) {
+      const sign = single && c === 0 && this.#classifier;
+      const at = single ? 0 : c * stride;
+      base[c] = sign ? 0 - raw[at + nf] : raw[at + nf];
+      for (let r = 0; r < n; r++) {
+        const from = r * ex.outputs * stride + at;
+        const to = (r * k + c) * nf;
+        for (let f = 0; f < nf; f++) contributions[to + f] = sign ? 0 - raw[from + f] : raw[from + f];
+      }
+    }
+    return { base, contributions, outputs: k, space: ex.space };
+  }
+
   /** Frees the model's wasm memory now (otherwise done when it is garbage-collected). */
   free() {
     if (this.#engine) {
       this.#engine.free();
       this.#engine = null;
     }
+    const explaining = this.#explaining;
+    this.#explaining = null;
+    explaining?.then((ex) => ex.x.free(), () => {});
   }
 
 }

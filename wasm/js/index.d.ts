@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'unsupported_version'
   | 'truncated'
   | 'corrupt_model'
+  | 'no_cover'
   | 'fetch_failed'
   | 'freed'
   | 'internal';
@@ -90,6 +91,40 @@ export interface ValueBatch {
   readonly values: Float64Array;
 }
 
+/**
+ * What an explanation's base plus contributions add up to: a forest classifier's
+ * probability, a regressor's value, or a boosted model's margin (log-odds for a
+ * classifier, before the link).
+ */
+export type ExplanationSpace = 'probability' | 'value' | 'margin';
+
+/** A regressor's explanation of one row. */
+export interface ValueExplanation {
+  /** The expected output over the training data (the same for every row). */
+  readonly base: number;
+  /** Each feature's contribution, keyed by name; base + their sum = the raw output. */
+  readonly contributions: Readonly<Record<string, number>>;
+  readonly space: ExplanationSpace;
+}
+
+/** A classifier's explanation of one row: per class, in `schema.classes` order. */
+export interface ClassExplanation {
+  readonly base: readonly number[];
+  readonly contributions: readonly Readonly<Record<string, number>>[];
+  readonly space: ExplanationSpace;
+}
+
+/** The explanations of a batch of rows. */
+export interface BatchExplanation {
+  /** Classes (1 for a regressor). */
+  readonly outputs: number;
+  /** One base per output. */
+  readonly base: Float64Array;
+  /** `nRows × outputs × features` values: `[(row × outputs + class) × features + feature]`. */
+  readonly contributions: Float64Array;
+  readonly space: ExplanationSpace;
+}
+
 /** Bytes of a `.ewm` model, or something that yields them. */
 export type ModelSource = Uint8Array | ArrayBuffer | ArrayBufferView | Response | Blob;
 
@@ -107,6 +142,14 @@ export class Model {
   predict(row: Row | ArrayLike<number>): ClassPrediction | ValuePrediction;
   /** Predicts `nRows` rows stored row-major (`nRows × features` values). */
   predictBatch(data: Float64Array | Float32Array | ArrayLike<number>, nRows?: number): ClassBatch | ValueBatch;
+  /**
+   * Explains one row with exact TreeSHAP. The first call loads the explainer (a second
+   * wasm of under 15 KB gzipped) and builds the model's tables. Rejects with `no_cover`
+   * for a model without covers (ONNX, the embedded Iris).
+   */
+  explain(row: Row | ArrayLike<number>): Promise<ClassExplanation | ValueExplanation>;
+  /** Explains `nRows` rows stored row-major (`nRows × features` values). */
+  explainBatch(data: Float64Array | Float32Array | ArrayLike<number>, nRows?: number): Promise<BatchExplanation>;
   /** Frees the model's wasm memory now rather than at garbage collection. */
   free(): void;
 }

@@ -4,11 +4,17 @@
 //
 // The package ships this entry bundled with the modules it imports (the wasm-bindgen
 // glue edgewood.js, api.js, error.js) as one self-contained module: a page then fetches
-// two files, this one and the wasm, both of which it can announce with preloads.
+// two files, this one and the wasm, both of which it can announce with preloads. The
+// explainer (explain.js, its glue and its wasm) is fetched only when a model explains.
 
 import init from './edgewood.js';
 import { attach } from './api.js';
 
-attach(await init({ module_or_path: new URL('edgewood_bg.wasm', import.meta.url) }));
+attach(
+  await init({ module_or_path: new URL('edgewood_bg.wasm', import.meta.url) }),
+  // The explainer is a second wasm, fetched on the first explanation (the bundle keeps
+  // this import dynamic, so explain.js stays a file of its own).
+  () => import('./explain.js').then((m) => m.loadExplainer()),
+);
 
 export { Model, EdgewoodError, version } from './api.js';

@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import { initSync } from './edgewood.js';
 import { attach } from './api.js';
 
-attach(initSync({ module: readFileSync(new URL('edgewood_bg.wasm', import.meta.url)) }));
+attach(
+  initSync({ module: readFileSync(new URL('edgewood_bg.wasm', import.meta.url)) }),
+  () => import('./explain-node.js').then((m) => m.loadExplainer()),
+);
 
 export { Model, EdgewoodError, version } from './api.js';

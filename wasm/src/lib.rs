@@ -72,6 +72,7 @@ fn set_predict_error(e: &PredictError, row: Option<usize>) {
     match e {
         PredictError::Input(e) => set_input_error(e, row),
         PredictError::Corrupt(f) => set_error(format_code(f), e.to_string(), None, row),
+        PredictError::NoCover => set_error("no_cover", e.to_string(), None, row),
         _ => set_error("internal", e.to_string(), None, row),
     }
 }
@@ -272,6 +273,48 @@ impl Engine {
     /// Size of the model in bytes.
     pub fn byte_len(&self) -> u32 {
         self.prepared.borrow_owner().get().len() as u32
+    }
+
+    /// Where the model's bytes are, for the explainer (`edgewood-wasm-explain`), which
+    /// takes a copy of them ([`Engine::byte_len`] bytes).
+    pub fn bytes_ptr(&self) -> *const u8 {
+        self.prepared.borrow_owner().get().as_ptr()
+    }
+
+    /// Whether the model can be explained; if not, records why (`no_cover`: it records
+    /// no covers, §11).
+    pub fn check_explainable(&self) -> bool {
+        let explainable = self.model().has_cover();
+        if !explainable {
+            set_predict_error(&PredictError::NoCover, None);
+        }
+        explainable
+    }
+
+    /// Validates the row at [`Engine::row_ptr`] without predicting (the explainer
+    /// explains only rows the engine accepts). Returns false after recording the error.
+    pub fn validate_one(&self) -> bool {
+        match self.model().validate_row(&self.row) {
+            Ok(()) => true,
+            Err(e) => {
+                set_input_error(&e, None);
+                false
+            }
+        }
+    }
+
+    /// Validates the first `n_rows` rows of the reserved batch without predicting.
+    /// Returns false after recording the first refused row's error (with its index).
+    pub fn validate_batch(&self, n_rows: u32) -> bool {
+        let nf = self.n_features;
+        let rows = self.batch_in.chunks_exact(nf).take(n_rows as usize);
+        for (r, row) in rows.enumerate() {
+            if let Err(e) = self.model().validate_row(row) {
+                set_input_error(&e, Some(r));
+                return false;
+            }
+        }
+        true
     }
 
     /// Where JavaScript writes the row for [`Engine::predict_one`] (`n_features` f64).

@@ -93,6 +93,14 @@ fn clippy() -> anyhow::Result<()> {
             .args(["-p", "edgewood-wasm", "-p", "edgewood-wasm-convert"])
             .args(deny),
     )?;
+    // Alone: it is no_std in wasm, and built with the others it would get wasm-bindgen's
+    // "std" feature (and std's panic handler beside its own).
+    util::run(
+        cargo()
+            .args(["clippy", "--target", "wasm32-unknown-unknown"])
+            .args(["-p", "edgewood-wasm-explain"])
+            .args(deny),
+    )?;
     util::run(
         cargo()
             .args(["clippy", "--target", "wasm32-unknown-unknown", "--no-default-features"])

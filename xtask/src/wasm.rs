@@ -24,6 +24,9 @@ pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 /// The gzip budget of the engine wasm (the issue's goal: ≤ 60 KB).
 const ENGINE_GZIP_BUDGET: u64 = 60 * 1024;
 
+/// The gzip budget of the lazily loaded explainer wasm (issue 17: ≤ 15 KB).
+const EXPLAINER_GZIP_BUDGET: u64 = 15 * 1024;
+
 /// Features that rustc enables by default for wasm32-unknown-unknown and that
 /// wasm-opt must therefore accept (it must not add others).
 const WASM_FEATURES: &[&str] = &[
@@ -46,6 +49,8 @@ const JS_FILES: &[&str] = &[
     "convert-node.js",
     "convert-api.js",
     "convert.d.ts",
+    "explain.js",
+    "explain-node.js",
     "package.json",
     "README.md",
 ];
@@ -73,6 +78,15 @@ const PARTS: &[Part] = &[
         // (still well inside the budget). wasm-opt -O3 on top made batches 25% slower
         // than -Oz, so -Oz it stays.
         opt_level: Some("3"),
+        wasm_opt: "-Oz",
+    },
+    Part {
+        package: "edgewood-wasm-explain",
+        artifact: "edgewood_wasm_explain",
+        out_name: "edgewood_explain",
+        // Size first, for its budget: "s" came out smaller than "z" (14.7 against
+        // 14.8 KB gzipped).
+        opt_level: None,
         wasm_opt: "-Oz",
     },
     Part {
@@ -146,6 +160,9 @@ fn bundle_browser_entry(pkg: &Path) -> anyhow::Result<()> {
             .current_dir(pkg)
             .args([
                 "index.js",
+                // The explainer's loader stays a file of its own, imported on demand.
+                "--external",
+                "./explain.js",
                 "--format",
                 "esm",
                 "--logLevel",
@@ -280,13 +297,21 @@ pub fn run(_args: Args) -> anyhow::Result<()> {
         println!("{:<28} {:>10} {:>10}", s.name, s.raw, s.gzip);
     }
     println!("package: {}", pkg_dir().display());
-    let engine = &sizes[0];
-    if engine.gzip > ENGINE_GZIP_BUDGET {
-        bail!(
-            "{} is {} bytes gzipped, over the budget of {ENGINE_GZIP_BUDGET}",
-            engine.name,
-            engine.gzip
-        );
+    let budgets = [
+        ("edgewood_bg.wasm", ENGINE_GZIP_BUDGET),
+        ("edgewood_explain_bg.wasm", EXPLAINER_GZIP_BUDGET),
+    ];
+    for (name, budget) in budgets {
+        let size = sizes
+            .iter()
+            .find(|s| s.name == name)
+            .with_context(|| format!("{name} was not built"))?;
+        if size.gzip > budget {
+            bail!(
+                "{name} is {} bytes gzipped, over the budget of {budget}",
+                size.gzip
+            );
+        }
     }
     Ok(())
 }
