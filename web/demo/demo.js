@@ -1,6 +1,6 @@
-// The Edgewood demo page: Iris sliders with live probability bars, a model drop zone
-// that rebuilds the form from the model's schema, and CSV batch prediction with a
-// progress bar and a download. Everything runs in the page with the `edgewood` package
+// The Edgewood demo page: Iris sliders with live probability bars and a chart of each
+// feature's contribution (exact TreeSHAP), a model drop zone that rebuilds the form
+// from the model's schema, and CSV batch prediction with a progress bar and a download. Everything runs in the page with the `edgewood` package
 // served from /pkg/ (no CDN, works offline).
 
 import { Model, version } from '/pkg/index.js';
@@ -10,6 +10,19 @@ const COLORS = ['--c0', '--c1', '--c2', '--c3', '--c4'];
 const EWM_MAGIC = [0x45, 0x57, 0x4d, 0x1a];
 const BATCH_CHUNK = 4096;
 const PREVIEW_ROWS = 15;
+/** Most features the contributions chart shows (the largest); the rest are summed. */
+const CHART_FEATURES = 12;
+const SVG = 'http://www.w3.org/2000/svg';
+
+/**
+ * The Iris model again, with its trees' covers, which explanations need. The engine's
+ * embedded Iris has none (they would cost its wasm 2.7 KB gzipped), so the page starts
+ * predicting at once with the embedded model and fetches this twin (the same forest,
+ * converted from the same scikit-learn file, 6 KB gzipped) with the explainer, on the
+ * first explanation.
+ */
+const IRIS_WITH_COVER = 'iris.ewm';
+let irisExplainer = null;
 
 /** Typical flowers for the Iris presets (rows 1, 51 and 101 of the Iris data). */
 const IRIS_PRESETS = {
@@ -23,6 +36,8 @@ const state = {
   isIris: true,
   inputs: [], // per feature: { range, number }
   downloadUrl: null,
+  explainer: null, // a promise of the model that explains `model` (itself, or Iris's twin)
+  explained: 0, // the latest explanation asked for: older answers are dropped
 };
 
 function showError(id, message) {
@@ -141,6 +156,8 @@ function predictNow() {
     p = state.model.predict(currentRow());
   } catch (e) {
     showError('predict-error', e.message);
+    state.explained++; // an explanation still on its way is for an older row
+    $('explain').hidden = true;
     const bad = state.inputs.find(({ number }) => number.dataset.feature === e.feature);
     if (bad) bad.number.setAttribute('aria-invalid', 'true');
     $('predict-card').dataset.state = 'error';
@@ -149,6 +166,76 @@ function predictNow() {
   showError('predict-error', null);
   $('predict-card').dataset.state = 'ok';
   renderPrediction(p);
+  explainNow(currentRow(), p);
+}
+
+/** Explains `row` (predicted as `p`) and draws the chart, unless a newer row came. */
+async function explainNow(row, p) {
+  const ticket = ++state.explained;
+  const box = $('explain');
+  let e;
+  try {
+    e = await (await state.explainer).explain(row);
+  } catch (err) {
+    if (ticket !== state.explained) return;
+    box.hidden = false;
+    box.dataset.state = 'no-cover';
+    $('explain-caption').textContent = 'Why this prediction';
+    $('explain-note').textContent = err.code === 'no_cover'
+      ? 'This model records no tree covers, which explanations need: convert it from its scikit-learn, XGBoost or LightGBM file to see them.'
+      : `No explanation: ${err.message}`;
+    return;
+  }
+  if (ticket !== state.explained) return;
+  const { features, classes } = state.model.schema;
+  const k = 'value' in p ? 0 : classes.findIndex((c) => String(c) === String(p.label));
+  const contributions = Array.isArray(e.contributions) ? e.contributions[k] : e.contributions;
+  const base = Array.isArray(e.base) ? e.base[k] : e.base;
+  const total = features.reduce((sum, f) => sum + contributions[f.name], base);
+  const what = 'value' in p ? 'the value' : `P(${p.label})`;
+  const of = e.space === 'margin' ? `the raw score (margin) behind ${what}` : what;
+  box.hidden = false;
+  box.dataset.state = 'ok';
+  box.dataset.row = JSON.stringify(row);
+  $('explain-caption').textContent = `Why: ${of} = ${fmt(base)} on average, plus each feature's contribution`;
+  drawContributions(features.map((f) => [f.name, contributions[f.name]]));
+  $('explain-note').textContent = `${fmt(base)} on average ${total < base ? '−' : '+'} ${fmt(Math.abs(total - base))} for this row = ${fmt(total)}`;
+}
+
+/** Draws one horizontal bar per feature (the largest ones), rightwards when it raises the output. */
+function drawContributions(pairs) {
+  let shown = pairs;
+  if (pairs.length > CHART_FEATURES) {
+    shown = [...pairs].sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, CHART_FEATURES);
+    const rest = pairs.length - CHART_FEATURES;
+    const sum = pairs.reduce((s, [, v]) => s + v, 0) - shown.reduce((s, [, v]) => s + v, 0);
+    shown.push([`${rest} other features`, sum]);
+  }
+  // Drawn at about its own size in the result column, so its text reads at 11 px.
+  const row = 18;
+  const [width, labels, half] = [250, 82, 56];
+  const zero = labels + half + 6;
+  const top = Math.max(...shown.map(([, v]) => Math.abs(v))) || 1;
+  const svg = $('explain-chart');
+  svg.setAttribute('viewBox', `0 0 ${width} ${shown.length * row + 4}`);
+  const el = (name, attrs, text) => {
+    const node = document.createElementNS(SVG, name);
+    for (const [a, v] of Object.entries(attrs)) node.setAttribute(a, v);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const bars = shown.map(([name, v], i) => {
+    const y = i * row + 2;
+    const w = (Math.abs(v) / top) * half;
+    const g = el('g', { class: 'contribution', 'data-feature': name, 'data-value': String(v) });
+    g.append(
+      el('text', { x: labels, y: y + 13, 'text-anchor': 'end' }, name.length > 14 ? `${name.slice(0, 13)}…` : name),
+      el('rect', { x: v < 0 ? zero - w : zero, y: y + 3, width: Math.max(w, 0.5), height: row - 6, rx: 2, class: v < 0 ? 'down' : 'up' }),
+      el('text', { x: width - 2, y: y + 13, 'text-anchor': 'end' }, `${v < 0 ? '−' : '+'}${fmt(Math.abs(v), 2)}`),
+    );
+    return g;
+  });
+  svg.replaceChildren(el('line', { class: 'axis', x1: zero, x2: zero, y1: 0, y2: shown.length * row + 4 }), ...bars);
 }
 
 function renderPrediction(p) {
@@ -202,6 +289,13 @@ function useModel(model, name, isIris) {
   state.model?.free?.();
   state.model = model;
   state.isIris = isIris;
+  if (isIris) {
+    irisExplainer ??= fetch(IRIS_WITH_COVER).then((r) => Model.load(r)).catch((e) => {
+      irisExplainer = null; // tried again with the next Iris
+      throw e;
+    });
+  }
+  state.explainer = isIris ? irisExplainer : Promise.resolve(model);
   describeModel(name);
   buildForm();
   predictNow();
@@ -474,7 +568,11 @@ function start() {
     showError('model-error', null);
   });
   // For the browser tests: the page is interactive.
-  window.edgewoodDemo = { Model, get model() { return state.model; } };
+  window.edgewoodDemo = {
+    Model,
+    get model() { return state.model; },
+    get explainer() { return state.explainer; },
+  };
   document.body.dataset.ready = 'true';
 }
 

@@ -1,15 +1,16 @@
 //! `cargo xtask wasm`: builds the npm package `edgewood` into `wasm/pkg/`.
 //!
-//! Steps: compile the engine crate (`edgewood-wasm`) and the converter crate
-//! (`edgewood-wasm-convert`) for `wasm32-unknown-unknown` with the `wasm-release`
-//! profile; run `wasm-bindgen --target web` on each; shrink them with `wasm-opt` from
-//! the npm package `binaryen` (Debian's binaryen 108 corrupts wasm-bindgen output);
-//! copy the hand-written JavaScript, TypeScript declarations, `package.json` and README
-//! from `wasm/js/`; bundle the browser entry `index.js` with the modules it imports into
-//! one self-contained module (rolldown, from `web/node_modules`), so that a page fetches
-//! two files (that module and the wasm) instead of five; print raw and gzip sizes and
-//! fail when the engine exceeds its budget. The two wasm files are separate so that
-//! pages which only predict never download the converter.
+//! Steps: compile the engine crate (`edgewood-wasm`), the explainer crate
+//! (`edgewood-wasm-explain`) and the converter crate (`edgewood-wasm-convert`) for
+//! `wasm32-unknown-unknown` with the `wasm-release` profile; run `wasm-bindgen --target
+//! web` on each; shrink them with `wasm-opt` from the npm package `binaryen` (Debian's
+//! binaryen 108 corrupts wasm-bindgen output); copy the hand-written JavaScript,
+//! TypeScript declarations, `package.json` and README from `wasm/js/`; bundle the
+//! browser entry `index.js` with the modules it imports into one self-contained module
+//! (rolldown, from `web/node_modules`), so that a page fetches two files (that module
+//! and the wasm) instead of five; print raw and gzip sizes and fail when the engine or
+//! the explainer exceeds its budget. The three wasm files are separate so that pages
+//! which only predict never download the explainer or the converter.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

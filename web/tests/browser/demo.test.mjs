@@ -236,3 +236,85 @@ test('a file that is no model is refused inline', async () => {
   assert.equal(await page.textContent('#model-title'), 'Iris');
   assert.deepEqual(pageErrors, []);
 });
+
+/** The contributions chart as drawn: the row it explains, and each bar's exact value. */
+async function chart() {
+  return page.evaluate(() => {
+    const box = document.getElementById('explain');
+    return {
+      hidden: box.hidden,
+      state: box.dataset.state,
+      row: box.dataset.row ? JSON.parse(box.dataset.row) : null,
+      note: document.getElementById('explain-note').textContent,
+      bars: Object.fromEntries(
+        [...document.querySelectorAll('#explain-chart .contribution')].map((g) => [g.dataset.feature, Number(g.dataset.value)]),
+      ),
+    };
+  });
+}
+
+test('the chart shows model.explain\'s contributions for the predicted class, live', async () => {
+  await page.click('#back-to-iris').catch(() => {});
+  for (const [preset, values] of [['virginica', [6.3, 3.3, 6, 2.5]], ['versicolor', [7, 3.2, 4.7, 1.4]]]) {
+    await page.click(`text=A typical ${preset}`);
+    await page.waitForFunction((v) => document.getElementById('explain').dataset.row === JSON.stringify(v), values);
+    const drawn = await chart();
+    assert.equal(drawn.state, 'ok');
+    const want = await page.evaluate(async (row) => {
+      const explainer = await window.edgewoodDemo.explainer;
+      const e = await explainer.explain(row);
+      const k = explainer.schema.classes.indexOf(window.edgewoodDemo.model.predict(row).label);
+      return { contributions: e.contributions[k], base: e.base[k], k };
+    }, values);
+    assert.equal((await shown()).label, preset);
+    assert.deepEqual(drawn.bars, want.contributions);
+    // For a forest, base + contributions is the shown probability of the class.
+    const total = Object.values(drawn.bars).reduce((a, b) => a + b, want.base);
+    assert.ok(Math.abs(total - (await shown()).bars[preset]) < 1e-12, `${total}`);
+  }
+  // A slider move redraws it.
+  await page.focus('#f-3-range');
+  await page.keyboard.press('PageDown');
+  const row = await page.evaluate(() => [0, 1, 2, 3].map((i) => Number(document.getElementById(`f-${i}`).value)));
+  await page.waitForFunction((v) => document.getElementById('explain').dataset.row === JSON.stringify(v), row);
+});
+
+test('explaining an Iris row in Chromium takes microseconds', async (t) => {
+  const timing = await page.evaluate(async () => {
+    const explainer = await window.edgewoodDemo.explainer;
+    const row = [6.3, 3.3, 6, 2.5];
+    for (let i = 0; i < 200; i++) await explainer.explain(row);
+    const runs = [];
+    for (let r = 0; r < 21; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < 200; i++) await explainer.explain(row);
+      runs.push(((performance.now() - t0) / 200) * 1000);
+    }
+    runs.sort((a, b) => a - b);
+    const data = new Float64Array(1000 * 4).map((_, i) => [6.3, 3.3, 6, 2.5][i % 4]);
+    const t0 = performance.now();
+    await explainer.explainBatch(data, 1000);
+    return { median: runs[10], batch: performance.now() - t0 };
+  });
+  t.diagnostic(`explain: ${timing.median.toFixed(2)} µs per Iris row (median of 21 × 200 calls); explainBatch: ${timing.batch.toFixed(2)} µs per row`);
+  // Generous: a shared CI machine; the issue's goal (20 µs) is measured and reported.
+  assert.ok(timing.median < 500, `${timing.median} µs`);
+});
+
+test('a dropped model with covers is explained; one without shows why not', async () => {
+  await page.setInputFiles('#model-file', fixtures + 'rf_regressor.joblib');
+  await page.waitForFunction(() => document.getElementById('model-title').textContent === 'rf_regressor.joblib');
+  await page.waitForFunction(() => document.getElementById('explain').dataset.state === 'ok');
+  const drawn = await chart();
+  const want = await page.evaluate(async (row) => (await window.edgewoodDemo.model.explain(row)).contributions, drawn.row);
+  assert.deepEqual(drawn.bars, want);
+
+  await page.setInputFiles('#model-file', root + 'core/models/iris.ewm');
+  await page.waitForFunction(() => document.getElementById('model-title').textContent === 'iris.ewm');
+  await page.waitForFunction(() => document.getElementById('explain').dataset.state === 'no-cover');
+  assert.match((await chart()).note, /no tree covers/);
+  assert.equal(await page.isVisible('#explain-chart'), false);
+  await page.click('#back-to-iris');
+  await page.waitForFunction(() => document.getElementById('explain').dataset.state === 'ok');
+  assert.deepEqual(pageErrors, []);
+});

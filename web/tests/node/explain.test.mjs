@@ -161,3 +161,26 @@ test('a model without covers is refused with no_cover, a refused row with its co
   model.free();
   await assert.rejects(model.explain([1, 2, 3, 4]), (e) => e.code === 'freed');
 });
+
+test('the demo\'s Iris with covers is the embedded Iris plus covers: same bytes as a fresh conversion, same predictions', async () => {
+  const ewm = await convert(readFileSync(fixtures + 'iris_rf100.joblib'), {
+    featureNames: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],
+    classNames: ['setosa', 'versicolor', 'virginica'],
+    validRanges: { '*': { min: 0, max: 10 } },
+    allowMissing: false,
+  });
+  const committed = readFileSync(new URL('../../demo/iris.ewm', import.meta.url));
+  assert.ok(
+    Buffer.from(ewm).equals(committed),
+    'web/demo/iris.ewm is not the conversion of tests/fixtures/iris_rf100.joblib with the Iris schema: ' +
+      'write the conversion above to it',
+  );
+  const twin = Model.fromBytes(committed);
+  const iris = Model.iris();
+  assert.deepEqual({ ...twin.schema, bytes: 0 }, { ...iris.schema, bytes: 0 });
+  const rows = readCsv(fixtures + 'iris_rf100.input.csv').rows.map((r) => r.map(number))
+    .filter((r) => r.every((v) => v >= 0 && v <= 10));
+  const data = new Float64Array(rows.flat());
+  assert.deepEqual(twin.predictBatch(data).probabilities, iris.predictBatch(data).probabilities);
+  assert.equal((await twin.explain(rows[0])).space, 'probability');
+});
