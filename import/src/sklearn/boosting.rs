@@ -44,7 +44,7 @@ mod recoding;
 
 use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Link, Node, Task, Tree};
 
-use super::{attr, bad, read_schema, read_tree, Classes, Schema};
+use super::{attr, bad, read_schema, read_tree, source, Classes, Schema};
 use crate::pickle::numpy::{self, Data};
 use crate::pickle::{Id, Pickle};
 use crate::sklearn::SklearnError;
@@ -205,11 +205,6 @@ impl SklearnBoosting {
                 )
             }
         };
-        let version = self
-            .version
-            .as_deref()
-            .map(|v| format!(" {v}"))
-            .unwrap_or_default();
         Ok(Ensemble {
             features,
             task,
@@ -226,7 +221,7 @@ impl SklearnBoosting {
             },
             leaf_width: 1,
             trees: self.trees.clone(),
-            source: format!("scikit-learn{version} {} ({container})", self.class),
+            source: source(self.class, self.version.as_deref(), container),
         })
     }
 }
