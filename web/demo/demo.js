@@ -1,7 +1,9 @@
-// The Edgewood demo page: Iris sliders with live probability bars and a chart of each
-// feature's contribution (exact TreeSHAP), a model drop zone that rebuilds the form
-// from the model's schema, and CSV batch prediction with a progress bar and a download. Everything runs in the page with the `edgewood` package
-// served from /pkg/ (no CDN, works offline).
+// The Edgewood demo page: Iris sliders with live probability bars, a chart of each
+// feature's contribution (exact TreeSHAP) and under each slider a what-if curve (the
+// prediction as that feature alone sweeps its range); a model drop zone that rebuilds
+// the form from the model's schema; CSV batch prediction with a progress bar and a
+// download. Everything runs in the page with the `edgewood` package served from /pkg/
+// (no CDN, works offline).
 
 import { Model, version } from '/pkg/index.js';
 
@@ -10,6 +12,8 @@ const COLORS = ['--c0', '--c1', '--c2', '--c3', '--c4'];
 const EWM_MAGIC = [0x45, 0x57, 0x4d, 0x1a];
 const BATCH_CHUNK = 4096;
 const PREVIEW_ROWS = 15;
+/** Points of each slider's what-if curve. */
+const WHAT_IF_POINTS = 41;
 /** Most features the contributions chart shows (the largest); the rest are summed. */
 const CHART_FEATURES = 12;
 const SVG = 'http://www.w3.org/2000/svg';
@@ -119,9 +123,16 @@ function buildForm() {
       if (number.value !== '') range.value = number.value;
       predictNow();
     });
-    wrap.append(label, range, number);
+    // What the prediction would be as this one feature sweeps the slider's range.
+    const curve = document.createElementNS(SVG, 'svg');
+    curve.classList.add('whatif');
+    curve.setAttribute('viewBox', '0 0 200 24');
+    curve.setAttribute('preserveAspectRatio', 'none');
+    curve.setAttribute('aria-hidden', 'true');
+    curve.dataset.feature = f.name;
+    wrap.append(label, range, number, curve);
     form.append(wrap);
-    return { range, number };
+    return { range, number, curve, lo, hi };
   });
   buildPresets();
 }
@@ -166,7 +177,57 @@ function predictNow() {
   showError('predict-error', null);
   $('predict-card').dataset.state = 'ok';
   renderPrediction(p);
+  drawWhatIf(currentRow(), p);
   explainNow(currentRow(), p);
+}
+
+/**
+ * Draws under each slider the prediction (the shown class's probability, or the value)
+ * as that feature alone sweeps the slider's range: one batch of WHAT_IF_POINTS rows per
+ * feature, the other features held at the row's values.
+ */
+function drawWhatIf(row, p) {
+  const { model, inputs } = state;
+  const nf = row.length;
+  const n = WHAT_IF_POINTS;
+  const data = new Float64Array(nf * n * nf);
+  inputs.forEach(({ lo, hi }, i) => {
+    for (let j = 0; j < n; j++) {
+      const at = (i * n + j) * nf;
+      data.set(row, at);
+      data[at + i] = lo + ((hi - lo) * j) / (n - 1);
+    }
+  });
+  let ys;
+  try {
+    const out = model.predictBatch(data, nf * n);
+    if ('values' in out) ys = out.values;
+    else {
+      const k = model.schema.classes.findIndex((c) => String(c) === String(p.label));
+      const width = model.schema.classes.length;
+      ys = Float64Array.from({ length: nf * n }, (_, r) => out.probabilities[r * width + k]);
+    }
+  } catch {
+    for (const { curve } of inputs) curve.replaceChildren();
+    return;
+  }
+  // Probabilities on 0–1; values on the range every curve shares, so heights compare.
+  let [bottom, top] = 'value' in p ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
+  if (!(top > bottom)) [bottom, top] = [bottom - 1, top + 1];
+  const y = (v) => (22 - ((v - bottom) / (top - bottom)) * 20).toFixed(2);
+  inputs.forEach(({ curve, lo, hi }, i) => {
+    const own = ys.subarray(i * n, (i + 1) * n);
+    const points = Array.from(own, (v, j) => `${((200 * j) / (n - 1)).toFixed(2)},${y(v)}`);
+    const path = document.createElementNS(SVG, 'polyline');
+    path.setAttribute('points', points.join(' '));
+    // The slider's value now (a line: the drawing is stretched to the slider's width).
+    const now = document.createElementNS(SVG, 'line');
+    const x = (Math.min(Math.max((row[i] - lo) / (hi - lo), 0), 1) * 200).toFixed(2);
+    for (const [a, v] of [['x1', x], ['x2', x], ['y1', 0], ['y2', 24]]) now.setAttribute(a, v);
+    curve.replaceChildren(now, path);
+    curve.dataset.ys = JSON.stringify(Array.from(own));
+    curve.dataset.row = JSON.stringify(row);
+  });
 }
 
 /** Explains `row` (predicted as `p`) and draws the chart, unless a newer row came. */

@@ -1,8 +1,9 @@
 // Chromium tests of the demo page (playwright-core driving Debian's Chromium, headless),
 // served by web/server.mjs on 127.0.0.1: sliders and the shown prediction, bit-for-bit
 // parity with scikit-learn's outputs on the fixture rows (typed in, and through a CSV
-// upload and download), loading model files, inline errors, and a screenshot saved to
-// artifacts/demo.png.
+// upload and download), loading model files, inline errors, the contributions chart
+// against model.explain and the what-if curves against predictBatch, and a screenshot
+// saved to artifacts/demo.png.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -277,6 +278,31 @@ test('the chart shows model.explain\'s contributions for the predicted class, li
   await page.keyboard.press('PageDown');
   const row = await page.evaluate(() => [0, 1, 2, 3].map((i) => Number(document.getElementById(`f-${i}`).value)));
   await page.waitForFunction((v) => document.getElementById('explain').dataset.row === JSON.stringify(v), row);
+});
+
+test('each slider\'s what-if curve is the shown class\'s probability as that feature sweeps its range', async () => {
+  await page.click('text=A typical versicolor');
+  const row = [7, 3.2, 4.7, 1.4];
+  await page.waitForFunction((v) => document.querySelector('.whatif').dataset.row === JSON.stringify(v), row);
+  const curves = await page.$$eval('.whatif', (els) => els.map((e) => ({ feature: e.dataset.feature, ys: JSON.parse(e.dataset.ys) })));
+  assert.deepEqual(curves.map((c) => c.feature), IRIS);
+  const want = await page.evaluate((r) => {
+    const { model } = window.edgewoodDemo;
+    const k = model.schema.classes.indexOf(model.predict(r).label);
+    return [0, 1, 2, 3].map((i) => {
+      const range = document.getElementById(`f-${i}-range`);
+      const [lo, hi] = [Number(range.min), Number(range.max)];
+      const xs = Array.from({ length: 41 }, (_, j) => lo + ((hi - lo) * j) / 40);
+      const out = model.predictBatch(xs.flatMap((x) => r.map((v, f) => (f === i ? x : v))));
+      return xs.map((_, j) => out.probabilities[j * 3 + k]);
+    });
+  }, row);
+  curves.forEach((c, i) => assert.deepEqual(c.ys, want[i], c.feature));
+  // A slider move redraws them for the new row.
+  await page.focus('#f-2-range');
+  await page.keyboard.press('PageUp');
+  const moved = await page.evaluate(() => [0, 1, 2, 3].map((i) => Number(document.getElementById(`f-${i}`).value)));
+  await page.waitForFunction((v) => document.querySelector('.whatif').dataset.row === JSON.stringify(v), moved);
 });
 
 test('explaining an Iris row in Chromium takes microseconds', async (t) => {
