@@ -26,6 +26,10 @@ pub const STEPS: &[Step] = &[
         name: "Chromium for the browser tests",
         run: crate::web::setup_chromium,
     },
+    Step {
+        name: "wasmtime CLI (the reference WASI-HTTP host the HTTP tests also run on)",
+        run: wasmtime_cli,
+    },
 ];
 
 /// Arguments of `cargo xtask setup`.
@@ -61,4 +65,35 @@ fn rust_targets() -> anyhow::Result<()> {
             .args(["target", "add"])
             .args(&missing),
     )
+}
+
+/// The wasmtime CLI's version: the same wasmtime as `edgewood serve` embeds.
+const WASMTIME_VERSION: &str = "48.0.8";
+
+/// Only what `wasmtime serve` needs (the default build, with every proposal, WASI-NN,
+/// Winch, Pulley and the GC collectors, takes about 21 minutes here; this one about six):
+/// `run` + `serve` (WASI-HTTP), `wasi-config` (the component's settings), Cranelift,
+/// and the pooling allocator `serve` uses by default.
+const WASMTIME_FEATURES: &str = "run,serve,wasi-config,cranelift,parallel-compilation,\
+                                 component-model-async,pooling-allocator";
+
+fn wasmtime_cli() -> anyhow::Result<()> {
+    let version = Command::new("wasmtime").arg("--version").output();
+    if let Ok(out) = version {
+        let line = String::from_utf8_lossy(&out.stdout);
+        if line.split_whitespace().nth(1) == Some(WASMTIME_VERSION) {
+            eprintln!("{} already installed", line.trim());
+            return Ok(());
+        }
+    }
+    util::run(util::cargo().args([
+        "install",
+        "wasmtime-cli",
+        "--version",
+        WASMTIME_VERSION,
+        "--locked",
+        "--no-default-features",
+        "--features",
+        WASMTIME_FEATURES,
+    ]))
 }

@@ -1,5 +1,7 @@
 //! HTTP integration tests of `edgewood serve`: the real binary, the real component,
-//! on 127.0.0.1 with a free port picked by the OS, stopped when each test ends.
+//! on 127.0.0.1 with a free port picked by the OS, stopped when each test ends. The
+//! cases that are the component's (not the host's: metrics, timeouts, logs) also run
+//! under `wasmtime serve`, the reference WASI-HTTP host, with the same answers.
 //!
 //! The client is a few lines of std (one request per connection), so what is tested is
 //! the bytes on the wire. Numbers are read back with the API's own exact JSON reader so
@@ -12,12 +14,57 @@ use std::time::Duration;
 
 use edgewood_spin::api::json::{parse, Json};
 
-/// A running `edgewood serve`, killed on drop.
+/// The hosts the suite runs the component under: ours, and the reference WASI-HTTP host
+/// nobody here wrote.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Host {
+    /// `edgewood serve`: adds metrics, timeouts, memory limits and logs of its own.
+    Edgewood,
+    /// `wasmtime serve` with the component packaged `--for wasmtime`.
+    Wasmtime,
+}
+
+/// The `wasmtime` CLI (`cargo xtask setup` installs it): `$WASMTIME`, or `wasmtime` on
+/// the PATH. Required under CI; elsewhere a missing one skips that host with a note.
+fn wasmtime_cli() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("WASMTIME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH")?)
+                .map(|dir| dir.join("wasmtime"))
+                .find(|p| p.is_file())
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no wasmtime CLI: `cargo xtask setup` installs it"
+        );
+        eprintln!("note: no wasmtime CLI on the PATH; `wasmtime serve` cases skipped");
+    }
+    found
+}
+
+/// Every host available here: `edgewood serve` always, `wasmtime serve` when installed.
+fn hosts() -> Vec<Host> {
+    let mut hosts = vec![Host::Edgewood];
+    if wasmtime_cli().is_some() {
+        hosts.push(Host::Wasmtime);
+    }
+    hosts
+}
+
+/// The built-in Iris model's file, which `edgewood component` packages for other hosts.
+const IRIS_EWM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/models/iris.ewm");
+
+/// A running server, killed on drop.
 struct Server {
+    host: Host,
     child: Child,
     addr: SocketAddr,
     /// Kept open: the server must never see its stdout closed under it.
-    _stdout: BufReader<std::process::ChildStdout>,
+    _stdout: Option<BufReader<std::process::ChildStdout>>,
+    /// Where a packaged component lives while it is served.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -27,6 +74,71 @@ impl Server {
 
     fn start_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         Server::spawn(Command::new(env!("CARGO_BIN_EXE_edgewood")), args, env)
+    }
+
+    /// The built-in Iris service on `host`, with configuration `vars` (`api_key`, …).
+    fn on(host: Host, vars: &[(&str, &str)]) -> Server {
+        match host {
+            Host::Edgewood => {
+                let vars: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let args: Vec<&str> = vars.iter().flat_map(|kv| ["--var", kv]).collect();
+                Server::start(&args)
+            }
+            Host::Wasmtime => {
+                let dir = tempfile::tempdir().unwrap();
+                let wasm = dir.path().join("iris.wasm");
+                let wasm = wasm.to_str().unwrap();
+                cli(&["component", IRIS_EWM, "--for", "wasmtime", "-o", wasm]);
+                Server::wasmtime(dir, wasm, vars)
+            }
+        }
+    }
+
+    /// `wasmtime serve` of the component at `wasm` (in `dir`, kept while it runs).
+    fn wasmtime(dir: tempfile::TempDir, wasm: &str, vars: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(wasmtime_cli().expect("the wasmtime CLI"));
+        cmd.args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "-S",
+            "cli",
+            "-S",
+            "config",
+        ]);
+        for (k, v) in vars {
+            cmd.args(["-S", &format!("config-var={k}={v}")]);
+        }
+        cmd.arg(wasm)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("wasmtime serve starts");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("http://") {
+            line.clear();
+            let n = stderr
+                .read_line(&mut line)
+                .expect("wasmtime serve prints its address");
+            assert!(n > 0, "wasmtime serve stopped before it listened");
+        }
+        // The component's log lines go to wasmtime's stderr: drain it, or it would block.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .map(|rest| rest.trim_end().trim_end_matches('/'))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .parse()
+            .unwrap();
+        Server {
+            host: Host::Wasmtime,
+            child,
+            addr,
+            _stdout: None,
+            _dir: Some(dir),
+        }
     }
 
     fn spawn(mut cmd: Command, args: &[&str], env: &[(&str, &str)]) -> Server {
@@ -51,9 +163,11 @@ impl Server {
             .parse()
             .unwrap();
         Server {
+            host: Host::Edgewood,
             child,
             addr,
-            _stdout: stdout,
+            _stdout: Some(stdout),
+            _dir: None,
         }
     }
 
@@ -200,453 +314,474 @@ fn str_of(v: Option<&Json>) -> &str {
 
 #[test]
 fn every_endpoint_answers() {
-    let server = Server::start(&[]);
-    let r = server.post("/predict", SETOSA);
-    assert_eq!(r.status, 200, "{}", r.text());
-    let v = r.json();
-    assert_eq!(str_of(v.get("prediction")), "setosa");
-    assert_eq!(num(v.get("confidence").unwrap()), 1.0);
-    assert!(v
-        .get("probabilities")
-        .and_then(|p| p.get("virginica"))
-        .is_some());
-    assert_eq!(
-        v.get("input").and_then(|i| i.get("sepal_length")),
-        Some(&Json::Num(5.1))
-    );
-    assert!(r.header("x-request-id").is_some_and(|id| !id.is_empty()));
-    assert_eq!(server.post("/v1/predict", SETOSA).body, r.body);
+    for host in hosts() {
+        let server = Server::on(host, &[]);
+        let r = server.post("/predict", SETOSA);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = r.json();
+        assert_eq!(str_of(v.get("prediction")), "setosa");
+        assert_eq!(num(v.get("confidence").unwrap()), 1.0);
+        assert!(v
+            .get("probabilities")
+            .and_then(|p| p.get("virginica"))
+            .is_some());
+        assert_eq!(
+            v.get("input").and_then(|i| i.get("sepal_length")),
+            Some(&Json::Num(5.1))
+        );
+        assert!(r.header("x-request-id").is_some_and(|id| !id.is_empty()));
+        assert_eq!(server.post("/v1/predict", SETOSA).body, r.body);
 
-    let batch = format!(r#"{{"instances":[{SETOSA},[6.7,3.0,5.2,2.3]]}}"#);
-    for path in ["/predict/batch", "/v1/predict/batch"] {
-        let r = server.post(path, &batch);
-        assert_eq!(r.status, 200, "{path}: {}", r.text());
-        let Some(Json::Arr(p)) = r.json().get("predictions").cloned() else {
+        let batch = format!(r#"{{"instances":[{SETOSA},[6.7,3.0,5.2,2.3]]}}"#);
+        for path in ["/predict/batch", "/v1/predict/batch"] {
+            let r = server.post(path, &batch);
+            assert_eq!(r.status, 200, "{path}: {}", r.text());
+            let Some(Json::Arr(p)) = r.json().get("predictions").cloned() else {
+                panic!()
+            };
+            assert_eq!(p.len(), 2);
+            assert_eq!(str_of(p[1].get("prediction")), "virginica");
+        }
+
+        let r = server.get("/");
+        assert_eq!(r.status, 200);
+        assert!(r.json().get("endpoints").is_some());
+        assert_eq!(str_of(server.get("/health").json().get("status")), "ok");
+        let m = server.get("/v1/model").json();
+        assert_eq!(num(m.get("trees").unwrap()), 100.0);
+        assert_eq!(
+            str_of(server.get("/openapi.json").json().get("openapi")),
+            "3.1.0"
+        );
+        let docs = server.get("/docs");
+        assert_eq!(docs.status, 200);
+        assert!(docs
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(docs.text().contains("petal_width"));
+
+        assert_eq!(str_of(server.get("/v2").json().get("name")), "edgewood");
+        assert_eq!(
+            server.get("/v2/health/live").json().get("live"),
+            Some(&Json::Bool(true))
+        );
+        assert_eq!(
+            server.get("/v2/health/ready").json().get("ready"),
+            Some(&Json::Bool(true))
+        );
+        assert_eq!(
+            str_of(server.get("/v2/models/iris").json().get("name")),
+            "iris"
+        );
+        assert_eq!(
+            server.get("/v2/models/iris/ready").json().get("ready"),
+            Some(&Json::Bool(true))
+        );
+        let infer = r#"{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}"#;
+        let r = server.post("/v2/models/iris/infer", infer);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let Some(Json::Arr(outputs)) = r.json().get("outputs").cloned() else {
             panic!()
         };
-        assert_eq!(p.len(), 2);
-        assert_eq!(str_of(p[1].get("prediction")), "virginica");
+        assert_eq!(
+            outputs[0].get("data"),
+            Some(&Json::Arr(vec![Json::Str("setosa".into())]))
+        );
+
+        if host != Host::Edgewood {
+            continue; // /metrics is edgewood serve's own
+        }
+        let metrics = server.get("/metrics");
+        assert_eq!(metrics.status, 200);
+        let text = metrics.text();
+        assert!(
+            text.contains("edgewood_http_requests_total{route=\"/predict\",status=\"200\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "edgewood_http_request_duration_seconds_bucket{route=\"/predict\",le=\"+Inf\"} 1"
+        ));
+        assert!(
+            text.contains("edgewood_http_requests_in_flight 1"),
+            "the /metrics request itself is in flight"
+        );
     }
-
-    let r = server.get("/");
-    assert_eq!(r.status, 200);
-    assert!(r.json().get("endpoints").is_some());
-    assert_eq!(str_of(server.get("/health").json().get("status")), "ok");
-    let m = server.get("/v1/model").json();
-    assert_eq!(num(m.get("trees").unwrap()), 100.0);
-    assert_eq!(
-        str_of(server.get("/openapi.json").json().get("openapi")),
-        "3.1.0"
-    );
-    let docs = server.get("/docs");
-    assert_eq!(docs.status, 200);
-    assert!(docs
-        .header("content-type")
-        .unwrap()
-        .starts_with("text/html"));
-    assert!(docs.text().contains("petal_width"));
-
-    assert_eq!(str_of(server.get("/v2").json().get("name")), "edgewood");
-    assert_eq!(
-        server.get("/v2/health/live").json().get("live"),
-        Some(&Json::Bool(true))
-    );
-    assert_eq!(
-        server.get("/v2/health/ready").json().get("ready"),
-        Some(&Json::Bool(true))
-    );
-    assert_eq!(
-        str_of(server.get("/v2/models/iris").json().get("name")),
-        "iris"
-    );
-    assert_eq!(
-        server.get("/v2/models/iris/ready").json().get("ready"),
-        Some(&Json::Bool(true))
-    );
-    let infer = r#"{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}"#;
-    let r = server.post("/v2/models/iris/infer", infer);
-    assert_eq!(r.status, 200, "{}", r.text());
-    let Some(Json::Arr(outputs)) = r.json().get("outputs").cloned() else {
-        panic!()
-    };
-    assert_eq!(
-        outputs[0].get("data"),
-        Some(&Json::Arr(vec![Json::Str("setosa".into())]))
-    );
-
-    let metrics = server.get("/metrics");
-    assert_eq!(metrics.status, 200);
-    let text = metrics.text();
-    assert!(
-        text.contains("edgewood_http_requests_total{route=\"/predict\",status=\"200\"} 1"),
-        "{text}"
-    );
-    assert!(text.contains(
-        "edgewood_http_request_duration_seconds_bucket{route=\"/predict\",le=\"+Inf\"} 1"
-    ));
-    assert!(
-        text.contains("edgewood_http_requests_in_flight 1"),
-        "the /metrics request itself is in flight"
-    );
 }
 
 #[test]
 fn bad_requests_are_4xx_with_a_clear_message_and_the_server_survives() {
-    let server = Server::start(&["--var", "max_batch_rows=50"]);
-    let json = ("Content-Type", "application/json");
-    let field = |v: &str| {
-        format!(r#"{{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":{v}}}"#)
-    };
-    let big_batch = format!(r#"{{"instances":[{}]}}"#, vec![SETOSA; 51].join(","));
-    let deep = "[".repeat(10_000);
-    let huge = vec![b' '; 2 << 20];
-    // (method, path, headers, body, expected status, text the message must contain)
-    type Case<'a> = (
-        &'a str,
-        &'a str,
-        Vec<(&'a str, &'a str)>,
-        Vec<u8>,
-        u16,
-        &'a str,
-    );
-    let cases: Vec<Case> = vec![
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("null").into(),
-            422,
-            "petal_width",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("\"0.2\"").into(),
-            422,
-            "petal_width",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("true").into(),
-            422,
-            "petal_width",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("[1]").into(),
-            422,
-            "petal_width",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("{}").into(),
-            422,
-            "petal_width",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("NaN").into(),
-            422,
-            "finite",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("Infinity").into(),
-            422,
-            "finite",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("-Infinity").into(),
-            422,
-            "finite",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("1e999").into(),
-            422,
-            "finite",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("-0.5").into(),
-            422,
-            "greater than or equal to 0",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("10.01").into(),
-            422,
-            "less than or equal to 10",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("123456789012345678901234567890").into(),
-            422,
-            "less than or equal",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            br#"{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4}"#.to_vec(),
-            422,
-            "petal_width",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            b"{}".to_vec(),
-            422,
-            "Field required",
-        ),
-        ("POST", "/predict", vec![json], b"".to_vec(), 422, "empty"),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            b"{\"sepal_length\": 5.1,".to_vec(),
-            422,
-            "JSON decode error",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            b"sepal_length=5.1".to_vec(),
-            422,
-            "JSON decode error",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            b"[5.1,3.5,1.4,0.2]".to_vec(),
-            422,
-            "dictionary",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            b"\"hello\"".to_vec(),
-            422,
-            "dictionary",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            deep.clone().into(),
-            422,
-            "nesting",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            b"{\"a\":\"\xff\"}".to_vec(),
-            422,
-            "UTF-8",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![json],
-            field("0.2,\"petal_width\":0.3").into(),
-            422,
-            "more than once",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![("Content-Type", "text/plain")],
-            SETOSA.into(),
-            415,
-            "application/json",
-        ),
-        (
-            "POST",
-            "/predict",
-            vec![("Content-Type", "application/x-www-form-urlencoded")],
-            b"a=1".to_vec(),
-            415,
-            "application/json",
-        ),
-        ("POST", "/predict", vec![json], huge.clone(), 413, "exceeds"),
-        (
-            "POST",
-            "/predict/batch",
-            vec![json],
-            big_batch.into(),
-            413,
-            "limit is 50",
-        ),
-        (
-            "POST",
-            "/predict/batch",
-            vec![json],
-            b"{\"instances\":[]}".to_vec(),
-            422,
-            "at least 1",
-        ),
-        (
-            "POST",
-            "/predict/batch",
-            vec![json],
-            b"{\"rows\":[]}".to_vec(),
-            422,
-            "instances",
-        ),
-        (
-            "POST",
-            "/predict/batch",
-            vec![json],
-            b"{\"instances\":[[1,2,3]]}".to_vec(),
-            422,
-            "needs 4 values",
-        ),
-        (
-            "POST",
-            "/predict/batch",
-            vec![json],
-            b"{\"instances\":[[1,2,3,4],[1,2,3,44]]}".to_vec(),
-            422,
-            "less than or equal",
-        ),
-        ("GET", "/predict", vec![], vec![], 405, "POST"),
-        ("PUT", "/health", vec![], vec![], 405, "GET"),
-        (
-            "DELETE",
-            "/v2/models/iris/infer",
-            vec![],
-            vec![],
-            405,
-            "POST",
-        ),
-        ("GET", "/nope", vec![], vec![], 404, "Not Found"),
-        ("GET", "/predict/batch/x", vec![], vec![], 404, "Not Found"),
-        ("GET", "/v2/models/other", vec![], vec![], 404, "not found"),
-        (
-            "POST",
-            "/v2/models/iris/infer",
-            vec![json],
-            b"{}".to_vec(),
-            400,
-            "inputs",
-        ),
-        (
-            "POST",
-            "/v2/models/iris/infer",
-            vec![json],
-            br#"{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]}"#.to_vec(),
-            400,
-            "shape",
-        ),
-        (
-            "POST",
-            "/v2/models/iris/infer",
-            vec![json],
-            br#"{"inputs":[{"name":"x","shape":[1,4],"datatype":"INT64","data":[1,2,3,4]}]}"#
-                .to_vec(),
-            400,
-            "FP32 or FP64",
-        ),
-        (
-            "POST",
-            "/v2/models/iris/infer",
-            vec![json],
-            br#"{"inputs":[{"name":"x","shape":[2,4],"datatype":"FP64","data":[1,2,3,4]}]}"#
-                .to_vec(),
-            400,
-            "needs 8 values",
-        ),
-        (
-            "POST",
-            "/v2/models/iris/infer",
-            vec![json],
-            br#"{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP64","data":[1,2,3,-4]}]}"#
-                .to_vec(),
-            400,
-            "petal_width",
-        ),
-        ("GET", "/metrics/x", vec![], vec![], 404, "Not Found"),
-        ("POST", "/metrics", vec![], vec![], 405, "GET"),
-    ];
-    assert!(cases.len() >= 30);
-    for (method, path, headers, body, status, needle) in &cases {
-        let r = server.request(method, path, headers, body);
-        let shown = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
-        assert_eq!(r.status, *status, "{method} {path} {shown}: {}", r.text());
-        let v = r.json();
-        let message = match v.get("detail") {
-            Some(Json::Str(m)) => m.clone(),
-            Some(list @ Json::Arr(_)) => list.to_json(),
-            other => panic!("{method} {path}: no detail: {other:?}"),
+    for host in hosts() {
+        let server = Server::on(host, &[("max_batch_rows", "50")]);
+        let json = ("Content-Type", "application/json");
+        let field = |v: &str| {
+            format!(
+                r#"{{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":{v}}}"#
+            )
         };
-        assert!(
-            message.contains(needle),
-            "{method} {path} {shown}: {message:?} lacks {needle:?}"
+        let big_batch = format!(r#"{{"instances":[{}]}}"#, vec![SETOSA; 51].join(","));
+        let deep = "[".repeat(10_000);
+        let huge = vec![b' '; 2 << 20];
+        // (method, path, headers, body, expected status, text the message must contain)
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            Vec<(&'a str, &'a str)>,
+            Vec<u8>,
+            u16,
+            &'a str,
         );
-        assert_eq!(
-            server.get("/health").status,
-            200,
-            "healthy after {method} {path}"
+        let cases: Vec<Case> = vec![
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("null").into(),
+                422,
+                "petal_width",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("\"0.2\"").into(),
+                422,
+                "petal_width",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("true").into(),
+                422,
+                "petal_width",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("[1]").into(),
+                422,
+                "petal_width",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("{}").into(),
+                422,
+                "petal_width",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("NaN").into(),
+                422,
+                "finite",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("Infinity").into(),
+                422,
+                "finite",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("-Infinity").into(),
+                422,
+                "finite",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("1e999").into(),
+                422,
+                "finite",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("-0.5").into(),
+                422,
+                "greater than or equal to 0",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("10.01").into(),
+                422,
+                "less than or equal to 10",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("123456789012345678901234567890").into(),
+                422,
+                "less than or equal",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                br#"{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4}"#.to_vec(),
+                422,
+                "petal_width",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                b"{}".to_vec(),
+                422,
+                "Field required",
+            ),
+            ("POST", "/predict", vec![json], b"".to_vec(), 422, "empty"),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                b"{\"sepal_length\": 5.1,".to_vec(),
+                422,
+                "JSON decode error",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                b"sepal_length=5.1".to_vec(),
+                422,
+                "JSON decode error",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                b"[5.1,3.5,1.4,0.2]".to_vec(),
+                422,
+                "dictionary",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                b"\"hello\"".to_vec(),
+                422,
+                "dictionary",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                deep.clone().into(),
+                422,
+                "nesting",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                b"{\"a\":\"\xff\"}".to_vec(),
+                422,
+                "UTF-8",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![json],
+                field("0.2,\"petal_width\":0.3").into(),
+                422,
+                "more than once",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![("Content-Type", "text/plain")],
+                SETOSA.into(),
+                415,
+                "application/json",
+            ),
+            (
+                "POST",
+                "/predict",
+                vec![("Content-Type", "application/x-www-form-urlencoded")],
+                b"a=1".to_vec(),
+                415,
+                "application/json",
+            ),
+            ("POST", "/predict", vec![json], huge.clone(), 413, "exceeds"),
+            (
+                "POST",
+                "/predict/batch",
+                vec![json],
+                big_batch.into(),
+                413,
+                "limit is 50",
+            ),
+            (
+                "POST",
+                "/predict/batch",
+                vec![json],
+                b"{\"instances\":[]}".to_vec(),
+                422,
+                "at least 1",
+            ),
+            (
+                "POST",
+                "/predict/batch",
+                vec![json],
+                b"{\"rows\":[]}".to_vec(),
+                422,
+                "instances",
+            ),
+            (
+                "POST",
+                "/predict/batch",
+                vec![json],
+                b"{\"instances\":[[1,2,3]]}".to_vec(),
+                422,
+                "needs 4 values",
+            ),
+            (
+                "POST",
+                "/predict/batch",
+                vec![json],
+                b"{\"instances\":[[1,2,3,4],[1,2,3,44]]}".to_vec(),
+                422,
+                "less than or equal",
+            ),
+            ("GET", "/predict", vec![], vec![], 405, "POST"),
+            ("PUT", "/health", vec![], vec![], 405, "GET"),
+            (
+                "DELETE",
+                "/v2/models/iris/infer",
+                vec![],
+                vec![],
+                405,
+                "POST",
+            ),
+            ("GET", "/nope", vec![], vec![], 404, "Not Found"),
+            ("GET", "/predict/batch/x", vec![], vec![], 404, "Not Found"),
+            ("GET", "/v2/models/other", vec![], vec![], 404, "not found"),
+            (
+                "POST",
+                "/v2/models/iris/infer",
+                vec![json],
+                b"{}".to_vec(),
+                400,
+                "inputs",
+            ),
+            (
+                "POST",
+                "/v2/models/iris/infer",
+                vec![json],
+                br#"{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]}"#
+                    .to_vec(),
+                400,
+                "shape",
+            ),
+            (
+                "POST",
+                "/v2/models/iris/infer",
+                vec![json],
+                br#"{"inputs":[{"name":"x","shape":[1,4],"datatype":"INT64","data":[1,2,3,4]}]}"#
+                    .to_vec(),
+                400,
+                "FP32 or FP64",
+            ),
+            (
+                "POST",
+                "/v2/models/iris/infer",
+                vec![json],
+                br#"{"inputs":[{"name":"x","shape":[2,4],"datatype":"FP64","data":[1,2,3,4]}]}"#
+                    .to_vec(),
+                400,
+                "needs 8 values",
+            ),
+            (
+                "POST",
+                "/v2/models/iris/infer",
+                vec![json],
+                br#"{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP64","data":[1,2,3,-4]}]}"#
+                    .to_vec(),
+                400,
+                "petal_width",
+            ),
+            ("GET", "/metrics/x", vec![], vec![], 404, "Not Found"),
+            ("POST", "/metrics", vec![], vec![], 405, "GET"),
+        ];
+        assert!(cases.len() >= 30);
+        for (method, path, headers, body, status, needle) in &cases {
+            if path.starts_with("/metrics") && host != Host::Edgewood {
+                continue; // /metrics is edgewood serve's own
+            }
+            let r = server.request(method, path, headers, body);
+            let shown = String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned();
+            assert_eq!(r.status, *status, "{method} {path} {shown}: {}", r.text());
+            let v = r.json();
+            let message = match v.get("detail") {
+                Some(Json::Str(m)) => m.clone(),
+                Some(list @ Json::Arr(_)) => list.to_json(),
+                other => panic!("{method} {path}: no detail: {other:?}"),
+            };
+            assert!(
+                message.contains(needle),
+                "{method} {path} {shown}: {message:?} lacks {needle:?}"
+            );
+            assert_eq!(
+                server.get("/health").status,
+                200,
+                "healthy after {method} {path}"
+            );
+        }
+        // A lying Content-Length (longer than what is sent) must not wedge the server.
+        let mut s = TcpStream::connect(server.addr).unwrap();
+        s.write_all(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{").unwrap();
+        drop(s);
+        // Garbage that is not HTTP.
+        let mut s = TcpStream::connect(server.addr).unwrap();
+        s.write_all(b"\x16\x03\x01 definitely not http\r\n\r\n")
+            .unwrap();
+        let mut buf = Vec::new();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = s.read_to_end(&mut buf);
+        assert!(
+            buf.is_empty() || buf.starts_with(b"HTTP/1.1 4"),
+            "{}",
+            String::from_utf8_lossy(&buf)
+        );
+        let r = server.post("/predict", SETOSA);
+        assert_eq!(r.status, 200);
+        if host != Host::Edgewood {
+            continue; // /metrics is edgewood serve's own
+        }
+        let metrics = server.get("/metrics").text();
+        assert!(
+            !metrics.contains("status=\"5"),
+            "no 5xx for client mistakes:\n{metrics}"
         );
     }
-    // A lying Content-Length (longer than what is sent) must not wedge the server.
-    let mut s = TcpStream::connect(server.addr).unwrap();
-    s.write_all(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{").unwrap();
-    drop(s);
-    // Garbage that is not HTTP.
-    let mut s = TcpStream::connect(server.addr).unwrap();
-    s.write_all(b"\x16\x03\x01 definitely not http\r\n\r\n")
-        .unwrap();
-    let mut buf = Vec::new();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let _ = s.read_to_end(&mut buf);
-    assert!(
-        buf.is_empty() || buf.starts_with(b"HTTP/1.1 4"),
-        "{}",
-        String::from_utf8_lossy(&buf)
-    );
-    let r = server.post("/predict", SETOSA);
-    assert_eq!(r.status, 200);
-    let metrics = server.get("/metrics").text();
-    assert!(
-        !metrics.contains("status=\"5"),
-        "no 5xx for client mistakes:\n{metrics}"
-    );
 }
 
 #[test]
 fn api_key_from_flag_or_environment() {
-    for server in [
-        Server::start(&["--var", "api_key=s3cret-key"]),
-        Server::start_env(&[], &[("EDGEWOOD_VAR_API_KEY", "s3cret-key")]),
-    ] {
+    let mut servers: Vec<Server> = hosts()
+        .into_iter()
+        .map(|host| Server::on(host, &[("api_key", "s3cret-key")]))
+        .collect();
+    servers.push(Server::start_env(
+        &[],
+        &[("EDGEWOOD_VAR_API_KEY", "s3cret-key")],
+    ));
+    for server in servers {
         let json = ("Content-Type", "application/json");
         let r = server.request("POST", "/predict", &[json], SETOSA.as_bytes());
         assert_eq!(r.status, 401);
@@ -685,75 +820,82 @@ fn api_key_from_flag_or_environment() {
             200
         );
         assert_eq!(server.get("/v1/model").status, 401);
-        assert_eq!(server.get("/metrics").status, 401);
-        assert_eq!(
-            server
-                .request("GET", "/metrics", &[("X-API-Key", "s3cret-key")], b"")
-                .status,
-            200
-        );
         assert_eq!(server.get("/health").status, 200);
         assert_eq!(server.get("/v2/health/ready").status, 200);
+        if server.host == Host::Edgewood {
+            // The host's own /metrics keeps the component's key.
+            assert_eq!(server.get("/metrics").status, 401);
+            assert_eq!(
+                server
+                    .request("GET", "/metrics", &[("X-API-Key", "s3cret-key")], b"")
+                    .status,
+                200
+            );
+        }
     }
     // Off: no key needed.
-    let server = Server::start(&[]);
-    assert_eq!(server.post("/predict", SETOSA).status, 200);
-    assert_eq!(server.get("/metrics").status, 200);
+    for host in hosts() {
+        let server = Server::on(host, &[]);
+        assert_eq!(server.post("/predict", SETOSA).status, 200);
+        if host == Host::Edgewood {
+            assert_eq!(server.get("/metrics").status, 200);
+        }
+    }
 }
 
 #[test]
 fn cors_preflight_and_simple_requests() {
-    let server = Server::start(&[
-        "--var",
-        "allowed_origins=https://app.example",
-        "--var",
-        "api_key=k",
-    ]);
-    let r = server.request(
-        "OPTIONS",
-        "/predict",
-        &[
-            ("Origin", "https://app.example"),
-            ("Access-Control-Request-Method", "POST"),
-            ("Access-Control-Request-Headers", "content-type, x-api-key"),
-        ],
-        b"",
-    );
-    assert_eq!(r.status, 204);
-    assert_eq!(
-        r.header("access-control-allow-origin"),
-        Some("https://app.example")
-    );
-    assert!(r
-        .header("access-control-allow-methods")
-        .unwrap()
-        .contains("POST"));
-    assert!(r
-        .header("access-control-allow-headers")
-        .unwrap()
-        .contains("x-api-key"));
-    let r = server.request(
-        "OPTIONS",
-        "/predict",
-        &[("Origin", "https://evil.example")],
-        b"",
-    );
-    assert_eq!(r.header("access-control-allow-origin"), None);
-    let r = server.request(
-        "POST",
-        "/predict",
-        &[
-            ("Origin", "https://app.example"),
-            ("Content-Type", "application/json"),
-            ("X-API-Key", "k"),
-        ],
-        SETOSA.as_bytes(),
-    );
-    assert_eq!(r.status, 200);
-    assert_eq!(
-        r.header("access-control-allow-origin"),
-        Some("https://app.example")
-    );
+    for host in hosts() {
+        let server = Server::on(
+            host,
+            &[("allowed_origins", "https://app.example"), ("api_key", "k")],
+        );
+        let r = server.request(
+            "OPTIONS",
+            "/predict",
+            &[
+                ("Origin", "https://app.example"),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "content-type, x-api-key"),
+            ],
+            b"",
+        );
+        assert_eq!(r.status, 204);
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("https://app.example")
+        );
+        assert!(r
+            .header("access-control-allow-methods")
+            .unwrap()
+            .contains("POST"));
+        assert!(r
+            .header("access-control-allow-headers")
+            .unwrap()
+            .contains("x-api-key"));
+        let r = server.request(
+            "OPTIONS",
+            "/predict",
+            &[("Origin", "https://evil.example")],
+            b"",
+        );
+        assert_eq!(r.header("access-control-allow-origin"), None);
+        let r = server.request(
+            "POST",
+            "/predict",
+            &[
+                ("Origin", "https://app.example"),
+                ("Content-Type", "application/json"),
+                ("X-API-Key", "k"),
+            ],
+            SETOSA.as_bytes(),
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("https://app.example")
+        );
+    }
 }
 
 /// Runs `edgewood ARGS`, which must succeed, and returns its standard output.
@@ -1132,6 +1274,8 @@ enum Packaging {
     ServeModel,
     /// `edgewood component FILE -o app.wasm`, then `edgewood serve --component app.wasm`.
     Component,
+    /// `edgewood component FILE --for wasmtime -o app.wasm`, then `wasmtime serve app.wasm`.
+    WasmtimeServe,
 }
 
 /// Serves fixture `name`'s model (its source file, converted on the fly) as `how` says,
@@ -1168,6 +1312,13 @@ fn boosted_component_answers_as_its_library(model_file: &str, name: &str, how: P
             let wasm = wasm.to_str().unwrap();
             cli(&["component", &source, "--feature-names", header, "-o", wasm]);
             Server::start(&["--component", wasm])
+        }
+        Packaging::WasmtimeServe => {
+            let wasm = dir.path().join("app.wasm");
+            let wasm = wasm.to_str().unwrap().to_string();
+            let args = ["component", &source, "--feature-names", header];
+            cli(&[&args[..], &["--for", "wasmtime", "-o", &wasm]].concat());
+            Server::wasmtime(dir, &wasm, &[])
         }
     };
     // The model answers to its file's stem in V2 paths.
@@ -1230,4 +1381,16 @@ fn components_packaged_for_xgboost_and_lightgbm_models_answer_as_the_libraries()
         Packaging::Component,
     );
     boosted_component_answers_as_its_library("xgb_binary.ubj", "xgb_binary", Packaging::ServeModel);
+    if hosts().contains(&Host::Wasmtime) {
+        boosted_component_answers_as_its_library(
+            "xgb_binary.ubj",
+            "xgb_binary",
+            Packaging::WasmtimeServe,
+        );
+        boosted_component_answers_as_its_library(
+            "lgbm_binary.txt",
+            "lgbm_binary",
+            Packaging::WasmtimeServe,
+        );
+    }
 }
