@@ -30,6 +30,10 @@ pub const STEPS: &[Step] = &[
         name: "wasmtime CLI (the reference WASI-HTTP host the HTTP tests also run on)",
         run: wasmtime_cli,
     },
+    Step {
+        name: "tests/.venv: the third-party validators of tests/requirements.txt",
+        run: test_venv,
+    },
 ];
 
 /// Arguments of `cargo xtask setup`.
@@ -96,4 +100,29 @@ fn wasmtime_cli() -> anyhow::Result<()> {
         "--features",
         WASMTIME_FEATURES,
     ]))
+}
+
+/// Creates `tests/.venv` with tests/requirements.txt, again whenever that file changes
+/// (the venv keeps a copy of the file it was made from).
+fn test_venv() -> anyhow::Result<()> {
+    let root = util::root();
+    let requirements = root.join("tests/requirements.txt");
+    let venv = root.join("tests/.venv");
+    let stamp = venv.join("requirements.installed.txt");
+    let wanted = std::fs::read(&requirements)?;
+    if std::fs::read(&stamp).is_ok_and(|had| had == wanted) {
+        eprintln!("tests/.venv is up to date");
+        return Ok(());
+    }
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv)?;
+    }
+    util::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    util::run(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(&requirements),
+    )?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(())
 }

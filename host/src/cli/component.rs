@@ -30,6 +30,14 @@ pub struct Args {
     /// interface that differs (everything else is standard WASI 0.2).
     #[arg(long = "for", value_enum, default_value_t, value_name = "HOST")]
     host: crate::component::Host,
+    /// Also write the deployment manifests into DIR: spin.toml (for `spin up` and
+    /// `spin registry push`), spinapp.yaml (a SpinKube SpinApp) and hpa.yaml (a
+    /// HorizontalPodAutoscaler for it).
+    #[arg(long, value_name = "DIR")]
+    spin_manifest: Option<PathBuf>,
+    /// The OCI image the SpinApp runs (where `spin registry push` publishes the app).
+    #[arg(long, value_name = "REF", requires = "spin_manifest")]
+    image: Option<String>,
     #[command(flatten)]
     import: ImportArgs,
 }
@@ -63,6 +71,11 @@ pub fn package_file(
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let packaged = package_file(&args.model, &args.import, args.name.as_deref(), args.host)?;
+    // The manifests are checked before anything is written.
+    let manifests = match &args.spin_manifest {
+        Some(dir) => Some((dir, manifests_for(&args, dir, &packaged.name)?)),
+        None => None,
+    };
     write_output(&args.output, |out| {
         out.write_all(&packaged.wasm)?;
         Ok(())
@@ -75,5 +88,72 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         packaged.name,
         started.elapsed().as_millis()
     );
+    if let Some((dir, m)) = manifests {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for (file, text) in [
+            ("spin.toml", &m.spin_toml),
+            ("spinapp.yaml", &m.spinapp_yaml),
+            ("hpa.yaml", &m.hpa_yaml),
+        ] {
+            write_output(&dir.join(file), |out| {
+                out.write_all(text.as_bytes())?;
+                Ok(())
+            })?;
+        }
+        eprintln!("{}: spin.toml, spinapp.yaml, hpa.yaml", dir.display());
+    }
     Ok(())
+}
+
+/// The manifests for `args`, with spin.toml naming the component relative to `dir`.
+fn manifests_for(
+    args: &Args,
+    dir: &Path,
+    name: &str,
+) -> anyhow::Result<crate::component::manifests::Manifests> {
+    anyhow::ensure!(
+        args.output != Path::new("-"),
+        "--spin-manifest needs the component in a file (-o APP.wasm), not stdout"
+    );
+    let source = relative_path(&args.output, dir)?;
+    let image = match &args.image {
+        Some(image) => image.clone(),
+        None => format!(
+            "ghcr.io/OWNER/{}:0.1.0",
+            crate::component::manifests::kubernetes_name(name)
+        ),
+    };
+    crate::component::manifests::manifests(&source, name, &image)
+}
+
+/// `file` as a path from directory `dir` (both taken from the current directory).
+fn relative_path(file: &Path, dir: &Path) -> anyhow::Result<String> {
+    use std::path::Component;
+    let cwd = std::env::current_dir()?;
+    // Lexically: `a/./b/../c` is `a/c` (no symbolic links are followed).
+    let absolute = |p: &Path| {
+        let mut out: Vec<std::ffi::OsString> = Vec::new();
+        for c in cwd.join(p).components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    out.pop();
+                }
+                c => out.push(c.as_os_str().to_owned()),
+            }
+        }
+        out
+    };
+    let (file, dir) = (absolute(file), absolute(dir));
+    let common = file.iter().zip(&dir).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in common..dir.len() {
+        rel.push("..");
+    }
+    for c in &file[common..] {
+        rel.push(c);
+    }
+    rel.to_str()
+        .map(str::to_owned)
+        .context("the component's path is not UTF-8")
 }

@@ -13,6 +13,7 @@
 //! and the result is validated as a whole component before anyone writes it.
 
 mod binary;
+pub mod manifests;
 
 use anyhow::{bail, ensure, Context, Result};
 use edgewood_core::{layout, Model};

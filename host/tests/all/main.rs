@@ -10,6 +10,8 @@ mod util;
 mod errors;
 // `edgewood component`: packaging a model into the HTTP component.
 mod component;
+// `edgewood component --spin-manifest`: spin.toml, SpinApp, HPA against their schemas.
+mod manifests;
 // `edgewood convert`: detection, overrides, atomic output.
 mod convert;
 // `edgewood predict --explain / --leaves`: TreeSHAP columns and leaves.
