@@ -1,6 +1,7 @@
 //! Embeds the model: `EDGEWOOD_MODEL=path/to/model.ewm` names one, otherwise the
-//! default Iris model of `edgewood-core` is used. The file is validated in full here, so
-//! the component never serves a corrupt model, and `Model::open` at request time is O(1).
+//! default Iris model (`models/iris.ewm`: `edgewood-core`'s with its covers, so the
+//! default service explains). The file is validated in full here, so the component
+//! never serves a corrupt model, and `Model::open` at request time is O(1).
 
 use std::path::PathBuf;
 
@@ -23,7 +24,7 @@ fn main() {
                 .to_string();
             (path, stem)
         }
-        _ => (manifest.join("../core/models/iris.ewm"), "iris".to_string()),
+        _ => (manifest.join("models/iris.ewm"), "iris".to_string()),
     };
     println!("cargo:rerun-if-changed={}", path.display());
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {

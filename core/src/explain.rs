@@ -136,6 +136,37 @@ fn insertion_sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
 /// The feature of the path's root element (no feature).
 const NO_FEATURE: u32 = u32::MAX;
 
+/// What the base plus the contributions of an explanation equal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExplanationSpace {
+    /// A forest classifier's averaged class probability.
+    Probability,
+    /// A boosted model's raw score, before its link (sigmoid, softmax, exp).
+    Margin,
+    /// A regressor's prediction.
+    Value,
+}
+
+impl ExplanationSpace {
+    /// The space `model`'s explanations are in.
+    pub fn of(model: &Model<'_>) -> Self {
+        match (model.sum_link, model.task()) {
+            (None, crate::TaskKind::Classification) => ExplanationSpace::Probability,
+            (Some(crate::Link::Identity), _) | (None, _) => ExplanationSpace::Value,
+            (Some(_), _) => ExplanationSpace::Margin,
+        }
+    }
+
+    /// Its name in answers: `probability`, `margin` or `value`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExplanationSpace::Probability => "probability",
+            ExplanationSpace::Margin => "margin",
+            ExplanationSpace::Value => "value",
+        }
+    }
+}
+
 /// A model prepared for explanations: its trees decoded with their covers.
 #[derive(Clone, Debug)]
 pub struct Explainer<'a> {
@@ -694,6 +725,32 @@ impl<'a> Explainer<'a> {
         }
         debug_assert!(width == 1 || width == self.model.n_outputs);
         Ok(())
+    }
+
+    /// The contributions and base of class `class` (`n_features + 1` values, the base
+    /// last) in an explanation from [`explain_into`](Explainer::explain_into); for a
+    /// regressor, class 0 is its one output. A binary boosted classifier explains one
+    /// margin, the second class's: the first class's margin is its negation, and so are
+    /// its contributions.
+    pub fn class_contributions<'e>(
+        &self,
+        explanation: &'e [f64],
+        class: usize,
+    ) -> impl Iterator<Item = f64> + 'e {
+        let stride = self.model.n_features + 1;
+        let single = self.model.n_outputs == 1;
+        let output = if single { 0 } else { class };
+        let negate = single && class == 0 && self.model.task() == crate::TaskKind::Classification;
+        explanation[output * stride..(output + 1) * stride]
+            .iter()
+            // (`0.0 - x` rather than `-x`: a zero contribution stays 0, not -0.)
+            .map(move |&x| if negate { 0.0 - x } else { x })
+    }
+
+    /// What an explanation adds up to: the averaged probability of a forest classifier,
+    /// the margin of a boosted model with a link (before the link), or the value.
+    pub fn space(&self) -> ExplanationSpace {
+        ExplanationSpace::of(&self.model)
     }
 
     /// Writes into `out` (one entry per tree) the leaf each tree gives `row`: the

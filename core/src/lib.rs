@@ -59,7 +59,7 @@ pub use ensemble::{
     Node, NodeStats, SplitTest, Task, Tree, MAX_CATEGORY, ZERO_THRESHOLD,
 };
 pub use error::{EncodeError, FormatError, InputError, PredictError};
-pub use explain::Explainer;
+pub use explain::{Explainer, ExplanationSpace};
 pub use model::{Model, TaskKind};
 pub use predict::{first_max, Prediction};
 pub use prepared::PreparedModel;

@@ -151,7 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // for wasmtime's wasi:config, which edgewood serve also serves, so both hosts run
     // the same files.
     let mut notes = Vec::new();
-    let iris_ewm = root.join("core/models/iris.ewm");
+    let iris_ewm = root.join("spin-app/models/iris.ewm");
     let iris_app = work.join("iris.wasm");
     let large_app = work.join("large.wasm");
     for (model, app, what) in [

@@ -96,7 +96,7 @@ fn report(wasm: &Path, model: Option<&Path>) -> anyhow::Result<()> {
     let total = std::fs::metadata(wasm)?.len();
     let model_path = model
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| util::root().join("core/models/iris.ewm"));
+        .unwrap_or_else(|| util::root().join("spin-app/models/iris.ewm"));
     let model_size = std::fs::metadata(&model_path)?.len();
     let without = total.saturating_sub(model_size);
     println!(

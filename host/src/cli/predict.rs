@@ -236,7 +236,7 @@ fn predict_csv(
                         }
                     };
                     for class in classes {
-                        for x in class_contributions(explainer, &contributions, class) {
+                        for x in explainer.class_contributions(&contributions, class) {
                             csv_out
                                 .write_field(fmt_f64(&mut buf, x))
                                 .map_err(csv_write_error)?;
@@ -289,24 +289,6 @@ fn extra_columns(model: &Model<'_>, extras: &Extras<'_>) -> Vec<String> {
         names.extend((0..model.n_trees()).map(|t| format!("leaf_{t}")));
     }
     names
-}
-
-/// The contributions and base of `class` (`n_features + 1` values) in an explanation.
-/// A binary boosted model explains one margin, the second class's: the first class's
-/// margin is its negation, and so are its contributions.
-fn class_contributions<'e>(
-    explainer: &Explainer<'_>,
-    contributions: &'e [f64],
-    class: usize,
-) -> impl Iterator<Item = f64> + 'e {
-    let stride = explainer.model().n_features() + 1;
-    let single = explainer.n_outputs() == 1;
-    let output = if single { 0 } else { class };
-    let negate = single && class == 0 && explainer.model().task() == TaskKind::Classification;
-    contributions[output * stride..(output + 1) * stride]
-        .iter()
-        // (`0.0 - x` rather than `-x`: a zero contribution stays 0, not -0.)
-        .map(move |&x| if negate { 0.0 - x } else { x })
 }
 
 /// For each model feature, the input column holding it.

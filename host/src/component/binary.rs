@@ -186,6 +186,8 @@ pub fn memory_section(memory: &Memory) -> Vec<u8> {
 
 /// One data segment of a module.
 pub struct Segment {
+    /// Where its encoding starts in the module (its kind byte).
+    pub header: usize,
     /// The address it is copied to, for an active segment placed by `i32.const`.
     pub address: Option<u32>,
     /// Where its bytes lie in the module.
@@ -193,10 +195,8 @@ pub struct Segment {
     pub end: usize,
 }
 
-/// The data section: its segment count, where the segments start, and the segments.
+/// The data section's segments.
 pub struct Data {
-    pub count: u32,
-    pub first_segment: usize,
     pub segments: Vec<Segment>,
 }
 
@@ -204,9 +204,9 @@ pub struct Data {
 pub fn data(module: &[u8], section: &Section) -> Result<Data> {
     let mut r = Reader::new(&module[..section.end], section.start);
     let count = r.u32()?;
-    let first_segment = r.pos();
     let mut segments = Vec::new();
     for _ in 0..count {
+        let header = r.pos();
         let address = match r.u32()? {
             0 => offset(&mut r)?,
             1 => None,
@@ -220,6 +220,7 @@ pub fn data(module: &[u8], section: &Section) -> Result<Data> {
         let len = r.u32()? as usize;
         let start = r.skip(len)?;
         segments.push(Segment {
+            header,
             address,
             start,
             end: start + len,
@@ -229,11 +230,7 @@ pub fn data(module: &[u8], section: &Section) -> Result<Data> {
         r.pos() == section.end,
         "the data section has bytes after its segments"
     );
-    Ok(Data {
-        count,
-        first_segment,
-        segments,
-    })
+    Ok(Data { segments })
 }
 
 /// Reads an active segment's offset expression: the address for `i32.const N`, `None`

@@ -212,19 +212,50 @@ fn repack_module(module: &[u8], ewm: &[u8], name: &str) -> Result<Vec<u8>> {
     appended.extend_from_slice(ewm);
     appended.extend_from_slice(name.as_bytes());
 
-    let mut data_contents =
-        Vec::with_capacity(data_section.end - data_section.start + total as usize + 16);
-    binary::write_u32(&mut data_contents, data.count + 1);
-    let segments_at = data_contents.len();
-    data_contents.extend_from_slice(&module[data.first_segment..data_section.end]);
-    let patch = segments_at + (fields_at - data.first_segment);
+    // The slot, pointed at the new model and name.
+    let mut patched = module.to_vec();
     for (i, v) in [model_ptr, ewm.len() as u32, name_ptr, name.len() as u32]
         .into_iter()
         .enumerate()
     {
-        data_contents[patch + 4 * i..patch + 4 * i + 4].copy_from_slice(&v.to_le_bytes());
+        patched[fields_at + 4 * i..fields_at + 4 * i + 4].copy_from_slice(&v.to_le_bytes());
     }
-    binary::active_segment(&mut data_contents, model_ptr, &appended)?;
+    // The segments, less the built-in model's bytes: the segment holding them is split
+    // around them (memory starts zeroed, and nothing points there any more), so a
+    // packaged component carries one model, not two.
+    let (old_address, old_len) = (field(0), field(1) as usize);
+    let mut segments = Vec::with_capacity(data_section.end - data_section.start + ewm.len());
+    let mut count = 0u32;
+    for seg in &data.segments {
+        let holds_old = seg.address.and_then(|start| {
+            let offset = old_address.checked_sub(start)? as usize;
+            (offset + old_len <= seg.end - seg.start).then_some((start, offset))
+        });
+        match holds_old {
+            Some((start, offset)) => {
+                let before = &patched[seg.start..seg.start + offset];
+                let after = &patched[seg.start + offset + old_len..seg.end];
+                if !before.is_empty() {
+                    binary::active_segment(&mut segments, start, before)?;
+                    count += 1;
+                }
+                if !after.is_empty() {
+                    let at = start + (offset + old_len) as u32;
+                    binary::active_segment(&mut segments, at, after)?;
+                    count += 1;
+                }
+            }
+            None => {
+                segments.extend_from_slice(&patched[seg.header..seg.end]);
+                count += 1;
+            }
+        }
+    }
+    binary::active_segment(&mut segments, model_ptr, &appended)?;
+    count += 1;
+    let mut data_contents = Vec::with_capacity(segments.len() + 5);
+    binary::write_u32(&mut data_contents, count);
+    data_contents.extend_from_slice(&segments);
 
     let mut out = binary::MODULE_PREAMBLE.to_vec();
     for s in &sections {
@@ -234,9 +265,9 @@ fn repack_module(module: &[u8], ewm: &[u8], name: &str) -> Result<Vec<u8>> {
             }
             DATA_SECTION => binary::write_section(&mut out, s.id, &data_contents)?,
             DATA_COUNT_SECTION => {
-                let mut count = Vec::new();
-                binary::write_u32(&mut count, data.count + 1);
-                binary::write_section(&mut out, s.id, &count)?;
+                let mut encoded = Vec::new();
+                binary::write_u32(&mut encoded, count);
+                binary::write_section(&mut out, s.id, &encoded)?;
             }
             _ => out.extend_from_slice(&module[s.header..s.end]),
         }

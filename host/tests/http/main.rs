@@ -54,7 +54,7 @@ fn hosts() -> Vec<Host> {
 }
 
 /// The built-in Iris model's file, which `edgewood component` packages for other hosts.
-const IRIS_EWM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/models/iris.ewm");
+const IRIS_EWM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spin-app/models/iris.ewm");
 
 /// A running server, killed on drop.
 struct Server {
@@ -342,6 +342,26 @@ fn every_endpoint_answers() {
             assert_eq!(p.len(), 2);
             assert_eq!(str_of(p[1].get("prediction")), "virginica");
         }
+
+        // The built-in model explains (exact TreeSHAP; the tests of spin-app compare
+        // the numbers with shap's): each class's base plus contributions is its
+        // probability.
+        let r = server.post("/v1/explain", SETOSA);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let e = r.json();
+        assert_eq!(str_of(e.get("prediction")), "setosa");
+        let explanation = e.get("explanation").unwrap();
+        assert_eq!(str_of(explanation.get("space")), "probability");
+        let setosa = explanation
+            .get("classes")
+            .and_then(|c| c.get("setosa"))
+            .unwrap();
+        let Some(Json::Obj(contributions)) = setosa.get("contributions") else {
+            panic!("no contributions: {}", r.text())
+        };
+        let total = num(setosa.get("base").unwrap())
+            + contributions.iter().map(|(_, v)| num(v)).sum::<f64>();
+        assert!((total - 1.0).abs() < 1e-12, "{total}");
 
         let r = server.get("/");
         assert_eq!(r.status, 200);

@@ -36,6 +36,43 @@ fn committed_path() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../core/models/iris.ewm")
 }
 
+/// Compares `ewm` with the committed file at `path` (`EDGEWOOD_BLESS=1` rewrites it).
+fn check_committed(path: &std::path::Path, ewm: &[u8]) {
+    let committed = std::fs::read(path).unwrap_or_default();
+    if committed != ewm {
+        if std::env::var_os("EDGEWOOD_BLESS").is_some() {
+            std::fs::write(path, ewm).unwrap();
+        } else {
+            panic!(
+                "{} is not the conversion of tests/fixtures/iris_rf100.joblib; \
+                 regenerate it with `EDGEWOOD_BLESS=1 cargo test -p edgewood-import --test all iris`",
+                path.display()
+            );
+        }
+    }
+}
+
+/// The HTTP component's built-in model (`spin-app/models/iris.ewm`) is the same Iris
+/// with its covers, so the default service explains (`/v1/explain`): the component's
+/// budget counts its code, not its model.
+#[test]
+fn the_components_iris_model_is_the_conversion_with_covers() {
+    let ewm = import_bytes(&fixture("iris_rf100.joblib"), &iris_options())
+        .unwrap()
+        .encode()
+        .unwrap();
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../spin-app/models/iris.ewm");
+    check_committed(&path, &ewm);
+    let model = Model::open_validated(&ewm).unwrap();
+    assert!(model.has_cover());
+    let explainer = edgewood_core::Explainer::untabled(model).unwrap();
+    let mut out = vec![0.0; explainer.explanation_len()];
+    explainer
+        .explain_into(&[5.1, 3.5, 1.4, 0.2], &mut out)
+        .unwrap();
+}
+
 #[test]
 fn embedded_iris_model_is_the_conversion_of_its_fixture() {
     let mut ensemble = import_bytes(&fixture("iris_rf100.joblib"), &iris_options()).unwrap();
@@ -46,18 +83,7 @@ fn embedded_iris_model_is_the_conversion_of_its_fixture() {
         tree.stats = None;
     }
     let ewm = ensemble.encode().unwrap();
-    let path = committed_path();
-    let committed = std::fs::read(&path).unwrap_or_default();
-    if committed != ewm {
-        if std::env::var_os("EDGEWOOD_BLESS").is_some() {
-            std::fs::write(&path, &ewm).unwrap();
-        } else {
-            panic!(
-                "core/models/iris.ewm is not the conversion of tests/fixtures/iris_rf100.joblib; \
-                 regenerate it with `EDGEWOOD_BLESS=1 cargo test -p edgewood-import --test all iris`"
-            );
-        }
-    }
+    check_committed(&committed_path(), &ewm);
     let model = Model::open_validated(&ewm).unwrap();
     assert_eq!(model.n_trees(), 100);
     assert_eq!(model.feature_name(2), "petal_length");

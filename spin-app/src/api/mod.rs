@@ -8,9 +8,11 @@
 //!
 //! Status codes: 422 in FastAPI's `{"detail": [{"loc", "msg", "type"}]}` shape for a
 //! body that does not match the model's schema; 400/401/404/405/413/415 with
-//! `{"detail": "…"}` for other client mistakes; a 5xx only when the embedded model
+//! `{"detail": "…"}` for other client mistakes; 501 for `/v1/explain` when the model
+//! records no cover (nothing a request can change); a 500 only when the embedded model
 //! itself is broken, never for anything a client sends.
 
+mod explain;
 pub mod json;
 mod openapi;
 mod predict;
@@ -189,6 +191,8 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("/v1/predict", "POST", true),
     ("/predict/batch", "POST", true),
     ("/v1/predict/batch", "POST", true),
+    ("/v1/explain", "POST", true),
+    ("/v1/explain/batch", "POST", true),
     ("/v2", "GET", true),
     ("/v2/health/live", "GET", false),
     ("/v2/health/ready", "GET", false),
@@ -315,6 +319,8 @@ fn route(
         },
         "/predict" | "/v1/predict" => predict::one(&model, body),
         "/predict/batch" | "/v1/predict/batch" => predict::batch(config, &model, body),
+        "/v1/explain" => explain::one(&model, body),
+        "/v1/explain/batch" => explain::batch(config, &model, body),
         "/v2" => Response::json(200, &v2::server_metadata()),
         "/v2/health/live" => Response::json(200, &obj([("live", Json::Bool(true))])),
         "/v2/health/ready" => Response::json(200, &obj([("ready", Json::Bool(true))])),

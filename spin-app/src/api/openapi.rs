@@ -2,7 +2,7 @@
 //! `GET /v1/model` (features, ranges, classes, trees), `GET /openapi.json` (OpenAPI 3.1)
 //! and `GET /docs` (a self-contained HTML page: no CDN, no external script).
 
-use edgewood_core::{Model, TaskKind};
+use edgewood_core::{ExplanationSpace, Model, TaskKind};
 
 use super::json::{obj, s, Json};
 use super::Config;
@@ -21,6 +21,16 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
         "Predict {\"instances\": [row, …]} (objects or arrays in feature order)",
     ),
     ("POST", "/v1/predict/batch", "Same as /predict/batch"),
+    (
+        "POST",
+        "/v1/explain",
+        "Predict one row and explain it: each feature's exact TreeSHAP contribution",
+    ),
+    (
+        "POST",
+        "/v1/explain/batch",
+        "Explain {\"instances\": [row, …]}, each answer with its explanation",
+    ),
     ("GET", "/", "Service and model information"),
     ("GET", "/health", "Liveness (never needs the API key)"),
     (
@@ -267,6 +277,45 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
             p.push(("input".into(), r("Row")));
         }
     }
+    let explanation = explanation_schema(model);
+    let with_explanation = |answer: &Json, input: bool| {
+        let mut answer = answer.clone();
+        if let Json::Obj(f) = &mut answer {
+            for (k, v) in f.iter_mut() {
+                match (k.as_str(), v) {
+                    ("properties", Json::Obj(p)) => {
+                        p.push(("explanation".into(), r("Explanation")));
+                        if input {
+                            p.push(("input".into(), r("Row")));
+                        }
+                    }
+                    ("required", Json::Arr(req)) => req.push(s("explanation")),
+                    _ => {}
+                }
+            }
+        }
+        answer
+    };
+    let explained_one = with_explanation(&prediction, true);
+    let explained = with_explanation(&prediction, false);
+    let no_cover = || {
+        (
+            "501".to_string(),
+            answer(
+                "The model records no cover, so it cannot explain (ONNX models, or converted with --no-cover)",
+                r("Error"),
+            ),
+        )
+    };
+    let explain_op = |summary: &str, body: &str, ok: Json| {
+        let mut op = op(summary, Some(json_body(r(body))), ok, true);
+        if let Json::Obj(f) = &mut op {
+            if let Some((_, Json::Obj(responses))) = f.iter_mut().find(|(k, _)| k == "responses") {
+                responses.push(no_cover());
+            }
+        }
+        obj([("post", op)])
+    };
     let any = Json::Obj(Vec::new());
     let v2_path = format!("/v2/models/{}", config.model_name);
     let paths = obj([
@@ -317,6 +366,28 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
                     true,
                 ),
             )]),
+        ),
+        (
+            "/v1/explain",
+            explain_op(
+                "Predict one row and explain it (exact TreeSHAP)",
+                "Row",
+                answer(
+                    "The prediction and its explanation",
+                    r("ExplainedPrediction"),
+                ),
+            ),
+        ),
+        (
+            "/v1/explain/batch",
+            explain_op(
+                "Explain a batch of rows",
+                "Batch",
+                answer(
+                    "One explained prediction per row, in order",
+                    r("BatchExplanation"),
+                ),
+            ),
         ),
         (
             "/",
@@ -496,6 +567,22 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
                         obj([("type", s("array")), ("items", prediction)]),
                     )]),
                 ),
+            ]),
+        ),
+        ("Explanation", explanation),
+        ("ExplainedPrediction", explained_one),
+        (
+            "BatchExplanation",
+            obj([
+                ("type", s("object")),
+                (
+                    "properties",
+                    obj([(
+                        "explanations",
+                        obj([("type", s("array")), ("items", explained)]),
+                    )]),
+                ),
+                ("required", Json::Arr(vec![s("explanations")])),
             ]),
         ),
         (
@@ -721,4 +808,83 @@ document.getElementById('go').onclick = async () => {{
         },
         example_html = html_escape(&example),
     )
+}
+
+/// The `explanation` of an answer for this model: per class for a classifier.
+fn explanation_schema(model: &Model<'_>) -> Json {
+    let nf = model.n_features();
+    let number = || obj([("type", s("number"))]);
+    let contributions = obj([
+        ("type", s("object")),
+        (
+            "properties",
+            Json::Obj(
+                (0..nf)
+                    .map(|i| (model.feature_name(i).to_string(), number()))
+                    .collect(),
+            ),
+        ),
+        (
+            "required",
+            Json::Arr((0..nf).map(|i| s(model.feature_name(i))).collect()),
+        ),
+    ]);
+    let output = obj([
+        ("type", s("object")),
+        (
+            "properties",
+            obj([("base", number()), ("contributions", contributions)]),
+        ),
+        ("required", Json::Arr(vec![s("base"), s("contributions")])),
+    ]);
+    let space = (
+        "space",
+        obj([
+            ("enum", Json::Arr(vec![s(ExplanationSpace::of(model).name())])),
+            (
+                "description",
+                s("What the base plus the contributions equal: a forest classifier's probability, a boosted model's margin (before its link), or the value"),
+            ),
+        ]),
+    );
+    match model.task() {
+        TaskKind::Regression => {
+            let Json::Obj(mut f) = output else {
+                unreachable!("an object")
+            };
+            if let Some((_, Json::Obj(p))) = f.iter_mut().find(|(k, _)| k == "properties") {
+                p.insert(0, (space.0.into(), space.1));
+            }
+            if let Some((_, Json::Arr(r))) = f.iter_mut().find(|(k, _)| k == "required") {
+                r.push(s("space"));
+            }
+            Json::Obj(f)
+        }
+        TaskKind::Classification => {
+            let classes = (0..model.n_classes())
+                .map(|c| (model.class_label(c).to_string(), output.clone()))
+                .collect();
+            let required = (0..model.n_classes())
+                .map(|c| s(model.class_label(c)))
+                .collect();
+            obj([
+                ("type", s("object")),
+                (
+                    "properties",
+                    obj([
+                        space,
+                        (
+                            "classes",
+                            obj([
+                                ("type", s("object")),
+                                ("properties", Json::Obj(classes)),
+                                ("required", Json::Arr(required)),
+                            ]),
+                        ),
+                    ]),
+                ),
+                ("required", Json::Arr(vec![s("space"), s("classes")])),
+            ])
+        }
+    }
 }

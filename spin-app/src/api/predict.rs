@@ -188,7 +188,7 @@ pub(super) fn label_json(model: &Model<'_>, label: usize) -> Json {
 }
 
 /// The answer fields of one prediction (without `input`).
-fn prediction_fields(model: &Model<'_>, p: Prediction) -> Vec<(String, Json)> {
+pub(super) fn prediction_fields(model: &Model<'_>, p: Prediction) -> Vec<(String, Json)> {
     match p {
         Prediction::Value(v) => vec![("prediction".into(), Json::Num(v))],
         Prediction::Class {
@@ -212,7 +212,7 @@ fn prediction_fields(model: &Model<'_>, p: Prediction) -> Vec<(String, Json)> {
     }
 }
 
-fn predict_row(model: &Model<'_>, row: &[f64]) -> Result<Prediction, Response> {
+pub(super) fn predict_row(model: &Model<'_>, row: &[f64]) -> Result<Prediction, Response> {
     model
         .predict(row)
         .map_err(|e| Response::detail(500, format!("the embedded model failed to predict: {e}")))
@@ -246,20 +246,22 @@ pub(super) fn one(model: &Model<'_>, body: &[u8]) -> Response {
 /// Most problems listed in one 422 answer: enough to fix a body, bounded for a huge one.
 const MAX_PROBLEMS: usize = 100;
 
-/// `POST /predict/batch`: `{"instances": [row, …]}`, each row an object or an array.
-pub(super) fn batch(config: &Config, model: &Model<'_>, body: &[u8]) -> Response {
-    let value = match parse_object(body) {
-        Ok(v) => v,
-        Err(resp) => return resp,
-    };
+/// The rows of a batch body, `{"instances": [row, …]}`, each row an object or an
+/// array, all checked; or the answer that refuses it (422, or 413 over the row limit).
+pub(super) fn instances(
+    config: &Config,
+    model: &Model<'_>,
+    body: &[u8],
+) -> Result<Vec<Vec<f64>>, Response> {
+    let value = parse_object(body)?;
     let instances = match value.get("instances") {
         Some(Json::Arr(items)) => items,
         None => {
-            return unprocessable(vec![Problem::new(
+            return Err(unprocessable(vec![Problem::new(
                 vec![s("body"), s("instances")],
                 "missing",
                 "Field required: send {\"instances\": [row, …]}",
-            )])
+            )]))
         }
         Some(other) => {
             let mut p = Problem::new(
@@ -271,25 +273,25 @@ pub(super) fn batch(config: &Config, model: &Model<'_>, body: &[u8]) -> Response
                 ),
             );
             p.input = Some(other.clone());
-            return unprocessable(vec![p]);
+            return Err(unprocessable(vec![p]));
         }
     };
     if instances.is_empty() {
-        return unprocessable(vec![Problem::new(
+        return Err(unprocessable(vec![Problem::new(
             vec![s("body"), s("instances")],
             "too_short",
             "List should have at least 1 row",
-        )]);
+        )]));
     }
     if instances.len() > config.max_batch_rows {
-        return Response::detail(
+        return Err(Response::detail(
             413,
             format!(
                 "Payload Too Large: {} rows, the limit is {} per request",
                 instances.len(),
                 config.max_batch_rows
             ),
-        );
+        ));
     }
     let mut problems = Vec::new();
     let mut rows = Vec::with_capacity(instances.len());
@@ -306,8 +308,17 @@ pub(super) fn batch(config: &Config, model: &Model<'_>, body: &[u8]) -> Response
         }
     }
     if !problems.is_empty() {
-        return unprocessable(problems);
+        return Err(unprocessable(problems));
     }
+    Ok(rows)
+}
+
+/// `POST /predict/batch`: `{"instances": [row, …]}`, each row an object or an array.
+pub(super) fn batch(config: &Config, model: &Model<'_>, body: &[u8]) -> Response {
+    let rows = match instances(config, model, body) {
+        Ok(rows) => rows,
+        Err(resp) => return resp,
+    };
     let mut predictions = Vec::with_capacity(rows.len());
     for row in &rows {
         match predict_row(model, row) {
