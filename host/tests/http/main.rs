@@ -149,7 +149,7 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("edgewood serve starts");
+        let mut child = spawn_retrying(&mut cmd);
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         stdout
@@ -187,6 +187,22 @@ impl Server {
             body.as_bytes(),
         )
     }
+}
+
+/// Starts `cmd`. A binary copied a moment ago (the copied-alone case) can be "busy"
+/// (ETXTBSY) while another test thread's fork still holds the copy's file open until
+/// its exec; that passes in milliseconds, so try again.
+fn spawn_retrying(cmd: &mut Command) -> Child {
+    const ETXTBSY: i32 = 26;
+    for _ in 0..100 {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            started => return started.expect("edgewood serve starts"),
+        }
+    }
+    panic!("the copied binary stayed busy (ETXTBSY) for 2 s")
 }
 
 impl Drop for Server {
