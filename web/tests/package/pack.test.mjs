@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { extname, join } from 'node:path';
@@ -49,15 +49,27 @@ after(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-/** The scratch app both bundlers build: predicts one row, and code-splits the converter. */
+/** The demo's Iris with covers, which the scratch app explains (served at /iris.ewm). */
+const IRIS_WITH_COVER = webDir + 'demo/iris.ewm';
+
+/**
+ * The scratch app both bundlers build: predicts one row, explains it with a model that
+ * has covers (the explainer's wasm is fetched then), and code-splits the converter.
+ */
 function writeApp() {
   writeFileSync(join(project, 'index.html'), `<!doctype html><meta charset="utf-8"><title>app</title>
     <p id="out">…</p><script type="module" src="/main.js"></script>`);
+  mkdirSync(join(project, 'public'), { recursive: true });
+  copyFileSync(IRIS_WITH_COVER, join(project, 'public', 'iris.ewm'));
   writeFileSync(join(project, 'main.js'), `
     import { Model } from 'edgewood';
     const p = Model.iris().predict([6.3, 3.3, 6.0, 2.5]);
     const out = document.getElementById('out');
     out.dataset.p = p.probabilities.virginica;
+    // Explained by the lazily loaded explainer: base + contributions = P(virginica).
+    const model = await Model.load(await fetch('/iris.ewm'));
+    const e = await model.explain([6.3, 3.3, 6.0, 2.5]);
+    out.dataset.explained = Object.values(e.contributions[2]).reduce((a, b) => a + b, e.base[2]);
     out.textContent = p.label;
     // The converter is code-split: fetched only when used.
     out.dataset.lazy = typeof (() => import('edgewood/convert'));
@@ -98,6 +110,7 @@ async function runBuilt(dist) {
     return await page.evaluate(() => ({
       label: document.getElementById('out').textContent,
       virginica: Number(document.getElementById('out').dataset.p),
+      explained: Number(document.getElementById('out').dataset.explained),
       wasm: performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.endsWith('.wasm')),
     }));
   } finally {
@@ -126,13 +139,18 @@ test('Node imports the installed package, both entries', () => {
     let code;
     try { iris.predict({ sepal_length: 5.1 }); } catch (e) { code = e instanceof EdgewoodError && e.code + ':' + e.feature; }
     const m = await Model.load(await convert(readFileSync(process.argv[2])));
-    console.log(JSON.stringify({ label: p.label, version: version(), code, trees: m.schema.trees }));
+    const e = await m.explain([6.3, 3.3, 6.0, 2.5]);
+    let cover;
+    await iris.explain([5.1, 3.5, 1.4, 0.2]).catch((e) => (cover = e instanceof EdgewoodError && e.code));
+    console.log(JSON.stringify({ label: p.label, version: version(), code, trees: m.schema.trees, space: e.space, cover }));
   `);
   const out = JSON.parse(execFileSync('node', ['node-check.mjs', fixtures + 'iris_rf10.joblib'], { cwd: project, encoding: 'utf8' }));
   assert.equal(out.label, 'setosa');
   assert.equal(out.version.format, 2);
   assert.equal(out.code, 'missing_feature:sepal_width');
   assert.equal(out.trees, 10);
+  assert.equal(out.space, 'probability');
+  assert.equal(out.cover, 'no_cover');
 });
 
 test('the TypeScript declarations check against typical use (tsc --strict)', () => {
@@ -151,7 +169,15 @@ test('the TypeScript declarations check against typical use (tsc --strict)', () 
     const options: ConvertOptions = { featureNames: names, validRanges: { '*': { min: 0, max: 10 } } };
     async function load(bytes: Uint8Array): Promise<Model> { return Model.load(await convert(bytes, options)); }
     const v: { version: string; format: number } = version();
-    export { load, v, min };
+    async function why(model: Model): Promise<number> {
+      const e = await model.explain({ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 });
+      const space: 'probability' | 'value' | 'margin' = e.space;
+      if (Array.isArray(e.base)) return e.base[0] + (e.contributions as readonly Readonly<Record<string, number>>[])[0]['petal_width'];
+      const batch = await model.explainBatch(new Float64Array(8), 2);
+      const c: Float64Array = batch.contributions;
+      return batch.outputs + c[0];
+    }
+    export { load, v, min, why };
   `);
   writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom'], skipLibCheck: false },
@@ -172,7 +198,9 @@ test('Vite builds a page with the package, and the built page predicts in Chromi
   const shown = await runBuilt(dist);
   assert.equal(shown.label, 'virginica');
   assert.equal(shown.virginica, IRIS_VIRGINICA);
-  assert.deepEqual(shown.wasm.map((p) => /edgewood_bg/.test(p)), [true], `fetched ${shown.wasm}`);
+  assert.ok(Math.abs(shown.explained - IRIS_VIRGINICA) < 1e-12, `explained ${shown.explained}`);
+  // The engine, then the explainer (for explain); never the converter.
+  assert.deepEqual(shown.wasm.map((p) => p.match(/edgewood(_explain)?_bg/)?.[0]), ['edgewood_bg', 'edgewood_explain_bg'], `fetched ${shown.wasm}`);
 });
 
 test('webpack 5 builds the same page, and the built page predicts in Chromium', async () => {
@@ -197,8 +225,10 @@ test('webpack 5 builds the same page, and the built page predicts in Chromium', 
   assert.ok(emitted.filter((f) => f.endsWith('.js')).length > 1, `converter code-split: ${emitted}`);
   writeFileSync(join(dist, 'index.html'), `<!doctype html><meta charset="utf-8"><title>app</title>
     <p id="out">…</p><script src="/main.js"></script>`);
+  copyFileSync(IRIS_WITH_COVER, join(dist, 'iris.ewm'));
   const shown = await runBuilt(dist);
   assert.equal(shown.label, 'virginica');
   assert.equal(shown.virginica, IRIS_VIRGINICA);
-  assert.equal(shown.wasm.length, 1, `fetched exactly the engine wasm: ${shown.wasm}`);
+  assert.ok(Math.abs(shown.explained - IRIS_VIRGINICA) < 1e-12, `explained ${shown.explained}`);
+  assert.equal(shown.wasm.length, 2, `fetched exactly the engine and explainer wasm: ${shown.wasm}`);
 });
