@@ -45,6 +45,7 @@ fn build_component(out: &Path) -> PathBuf {
         "spin-app/src",
         "spin-app/Cargo.toml",
         "spin-app/build.rs",
+        "spin-app/models",
         "core/src",
         "core/models",
         "core/Cargo.toml",
