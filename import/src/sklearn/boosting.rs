@@ -44,7 +44,7 @@ mod recoding;
 
 use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Link, Node, Task, Tree};
 
-use super::{attr, bad, read_schema, read_tree, source, Classes, Schema};
+use super::{attr, bad, read_schema, read_tree, source, Classes, Schema, SklearnTree};
 use crate::pickle::numpy::{self, Data};
 use crate::pickle::{Id, Pickle};
 use crate::sklearn::SklearnError;
@@ -235,71 +235,7 @@ fn read_gb(
     loss: &str,
 ) -> Result<(Vec<f64>, Vec<Tree>), SklearnError> {
     let lr = float_attr(p, root, "learning_rate")?;
-    let init = attr(p, root, "", "init_")?;
-    let base: Vec<f64> = if p.as_str(init) == Some("zero") {
-        vec![0.0; k]
-    } else {
-        let object = p
-            .object(init)
-            .ok_or_else(|| bad("init_", format!("unsupported init {}", p.type_name(init))))?;
-        match p.class_of(object).name {
-            "DummyClassifier" => {
-                let strategy = p
-                    .attr(init, "strategy")
-                    .and_then(|s| p.as_str(s))
-                    .unwrap_or("prior");
-                if strategy != "prior" {
-                    return Err(bad(
-                        "init_.strategy",
-                        format!("{strategy:?} is not supported"),
-                    ));
-                }
-                let (_, prior) = f64_array(
-                    p,
-                    attr(p, init, "init_.", "class_prior_")?,
-                    "init_.class_prior_",
-                )?;
-                // np.clip(p, eps, 1 - eps) with float32's epsilon, then the link.
-                let eps = f32::EPSILON as f64;
-                let prior: Vec<f64> = prior.iter().map(|&x| x.clamp(eps, 1.0 - eps)).collect();
-                if loss == "HalfBinomialLoss" {
-                    if prior.len() != 2 {
-                        return Err(bad(
-                            "init_.class_prior_",
-                            format!("{} classes", prior.len()),
-                        ));
-                    }
-                    vec![logit(prior[1])]
-                } else {
-                    if prior.len() != k {
-                        return Err(bad(
-                            "init_.class_prior_",
-                            format!("{} priors for {k} classes", prior.len()),
-                        ));
-                    }
-                    // MultinomialLogit.link: log(p / gmean(p)), gmean = exp(mean(log p)).
-                    let logs: Vec<f64> = prior.iter().map(|&x| libm::log(x)).collect();
-                    let mean = super::numpy_sum(&logs) / k as f64;
-                    let gm = edgewood_core::glibc_exp::exp(mean);
-                    prior.iter().map(|&x| libm::log(x / gm)).collect()
-                }
-            }
-            "DummyRegressor" => {
-                let (_, c) =
-                    f64_array(p, attr(p, init, "init_.", "constant_")?, "init_.constant_")?;
-                if c.len() != 1 {
-                    return Err(bad("init_.constant_", format!("{} values", c.len())));
-                }
-                c
-            }
-            other => {
-                return Err(bad(
-                    "init_",
-                    format!("init estimator {other} is not supported"),
-                ))
-            }
-        }
-    };
+    let base = init_margins(p, attr(p, root, "", "init_")?, k, loss)?;
     let est = attr(p, root, "", "estimators_")?;
     let a = numpy::array(p, est).map_err(|e| bad("estimators_", e))?;
     let (stages, cols) = match a.shape[..] {
@@ -334,48 +270,127 @@ fn read_gb(
                 &format!("{path}tree_"),
                 n_features,
             )?;
-            let n = tree.nodes.len();
-            let mut nodes = Vec::with_capacity(n);
-            for (i, node) in tree.nodes.iter().enumerate() {
-                if node.left_child == -1 {
-                    // sklearn adds `learning_rate * value` at each stage.
-                    nodes.push(Node::Leaf(vec![lr * tree.values[i * tree.width]]));
-                    continue;
-                }
-                let child = |ch: i64| {
-                    u32::try_from(ch)
-                        .ok()
-                        .filter(|&x| (x as usize) < n && x as usize != i)
-                        .ok_or_else(|| {
-                            bad(
-                                format!("{path}tree_.nodes[{i}]"),
-                                format!("child {ch} is not a node of this {n}-node tree"),
-                            )
-                        })
-                };
-                let feature = u32::try_from(node.feature)
-                    .ok()
-                    .filter(|&f| (f as usize) < n_features)
-                    .ok_or_else(|| {
-                        bad(
-                            format!("{path}tree_.nodes[{i}]"),
-                            format!("split on feature {}", node.feature),
-                        )
-                    })?;
-                nodes.push(Node::Split {
-                    feature,
-                    threshold: node.threshold,
-                    missing_left: node.missing_go_to_left,
-                    left: child(node.left_child)?,
-                    right: child(node.right_child)?,
-                });
-            }
             trees.push(Tree {
-                nodes,
+                nodes: stage_nodes(&tree, &path, lr, n_features)?,
                 stats: tree.stats(),
                 output: c as u32,
             });
         }
     }
     Ok((base, trees))
+}
+
+/// The starting margin of each output from `init_`: zero, or a dummy estimator's
+/// prior (classifiers) or constant (regressors) through the loss's link.
+fn init_margins(p: &Pickle, init: Id, k: usize, loss: &str) -> Result<Vec<f64>, SklearnError> {
+    if p.as_str(init) == Some("zero") {
+        return Ok(vec![0.0; k]);
+    }
+    let object = p
+        .object(init)
+        .ok_or_else(|| bad("init_", format!("unsupported init {}", p.type_name(init))))?;
+    match p.class_of(object).name {
+        "DummyClassifier" => prior_margins(p, init, k, loss),
+        "DummyRegressor" => {
+            let (_, c) = f64_array(p, attr(p, init, "init_.", "constant_")?, "init_.constant_")?;
+            if c.len() != 1 {
+                return Err(bad("init_.constant_", format!("{} values", c.len())));
+            }
+            Ok(c)
+        }
+        other => Err(bad(
+            "init_",
+            format!("init estimator {other} is not supported"),
+        )),
+    }
+}
+
+/// A `DummyClassifier(strategy="prior")`'s class prior through the loss's link:
+/// `logit` of the positive class (binary), `log(p / gmean(p))` (multinomial).
+fn prior_margins(p: &Pickle, init: Id, k: usize, loss: &str) -> Result<Vec<f64>, SklearnError> {
+    let strategy = p
+        .attr(init, "strategy")
+        .and_then(|s| p.as_str(s))
+        .unwrap_or("prior");
+    if strategy != "prior" {
+        return Err(bad(
+            "init_.strategy",
+            format!("{strategy:?} is not supported"),
+        ));
+    }
+    let (_, prior) = f64_array(
+        p,
+        attr(p, init, "init_.", "class_prior_")?,
+        "init_.class_prior_",
+    )?;
+    // np.clip(p, eps, 1 - eps) with float32's epsilon, then the link.
+    let eps = f32::EPSILON as f64;
+    let prior: Vec<f64> = prior.iter().map(|&x| x.clamp(eps, 1.0 - eps)).collect();
+    if loss == "HalfBinomialLoss" {
+        if prior.len() != 2 {
+            return Err(bad(
+                "init_.class_prior_",
+                format!("{} classes", prior.len()),
+            ));
+        }
+        return Ok(vec![logit(prior[1])]);
+    }
+    if prior.len() != k {
+        return Err(bad(
+            "init_.class_prior_",
+            format!("{} priors for {k} classes", prior.len()),
+        ));
+    }
+    // MultinomialLogit.link: log(p / gmean(p)), gmean = exp(mean(log p)).
+    let logs: Vec<f64> = prior.iter().map(|&x| libm::log(x)).collect();
+    let mean = super::numpy_sum(&logs) / k as f64;
+    let gm = edgewood_core::glibc_exp::exp(mean);
+    Ok(prior.iter().map(|&x| libm::log(x / gm)).collect())
+}
+
+/// One stage's regression tree (at attribute path `path`) as nodes, each leaf already
+/// multiplied by the learning rate as scikit-learn adds it.
+fn stage_nodes(
+    tree: &SklearnTree,
+    path: &str,
+    lr: f64,
+    n_features: usize,
+) -> Result<Vec<Node>, SklearnError> {
+    let n = tree.nodes.len();
+    let mut nodes = Vec::with_capacity(n);
+    for (i, node) in tree.nodes.iter().enumerate() {
+        if node.left_child == -1 {
+            // sklearn adds `learning_rate * value` at each stage.
+            nodes.push(Node::Leaf(vec![lr * tree.values[i * tree.width]]));
+            continue;
+        }
+        let child = |ch: i64| {
+            u32::try_from(ch)
+                .ok()
+                .filter(|&x| (x as usize) < n && x as usize != i)
+                .ok_or_else(|| {
+                    bad(
+                        format!("{path}tree_.nodes[{i}]"),
+                        format!("child {ch} is not a node of this {n}-node tree"),
+                    )
+                })
+        };
+        let feature = u32::try_from(node.feature)
+            .ok()
+            .filter(|&f| (f as usize) < n_features)
+            .ok_or_else(|| {
+                bad(
+                    format!("{path}tree_.nodes[{i}]"),
+                    format!("split on feature {}", node.feature),
+                )
+            })?;
+        nodes.push(Node::Split {
+            feature,
+            threshold: node.threshold,
+            missing_left: node.missing_go_to_left,
+            left: child(node.left_child)?,
+            right: child(node.right_child)?,
+        });
+    }
+    Ok(nodes)
 }
