@@ -120,16 +120,33 @@ struct PathElement {
     weight: f64,
 }
 
-/// Sorts `v` by `less`, stably. The slice's own sorts are several KB of wasm each,
-/// which the npm package's lazily loaded explainer (15 KB gzipped) cannot afford; a
-/// tree's features and thresholds are few, and sorted once per model.
-fn insertion_sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
-    for i in 1..v.len() {
-        let mut j = i;
-        while j > 0 && less(&v[j], &v[j - 1]) {
-            v.swap(j, j - 1);
-            j -= 1;
+/// Sorts `v` by `less` (heapsort: in place, O(n log n), not stable). The slice's own
+/// sorts are several KB of wasm each, which the npm package's lazily loaded explainer
+/// (15 KB gzipped) cannot afford; an O(n²) sort would stall on a deep tree's thousands
+/// of thresholds. Stability is not needed: the keys sorted here are distinct or equal
+/// in every bit.
+fn heap_sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    // Moves `v[root]` down the max-heap `v[..end]`.
+    let sift_down = |v: &mut [T], mut root: usize, end: usize| loop {
+        let mut child = 2 * root + 1;
+        if child >= end {
+            return;
         }
+        if child + 1 < end && less(&v[child], &v[child + 1]) {
+            child += 1;
+        }
+        if !less(&v[root], &v[child]) {
+            return;
+        }
+        v.swap(root, child);
+        root = child;
+    };
+    for start in (0..v.len() / 2).rev() {
+        sift_down(v, start, v.len());
+    }
+    for end in (1..v.len()).rev() {
+        v.swap(0, end);
+        sift_down(v, 0, end);
     }
 }
 
@@ -406,10 +423,10 @@ impl<'a> Explainer<'a> {
                     None => features.push((f, vec![k.record.threshold])),
                 }
             }
-            insertion_sort(&mut features, |a, b| a.0 < b.0);
+            heap_sort(&mut features, |a, b| a.0 < b.0);
             let mut cells = 1usize;
             for (_, cuts) in &mut features {
-                insertion_sort(cuts, |a, b| a.total_cmp(b).is_lt());
+                heap_sort(cuts, |a, b| a.total_cmp(b).is_lt());
                 cuts.dedup();
                 // One cell per interval, one more above the last threshold, one for NaN.
                 cells = cells.saturating_mul(cuts.len() + 2);
@@ -1025,5 +1042,32 @@ fn reciprocal(k: usize) -> f64 {
     match TABLE.get(k) {
         Some(&r) => r,
         None => 1.0 / k as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::heap_sort;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn heap_sort_orders_like_the_slice_sort() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for n in [0usize, 1, 2, 3, 7, 64, 1000] {
+            let mut v: Vec<f64> = (0..n)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    (seed % 50) as f64 - 25.0
+                })
+                .collect();
+            v.extend([-0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY]);
+            let mut want = v.clone();
+            want.sort_by(f64::total_cmp);
+            heap_sort(&mut v, |a, b| a.total_cmp(b).is_lt());
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&v), bits(&want), "n = {n}");
+        }
     }
 }
