@@ -5,21 +5,15 @@
 //! `EDGEWOOD_COMPONENT=path.wasm` embeds an already-built component instead (what
 //! `cargo xtask serve` and CI do after building it once). Otherwise this script runs
 //! `cargo build -p edgewood-spin --target wasm32-wasip2 --profile wasm-release` with its
-//! own target directory (`<target>/component`): a separate directory has its own lock, so
-//! the nested cargo never waits on the outer one. `EDGEWOOD_MODEL` passes through, so the
-//! component embeds the same model as the native `edgewood-spin` library.
+//! own target directory (`<target>/component`, where `cargo xtask spin` and
+//! `spin build` build it too, so it is built once): a separate directory has its own
+//! lock, so the nested cargo never waits on the outer one.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    for var in [
-        "EDGEWOOD_COMPONENT",
-        "EDGEWOOD_MODEL",
-        "EDGEWOOD_MODEL_NAME",
-    ] {
-        println!("cargo:rerun-if-env-changed={var}");
-    }
+    println!("cargo:rerun-if-env-changed=EDGEWOOD_COMPONENT");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let dest = out.join("edgewood_spin.wasm");
     let wasm = match std::env::var("EDGEWOOD_COMPONENT") {
@@ -51,11 +45,6 @@ fn build_component(out: &Path) -> PathBuf {
         "core/Cargo.toml",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
-    }
-    if let Ok(m) = std::env::var("EDGEWOOD_MODEL") {
-        if !m.is_empty() {
-            println!("cargo:rerun-if-changed={m}");
-        }
     }
     // OUT_DIR is <target>/[<triple>/]<profile>/build/<pkg>-<hash>/out: the target dir is
     // the ancestor holding the `build` directory's profile directory.

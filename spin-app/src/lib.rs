@@ -1,7 +1,7 @@
 //! Edgewood's HTTP inference service as a Spin component.
 //!
-//! The model is embedded at build time (the Iris forest by default, or the `.ewm` file
-//! named by `EDGEWOOD_MODEL`) and opened in place for each request, so a request costs
+//! The model is embedded at build time (the Iris forest) and opened in place for each
+//! request, so a request costs
 //! the same whatever the model's size. A built component can also be given another
 //! model without a compiler: `edgewood component` rewrites the [`ModelSlot`]. All
 //! request handling lives in [`api`], plain Rust tested natively; on `wasm32` the
@@ -68,8 +68,7 @@ pub fn model_bytes() -> &'static [u8] {
     slot().model
 }
 
-/// The model's name (the file's stem, `EDGEWOOD_MODEL_NAME`, or what `edgewood component`
-/// was given), used in V2 paths.
+/// The model's name (`iris`, or what `edgewood component` was given), used in V2 paths.
 pub fn model_name() -> &'static str {
     slot().name
 }

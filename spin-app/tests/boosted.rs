@@ -1,6 +1,6 @@
 //! The HTTP API answers for boosted models (XGBoost, LightGBM, scikit-learn GB) exactly
 //! as the libraries do: the same code the component runs, given a model converted from
-//! each fixture instead of the embedded Iris forest (`EDGEWOOD_MODEL` at build time).
+//! each fixture instead of the embedded Iris forest (as `edgewood component` packages one).
 
 use edgewood_spin::api::{handle, Body, Config, Request};
 

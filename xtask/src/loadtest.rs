@@ -128,7 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&work)?;
 
     // Builds: the Iris component and the host (release), the large model and its component.
-    let iris_wasm = crate::spin::build(None, None)?;
+    let iris_wasm = crate::spin::build()?;
     let host = crate::serve::build_host(&iris_wasm)?;
     let large_ewm = work.join("large_rf200_d12_f50.ewm");
     if !large_ewm.exists() {

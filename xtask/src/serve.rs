@@ -13,8 +13,9 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:3000")]
     listen: String,
-    /// Serve this .ewm model instead of Iris (a component is built for it).
-    #[arg(long, value_name = "FILE.ewm")]
+    /// Serve this model instead of Iris (any format `edgewood convert` reads; packaged
+    /// into the component as `edgewood component` does).
+    #[arg(long, value_name = "FILE")]
     model: Option<std::path::PathBuf>,
     /// Further arguments for `edgewood serve` (after `--`), e.g. `-- --var api_key=secret`.
     #[arg(last = true)]
@@ -23,7 +24,7 @@ pub struct Args {
 
 /// Builds everything and runs `edgewood serve` until Ctrl-C.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let wasm = crate::spin::build(None, None)?;
+    let wasm = crate::spin::build()?;
     let host = build_host(&wasm)?;
     let mut cmd = std::process::Command::new(host);
     cmd.args(["serve", "--listen", &args.listen]);

@@ -1,8 +1,9 @@
-//! `cargo xtask spin`: build the Spin component (wasm32-wasip2, `wasm-release`) and check
-//! its size budget: at most 400 KB without the embedded model.
+//! `cargo xtask spin`: build the Spin component (wasm32-wasip2, `wasm-release`, with the
+//! built-in Iris model) and check its size budget: at most 400 KB without the model.
 //!
-//! `--model FILE.ewm` embeds another model (through `EDGEWOOD_MODEL`); the output is the
-//! file `spin-app/spin.toml` points at, ready for `spin up`.
+//! It builds into `<target>/component`, where `edgewood`'s build script builds the
+//! component it carries and where `spin-app/spin.toml` looks: one build serves all three.
+//! Another model goes into the built component with `edgewood component`, no compiler.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,25 +15,21 @@ pub const BUDGET: u64 = 400 * 1000;
 
 /// Arguments of `cargo xtask spin`.
 #[derive(clap::Args)]
-pub struct Args {
-    /// Embed this .ewm model instead of the Iris default.
-    #[arg(long, value_name = "FILE.ewm")]
-    model: Option<PathBuf>,
-}
+pub struct Args {}
 
 /// Builds the component and reports its size.
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let wasm = build(args.model.as_deref(), None)?;
-    report(&wasm, args.model.as_deref())?;
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    let wasm = build()?;
+    report(&wasm)?;
     println!("component: {}", wasm.display());
     println!("run it:    cargo xtask serve   (or: spin up -f spin-app/spin.toml)");
+    println!("your model in it: edgewood component MODEL -o app.wasm");
     Ok(())
 }
 
 /// The CI step: build with the Iris model and fail over the size budget.
 pub fn check() -> anyhow::Result<()> {
-    let wasm = build(None, None)?;
-    report(&wasm, None)
+    report(&build()?)
 }
 
 /// The cargo target directory in use (CARGO_TARGET_DIR or `<root>/target`).
@@ -53,50 +50,31 @@ pub fn ensure_target() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the component embedding `model` (Iris when `None`) into `target_dir`
-/// (the workspace's when `None`), and returns the .wasm path.
-pub fn build(model: Option<&Path>, target_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+/// Builds the component into `<target>/component` and returns the .wasm path.
+pub fn build() -> anyhow::Result<PathBuf> {
     ensure_target()?;
-    let mut cmd = cargo();
-    cmd.args([
-        "build",
-        "-p",
-        "edgewood-spin",
-        "--target",
-        "wasm32-wasip2",
-        "--profile",
-        "wasm-release",
-    ]);
-    if let Some(dir) = target_dir {
-        cmd.arg("--target-dir").arg(dir);
-    }
-    match model {
-        Some(m) => {
-            let m = std::fs::canonicalize(m)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", m.display()))?;
-            cmd.env("EDGEWOOD_MODEL", m);
-        }
-        None => {
-            cmd.env_remove("EDGEWOOD_MODEL");
-        }
-    }
-    util::run(&mut cmd)?;
-    let dir = target_dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(target_dir_default);
+    let dir = target_dir().join("component");
+    util::run(
+        cargo()
+            .args([
+                "build",
+                "-p",
+                "edgewood-spin",
+                "--target",
+                "wasm32-wasip2",
+                "--profile",
+                "wasm-release",
+            ])
+            .arg("--target-dir")
+            .arg(&dir),
+    )?;
     Ok(dir.join("wasm32-wasip2/wasm-release/edgewood_spin.wasm"))
 }
 
-fn target_dir_default() -> PathBuf {
-    target_dir()
-}
-
 /// Prints the component's size with and without the model; fails over the budget.
-fn report(wasm: &Path, model: Option<&Path>) -> anyhow::Result<()> {
+fn report(wasm: &Path) -> anyhow::Result<()> {
     let total = std::fs::metadata(wasm)?.len();
-    let model_path = model
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| util::root().join("spin-app/models/iris.ewm"));
+    let model_path = util::root().join("spin-app/models/iris.ewm");
     let model_size = std::fs::metadata(&model_path)?.len();
     let without = total.saturating_sub(model_size);
     println!(
