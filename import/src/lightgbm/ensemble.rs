@@ -27,6 +27,46 @@ impl LgbmModel {
                 self.trees.len()
             )));
         }
+        let (name, task, link) = self.objective()?;
+        let n_outputs = match (&task, link) {
+            (Task::Classification { classes, .. }, _) if classes.len() > 2 || k > 1 => {
+                classes.len()
+            }
+            _ => 1,
+        };
+        if n_outputs != k {
+            return Err(LgbmError::Unsupported(format!(
+                "objective {name:?} with num_tree_per_iteration {k} and num_class {}",
+                self.num_class
+            )));
+        }
+        let mut trees = Vec::with_capacity(self.trees.len());
+        for (t, tree) in self.trees.iter().enumerate() {
+            let nodes = convert_tree(t, tree, n_features)?;
+            trees.push(Tree {
+                nodes,
+                stats: stats(tree),
+                output: (t % k) as u32,
+            });
+        }
+        Ok(Ensemble {
+            features: self.features(n_features),
+            task,
+            aggregation: Aggregation::Sum {
+                base: vec![0.0; n_outputs],
+                link,
+                accumulate_f32: false,
+                divide_by_rounds: self.average_output,
+            },
+            comparison: Comparison::F64LessEqual,
+            leaf_width: 1,
+            trees,
+            source: format!("lightgbm {} {}", self.version, self.objective),
+        })
+    }
+
+    /// The objective's name, task and link (`binary sigmoid:2` → a scaled sigmoid).
+    fn objective(&self) -> Result<(&str, Task, Link), LgbmError> {
         let mut words = self.objective.split(' ');
         let name = words.next().unwrap_or("");
         let params: Vec<(&str, &str)> = words.filter_map(|w| w.split_once(':')).collect();
@@ -54,26 +94,12 @@ impl LgbmModel {
                 if !(s.is_finite() && s > 0.0) {
                     return Err(LgbmError::Unsupported(format!("sigmoid {s}")));
                 }
-                (
-                    classes(2),
-                    if s == 1.0 {
-                        Link::Sigmoid
-                    } else {
-                        Link::ScaledSigmoid(s)
-                    },
-                )
+                (classes(2), sigmoid(s))
             }
             "multiclass" | "softmax" => (classes(self.num_class), Link::Softmax),
             "multiclassova" | "multiclass_ova" | "ova" | "ovr" => {
                 let s: f64 = param("sigmoid").and_then(|s| s.parse().ok()).unwrap_or(1.0);
-                (
-                    classes(self.num_class),
-                    if s == 1.0 {
-                        Link::Sigmoid
-                    } else {
-                        Link::ScaledSigmoid(s)
-                    },
-                )
+                (classes(self.num_class), sigmoid(s))
             }
             "regression"
             | "regression_l2"
@@ -102,28 +128,12 @@ impl LgbmModel {
             "cross_entropy" | "xentropy" => (Task::Regression, Link::Sigmoid),
             other => return Err(LgbmError::Unsupported(format!("objective {other:?}"))),
         };
-        let n_outputs = match (&task, link) {
-            (Task::Classification { classes, .. }, _) if classes.len() > 2 || k > 1 => {
-                classes.len()
-            }
-            _ => 1,
-        };
-        if n_outputs != k {
-            return Err(LgbmError::Unsupported(format!(
-                "objective {name:?} with num_tree_per_iteration {k} and num_class {}",
-                self.num_class
-            )));
-        }
-        let mut trees = Vec::with_capacity(self.trees.len());
-        for (t, tree) in self.trees.iter().enumerate() {
-            let nodes = convert_tree(t, tree, n_features)?;
-            trees.push(Tree {
-                nodes,
-                stats: stats(tree),
-                output: (t % k) as u32,
-            });
-        }
-        let features = (0..n_features)
+        Ok((name, task, link))
+    }
+
+    /// Features named as the model names them (`Column_<i>` where it does not).
+    fn features(&self, n_features: usize) -> Vec<Feature> {
+        (0..n_features)
             .map(|i| Feature {
                 allow_missing: true,
                 ..Feature::named(
@@ -134,21 +144,16 @@ impl LgbmModel {
                         .unwrap_or_else(|| format!("Column_{i}")),
                 )
             })
-            .collect();
-        Ok(Ensemble {
-            features,
-            task,
-            aggregation: Aggregation::Sum {
-                base: vec![0.0; n_outputs],
-                link,
-                accumulate_f32: false,
-                divide_by_rounds: self.average_output,
-            },
-            comparison: Comparison::F64LessEqual,
-            leaf_width: 1,
-            trees,
-            source: format!("lightgbm {} {}", self.version, self.objective),
-        })
+            .collect()
+    }
+}
+
+/// LightGBM's sigmoid with its `sigmoid` parameter `s`.
+fn sigmoid(s: f64) -> Link {
+    if s == 1.0 {
+        Link::Sigmoid
+    } else {
+        Link::ScaledSigmoid(s)
     }
 }
 
