@@ -2,7 +2,7 @@
 //! read into an [`Ensemble`]. A new format is a module of its own plus one entry in
 //! [`READERS`] (and its [`SourceFormat`] variant); [`crate::convert`] does the rest.
 
-use edgewood_core::Ensemble;
+use edgewood_core::{Ensemble, Feature};
 
 use crate::{lightgbm, onnx, sklearn, xgboost, ImportError, ImportOptions, SourceFormat};
 
@@ -30,4 +30,22 @@ pub(crate) fn recognise(bytes: &[u8]) -> Option<(&'static Reader, SourceFormat)>
     READERS
         .iter()
         .find_map(|r| (r.sniff)(bytes).map(|format| (r, format)))
+}
+
+/// `n` features that accept NaN (the boosting libraries route it by their missing-value
+/// rules), named as the file names them, and `<unnamed><i>` where it does not
+/// (XGBoost's `f0`, LightGBM's `Column_0`).
+pub(crate) fn named_features(names: &[String], n: usize, unnamed: &str) -> Vec<Feature> {
+    (0..n)
+        .map(|i| Feature {
+            allow_missing: true,
+            ..Feature::named(
+                names
+                    .get(i)
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| format!("{unnamed}{i}")),
+            )
+        })
+        .collect()
 }

@@ -4,11 +4,12 @@
 //! transform.
 
 use edgewood_core::{
-    Aggregation, Comparison, Ensemble, Feature, Link, Missing, Node, NodeStats, SplitTest, Task,
-    Tree, MAX_CATEGORY, ZERO_THRESHOLD,
+    Aggregation, Comparison, Ensemble, Link, Missing, Node, NodeStats, SplitTest, Task, Tree,
+    MAX_CATEGORY, ZERO_THRESHOLD,
 };
 
 use super::{LgbmError, LgbmModel, LgbmTree};
+use crate::reader::named_features;
 
 impl LgbmModel {
     /// Converts to an [`Ensemble`] that predicts exactly as LightGBM does.
@@ -50,7 +51,7 @@ impl LgbmModel {
             });
         }
         Ok(Ensemble {
-            features: self.features(n_features),
+            features: named_features(&self.feature_names, n_features, "Column_"),
             task,
             aggregation: Aggregation::Sum {
                 base: vec![0.0; n_outputs],
@@ -129,22 +130,6 @@ impl LgbmModel {
             other => return Err(LgbmError::Unsupported(format!("objective {other:?}"))),
         };
         Ok((name, task, link))
-    }
-
-    /// Features named as the model names them (`Column_<i>` where it does not).
-    fn features(&self, n_features: usize) -> Vec<Feature> {
-        (0..n_features)
-            .map(|i| Feature {
-                allow_missing: true,
-                ..Feature::named(
-                    self.feature_names
-                        .get(i)
-                        .filter(|s| !s.is_empty())
-                        .cloned()
-                        .unwrap_or_else(|| format!("Column_{i}")),
-                )
-            })
-            .collect()
     }
 }
 

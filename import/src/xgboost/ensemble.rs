@@ -3,11 +3,12 @@
 //! sets whose members go right, DART weights), one tree arena at a time.
 
 use edgewood_core::{
-    next_down_f32, Aggregation, Comparison, Ensemble, Feature, Link, Missing, Node, NodeStats,
-    SplitTest, Task, Tree,
+    next_down_f32, Aggregation, Comparison, Ensemble, Link, Missing, Node, NodeStats, SplitTest,
+    Task, Tree,
 };
 
 use super::{Objective, XgbError, XgbModel, XgbTree};
+use crate::reader::named_features;
 
 impl XgbModel {
     /// Number of output groups (margins).
@@ -49,6 +50,47 @@ impl XgbModel {
     /// Converts to an [`Ensemble`] that predicts exactly as XGBoost does.
     pub fn to_ensemble(&self) -> Result<Ensemble, XgbError> {
         let groups = self.n_groups();
+        self.check_lengths()?;
+        let base = self.base_margins()?;
+        let trees = self.trees(groups)?;
+        let (task, link) = self.task(groups);
+        let n_outputs = match (&task, link) {
+            (Task::Classification { .. }, Link::Softmax) => groups,
+            _ => 1,
+        };
+        if groups != n_outputs {
+            return Err(XgbError::Invalid {
+                path: "learner.learner_model_param.num_class".into(),
+                reason: format!(
+                    "{groups} output groups for objective {}",
+                    self.objective_name
+                ),
+            });
+        }
+        let version = self
+            .version
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(".");
+        Ok(Ensemble {
+            features: named_features(&self.feature_names, self.num_feature, "f"),
+            task,
+            aggregation: Aggregation::Sum {
+                base: base.iter().map(|&b| b as f64).collect(),
+                link,
+                accumulate_f32: true,
+                divide_by_rounds: false,
+            },
+            comparison: Comparison::F32LessEqual,
+            leaf_width: 1,
+            trees,
+            source: format!("xgboost {version} {}", self.objective_name),
+        })
+    }
+
+    /// At least one feature, and one `tree_info` entry (and DART weight) per tree.
+    fn check_lengths(&self) -> Result<(), XgbError> {
         if self.num_feature == 0 {
             return Err(XgbError::Invalid {
                 path: "learner.learner_model_param.num_feature".into(),
@@ -73,7 +115,11 @@ impl XgbModel {
                 });
             }
         }
-        let base = self.base_margins()?;
+        Ok(())
+    }
+
+    /// Every tree as an arena, adding to its `tree_info` output group.
+    fn trees(&self, groups: usize) -> Result<Vec<Tree>, XgbError> {
         let mut trees = Vec::with_capacity(self.trees.len());
         for (t, tree) in self.trees.iter().enumerate() {
             let group = self.tree_info[t];
@@ -88,85 +134,32 @@ impl XgbModel {
             converted.output = group as u32;
             trees.push(converted);
         }
-        let features: Vec<Feature> = (0..self.num_feature)
-            .map(|i| Feature {
-                allow_missing: true,
-                ..Feature::named(
-                    self.feature_names
-                        .get(i)
-                        .filter(|n| !n.is_empty())
-                        .cloned()
-                        .unwrap_or_else(|| format!("f{i}")),
-                )
-            })
-            .collect();
-        let classes = |n: usize| -> (Vec<String>, bool) {
-            match &self.classes {
+        Ok(trees)
+    }
+
+    /// The objective's task (with the sklearn wrapper's class labels when it saved
+    /// them) and link.
+    fn task(&self, groups: usize) -> (Task, Link) {
+        let classification = |n: usize| {
+            let (classes, integer_labels) = match &self.classes {
                 Some(c) if c.len() == n => {
                     let ints = c.iter().all(|s| s.parse::<i64>().is_ok());
                     (c.clone(), ints)
                 }
                 _ => ((0..n).map(|i| i.to_string()).collect(), true),
+            };
+            Task::Classification {
+                classes,
+                integer_labels,
             }
         };
-        let (task, link) = match self.objective {
-            Objective::BinaryLogistic => {
-                let (classes, integer_labels) = classes(2);
-                (
-                    Task::Classification {
-                        classes,
-                        integer_labels,
-                    },
-                    Link::Sigmoid,
-                )
-            }
-            Objective::SoftProb | Objective::SoftMax => {
-                let (classes, integer_labels) = classes(groups);
-                (
-                    Task::Classification {
-                        classes,
-                        integer_labels,
-                    },
-                    Link::Softmax,
-                )
-            }
+        match self.objective {
+            Objective::BinaryLogistic => (classification(2), Link::Sigmoid),
+            Objective::SoftProb | Objective::SoftMax => (classification(groups), Link::Softmax),
             Objective::BinaryLogitRaw | Objective::Identity => (Task::Regression, Link::Identity),
             Objective::RegLogistic => (Task::Regression, Link::Sigmoid),
             Objective::Exp => (Task::Regression, Link::Exp),
-        };
-        let n_outputs = match (&task, link) {
-            (Task::Classification { .. }, Link::Softmax) => groups,
-            _ => 1,
-        };
-        if groups != n_outputs {
-            return Err(XgbError::Invalid {
-                path: "learner.learner_model_param.num_class".into(),
-                reason: format!(
-                    "{groups} output groups for objective {}",
-                    self.objective_name
-                ),
-            });
         }
-        let version = self
-            .version
-            .iter()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join(".");
-        Ok(Ensemble {
-            features,
-            task,
-            aggregation: Aggregation::Sum {
-                base: base.iter().map(|&b| b as f64).collect(),
-                link,
-                accumulate_f32: true,
-                divide_by_rounds: false,
-            },
-            comparison: Comparison::F32LessEqual,
-            leaf_width: 1,
-            trees,
-            source: format!("xgboost {version} {}", self.objective_name),
-        })
     }
 }
 
