@@ -108,53 +108,8 @@ impl XgbModel {
             .map(|v| ints(v, "version"))
             .transpose()?;
         let learner = field(root, "learner")?;
-        let objective_name = field(learner, "objective.name")?
-            .as_str()
-            .ok_or(XgbError::Field {
-                path: "learner.objective.name".into(),
-                expected: "a string",
-            })?
-            .to_string();
-        let objective = match objective_name.as_str() {
-            "binary:logistic" => Objective::BinaryLogistic,
-            "binary:logitraw" => Objective::BinaryLogitRaw,
-            "multi:softprob" => Objective::SoftProb,
-            "multi:softmax" => Objective::SoftMax,
-            "reg:squarederror"
-            | "reg:linear"
-            | "reg:pseudohubererror"
-            | "reg:absoluteerror"
-            | "reg:quantileerror"
-            | "reg:squaredlogerror" => Objective::Identity,
-            "reg:logistic" => Objective::RegLogistic,
-            "count:poisson" | "reg:gamma" | "reg:tweedie" => Objective::Exp,
-            other => return Err(XgbError::Unsupported(format!("objective {other:?}"))),
-        };
-        let param = field(learner, "learner_model_param")?;
-        let p = "learner.learner_model_param";
-        let num_feature = count(
-            field(param, "num_feature")?,
-            &format!("{p}.num_feature"),
-            65_535,
-        )?;
-        let num_class = count(
-            field(param, "num_class")?,
-            &format!("{p}.num_class"),
-            65_535,
-        )?;
-        if let Some(t) = param.get("num_target") {
-            if count(t, &format!("{p}.num_target"), 65_535)? > 1 {
-                return Err(XgbError::Unsupported(
-                    "multi-target model (num_target > 1)".into(),
-                ));
-            }
-        }
-        let base_score = parse_base_score(field(param, "base_score")?.as_str().ok_or(
-            XgbError::Field {
-                path: format!("{p}.base_score"),
-                expected: "a string",
-            },
-        )?)?;
+        let (objective_name, objective) = read_objective(learner)?;
+        let (num_feature, num_class, base_score) = read_model_param(learner)?;
         let feature_names = match learner.get("feature_names") {
             Some(v) => as_array(v, "learner.feature_names")?
                 .iter()
@@ -162,59 +117,12 @@ impl XgbModel {
                 .collect(),
             None => Vec::new(),
         };
-        let booster = field(learner, "gradient_booster")?;
-        let name = field(booster, "name")?.as_str().unwrap_or("");
-        let (model, weight_drop) = match name {
-            "gbtree" => (field(booster, "model")?, None),
-            "dart" => (
-                field(booster, "gbtree.model")?,
-                Some(floats(
-                    field(booster, "weight_drop")?,
-                    "learner.gradient_booster.weight_drop",
-                )?),
-            ),
-            other => return Err(XgbError::Unsupported(format!("booster {other:?}"))),
-        };
-        let mp = "learner.gradient_booster.model";
-        let trees_v = as_array(field(model, "trees")?, &format!("{mp}.trees"))?;
-        if trees_v.len() > MAX_TREES {
-            return Err(XgbError::Invalid {
-                path: format!("{mp}.trees"),
-                reason: format!("{} trees is more than {MAX_TREES}", trees_v.len()),
-            });
-        }
-        let tree_info: Vec<usize> = ints(field(model, "tree_info")?, &format!("{mp}.tree_info"))?
-            .into_iter()
-            .enumerate()
-            .map(|(i, g)| {
-                usize::try_from(g).map_err(|_| XgbError::Invalid {
-                    path: format!("{mp}.tree_info[{i}]"),
-                    reason: format!("negative output group {g}"),
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        let mut trees = Vec::with_capacity(trees_v.len());
-        for (t, tv) in trees_v.iter().enumerate() {
-            trees.push(parse_tree(tv, &format!("{mp}.trees[{t}]"))?);
-        }
-        let classes = learner
-            .get("attributes")
-            .and_then(|a| a.get("scikit_learn"))
-            .and_then(|s| s.as_str())
-            .and_then(|s| serde_json::from_str::<Value>(s).ok())
-            .and_then(|s| {
-                s.get("classes_").and_then(|c| {
-                    let c = c.get("data").unwrap_or(c);
-                    c.as_array().map(|a| {
-                        a.iter()
-                            .map(|x| match x {
-                                Value::String(s) => s.clone(),
-                                other => other.to_string(),
-                            })
-                            .collect()
-                    })
-                })
-            });
+        let Booster {
+            trees,
+            tree_info,
+            weight_drop,
+        } = read_booster(learner)?;
+        let classes = sklearn_classes(learner);
         Ok(XgbModel {
             version: version.unwrap_or_default(),
             objective_name,
@@ -229,6 +137,138 @@ impl XgbModel {
             classes,
         })
     }
+}
+
+/// `learner.objective.name` and what it means for the output.
+fn read_objective(learner: &Value) -> Result<(String, Objective), XgbError> {
+    let objective_name = field(learner, "objective.name")?
+        .as_str()
+        .ok_or(XgbError::Field {
+            path: "learner.objective.name".into(),
+            expected: "a string",
+        })?
+        .to_string();
+    let objective = match objective_name.as_str() {
+        "binary:logistic" => Objective::BinaryLogistic,
+        "binary:logitraw" => Objective::BinaryLogitRaw,
+        "multi:softprob" => Objective::SoftProb,
+        "multi:softmax" => Objective::SoftMax,
+        "reg:squarederror"
+        | "reg:linear"
+        | "reg:pseudohubererror"
+        | "reg:absoluteerror"
+        | "reg:quantileerror"
+        | "reg:squaredlogerror" => Objective::Identity,
+        "reg:logistic" => Objective::RegLogistic,
+        "count:poisson" | "reg:gamma" | "reg:tweedie" => Objective::Exp,
+        other => return Err(XgbError::Unsupported(format!("objective {other:?}"))),
+    };
+    Ok((objective_name, objective))
+}
+
+/// `learner.learner_model_param`: the feature count, class count and base score (a
+/// single-target model only).
+fn read_model_param(learner: &Value) -> Result<(usize, usize, Vec<f32>), XgbError> {
+    let param = field(learner, "learner_model_param")?;
+    let p = "learner.learner_model_param";
+    let num_feature = count(
+        field(param, "num_feature")?,
+        &format!("{p}.num_feature"),
+        65_535,
+    )?;
+    let num_class = count(
+        field(param, "num_class")?,
+        &format!("{p}.num_class"),
+        65_535,
+    )?;
+    if let Some(t) = param.get("num_target") {
+        if count(t, &format!("{p}.num_target"), 65_535)? > 1 {
+            return Err(XgbError::Unsupported(
+                "multi-target model (num_target > 1)".into(),
+            ));
+        }
+    }
+    let base_score = parse_base_score(field(param, "base_score")?.as_str().ok_or(
+        XgbError::Field {
+            path: format!("{p}.base_score"),
+            expected: "a string",
+        },
+    )?)?;
+    Ok((num_feature, num_class, base_score))
+}
+
+/// What `learner.gradient_booster` holds: the trees, each one's output group, and
+/// DART's tree weights.
+struct Booster {
+    trees: Vec<XgbTree>,
+    tree_info: Vec<usize>,
+    weight_drop: Option<Vec<f32>>,
+}
+
+/// `learner.gradient_booster`, gbtree or DART.
+fn read_booster(learner: &Value) -> Result<Booster, XgbError> {
+    let booster = field(learner, "gradient_booster")?;
+    let name = field(booster, "name")?.as_str().unwrap_or("");
+    let (model, weight_drop) = match name {
+        "gbtree" => (field(booster, "model")?, None),
+        "dart" => (
+            field(booster, "gbtree.model")?,
+            Some(floats(
+                field(booster, "weight_drop")?,
+                "learner.gradient_booster.weight_drop",
+            )?),
+        ),
+        other => return Err(XgbError::Unsupported(format!("booster {other:?}"))),
+    };
+    let mp = "learner.gradient_booster.model";
+    let trees_v = as_array(field(model, "trees")?, &format!("{mp}.trees"))?;
+    if trees_v.len() > MAX_TREES {
+        return Err(XgbError::Invalid {
+            path: format!("{mp}.trees"),
+            reason: format!("{} trees is more than {MAX_TREES}", trees_v.len()),
+        });
+    }
+    let tree_info: Vec<usize> = ints(field(model, "tree_info")?, &format!("{mp}.tree_info"))?
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| {
+            usize::try_from(g).map_err(|_| XgbError::Invalid {
+                path: format!("{mp}.tree_info[{i}]"),
+                reason: format!("negative output group {g}"),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let mut trees = Vec::with_capacity(trees_v.len());
+    for (t, tv) in trees_v.iter().enumerate() {
+        trees.push(parse_tree(tv, &format!("{mp}.trees[{t}]"))?);
+    }
+    Ok(Booster {
+        trees,
+        tree_info,
+        weight_drop,
+    })
+}
+
+/// The class labels the scikit-learn wrapper saved in the model's attributes, if any.
+fn sklearn_classes(learner: &Value) -> Option<Vec<String>> {
+    learner
+        .get("attributes")
+        .and_then(|a| a.get("scikit_learn"))
+        .and_then(|s| s.as_str())
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .and_then(|s| {
+            s.get("classes_").and_then(|c| {
+                let c = c.get("data").unwrap_or(c);
+                c.as_array().map(|a| {
+                    a.iter()
+                        .map(|x| match x {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect()
+                })
+            })
+        })
 }
 
 fn parse_tree(tv: &Value, path: &str) -> Result<XgbTree, XgbError> {
