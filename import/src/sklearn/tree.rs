@@ -27,6 +27,38 @@ pub(super) fn read_tree(
     let _ = n_features;
     let dot = format!("{path}.");
     let node_count = usize_attr(p, id, &dot, "node_count")?;
+    let Records {
+        nodes,
+        cover,
+        has_missing_field,
+    } = read_records(p, id, path, node_count)?;
+    let (values, width) = read_values(p, id, path, node_count)?;
+    Ok(SklearnTree {
+        cover,
+        nodes,
+        has_missing_field,
+        values,
+        width,
+    })
+}
+
+/// What the `nodes` record array holds: each node's record, each node's cover
+/// (`weighted_n_node_samples`, when recorded), and whether the layout has
+/// `missing_go_to_left` (scikit-learn ≥ 1.3).
+struct Records {
+    nodes: Vec<SklearnNode>,
+    cover: Vec<f64>,
+    has_missing_field: bool,
+}
+
+/// The tree's `nodes` record array, `node_count` records.
+fn read_records(
+    p: &Pickle,
+    id: Id,
+    path: &str,
+    node_count: usize,
+) -> Result<Records, SklearnError> {
+    let dot = format!("{path}.");
     let nodes_path = format!("{path}.nodes");
     let nodes = numpy::array(p, attr(p, id, &dot, "nodes")?).map_err(|e| bad(&nodes_path, e))?;
     if nodes.shape != [node_count] || node_count == 0 {
@@ -93,6 +125,21 @@ pub(super) fn read_tree(
             },
         });
     }
+    Ok(Records {
+        nodes: records,
+        cover,
+        has_missing_field: missing.is_some(),
+    })
+}
+
+/// The tree's `values` (node_count × 1 × width) in row-major order, and the width.
+fn read_values(
+    p: &Pickle,
+    id: Id,
+    path: &str,
+    node_count: usize,
+) -> Result<(Vec<f64>, usize), SklearnError> {
+    let dot = format!("{path}.");
     let values_path = format!("{path}.values");
     let values = numpy::array(p, attr(p, id, &dot, "values")?).map_err(|e| bad(&values_path, e))?;
     let (rows, outputs, width) = match values.shape[..] {
@@ -126,11 +173,5 @@ pub(super) fn read_tree(
     } else {
         raw
     };
-    Ok(SklearnTree {
-        cover,
-        nodes: records,
-        has_missing_field: missing.is_some(),
-        values,
-        width,
-    })
+    Ok((values, width))
 }
