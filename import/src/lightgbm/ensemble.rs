@@ -175,9 +175,6 @@ fn convert_tree(t: usize, tree: &LgbmTree, n_features: usize) -> Result<Vec<Node
         let left = child(i, tree.left_child[i])?;
         let right = child(i, tree.right_child[i])?;
         let dt = tree.decision_type[i];
-        let default_left = dt & 2 != 0;
-        let missing_type = (dt >> 2) & 3;
-        let t_ = tree.threshold[i];
         if dt & 1 != 0 {
             let categories = categories(t, i, tree)?;
             nodes.push(Node::Rule {
@@ -194,79 +191,111 @@ fn convert_tree(t: usize, tree: &LgbmTree, n_features: usize) -> Result<Vec<Node
             });
             continue;
         }
-        if t_.is_nan() {
-            return Err(bad(format!("node {i}: NaN threshold")));
-        }
-        // Inputs with |x| <= 1e-35 reach LightGBM's trees as 0.0; only a threshold in
-        // that band can tell them from zero, so only then is the rule spelled out.
-        let near_zero = (-ZERO_THRESHOLD..ZERO_THRESHOLD).contains(&t_);
-        let node = match missing_type {
-            // None: NaN becomes 0.0 and compares as such.
-            0 if !near_zero => Node::Split {
-                feature,
-                threshold: t_,
-                missing_left: 0.0 <= t_,
-                left,
-                right,
-            },
-            0 => rule(
-                feature,
-                t_,
-                Missing {
-                    left: false,
-                    tiny_as_zero: true,
-                    nan_as_zero: true,
-                    zero_is_missing: false,
-                },
-                left,
-                right,
-            ),
-            // Zero: NaN and (near) zero take the default direction.
-            1 if !near_zero && (0.0 <= t_) == default_left => Node::Split {
-                feature,
-                threshold: t_,
-                missing_left: default_left,
-                left,
-                right,
-            },
-            1 => rule(
-                feature,
-                t_,
-                Missing {
-                    left: default_left,
-                    tiny_as_zero: true,
-                    nan_as_zero: true,
-                    zero_is_missing: true,
-                },
-                left,
-                right,
-            ),
-            // NaN: NaN takes the default direction.
-            2 if !near_zero => Node::Split {
-                feature,
-                threshold: t_,
-                missing_left: default_left,
-                left,
-                right,
-            },
-            2 => rule(
-                feature,
-                t_,
-                Missing {
-                    left: default_left,
-                    tiny_as_zero: true,
-                    nan_as_zero: false,
-                    zero_is_missing: false,
-                },
-                left,
-                right,
-            ),
-            m => return Err(bad(format!("node {i}: unknown missing type {m}"))),
-        };
-        nodes.push(node);
+        nodes.push(numeric_split(
+            t,
+            i,
+            feature,
+            tree.threshold[i],
+            dt,
+            left,
+            right,
+        )?);
     }
     nodes.extend(tree.leaf_value.iter().map(|&v| Node::Leaf(vec![v])));
     Ok(nodes)
+}
+
+/// Numeric split `i` of tree `t`: `x <= threshold` with its decision type's missing-value rule
+/// (LightGBM's missing types None, Zero and NaN, and its default direction), as a plain
+/// split where that is exact, else as a rule.
+fn numeric_split(
+    t: usize,
+    i: usize,
+    feature: u32,
+    threshold: f64,
+    decision_type: u8,
+    left: u32,
+    right: u32,
+) -> Result<Node, LgbmError> {
+    let default_left = decision_type & 2 != 0;
+    let missing_type = (decision_type >> 2) & 3;
+    if threshold.is_nan() {
+        return Err(LgbmError::Tree {
+            tree: t,
+            reason: format!("node {i}: NaN threshold"),
+        });
+    }
+    // Inputs with |x| <= 1e-35 reach LightGBM's trees as 0.0; only a threshold in
+    // that band can tell them from zero, so only then is the rule spelled out.
+    let near_zero = (-ZERO_THRESHOLD..ZERO_THRESHOLD).contains(&threshold);
+    Ok(match missing_type {
+        // None: NaN becomes 0.0 and compares as such.
+        0 if !near_zero => Node::Split {
+            feature,
+            threshold,
+            missing_left: 0.0 <= threshold,
+            left,
+            right,
+        },
+        0 => rule(
+            feature,
+            threshold,
+            Missing {
+                left: false,
+                tiny_as_zero: true,
+                nan_as_zero: true,
+                zero_is_missing: false,
+            },
+            left,
+            right,
+        ),
+        // Zero: NaN and (near) zero take the default direction.
+        1 if !near_zero && (0.0 <= threshold) == default_left => Node::Split {
+            feature,
+            threshold,
+            missing_left: default_left,
+            left,
+            right,
+        },
+        1 => rule(
+            feature,
+            threshold,
+            Missing {
+                left: default_left,
+                tiny_as_zero: true,
+                nan_as_zero: true,
+                zero_is_missing: true,
+            },
+            left,
+            right,
+        ),
+        // NaN: NaN takes the default direction.
+        2 if !near_zero => Node::Split {
+            feature,
+            threshold,
+            missing_left: default_left,
+            left,
+            right,
+        },
+        2 => rule(
+            feature,
+            threshold,
+            Missing {
+                left: default_left,
+                tiny_as_zero: true,
+                nan_as_zero: false,
+                zero_is_missing: false,
+            },
+            left,
+            right,
+        ),
+        m => {
+            return Err(LgbmError::Tree {
+                tree: t,
+                reason: format!("node {i}: unknown missing type {m}"),
+            })
+        }
+    })
 }
 
 /// The covers of the arena of [`convert_tree`] (splits, then leaves) and each leaf's
