@@ -326,62 +326,10 @@ fn parse_tree(tv: &Value, path: &str) -> Result<XgbTree, XgbError> {
         }
         None => Vec::new(),
     };
-    let mut categories = Vec::new();
-    if let Some(nodes) = tv.get("categories_nodes") {
-        let nodes = ints(nodes, &format!("{path}.categories_nodes"))?;
-        let segments = ints(
-            field(tv, "categories_segments")?,
-            &format!("{path}.categories_segments"),
-        )?;
-        let sizes = ints(
-            field(tv, "categories_sizes")?,
-            &format!("{path}.categories_sizes"),
-        )?;
-        let cats = ints(field(tv, "categories")?, &format!("{path}.categories"))?;
-        if segments.len() != nodes.len() || sizes.len() != nodes.len() {
-            return Err(XgbError::Invalid {
-                path: format!("{path}.categories_segments"),
-                reason: format!(
-                    "{} segments and {} sizes for {} categorical nodes",
-                    segments.len(),
-                    sizes.len(),
-                    nodes.len()
-                ),
-            });
-        }
-        for (k, ((&node, &seg), &size)) in nodes.iter().zip(&segments).zip(&sizes).enumerate() {
-            let bad = |reason: String| XgbError::Invalid {
-                path: format!("{path}.categories_nodes[{k}]"),
-                reason,
-            };
-            let node = usize::try_from(node)
-                .ok()
-                .filter(|&n| n < num_nodes)
-                .ok_or_else(|| bad(format!("node {node} out of range")))?;
-            let (seg, size) = (seg.max(-1), size.max(-1));
-            let range = usize::try_from(seg)
-                .ok()
-                .zip(usize::try_from(size).ok())
-                .and_then(|(s, n)| Some(s..s.checked_add(n)?))
-                .filter(|r| r.end <= cats.len())
-                .ok_or_else(|| {
-                    bad(format!(
-                        "segment {seg}+{size} outside {} categories",
-                        cats.len()
-                    ))
-                })?;
-            let list = cats[range]
-                .iter()
-                .map(|&c| {
-                    u32::try_from(c)
-                        .ok()
-                        .filter(|&c| c < MAX_CATEGORY)
-                        .ok_or_else(|| bad(format!("category {c} out of range")))
-                })
-                .collect::<Result<Vec<u32>, _>>()?;
-            categories.push((node, list));
-        }
-    }
+    let categories = match tv.get("categories_nodes") {
+        Some(nodes) => read_categories(tv, nodes, path, num_nodes)?,
+        None => Vec::new(),
+    };
     Ok(XgbTree {
         left_children,
         right_children,
@@ -392,4 +340,70 @@ fn parse_tree(tv: &Value, path: &str) -> Result<XgbTree, XgbError> {
         categories,
         sum_hessian,
     })
+}
+
+/// A tree's categorical splits: for each node listed in `categories_nodes`, its
+/// category set (a segment of `categories`), each category checked below
+/// `MAX_CATEGORY`.
+fn read_categories(
+    tv: &Value,
+    nodes: &Value,
+    path: &str,
+    num_nodes: usize,
+) -> Result<Vec<(usize, Vec<u32>)>, XgbError> {
+    let mut categories = Vec::new();
+    let nodes = ints(nodes, &format!("{path}.categories_nodes"))?;
+    let segments = ints(
+        field(tv, "categories_segments")?,
+        &format!("{path}.categories_segments"),
+    )?;
+    let sizes = ints(
+        field(tv, "categories_sizes")?,
+        &format!("{path}.categories_sizes"),
+    )?;
+    let cats = ints(field(tv, "categories")?, &format!("{path}.categories"))?;
+    if segments.len() != nodes.len() || sizes.len() != nodes.len() {
+        return Err(XgbError::Invalid {
+            path: format!("{path}.categories_segments"),
+            reason: format!(
+                "{} segments and {} sizes for {} categorical nodes",
+                segments.len(),
+                sizes.len(),
+                nodes.len()
+            ),
+        });
+    }
+    for (k, ((&node, &seg), &size)) in nodes.iter().zip(&segments).zip(&sizes).enumerate() {
+        let bad = |reason: String| XgbError::Invalid {
+            path: format!("{path}.categories_nodes[{k}]"),
+            reason,
+        };
+        let node = usize::try_from(node)
+            .ok()
+            .filter(|&n| n < num_nodes)
+            .ok_or_else(|| bad(format!("node {node} out of range")))?;
+        let (seg, size) = (seg.max(-1), size.max(-1));
+        let range = usize::try_from(seg)
+            .ok()
+            .zip(usize::try_from(size).ok())
+            .and_then(|(s, n)| Some(s..s.checked_add(n)?))
+            .filter(|r| r.end <= cats.len())
+            .ok_or_else(|| {
+                bad(format!(
+                    "segment {seg}+{size} outside {} categories",
+                    cats.len()
+                ))
+            })?;
+        let list = cats[range]
+            .iter()
+            .map(|&c| {
+                u32::try_from(c)
+                    .ok()
+                    .filter(|&c| c < MAX_CATEGORY)
+                    .ok_or_else(|| bad(format!("category {c} out of range")))
+            })
+            .collect::<Result<Vec<u32>, _>>()?;
+        categories.push((node, list));
+    }
+    Ok(categories)
 }
