@@ -187,22 +187,12 @@ impl SklearnBoosting {
         let (task, link) = match &self.classes {
             None => (Task::Regression, Link::Identity),
             Some(c) => {
-                let (classes, integer_labels) = match c {
-                    Classes::Integers(v) => (v.iter().map(|i| i.to_string()).collect(), true),
-                    Classes::Labels(v) => (v.clone(), false),
-                };
-                let link = if classes.len() == 2 {
+                let link = if c.len() == 2 {
                     Link::Sigmoid
                 } else {
                     Link::Softmax
                 };
-                (
-                    Task::Classification {
-                        classes,
-                        integer_labels,
-                    },
-                    link,
-                )
+                (c.task(), link)
             }
         };
         Ok(Ensemble {

@@ -6,8 +6,8 @@
 use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Node, Task, Tree};
 
 use super::{
-    attr, bad, normalise_row, read_schema, read_tree, source, usize_attr, Classes, Schema,
-    SklearnError, SklearnForest, ESTIMATORS,
+    attr, bad, normalise_row, read_schema, read_tree, source, usize_attr, Schema, SklearnError,
+    SklearnForest, SklearnTree, ESTIMATORS,
 };
 use crate::pickle::{Pickle, Role, Value};
 
@@ -146,87 +146,12 @@ impl SklearnForest {
             .collect();
         let (task, width) = match &self.classes {
             None => (Task::Regression, 1),
-            Some(c) => {
-                let (classes, integer_labels) = match c {
-                    Classes::Integers(v) => (v.iter().map(|i| i.to_string()).collect(), true),
-                    Classes::Labels(v) => (v.clone(), false),
-                };
-                (
-                    Task::Classification {
-                        classes,
-                        integer_labels,
-                    },
-                    c.len(),
-                )
-            }
+            Some(c) => (c.task(), c.len()),
         };
         let normalise = self.classes.is_some() && !self.leaves_are_fractions();
         let mut trees = Vec::with_capacity(self.trees.len());
         for (t, tree) in self.trees.iter().enumerate() {
-            let path = |i: usize| {
-                if self.trees.len() == 1
-                    && !self.class.contains("Forest")
-                    && !self.class.contains("Trees")
-                {
-                    format!("tree_.nodes[{i}]")
-                } else {
-                    format!("estimators_[{t}].tree_.nodes[{i}]")
-                }
-            };
-            if width > tree.width {
-                return Err(bad(
-                    path(0),
-                    format!("{width} classes, but leaves hold {} values", tree.width),
-                ));
-            }
-            let n = tree.nodes.len();
-            let mut nodes = Vec::with_capacity(n);
-            for (i, node) in tree.nodes.iter().enumerate() {
-                if node.left_child == -1 {
-                    let row = &tree.values[i * tree.width..i * tree.width + width];
-                    nodes.push(Node::Leaf(if normalise {
-                        normalise_row(row)
-                    } else {
-                        row.to_vec()
-                    }));
-                    continue;
-                }
-                let child = |c: i64, which: &str| {
-                    u32::try_from(c)
-                        .ok()
-                        .filter(|&c| (c as usize) < n && c as usize != i)
-                        .ok_or_else(|| {
-                            bad(
-                                path(i),
-                                format!("{which} child {c} is not a node of this {n}-node tree"),
-                            )
-                        })
-                };
-                let left = child(node.left_child, "left")?;
-                let right = child(node.right_child, "right")?;
-                let feature = u32::try_from(node.feature)
-                    .ok()
-                    .filter(|&f| (f as usize) < self.n_features)
-                    .ok_or_else(|| {
-                        bad(
-                            path(i),
-                            format!(
-                                "split on feature {}, but the model has {} features",
-                                node.feature, self.n_features
-                            ),
-                        )
-                    })?;
-                if node.threshold.is_nan() {
-                    return Err(bad(path(i), "the threshold is NaN"));
-                }
-                nodes.push(Node::Split {
-                    feature,
-                    threshold: node.threshold,
-                    missing_left: node.missing_go_to_left,
-                    left,
-                    right,
-                });
-            }
+            let nodes = self.tree_nodes(t, tree, width, normalise)?;
             trees.push(Tree {
                 nodes,
                 output: 0,
@@ -242,5 +167,81 @@ impl SklearnForest {
             trees,
             source: source(self.class, self.version.as_deref(), container),
         })
+    }
+
+    /// Tree `t` as nodes: leaves of `width` values (normalised when they are counts),
+    /// splits checked against the tree and the model's features.
+    fn tree_nodes(
+        &self,
+        t: usize,
+        tree: &SklearnTree,
+        width: usize,
+        normalise: bool,
+    ) -> Result<Vec<Node>, SklearnError> {
+        let path = |i: usize| {
+            if self.trees.len() == 1
+                && !self.class.contains("Forest")
+                && !self.class.contains("Trees")
+            {
+                format!("tree_.nodes[{i}]")
+            } else {
+                format!("estimators_[{t}].tree_.nodes[{i}]")
+            }
+        };
+        if width > tree.width {
+            return Err(bad(
+                path(0),
+                format!("{width} classes, but leaves hold {} values", tree.width),
+            ));
+        }
+        let n = tree.nodes.len();
+        let mut nodes = Vec::with_capacity(n);
+        for (i, node) in tree.nodes.iter().enumerate() {
+            if node.left_child == -1 {
+                let row = &tree.values[i * tree.width..i * tree.width + width];
+                nodes.push(Node::Leaf(if normalise {
+                    normalise_row(row)
+                } else {
+                    row.to_vec()
+                }));
+                continue;
+            }
+            let child = |c: i64, which: &str| {
+                u32::try_from(c)
+                    .ok()
+                    .filter(|&c| (c as usize) < n && c as usize != i)
+                    .ok_or_else(|| {
+                        bad(
+                            path(i),
+                            format!("{which} child {c} is not a node of this {n}-node tree"),
+                        )
+                    })
+            };
+            let left = child(node.left_child, "left")?;
+            let right = child(node.right_child, "right")?;
+            let feature = u32::try_from(node.feature)
+                .ok()
+                .filter(|&f| (f as usize) < self.n_features)
+                .ok_or_else(|| {
+                    bad(
+                        path(i),
+                        format!(
+                            "split on feature {}, but the model has {} features",
+                            node.feature, self.n_features
+                        ),
+                    )
+                })?;
+            if node.threshold.is_nan() {
+                return Err(bad(path(i), "the threshold is NaN"));
+            }
+            nodes.push(Node::Split {
+                feature,
+                threshold: node.threshold,
+                missing_left: node.missing_go_to_left,
+                left,
+                right,
+            });
+        }
+        Ok(nodes)
     }
 }

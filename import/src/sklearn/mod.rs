@@ -35,7 +35,7 @@ pub use error::SklearnError;
 pub use numpy_sum::{normalise_row, numpy_sum};
 use tree::read_tree;
 
-use edgewood_core::NodeStats;
+use edgewood_core::{NodeStats, Task};
 
 use crate::pickle::numpy::{self, Kind};
 use crate::pickle::{Id, Pickle, Value};
@@ -85,6 +85,18 @@ impl Classes {
         match self {
             Classes::Integers(v) => v.len(),
             Classes::Labels(v) => v.len(),
+        }
+    }
+
+    /// The classification task with these labels (integer labels as their decimal text).
+    fn task(&self) -> Task {
+        let (classes, integer_labels) = match self {
+            Classes::Integers(v) => (v.iter().map(|i| i.to_string()).collect(), true),
+            Classes::Labels(v) => (v.clone(), false),
+        };
+        Task::Classification {
+            classes,
+            integer_labels,
         }
     }
 }
