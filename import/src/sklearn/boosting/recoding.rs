@@ -17,6 +17,9 @@ pub(super) fn has(b: &Bitset, code: usize) -> bool {
     code < 256 && b[code / 32] >> (code % 32) & 1 != 0
 }
 
+/// A re-ordered column's category value per code; `None` for a numerical column.
+type CategoryValues = Option<Vec<u32>>;
+
 /// How a HistGradientBoosting `_preprocessor` re-codes the caller's columns.
 #[derive(Debug)]
 pub(super) struct Recoding {
@@ -24,7 +27,7 @@ pub(super) struct Recoding {
     pub(super) column: Vec<u32>,
     /// Per re-ordered column: for a categorical one, the category value of each code
     /// (`OrdinalEncoder.categories_` without its trailing NaN).
-    pub(super) categories: Vec<Option<Vec<u32>>>,
+    pub(super) categories: Vec<CategoryValues>,
     /// Per re-ordered column: the codes seen in training (`_bin_mapper.known_categories`).
     pub(super) known: Vec<Option<Bitset>>,
 }
@@ -123,6 +126,22 @@ pub(super) fn read_recoding(
     if !class.ends_with(".ColumnTransformer") {
         return Err(bad("_preprocessor", format!("{class} is not supported")));
     }
+    let (column, categories) = read_transformers(p, pre, n)?;
+    let known = read_known_codes(p, root, n, &categories)?;
+    Ok(Some(Recoding {
+        column: column.into_iter().map(|c| c as u32).collect(),
+        categories,
+        known,
+    }))
+}
+
+/// The `ColumnTransformer`'s `transformers_`: each re-ordered column's input column,
+/// and for a categorical one its category values, every input column used once.
+fn read_transformers(
+    p: &Pickle,
+    pre: Id,
+    n: usize,
+) -> Result<(Vec<usize>, Vec<CategoryValues>), SklearnError> {
     let list = attr(p, pre, "_preprocessor.", "transformers_")?;
     let list = p
         .as_seq(list)
@@ -174,7 +193,17 @@ pub(super) fn read_recoding(
             format!("{} of {n} columns reach the trees", column.len()),
         ));
     }
-    // The codes seen in training, per re-ordered column, as the predictor uses them.
+    Ok((column, categories))
+}
+
+/// `_bin_mapper.known_categories`: per re-ordered column, the codes seen in training
+/// (categorical columns only), as the predictor uses them.
+fn read_known_codes(
+    p: &Pickle,
+    root: Id,
+    n: usize,
+    categories: &[CategoryValues],
+) -> Result<Vec<Option<Bitset>>, SklearnError> {
     let mapper = attr(p, root, "", "_bin_mapper")?;
     let kc = attr(p, mapper, "_bin_mapper.", "known_categories")?;
     let kc = p
@@ -187,7 +216,7 @@ pub(super) fn read_recoding(
         ));
     }
     let mut known = Vec::with_capacity(n);
-    for (f, (&id, cats)) in kc.iter().zip(&categories).enumerate() {
+    for (f, (&id, cats)) in kc.iter().zip(categories).enumerate() {
         let path = format!("_bin_mapper.known_categories[{f}]");
         match (p.get(id), cats) {
             (Value::None, None) => known.push(None),
@@ -208,11 +237,7 @@ pub(super) fn read_recoding(
             (_, None) => return Err(bad(&path, "categories for a numerical feature")),
         }
     }
-    Ok(Some(Recoding {
-        column: column.into_iter().map(|c| c as u32).collect(),
-        categories,
-        known,
-    }))
+    Ok(known)
 }
 
 /// An `OrdinalEncoder` as HistGradientBoosting configures it: the category values of
