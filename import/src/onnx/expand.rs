@@ -219,141 +219,194 @@ impl Graph<'_> {
         tree_len: usize,
         budget: &mut Budget,
     ) -> Result<Vec<Node>, OnnxError> {
-        let mut out: Vec<Node> = Vec::new();
-        let mut sets: Vec<SetTest> = Vec::new();
-        let mut known: HashMap<usize, (usize, usize)> = HashMap::new();
-        let mut stack: Vec<(Work, Option<(usize, bool)>)> =
-            vec![(Work::Node { k: root, depth: 1 }, None)];
-        while let Some((work, parent)) = stack.pop() {
-            let at = out.len() as u32;
+        let mut x = Expansion {
+            out: Vec::new(),
+            sets: Vec::new(),
+            known: HashMap::new(),
+            stack: vec![(Work::Node { k: root, depth: 1 }, None)],
+        };
+        while let Some((work, parent)) = x.stack.pop() {
             let node = match work {
-                Work::Node { k, depth } => {
-                    // A path longer than the tree repeats a node: a cycle.
-                    if depth > tree_len {
-                        return Err(self.err(k, "the tree has a cycle"));
-                    }
-                    let key = (self.tree_ids[k], self.node_ids[k]);
-                    let mode = self.modes[k].as_str();
-                    if mode == "LEAF" {
-                        Node::Leaf(
-                            self.leaf
-                                .get(&key)
-                                .cloned()
-                                .unwrap_or_else(|| vec![0.0; self.n_outputs]),
-                        )
-                    } else if is_equality(mode) {
-                        // Built once per node however often copies reach it, so a
-                        // long chain costs its length once, not once per copy.
-                        let (set, span) = match known.get(&k) {
-                            Some(&found) => found,
-                            None => {
-                                let (set, span) = self.set_test(k, tree_len)?;
-                                sets.push(set);
-                                known.insert(k, (sets.len() - 1, span));
-                                (sets.len() - 1, span)
-                            }
-                        };
-                        let work = Work::Regions {
-                            set,
-                            lo: 0,
-                            hi: sets[set].inside.len() - 1,
-                            depth: depth + span - 1,
-                        };
-                        // Written in place of node k: same parent slot.
-                        stack.push((work, parent));
-                        continue;
-                    } else {
-                        let feature = self.feature(k)?;
-                        let (threshold, left_is_true) = self.inequality(k)?;
-                        let (t, f) = (self.child(k, true)?, self.child(k, false)?);
-                        let (l, r) = if left_is_true { (t, f) } else { (f, t) };
-                        stack.push((
-                            Work::Node {
-                                k: r,
-                                depth: depth + 1,
-                            },
-                            Some((at as usize, false)),
-                        ));
-                        stack.push((
-                            Work::Node {
-                                k: l,
-                                depth: depth + 1,
-                            },
-                            Some((at as usize, true)),
-                        ));
-                        Node::Split {
-                            feature,
-                            threshold,
-                            missing_left: self.tracks(k) == left_is_true,
-                            left: u32::MAX,
-                            right: u32::MAX,
-                        }
-                    }
-                }
-                Work::Regions { set, lo, hi, depth } => {
-                    let s = &sets[set];
-                    if lo == hi {
-                        let k = if s.inside[lo] { s.on_in } else { s.on_out };
-                        stack.push((
-                            Work::Node {
-                                k,
-                                depth: depth + 1,
-                            },
-                            parent,
-                        ));
-                        continue;
-                    }
-                    let mid = (lo + hi) / 2;
-                    // NaN fails every `<=`: send it toward a region of its side.
-                    let missing_left = s.inside[lo..=mid].contains(&s.nan_in);
-                    let node = Node::Split {
-                        feature: s.feature,
-                        threshold: s.bounds[mid] as f64,
-                        missing_left,
-                        left: u32::MAX,
-                        right: u32::MAX,
-                    };
-                    let (l, r) = (
-                        Work::Regions {
-                            set,
-                            lo,
-                            hi: mid,
-                            depth,
-                        },
-                        Work::Regions {
-                            set,
-                            lo: mid + 1,
-                            hi,
-                            depth,
-                        },
-                    );
-                    stack.push((r, Some((at as usize, false))));
-                    stack.push((l, Some((at as usize, true))));
-                    node
-                }
+                Work::Node { k, depth } => self.file_node(&mut x, k, depth, tree_len, parent)?,
+                Work::Regions { set, lo, hi, depth } => x.regions(set, lo, hi, depth, parent),
             };
-            let cost = match &node {
-                Node::Leaf(v) => v.len().max(1),
-                _ => 1,
-            };
-            if budget.left < cost {
-                return Err(OnnxError::Attribute {
-                    name: "nodes_modes".into(),
-                    reason: format!(
-                        "expanding BRANCH_EQ/BRANCH_NEQ splits (and shared subtrees) needs more than {} node values ({EXPANSION} × the file's + {EXPANSION_EXTRA}): refused",
-                        budget.limit
-                    ),
-                });
-            }
-            budget.left -= cost;
-            out.push(node);
-            if let Some((p, is_left)) = parent {
-                if let Node::Split { left, right, .. } = &mut out[p] {
-                    *(if is_left { left } else { right }) = at;
-                }
+            if let Some(node) = node {
+                x.emit(node, parent, budget)?;
             }
         }
-        Ok(out)
+        Ok(x.out)
+    }
+
+    /// File node `k`, reached at `depth`: a leaf, or a split whose children are queued;
+    /// `None` when an equality test's regions are queued in its place.
+    fn file_node(
+        &self,
+        x: &mut Expansion,
+        k: usize,
+        depth: usize,
+        tree_len: usize,
+        parent: Option<(usize, bool)>,
+    ) -> Result<Option<Node>, OnnxError> {
+        // A path longer than the tree repeats a node: a cycle.
+        if depth > tree_len {
+            return Err(self.err(k, "the tree has a cycle"));
+        }
+        let key = (self.tree_ids[k], self.node_ids[k]);
+        let mode = self.modes[k].as_str();
+        if mode == "LEAF" {
+            return Ok(Some(Node::Leaf(
+                self.leaf
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| vec![0.0; self.n_outputs]),
+            )));
+        }
+        if is_equality(mode) {
+            // Built once per node however often copies reach it, so a long chain
+            // costs its length once, not once per copy.
+            let (set, span) = match x.known.get(&k) {
+                Some(&found) => found,
+                None => {
+                    let (set, span) = self.set_test(k, tree_len)?;
+                    x.sets.push(set);
+                    x.known.insert(k, (x.sets.len() - 1, span));
+                    (x.sets.len() - 1, span)
+                }
+            };
+            let work = Work::Regions {
+                set,
+                lo: 0,
+                hi: x.sets[set].inside.len() - 1,
+                depth: depth + span - 1,
+            };
+            // Written in place of node k: same parent slot.
+            x.stack.push((work, parent));
+            return Ok(None);
+        }
+        let at = x.out.len();
+        let feature = self.feature(k)?;
+        let (threshold, left_is_true) = self.inequality(k)?;
+        let (t, f) = (self.child(k, true)?, self.child(k, false)?);
+        let (l, r) = if left_is_true { (t, f) } else { (f, t) };
+        x.stack.push((
+            Work::Node {
+                k: r,
+                depth: depth + 1,
+            },
+            Some((at, false)),
+        ));
+        x.stack.push((
+            Work::Node {
+                k: l,
+                depth: depth + 1,
+            },
+            Some((at, true)),
+        ));
+        Ok(Some(Node::Split {
+            feature,
+            threshold,
+            missing_left: self.tracks(k) == left_is_true,
+            left: u32::MAX,
+            right: u32::MAX,
+        }))
+    }
+}
+
+/// One tree's expansion in progress.
+struct Expansion {
+    /// The arena written so far.
+    out: Vec<Node>,
+    /// The set tests built so far.
+    sets: Vec<SetTest>,
+    /// Equality node → its set test in `sets` and the file nodes the test spans.
+    known: HashMap<usize, (usize, usize)>,
+    /// Work still to do, and the (split, is-left) slot its position goes to.
+    stack: Vec<(Work, Option<(usize, bool)>)>,
+}
+
+impl Expansion {
+    /// Regions `lo..=hi` of set test `set`: a split at the middle bound whose halves
+    /// are queued, or, for one region, its subtree queued in this slot (`None`).
+    fn regions(
+        &mut self,
+        set: usize,
+        lo: usize,
+        hi: usize,
+        depth: usize,
+        parent: Option<(usize, bool)>,
+    ) -> Option<Node> {
+        let s = &self.sets[set];
+        if lo == hi {
+            let k = if s.inside[lo] { s.on_in } else { s.on_out };
+            self.stack.push((
+                Work::Node {
+                    k,
+                    depth: depth + 1,
+                },
+                parent,
+            ));
+            return None;
+        }
+        let at = self.out.len();
+        let mid = (lo + hi) / 2;
+        // NaN fails every `<=`: send it toward a region of its side.
+        let missing_left = s.inside[lo..=mid].contains(&s.nan_in);
+        let node = Node::Split {
+            feature: s.feature,
+            threshold: s.bounds[mid] as f64,
+            missing_left,
+            left: u32::MAX,
+            right: u32::MAX,
+        };
+        let (l, r) = (
+            Work::Regions {
+                set,
+                lo,
+                hi: mid,
+                depth,
+            },
+            Work::Regions {
+                set,
+                lo: mid + 1,
+                hi,
+                depth,
+            },
+        );
+        self.stack.push((r, Some((at, false))));
+        self.stack.push((l, Some((at, true))));
+        Some(node)
+    }
+
+    /// Writes `node` at the end of the arena, charged to `budget`, and points its
+    /// parent's slot at it.
+    fn emit(
+        &mut self,
+        node: Node,
+        parent: Option<(usize, bool)>,
+        budget: &mut Budget,
+    ) -> Result<(), OnnxError> {
+        let at = self.out.len() as u32;
+        let cost = match &node {
+            Node::Leaf(v) => v.len().max(1),
+            _ => 1,
+        };
+        if budget.left < cost {
+            return Err(OnnxError::Attribute {
+                name: "nodes_modes".into(),
+                reason: format!(
+                    "expanding BRANCH_EQ/BRANCH_NEQ splits (and shared subtrees) needs more than {} node values ({EXPANSION} × the file's + {EXPANSION_EXTRA}): refused",
+                    budget.limit
+                ),
+            });
+        }
+        budget.left -= cost;
+        self.out.push(node);
+        if let Some((p, is_left)) = parent {
+            if let Node::Split { left, right, .. } = &mut self.out[p] {
+                *(if is_left { left } else { right }) = at;
+            }
+        }
+        Ok(())
     }
 }
 
