@@ -49,6 +49,8 @@ commands! {
     BenchWeb(bench_web),
     /// Benchmark XGBoost and LightGBM models natively against the libraries themselves.
     BenchBoost(bench_boost),
+    /// Benchmark exact TreeSHAP against shap.TreeExplainer and XGBoost's pred_contribs.
+    BenchExplain(bench_explain),
     /// Build the Spin component (wasm32-wasip2) and check its size budget.
     Spin(spin),
     /// HTTP load benchmark: edgewood serve vs the Python reference service (not in CI).
