@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 
 use crate::error::{FormatError, PredictError};
 use crate::layout::*;
-use crate::model::{decode_node, Model};
+use crate::model::{decode_node, Model, TreeRecord};
 use crate::predict::add;
 
 /// A [`Model`] with its trees decoded for fast prediction. Build it once with
@@ -301,6 +301,112 @@ impl<'a> PreparedModel<'a> {
     }
 }
 
+/// Split `i` of tree `t`: its threshold and batch column (see [`Node`]), and where
+/// its left and right children are; `Ok(None)` as for [`Nodes::build`]. Not generic
+/// over the threshold type, so the engine holds one copy.
+fn decode_split(
+    model: &Model<'_>,
+    t: usize,
+    tree: &TreeRecord,
+    tree_nodes: &[u8],
+    i: usize,
+) -> Result<Option<(f64, u32, Source, Source)>, FormatError> {
+    let size = model.node_size();
+    let raw = &tree_nodes[i * size..i * size + size];
+    let node = decode_node(raw, model.wide);
+    let (threshold, missing_left) = if node.flags & NODE_RULE_FLAGS == 0 {
+        (node.threshold, node.flags & NODE_MISSING_LEFT != 0)
+    } else if model.wide {
+        match numeric_rule_as_split(node.flags, node.threshold) {
+            Some(split) => split,
+            None => return Ok(None),
+        }
+    } else {
+        return Ok(None);
+    };
+    if node.feature as usize >= model.n_features {
+        return Err(corrupt(t, i, "feature index out of range"));
+    }
+    // The batch's NaN-as-minus-infinity column needs a threshold that minus
+    // infinity is `<=` to.
+    if threshold.is_nan() {
+        return Ok(None);
+    }
+    let column = (2 * node.feature as u32 + missing_left as u32) * BLOCK_ROWS as u32;
+    let child = node.child as usize;
+    let left_leaf = node.flags & NODE_LEFT_LEAF != 0;
+    let right_leaf = node.flags & NODE_RIGHT_LEAF != 0;
+    let split = |s: usize| {
+        if s <= i || s >= tree.n_nodes {
+            Err(corrupt(t, i, "child split index out of range"))
+        } else {
+            Ok(Source::Split(s))
+        }
+    };
+    let left = if left_leaf {
+        Source::Leaf(child)
+    } else {
+        split(i + 1)?
+    };
+    let right = if right_leaf {
+        Source::Leaf(child.saturating_add(left_leaf as usize))
+    } else if left_leaf {
+        split(i + 1)?
+    } else {
+        split(child)?
+    };
+    Ok(Some((threshold, column, left, right)))
+}
+
+/// Pads `nodes` (and `leaf`) with unreachable self-looping leaves up to a power of two
+/// (see [`Nodes::mask`]), at least one: the spare leaf at the end fills the lanes of a
+/// short group. Returns the padded length.
+#[inline(always)]
+fn pad<T: Threshold>(nodes: &mut Vec<Node<T>>, leaf: &mut Vec<u32>) -> usize {
+    let padded = (nodes.len() + 1).next_power_of_two();
+    while nodes.len() < padded {
+        let at = nodes.len() as u32;
+        nodes.push(Node {
+            threshold: T::NAN,
+            column: 0,
+            right: at,
+        });
+        leaf.push(0);
+    }
+    padded
+}
+
+/// The single-row walk's groups: within each window of [`ROW_WINDOW`] trees in order,
+/// [`TREE_LANES`] trees of like depth walk together; an empty lane walks `spare`.
+#[inline(always)]
+fn row_groups(roots: &[Root], spare: u32) -> Vec<RowGroup> {
+    let mut row_groups = Vec::new();
+    for window in roots.chunks(ROW_WINDOW) {
+        // A stable insertion sort by depth: a window holds at most ROW_WINDOW trees,
+        // and the library sort's code (two copies, one per threshold type) was 4 KB
+        // of the npm engine's gzip budget.
+        let mut order: Vec<usize> = Vec::with_capacity(window.len());
+        for i in 0..window.len() {
+            let at = order.partition_point(|&j| window[j].depth <= window[i].depth);
+            order.insert(at, i);
+        }
+        for group in order.chunks(TREE_LANES) {
+            let mut g = RowGroup {
+                trees: [NO_TREE; TREE_LANES],
+                roots: [spare; TREE_LANES],
+                depth: 0,
+            };
+            for (l, &i) in group.iter().enumerate() {
+                g.trees[l] = i as u8;
+                g.roots[l] = window[i].node;
+                g.depth = g.depth.max(window[i].depth);
+            }
+            row_groups.push(g);
+        }
+    }
+    row_groups
+}
+
 /// Where a walk of the source model goes next.
 #[derive(Clone, Copy)]
 enum Source {
@@ -308,155 +414,36 @@ enum Source {
     Leaf(usize),
 }
 
+/// The trees of a model laid out one after another, before padding.
+struct Layout<T> {
+    nodes: Vec<Node<T>>,
+    /// Per node: the absolute leaf index (meaningful at leaves only).
+    leaf: Vec<u32>,
+    roots: Vec<Root>,
+    /// Per tree: the output its leaf values go to.
+    output: Vec<u32>,
+}
+
+/// A node still to emit: where it is in the source tree, its depth, and the emitted
+/// node whose `right` is this one.
+type Pending = (Source, u32, Option<usize>);
+
 impl<T: Threshold> Nodes<T> {
     /// Re-lays every tree of `model` in pre-order with leaves inline; `Ok(None)` if a
     /// node carries a rule the decoded walk does not do.
     fn build(model: &Model<'_>) -> Result<Option<Self>, FormatError> {
-        let size = model.node_size();
         let width = model.leaf_width;
-        let too_big = |_| FormatError::BadTree {
-            tree: 0,
-            reason: "more nodes than a prepared model can index",
+        let Some(Layout {
+            mut nodes,
+            mut leaf,
+            roots,
+            output,
+        }) = Self::lay_out(model)?
+        else {
+            return Ok(None);
         };
-        let capacity = model.n_nodes.saturating_add(model.n_leaves);
-        u32::try_from(capacity.saturating_mul(2)).map_err(too_big)?;
-        let mut nodes: Vec<Node<T>> = Vec::with_capacity(capacity);
-        let mut leaf: Vec<u32> = Vec::with_capacity(capacity);
-        let mut roots = Vec::with_capacity(model.n_trees);
-        let mut output = Vec::with_capacity(model.n_trees);
-        // (source node, depth, the emitted node whose `right` is this one).
-        let mut stack: Vec<(Source, u32, Option<usize>)> = Vec::new();
-        for t in 0..model.n_trees {
-            let tree = model.tree(t).ok_or(FormatError::BadTree {
-                tree: t,
-                reason: "record out of bounds",
-            })?;
-            if width == 1 && tree.output >= model.n_outputs {
-                return Err(FormatError::BadTree {
-                    tree: t,
-                    reason: "output out of range",
-                });
-            }
-            output.push(tree.output as u32);
-            let tree_nodes = tree
-                .first_node
-                .checked_mul(size)
-                .and_then(|s| {
-                    model
-                        .nodes
-                        .get(s..s.checked_add(tree.n_nodes.checked_mul(size)?)?)
-                })
-                .ok_or_else(|| corrupt(t, 0, "out of bounds"))?;
-            let root = nodes.len();
-            let mut depth = 0u32;
-            // A tree of n splits has n + 1 leaves; more emitted nodes means a child
-            // reached twice (a DAG), which could otherwise grow exponentially.
-            let budget = 2 * tree.n_nodes + 1;
-            let first = if tree.n_nodes == 0 {
-                Source::Leaf(0)
-            } else {
-                Source::Split(0)
-            };
-            stack.clear();
-            stack.push((first, 0, None));
-            while let Some((source, d, parent)) = stack.pop() {
-                let at = nodes.len();
-                if at - root >= budget {
-                    return Err(corrupt(t, 0, "a node is reached twice"));
-                }
-                if let Some(p) = parent {
-                    nodes[p].right = at as u32;
-                }
-                match source {
-                    Source::Leaf(rel) => {
-                        let abs = tree
-                            .first_leaf
-                            .checked_add(rel)
-                            .filter(|&l| rel <= tree.n_nodes && l < model.n_leaves)
-                            .ok_or_else(|| corrupt(t, 0, "leaf index out of range"))?;
-                        nodes.push(Node {
-                            threshold: T::NAN,
-                            column: 0,
-                            right: at as u32,
-                        });
-                        leaf.push(abs as u32);
-                        depth = depth.max(d);
-                    }
-                    Source::Split(i) => {
-                        let raw = &tree_nodes[i * size..i * size + size];
-                        let node = decode_node(raw, model.wide);
-                        let (threshold, missing_left) = if node.flags & NODE_RULE_FLAGS == 0 {
-                            (node.threshold, node.flags & NODE_MISSING_LEFT != 0)
-                        } else if model.wide {
-                            match numeric_rule_as_split(node.flags, node.threshold) {
-                                Some(split) => split,
-                                None => return Ok(None),
-                            }
-                        } else {
-                            return Ok(None);
-                        };
-                        if node.feature as usize >= model.n_features {
-                            return Err(corrupt(t, i, "feature index out of range"));
-                        }
-                        // The batch's NaN-as-minus-infinity column needs a threshold
-                        // that minus infinity is `<=` to.
-                        if threshold.is_nan() {
-                            return Ok(None);
-                        }
-                        nodes.push(Node {
-                            threshold: T::from_f64(threshold),
-                            column: (2 * node.feature as u32 + missing_left as u32)
-                                * BLOCK_ROWS as u32,
-                            right: 0,
-                        });
-                        leaf.push(0);
-                        let child = node.child as usize;
-                        let left_leaf = node.flags & NODE_LEFT_LEAF != 0;
-                        let right_leaf = node.flags & NODE_RIGHT_LEAF != 0;
-                        let split = |s: usize| {
-                            if s <= i || s >= tree.n_nodes {
-                                Err(corrupt(t, i, "child split index out of range"))
-                            } else {
-                                Ok(Source::Split(s))
-                            }
-                        };
-                        let left = if left_leaf {
-                            Source::Leaf(child)
-                        } else {
-                            split(i + 1)?
-                        };
-                        let right = if right_leaf {
-                            Source::Leaf(child.saturating_add(left_leaf as usize))
-                        } else if left_leaf {
-                            split(i + 1)?
-                        } else {
-                            split(child)?
-                        };
-                        // Pre-order: the left child is popped next, so it lands at
-                        // `at + 1`; the right child patches `right` when emitted.
-                        stack.push((right, d + 1, Some(at)));
-                        stack.push((left, d + 1, None));
-                    }
-                }
-            }
-            roots.push(Root {
-                node: root as u32,
-                depth,
-            });
-        }
         let used = nodes.len();
-        // Pad with unreachable self-looping leaves up to a power of two (see `mask`).
-        // At least one: the spare leaf at `mask` fills the lanes of a short group.
-        let padded = (nodes.len() + 1).next_power_of_two();
-        while nodes.len() < padded {
-            let at = nodes.len() as u32;
-            nodes.push(Node {
-                threshold: T::NAN,
-                column: 0,
-                right: at,
-            });
-            leaf.push(0);
-        }
+        let padded = pad(&mut nodes, &mut leaf);
         let values: Vec<f64> = model
             .leaves
             .chunks_exact(8)
@@ -480,31 +467,7 @@ impl<T: Threshold> Nodes<T> {
             &roots,
             inline_values.then_some(&first_value[..]),
         );
-        let spare = (padded - 1) as u32;
-        let mut row_groups = Vec::new();
-        for window in roots.chunks(ROW_WINDOW) {
-            // A stable insertion sort by depth: a window holds at most ROW_WINDOW trees,
-            // and the library sort's code (two copies, one per threshold type) was 4 KB
-            // of the npm engine's gzip budget.
-            let mut order: Vec<usize> = Vec::with_capacity(window.len());
-            for i in 0..window.len() {
-                let at = order.partition_point(|&j| window[j].depth <= window[i].depth);
-                order.insert(at, i);
-            }
-            for group in order.chunks(TREE_LANES) {
-                let mut g = RowGroup {
-                    trees: [NO_TREE; TREE_LANES],
-                    roots: [spare; TREE_LANES],
-                    depth: 0,
-                };
-                for (l, &i) in group.iter().enumerate() {
-                    g.trees[l] = i as u8;
-                    g.roots[l] = window[i].node;
-                    g.depth = g.depth.max(window[i].depth);
-                }
-                row_groups.push(g);
-            }
-        }
+        let row_groups = row_groups(&roots, (padded - 1) as u32);
         Ok(Some(Nodes {
             span_nodes,
             inline_values,
@@ -516,6 +479,124 @@ impl<T: Threshold> Nodes<T> {
             roots,
             values,
             output,
+        }))
+    }
+
+    /// Every tree of `model`, one after another; `Ok(None)` as for [`Nodes::build`].
+    fn lay_out(model: &Model<'_>) -> Result<Option<Layout<T>>, FormatError> {
+        let size = model.node_size();
+        let too_big = |_| FormatError::BadTree {
+            tree: 0,
+            reason: "more nodes than a prepared model can index",
+        };
+        let capacity = model.n_nodes.saturating_add(model.n_leaves);
+        u32::try_from(capacity.saturating_mul(2)).map_err(too_big)?;
+        let mut layout = Layout {
+            nodes: Vec::with_capacity(capacity),
+            leaf: Vec::with_capacity(capacity),
+            roots: Vec::with_capacity(model.n_trees),
+            output: Vec::with_capacity(model.n_trees),
+        };
+        let mut stack: Vec<Pending> = Vec::new();
+        for t in 0..model.n_trees {
+            let tree = model.tree(t).ok_or(FormatError::BadTree {
+                tree: t,
+                reason: "record out of bounds",
+            })?;
+            if model.leaf_width == 1 && tree.output >= model.n_outputs {
+                return Err(FormatError::BadTree {
+                    tree: t,
+                    reason: "output out of range",
+                });
+            }
+            layout.output.push(tree.output as u32);
+            let tree_nodes = tree
+                .first_node
+                .checked_mul(size)
+                .and_then(|s| {
+                    model
+                        .nodes
+                        .get(s..s.checked_add(tree.n_nodes.checked_mul(size)?)?)
+                })
+                .ok_or_else(|| corrupt(t, 0, "out of bounds"))?;
+            let Some(root) =
+                Self::lay_out_tree(model, t, &tree, tree_nodes, &mut layout, &mut stack)?
+            else {
+                return Ok(None);
+            };
+            layout.roots.push(root);
+        }
+        Ok(Some(layout))
+    }
+
+    /// Tree `t` (its node records `tree_nodes`) appended to `layout` in pre-order;
+    /// its root and depth, or `Ok(None)` as for [`Nodes::build`].
+    fn lay_out_tree(
+        model: &Model<'_>,
+        t: usize,
+        tree: &TreeRecord,
+        tree_nodes: &[u8],
+        layout: &mut Layout<T>,
+        stack: &mut Vec<Pending>,
+    ) -> Result<Option<Root>, FormatError> {
+        let nodes = &mut layout.nodes;
+        let root = nodes.len();
+        let mut depth = 0u32;
+        // A tree of n splits has n + 1 leaves; more emitted nodes means a child
+        // reached twice (a DAG), which could otherwise grow exponentially.
+        let budget = 2 * tree.n_nodes + 1;
+        let first = if tree.n_nodes == 0 {
+            Source::Leaf(0)
+        } else {
+            Source::Split(0)
+        };
+        stack.clear();
+        stack.push((first, 0, None));
+        while let Some((source, d, parent)) = stack.pop() {
+            let at = nodes.len();
+            if at - root >= budget {
+                return Err(corrupt(t, 0, "a node is reached twice"));
+            }
+            if let Some(p) = parent {
+                nodes[p].right = at as u32;
+            }
+            match source {
+                Source::Leaf(rel) => {
+                    let abs = tree
+                        .first_leaf
+                        .checked_add(rel)
+                        .filter(|&l| rel <= tree.n_nodes && l < model.n_leaves)
+                        .ok_or_else(|| corrupt(t, 0, "leaf index out of range"))?;
+                    nodes.push(Node {
+                        threshold: T::NAN,
+                        column: 0,
+                        right: at as u32,
+                    });
+                    layout.leaf.push(abs as u32);
+                    depth = depth.max(d);
+                }
+                Source::Split(i) => {
+                    let Some((threshold, column, left, right)) =
+                        decode_split(model, t, tree, tree_nodes, i)?
+                    else {
+                        return Ok(None);
+                    };
+                    nodes.push(Node {
+                        threshold: T::from_f64(threshold),
+                        column,
+                        right: 0,
+                    });
+                    layout.leaf.push(0);
+                    // Pre-order: the left child is popped next, so it lands at
+                    // `at + 1`; the right child patches `right` when emitted.
+                    stack.push((right, d + 1, Some(at)));
+                    stack.push((left, d + 1, None));
+                }
+            }
+        }
+        Ok(Some(Root {
+            node: root as u32,
+            depth,
         }))
     }
 
