@@ -176,7 +176,10 @@ fn answer(desc: &str, schema: Json) -> Json {
     ])
 }
 
-fn op(summary: &str, body: Option<Json>, ok: Json, secured: bool) -> Json {
+/// An operation. `secured`: it needs the key when one is configured; `keyed`: one is,
+/// so the document declares the requirement and its 401 (without a key the server asks
+/// for nothing, and the document must not promise a refusal that never comes).
+fn op(summary: &str, body: Option<Json>, ok: Json, secured: bool, keyed: bool) -> Json {
     let mut responses = vec![("200".to_string(), ok)];
     if body.is_some() {
         responses.push(("413".into(), answer("Body or batch too large", r("Error"))));
@@ -186,7 +189,7 @@ fn op(summary: &str, body: Option<Json>, ok: Json, secured: bool) -> Json {
             answer("Validation error", r("HTTPValidationError")),
         ));
     }
-    if secured {
+    if secured && keyed {
         responses.push((
             "401".into(),
             answer(
@@ -200,7 +203,7 @@ fn op(summary: &str, body: Option<Json>, ok: Json, secured: bool) -> Json {
         f.push(("requestBody".into(), b));
     }
     f.push(("responses".into(), Json::Obj(responses)));
-    if !secured {
+    if !secured && keyed {
         f.push(("security".into(), Json::Arr(Vec::new())));
     }
     Json::Obj(f)
@@ -208,6 +211,10 @@ fn op(summary: &str, body: Option<Json>, ok: Json, secured: bool) -> Json {
 
 /// `GET /openapi.json`: OpenAPI 3.1, generated from the model's schema.
 pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
+    let keyed = config.api_key.as_deref().is_some_and(|k| !k.is_empty());
+    let op = |summary: &str, body: Option<Json>, ok: Json, secured: bool| {
+        op(summary, body, ok, secured, keyed)
+    };
     let nf = model.n_features();
     let props = (0..nf)
         .map(|i| (model.feature_name(i).to_string(), number_schema(model, i)))
@@ -308,13 +315,9 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
         )
     };
     let explain_op = |summary: &str, body: &str, ok: Json| {
-        let mut op = op(summary, Some(json_body(r(body))), ok, true);
-        if let Json::Obj(f) = &mut op {
-            if let Some((_, Json::Obj(responses))) = f.iter_mut().find(|(k, _)| k == "responses") {
-                responses.push(no_cover());
-            }
-        }
-        obj([("post", op)])
+        let (code, no_cover) = no_cover();
+        let op = op(summary, Some(json_body(r(body))), ok, true);
+        obj([("post", with_response(op, &code, no_cover))])
     };
     let any = Json::Obj(Vec::new());
     let v2_path = format!("/v2/models/{}", config.model_name);
@@ -486,11 +489,18 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
             format!("{v2_path}/infer").as_str(),
             obj([(
                 "post",
-                op(
-                    "V2 inference: one FP32/FP64 tensor of shape [N, n_features]",
-                    Some(json_body(r("InferRequest"))),
-                    answer("label and probabilities (or predict) outputs", any.clone()),
-                    true,
+                with_response(
+                    op(
+                        "V2 inference: one FP32/FP64 tensor of shape [N, n_features]",
+                        Some(json_body(r("InferRequest"))),
+                        answer("label and probabilities (or predict) outputs", any.clone()),
+                        true,
+                    ),
+                    "400",
+                    answer(
+                        "A tensor the protocol refuses: its shape, datatype or data length (`error` and `detail` say which)",
+                        r("Error"),
+                    ),
                 ),
             )]),
         ),
@@ -663,7 +673,7 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
             ]),
         ),
     ]);
-    obj([
+    let mut doc = obj([
         ("openapi", s("3.1.0")),
         (
             "info",
@@ -683,35 +693,44 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
         ("paths", paths),
         (
             "components",
-            obj([
-                ("schemas", schemas),
-                (
-                    "securitySchemes",
-                    obj([
-                        (
-                            "ApiKey",
-                            obj([
-                                ("type", s("apiKey")),
-                                ("in", s("header")),
-                                ("name", s("X-API-Key")),
-                            ]),
-                        ),
-                        (
-                            "Bearer",
-                            obj([("type", s("http")), ("scheme", s("bearer"))]),
-                        ),
-                    ]),
-                ),
-            ]),
+            if keyed {
+                obj([
+                    ("schemas", schemas),
+                    (
+                        "securitySchemes",
+                        obj([
+                            (
+                                "ApiKey",
+                                obj([
+                                    ("type", s("apiKey")),
+                                    ("in", s("header")),
+                                    ("name", s("X-API-Key")),
+                                ]),
+                            ),
+                            (
+                                "Bearer",
+                                obj([("type", s("http")), ("scheme", s("bearer"))]),
+                            ),
+                        ]),
+                    ),
+                ])
+            } else {
+                obj([("schemas", schemas)])
+            },
         ),
-        (
-            "security",
-            Json::Arr(vec![
-                obj([("ApiKey", Json::Arr(Vec::new()))]),
-                obj([("Bearer", Json::Arr(Vec::new()))]),
-            ]),
-        ),
-    ])
+    ]);
+    if keyed {
+        if let Json::Obj(f) = &mut doc {
+            f.push((
+                "security".into(),
+                Json::Arr(vec![
+                    obj([("ApiKey", Json::Arr(Vec::new()))]),
+                    obj([("Bearer", Json::Arr(Vec::new()))]),
+                ]),
+            ));
+        }
+    }
+    doc
 }
 
 fn html_escape(text: &str) -> String {
@@ -887,4 +906,14 @@ fn explanation_schema(model: &Model<'_>) -> Json {
             ])
         }
     }
+}
+
+/// `op` with one more documented answer.
+fn with_response(mut op: Json, code: &str, answer: Json) -> Json {
+    if let Json::Obj(f) = &mut op {
+        if let Some((_, Json::Obj(responses))) = f.iter_mut().find(|(k, _)| k == "responses") {
+            responses.push((code.to_string(), answer));
+        }
+    }
+    op
 }

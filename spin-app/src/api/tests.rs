@@ -723,3 +723,24 @@ fn log_lines_are_json_without_the_key() {
     };
     assert_eq!(request_id(&req, || "generated".into()), "generated");
 }
+
+#[test]
+fn the_openapi_document_declares_security_only_when_a_key_is_set() {
+    let document = |config: &Config| {
+        let (resp, json) = call(config, "GET", "/openapi.json", &[("X-API-Key", "k")], b"");
+        assert_eq!(resp.status, 200);
+        json.to_json()
+    };
+    let open = document(&config());
+    for absent in ["\"security\"", "securitySchemes", "\"401\""] {
+        assert!(!open.contains(absent), "{absent} without a key");
+    }
+    let mut keyed = config();
+    keyed.api_key = Some("k".into());
+    let keyed = document(&keyed);
+    for present in ["\"security\"", "securitySchemes", "\"401\""] {
+        assert!(keyed.contains(present), "{present} missing with a key");
+    }
+    // The V2 protocol's 400 is documented.
+    assert!(open.contains("A tensor the protocol refuses"));
+}
