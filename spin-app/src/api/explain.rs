@@ -13,8 +13,8 @@
 use edgewood_core::{Explainer, Model, PredictError, TaskKind};
 
 use super::json::{obj, s, Json};
-use super::predict::{instances, parse_object, predict_row, prediction_fields, row_from_object};
-use super::{unprocessable, Config, Response};
+use super::predict::{input_json, instances, predict_row, prediction_fields, single_row};
+use super::{Config, Response};
 
 /// Prepares the model, or answers why it cannot explain (501: the model records no
 /// cover, which no request can change).
@@ -77,15 +77,10 @@ fn explanation(
 
 /// `POST /v1/explain`: the answer of `/predict` plus `explanation`.
 pub(super) fn one(model: &Model<'_>, body: &[u8]) -> Response {
-    let value = match parse_object(body) {
-        Ok(v) => v,
+    let row = match single_row(model, body) {
+        Ok(row) => row,
         Err(resp) => return resp,
     };
-    let mut problems = Vec::new();
-    let row = row_from_object(model, &value, &[s("body")], &mut problems);
-    if !problems.is_empty() {
-        return unprocessable(problems);
-    }
     let answer = explainer(model).and_then(|explainer| {
         let prediction = predict_row(model, &row)?;
         let mut scratch = vec![0.0; explainer.explanation_len()];
@@ -94,10 +89,7 @@ pub(super) fn one(model: &Model<'_>, body: &[u8]) -> Response {
             "explanation".into(),
             explanation(&explainer, &row, &mut scratch)?,
         ));
-        let input = (0..model.n_features())
-            .map(|i| (model.feature_name(i).to_string(), Json::Num(row[i])))
-            .collect();
-        fields.push(("input".into(), Json::Obj(input)));
+        fields.push(("input".into(), input_json(model, &row)));
         Ok(Json::Obj(fields))
     });
     match answer {

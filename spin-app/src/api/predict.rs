@@ -218,26 +218,39 @@ pub(super) fn predict_row(model: &Model<'_>, row: &[f64]) -> Result<Prediction, 
         .map_err(|e| Response::detail(500, format!("the embedded model failed to predict: {e}")))
 }
 
-/// `POST /predict`.
-pub(super) fn one(model: &Model<'_>, body: &[u8]) -> Response {
-    let value = match parse_object(body) {
-        Ok(v) => v,
-        Err(resp) => return resp,
-    };
+/// The row of a one-row body (an object keyed by feature name), checked; or the answer
+/// that refuses it (422).
+pub(super) fn single_row(model: &Model<'_>, body: &[u8]) -> Result<Vec<f64>, Response> {
+    let value = parse_object(body)?;
     let mut problems = Vec::new();
     let row = row_from_object(model, &value, &[s("body")], &mut problems);
     if !problems.is_empty() {
-        return unprocessable(problems);
+        return Err(unprocessable(problems));
     }
+    Ok(row)
+}
+
+/// The `input` echoed in a one-row answer.
+pub(super) fn input_json(model: &Model<'_>, row: &[f64]) -> Json {
+    Json::Obj(
+        (0..model.n_features())
+            .map(|i| (model.feature_name(i).to_string(), Json::Num(row[i])))
+            .collect(),
+    )
+}
+
+/// `POST /predict`.
+pub(super) fn one(model: &Model<'_>, body: &[u8]) -> Response {
+    let row = match single_row(model, body) {
+        Ok(row) => row,
+        Err(resp) => return resp,
+    };
     let p = match predict_row(model, &row) {
         Ok(p) => p,
         Err(resp) => return resp,
     };
     let mut fields = prediction_fields(model, p);
-    let input = (0..model.n_features())
-        .map(|i| (model.feature_name(i).to_string(), Json::Num(row[i])))
-        .collect();
-    fields.push(("input".into(), Json::Obj(input)));
+    fields.push(("input".into(), input_json(model, &row)));
     let mut resp = Response::json(200, &Json::Obj(fields));
     resp.rows = 1;
     resp
