@@ -419,7 +419,9 @@ pub(crate) fn link_code(link: Link) -> u8 {
     }
 }
 
-/// Lays one arena tree out in pre-order, refusing anything that is not a tree.
+/// Lays one arena tree out in pre-order, refusing anything that is not a tree: a node
+/// reached twice, and a split the root does not reach (a leaf may be left over, as
+/// XGBoost leaves the leaves its pruning deleted).
 fn lay_out(
     t: usize,
     nodes: &[Node],
@@ -494,6 +496,9 @@ fn lay_out(
                 splits[p].right = me;
             }
         }
+    }
+    if let Some(node) = (0..nodes.len()).find(|&i| !seen[i] && !matches!(nodes[i], Node::Leaf(_))) {
+        return Err(EncodeError::Unreached { tree: t, node });
     }
     Ok(LaidOut {
         root_is_leaf: splits.is_empty(),

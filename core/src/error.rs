@@ -22,6 +22,8 @@ pub enum EncodeError {
     ChildOutOfRange { tree: usize, node: usize },
     /// A node is reachable twice (a cycle or shared subtree).
     NotATree { tree: usize, node: usize },
+    /// A split the root does not reach (a detached cycle, or a root chosen wrongly).
+    Unreached { tree: usize, node: usize },
     /// A split tests a feature the schema does not have.
     FeatureOutOfRange {
         tree: usize,
@@ -76,6 +78,10 @@ impl fmt::Display for EncodeError {
             NotATree { tree, node } => write!(
                 f,
                 "tree {tree}: node {node} is reached twice (a cycle or shared subtree)"
+            ),
+            Unreached { tree, node } => write!(
+                f,
+                "tree {tree}: split node {node} is not reached from the root (a detached cycle or a wrong root)"
             ),
             FeatureOutOfRange {
                 tree,

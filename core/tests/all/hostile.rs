@@ -167,3 +167,41 @@ proptest! {
         exercise(&b);
     }
 }
+
+/// Issue 13 item 4: an arena that is not one tree from its root is refused when
+/// encoded: the root pointing at itself, a node reached twice, and a split the root
+/// does not reach (a detached cycle). A leaf nothing reaches is allowed (XGBoost keeps
+/// the leaves its pruning deleted).
+#[test]
+fn encode_refuses_cycles_shared_and_detached_splits() {
+    let split = |left, right| Node::Split {
+        feature: 0,
+        threshold: 1.0,
+        missing_left: false,
+        left,
+        right,
+    };
+    let leaf = || Node::Leaf(vec![1.0, 0.0, 0.0]);
+    let with_tree = |nodes: Vec<Node>| {
+        let mut e = sample_ensemble();
+        e.trees[0].nodes = nodes;
+        e.encode()
+    };
+    let cases = [
+        (vec![split(0, 1), leaf()], "node 0 is reached twice"),
+        (vec![split(1, 1), leaf()], "node 1 is reached twice"),
+        (
+            vec![leaf(), split(2, 2), split(1, 1)],
+            "split node 1 is not reached from the root",
+        ),
+        (
+            vec![split(1, 2), leaf(), leaf(), split(3, 4), leaf()],
+            "split node 3 is not reached from the root",
+        ),
+    ];
+    for (nodes, want) in cases {
+        let e = with_tree(nodes).unwrap_err().to_string();
+        assert!(e.contains(want), "{e}");
+    }
+    assert!(with_tree(vec![split(1, 2), leaf(), leaf(), leaf()]).is_ok());
+}

@@ -322,8 +322,11 @@ impl Layout {
 }
 
 /// The root of the tree whose nodes are `list`: the node no other node of its tree
-/// points at.
+/// points at, from which every node of the tree must be reached. A node only a cycle
+/// points at (the root pointing at itself, say) leaves another node looking like the
+/// root; what that root does not reach is refused here rather than dropped.
 fn root_of(nodes: &NodeArrays<'_>, list: &[usize]) -> Result<usize, OnnxError> {
+    let tree = nodes.tree_ids[list[0]];
     let mut pointed = HashSet::new();
     for &k in list {
         if nodes.modes[k] != "LEAF" {
@@ -331,15 +334,49 @@ fn root_of(nodes: &NodeArrays<'_>, list: &[usize]) -> Result<usize, OnnxError> {
             pointed.insert(nodes.false_ids[k]);
         }
     }
-    list.iter()
+    let root = list
+        .iter()
         .copied()
         .find(|&k| !pointed.contains(&nodes.node_ids[k]))
         .ok_or_else(|| {
             attr_err(
                 "nodes_nodeids",
-                format!("tree {} has no root (a cycle)", nodes.tree_ids[list[0]]),
+                format!("tree {tree} has no root (a cycle)"),
             )
-        })
+        })?;
+    // Shared children (onnxmltools' equality chains) are walked once.
+    let by_id: HashMap<i64, usize> = list.iter().map(|&k| (nodes.node_ids[k], k)).collect();
+    let mut reached = HashSet::from([root]);
+    let mut stack = vec![root];
+    while let Some(k) = stack.pop() {
+        if nodes.modes[k] == "LEAF" {
+            continue;
+        }
+        for c in [nodes.true_ids[k], nodes.false_ids[k]] {
+            let ck = *by_id.get(&c).ok_or_else(|| {
+                attr_err(
+                    "nodes_truenodeids",
+                    format!(
+                        "tree {tree} node {}: child {c} does not exist",
+                        nodes.node_ids[k]
+                    ),
+                )
+            })?;
+            if reached.insert(ck) {
+                stack.push(ck);
+            }
+        }
+    }
+    if let Some(&k) = list.iter().find(|k| !reached.contains(k)) {
+        return Err(attr_err(
+            "nodes_nodeids",
+            format!(
+                "tree {tree}: node {} is not reached from the root, node {} (a cycle or a second root)",
+                nodes.node_ids[k], nodes.node_ids[root]
+            ),
+        ));
+    }
+    Ok(root)
 }
 
 impl Weights<'_> {

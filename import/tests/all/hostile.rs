@@ -398,3 +398,28 @@ fn absurd_counts_are_refused_before_sizing_anything() {
         "invalid scikit-learn model: classes_: missing"
     );
 }
+
+/// Issue 13 item 4: scikit-learn node records that make a cycle (node 1's left child
+/// back to the root) or a self-loop are refused, not walked.
+#[test]
+fn sklearn_node_cycles_are_refused() {
+    let bytes = fixture("decision_tree_regressor.joblib");
+    let i64_at = |b: &[u8], o: usize| i64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+    // The node records: 64 bytes each, the root's left child 1, node 1's left child 2.
+    let nodes = (0..bytes.len() - 136)
+        .find(|&o| {
+            i64_at(&bytes, o) == 1 && i64_at(&bytes, o + 64) == 2 && i64_at(&bytes, o + 8) > 2
+        })
+        .expect("the node records");
+    assert!(import(&bytes).is_ok());
+    for (at, value, want) in [
+        (nodes + 64, 0, "node 0 is reached twice"),
+        (nodes + 64, 1, "left child 1 is not a node of this"),
+        (nodes + 8, 1, "node 1 is reached twice"),
+    ] {
+        let mut b = bytes.clone();
+        b[at..at + 8].copy_from_slice(&i64::to_le_bytes(value));
+        let e = import(&b).unwrap_err().to_string();
+        assert!(e.contains(want), "{e}");
+    }
+}

@@ -1,5 +1,6 @@
 //! The `import_xgboost`, `import_lightgbm` and `import_onnx` fuzz targets' oracle on
-//! stable Rust: every seed in `fuzz/seeds/<target>/` imports, then thousands of
+//! stable Rust: every seed in `fuzz/seeds/<target>/` imports (a `hostile-*` seed, one
+//! edit away from a real model, is refused), then thousands of
 //! reproducible mutations of each go through the oracle (error, or a model that
 //! encodes, validates and predicts; never a panic).
 
@@ -9,8 +10,12 @@ use crate::seeds::seed_corpus;
 
 fn replay(target: &str, mutations: usize) {
     for (name, bytes) in seed_corpus(target) {
-        edgewood_import::import_bytes(&bytes, &fuzz_options())
-            .unwrap_or_else(|e| panic!("seed {target}/{name} does not import: {e}"));
+        let imported = edgewood_import::import_bytes(&bytes, &fuzz_options());
+        if name.starts_with("hostile-") {
+            assert!(imported.is_err(), "seed {target}/{name} imports");
+        } else if let Err(e) = imported {
+            panic!("seed {target}/{name} does not import: {e}");
+        }
         let mut rng = Rng::new(bytes.len() as u64 * 31 + 7);
         for _ in 0..mutations {
             convert_then_predict(&mutate(&bytes, &mut rng));

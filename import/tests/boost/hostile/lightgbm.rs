@@ -54,6 +54,16 @@ fn lightgbm_cycle() {
     assert!(e.contains("reached twice"), "{e}");
 }
 
+/// Issue 13 item 4: the root pointing at itself.
+#[test]
+fn lightgbm_root_self_loop() {
+    let text = lgbm_text("lgbm_binary.txt");
+    let mut right = tree0_field(&text, "right_child");
+    right[0] = "0".into();
+    let e = lgbm_err(&set_tree0(&text, "right_child", &right.join(" ")));
+    assert!(e.contains("node 0: child 0 out of range"), "{e}");
+}
+
 #[test]
 fn lightgbm_mismatched_lengths() {
     let text = lgbm_text("lgbm_binary.txt");

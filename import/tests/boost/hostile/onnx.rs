@@ -146,6 +146,41 @@ fn onnx_child_out_of_range_cycle_and_lengths() {
     );
 }
 
+/// Issue 13 item 4: the root pointing at itself (`nodes_falsenodeids[0] = 0`) used to
+/// leave node 2 looking like the root, and the model predicted that leaf for every row.
+/// A second root and a detached cycle are refused the same way.
+#[test]
+fn onnx_root_self_loop_second_root_and_detached_cycle() {
+    let e = onnx_err(&onnx_regressor(&[(
+        "nodes_falsenodeids",
+        pb::ints_attr("nodes_falsenodeids", &[0, 0, 0]),
+    )]));
+    assert!(
+        e.contains("tree 0: node 0 is not reached from the root, node 2"),
+        "{e}"
+    );
+    let e = onnx_err(&onnx_tree(
+        &[
+            (0, "BRANCH_LEQ", 0, 0.5, 1, 2, 0),
+            (3, "BRANCH_LEQ", 0, 0.5, 1, 2, 0),
+        ],
+        &[(1, 1.0), (2, 2.0)],
+    ));
+    assert!(e.contains("is not reached from the root"), "{e}");
+    let e = onnx_err(&onnx_tree(
+        &[
+            (0, "BRANCH_LEQ", 0, 0.5, 1, 2, 0),
+            (3, "BRANCH_LEQ", 0, 0.5, 4, 4, 0),
+            (4, "BRANCH_EQ", 0, 0.5, 3, 3, 0),
+        ],
+        &[(1, 1.0), (2, 2.0)],
+    ));
+    assert!(
+        e.contains("node 3 is not reached from the root, node 0"),
+        "{e}"
+    );
+}
+
 /// One ONNX node: (id, mode, feature, value, true id, false id, tracks NaN).
 type OnnxNode<'a> = (i64, &'a str, i64, f32, i64, i64, i64);
 

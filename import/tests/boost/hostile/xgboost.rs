@@ -41,6 +41,39 @@ fn xgboost_cycle() {
     assert!(e.contains("reached twice"), "{e}");
 }
 
+/// Issue 13 item 4: the root pointing at itself, and two nodes appended as a cycle
+/// that the root does not reach.
+#[test]
+fn xgboost_root_self_loop_and_detached_cycle() {
+    let mut v = xgb_json("xgb_binary.json");
+    tree0(&mut v)["left_children"][0] = Value::from(0);
+    let e = xgb_err(&v);
+    assert!(e.contains("node 0: child index 0 out of range"), "{e}");
+    let mut v = xgb_json("xgb_binary.json");
+    let t = tree0(&mut v);
+    let n = t["left_children"].as_array().unwrap().len();
+    let keys: Vec<String> = t.as_object().unwrap().keys().cloned().collect();
+    for k in keys {
+        if let Some(a) = t[&k].as_array_mut() {
+            if a.len() == n {
+                let first = a[0].clone();
+                a.push(first.clone());
+                a.push(first);
+            }
+        }
+    }
+    for (side, a, b) in [("left_children", n + 1, n), ("right_children", n + 1, n)] {
+        t[side][n] = Value::from(a);
+        t[side][n + 1] = Value::from(b);
+    }
+    t["tree_param"]["num_nodes"] = Value::from((n + 2).to_string());
+    let e = xgb_err(&v);
+    assert!(
+        e.contains(&format!("split node {n} is not reached from the root")),
+        "{e}"
+    );
+}
+
 #[test]
 fn xgboost_mismatched_lengths() {
     let mut v = xgb_json("xgb_binary.json");
