@@ -31,7 +31,7 @@ pub const STEPS: &[Step] = &[
         run: wasmtime_cli,
     },
     Step {
-        name: "tests/.venv: the third-party validators of tests/requirements.txt",
+        name: "tests/.venv: the third-party validators and clients of tests/requirements.txt",
         run: test_venv,
     },
 ];

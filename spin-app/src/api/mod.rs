@@ -326,7 +326,13 @@ fn route(
         "/v2/health/ready" => Response::json(200, &obj([("ready", Json::Bool(true))])),
         "/v2/models/{name}" => v2::model_metadata(config, &model, name),
         "/v2/models/{name}/ready" => v2::model_ready(config, name),
-        "/v2/models/{name}/infer" => v2::infer(config, &model, name, body),
+        "/v2/models/{name}/infer" => v2::infer(
+            config,
+            &model,
+            name,
+            body,
+            req.header("inference-header-content-length"),
+        ),
         _ => Response::detail(404, "Not Found"),
     }
 }
@@ -340,8 +346,12 @@ fn check_post(config: &Config, req: &Request<'_>) -> Option<Response> {
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
-        // No Content-Type at all is read as JSON, as FastAPI does.
-        if mime != "application/json" && !mime.ends_with("+json") {
+        // No Content-Type at all is read as JSON, as FastAPI does. A V2 request with
+        // binary tensors is JSON followed by bytes; Triton's clients send it untyped or
+        // as application/octet-stream.
+        let binary_v2 = req.header("inference-header-content-length").is_some()
+            && mime == "application/octet-stream";
+        if mime != "application/json" && !mime.ends_with("+json") && !binary_v2 {
             return Some(Response::detail(
                 415,
                 format!("Unsupported Media Type: send the body as JSON with Content-Type: application/json (got '{ct}')"),

@@ -491,7 +491,7 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
                 "post",
                 with_response(
                     op(
-                        "V2 inference: one FP32/FP64 tensor of shape [N, n_features]",
+                        "V2 inference: one FP32/FP64 tensor of shape [N, n_features], in JSON or (with Inference-Header-Content-Length) in binary",
                         Some(json_body(r("InferRequest"))),
                         answer("label and probabilities (or predict) outputs", any.clone()),
                         true,

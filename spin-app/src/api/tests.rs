@@ -633,6 +633,186 @@ fn v2_protocol() {
     assert_eq!(resp.status, 404);
 }
 
+/// A binary V2 request: the JSON header, then the FP32 rows; the header length as
+/// Triton's client sends it.
+fn binary_request(
+    rows: &[[f32; 4]],
+    json_tail: &str,
+    declared: Option<usize>,
+) -> (String, Vec<u8>) {
+    let size = declared.unwrap_or(rows.len() * 16);
+    let header = format!(
+        r#"{{"inputs":[{{"name":"input-0","shape":[{},4],"datatype":"FP32","parameters":{{"binary_data_size":{size}}}}}]{json_tail}}}"#,
+        rows.len()
+    );
+    let mut body = header.clone().into_bytes();
+    for x in rows.iter().flatten() {
+        body.extend_from_slice(&x.to_le_bytes());
+    }
+    (header.len().to_string(), body)
+}
+
+#[test]
+fn v2_binary_tensors_in_and_out() {
+    let c = config();
+    let rows = [[5.1f32, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]];
+    let model = crate::model().unwrap();
+    let flat: Vec<f64> = rows.iter().flatten().map(|&x| f64::from(x)).collect();
+    let mut expected = vec![0.0; 6];
+    model.predict_batch(&flat, &mut expected).unwrap();
+
+    let (len, body) = binary_request(&rows, r#","parameters":{"binary_data_output":true}"#, None);
+    let (resp, _) = call(
+        &c,
+        "POST",
+        "/v2/models/iris/infer",
+        &[("inference-header-content-length", &len)],
+        &body,
+    );
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    assert_eq!(
+        resp.get_header("content-type"),
+        Some("application/octet-stream")
+    );
+    let header_len: usize = resp
+        .get_header("inference-header-content-length")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let header = parse(&resp.body[..header_len]).unwrap();
+    let tail = &resp.body[header_len..];
+    let Some(Json::Arr(outputs)) = header.get("outputs") else {
+        panic!("{header:?}")
+    };
+    let sizes: Vec<usize> = outputs
+        .iter()
+        .map(|o| {
+            num(o
+                .get("parameters")
+                .unwrap()
+                .get("binary_data_size")
+                .unwrap()) as usize
+        })
+        .collect();
+    assert!(outputs.iter().all(|o| o.get("data").is_none()));
+    assert_eq!(sizes.iter().sum::<usize>(), tail.len());
+    // Labels (BYTES: 4-byte length, then the name), then the FP64 probabilities.
+    let (labels, probs) = tail.split_at(sizes[0]);
+    assert_eq!(&labels[..4], &6u32.to_le_bytes());
+    assert_eq!(&labels[4..10], b"setosa");
+    let got: Vec<u64> = probs
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        expected.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+    );
+
+    // Binary in, JSON out for the output that says binary_data: false.
+    let (len, body) = binary_request(
+        &rows,
+        r#","outputs":[{"name":"probabilities","parameters":{"binary_data":false}}]"#,
+        None,
+    );
+    let (resp, v) = call(
+        &c,
+        "POST",
+        "/v2/models/iris/infer",
+        &[
+            ("inference-header-content-length", &len),
+            ("content-type", "application/octet-stream"),
+        ],
+        &body,
+    );
+    assert_eq!(resp.status, 200, "{v:?}");
+    assert_eq!(resp.get_header("inference-header-content-length"), None);
+    let Some(Json::Arr(outputs)) = v.get("outputs") else {
+        panic!()
+    };
+    let Some(Json::Arr(data)) = outputs[0].get("data") else {
+        panic!()
+    };
+    assert_eq!(
+        data.iter().map(|d| num(d).to_bits()).collect::<Vec<_>>(),
+        expected.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn v2_bad_binary_framing_is_a_400_naming_the_length() {
+    let c = config();
+    let rows = [[5.1f32, 3.5, 1.4, 0.2]];
+    let (len, body) = binary_request(&rows, "", None);
+    let past_body = (body.len() + 1).to_string();
+    let cases: Vec<(String, Vec<u8>, &str)> = vec![
+        (past_body, body.clone(), "Inference-Header-Content-Length"),
+        ("-1".into(), body.clone(), "Inference-Header-Content-Length"),
+        (
+            "99999999999999999999999".into(),
+            body.clone(),
+            "Inference-Header-Content-Length",
+        ),
+        (
+            len.clone(),
+            body[..body.len() - 1].to_vec(),
+            "binary_data_size",
+        ),
+        (
+            len.clone(),
+            [body.clone(), vec![0]].concat(),
+            "binary_data_size",
+        ),
+        // Cutting the header short leaves JSON that does not parse.
+        ("5".into(), body.clone(), "JSON"),
+    ];
+    for (header, body, names) in cases {
+        let (resp, v) = call(
+            &c,
+            "POST",
+            "/v2/models/iris/infer",
+            &[("inference-header-content-length", &header)],
+            &body,
+        );
+        assert_eq!(resp.status, 400, "{header}: {v:?}");
+        let Some(Json::Str(msg)) = v.get("error") else {
+            panic!("{v:?}")
+        };
+        assert!(msg.contains(names), "{header}: {msg}");
+    }
+    for declared in [15, 17, 0] {
+        let (len, body) = binary_request(&rows, "", Some(declared));
+        let (resp, v) = call(
+            &c,
+            "POST",
+            "/v2/models/iris/infer",
+            &[("inference-header-content-length", &len)],
+            &body,
+        );
+        assert_eq!(resp.status, 400, "{declared}: {v:?}");
+    }
+    // Negative and overflowing sizes in the JSON header.
+    for declared in ["-16", "1e30", "16.5", "\"16\""] {
+        let header = format!(
+            r#"{{"inputs":[{{"name":"x","shape":[1,4],"datatype":"FP32","parameters":{{"binary_data_size":{declared}}}}}]}}"#
+        );
+        let mut body = header.clone().into_bytes();
+        body.extend_from_slice(&[0; 16]);
+        let (resp, v) = call(
+            &c,
+            "POST",
+            "/v2/models/iris/infer",
+            &[("inference-header-content-length", &header.len().to_string())],
+            &body,
+        );
+        assert_eq!(resp.status, 400, "{declared}: {v:?}");
+    }
+    // Binary bytes without the header length are not JSON.
+    let (_, body) = binary_request(&rows, "", None);
+    let (resp, _) = call(&c, "POST", "/v2/models/iris/infer", &[], &body);
+    assert_eq!(resp.status, 400);
+}
+
 #[test]
 fn documents_describe_the_model() {
     let c = config();
