@@ -95,6 +95,16 @@ impl Ensemble {
                     found: base.len(),
                 });
             }
+            let scale = match self.aggregation {
+                Aggregation::Sum {
+                    link: Link::ScaledSigmoid(scale),
+                    ..
+                } => scale,
+                _ => 0.0,
+            };
+            if !base.iter().all(|b| b.is_finite()) || !scale.is_finite() {
+                return Err(EncodeError::NonFiniteBase);
+            }
             if *divide_by_rounds
                 && (self.leaf_width != 1 || !self.trees.len().is_multiple_of(n_outputs))
             {
@@ -457,6 +467,12 @@ fn lay_out(
                         node: id as usize,
                         expected: leaf_width,
                         found: values.len(),
+                    });
+                }
+                if !values.iter().all(|v| v.is_finite()) {
+                    return Err(EncodeError::NonFiniteLeaf {
+                        tree: t,
+                        node: id as usize,
                     });
                 }
                 let index = (leaves.len() / leaf_width) as u32;

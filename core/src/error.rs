@@ -55,6 +55,10 @@ pub enum EncodeError {
     TooManyCategories { tree: usize, node: usize },
     /// Averaging over rounds needs one value per leaf and whole rounds of trees.
     Rounds { trees: usize, outputs: usize },
+    /// A leaf value is NaN or infinite (§8: no source library produces one).
+    NonFiniteLeaf { tree: usize, node: usize },
+    /// A base margin or the sigmoid scale is NaN or infinite (§4).
+    NonFiniteBase,
     /// A tree's node statistics do not have one entry per node.
     StatsLength {
         tree: usize,
@@ -93,6 +97,13 @@ impl fmt::Display for EncodeError {
             NanThreshold { tree, node } => {
                 write!(f, "tree {tree} node {node}: the threshold is NaN")
             }
+            NonFiniteLeaf { tree, node } => {
+                write!(
+                    f,
+                    "tree {tree} node {node}: a leaf value is NaN or infinite"
+                )
+            }
+            NonFiniteBase => write!(f, "a base score or the sigmoid scale is NaN or infinite"),
             LeafWidth {
                 tree,
                 node,
@@ -293,6 +304,9 @@ pub enum PredictError {
     OutputLength { expected: usize, found: usize },
     /// An explanation of a model that records no cover (§11): ONNX models have none.
     NoCover,
+    /// Row `row` (0-based, of the batch) came out NaN or infinite: the model's sums
+    /// overflow float range there. No walk prints such a value; see §9.
+    NotFinite { row: usize },
 }
 
 impl fmt::Display for PredictError {
@@ -312,6 +326,11 @@ impl fmt::Display for PredictError {
                  none, and a model converted with --no-cover (such as the embedded Iris \
                  model) has lost it; convert the model from its scikit-learn, XGBoost or \
                  LightGBM file"
+            ),
+            PredictError::NotFinite { row } => write!(
+                f,
+                "row {row}: the prediction is not a finite number (the model's sums \
+                 overflow there)"
             ),
         }
     }

@@ -313,6 +313,18 @@ impl<'a> Model<'a> {
             what: "source",
             index: 0,
         })?;
+        // §4: base margins and the sigmoid scale are finite.
+        if let Some(bad) = self
+            .base
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+            .find(|b| !b.is_finite())
+        {
+            return Err(FormatError::BadHeader {
+                field: "base margin",
+                value: bad.to_bits(),
+            });
+        }
         let node_size = self.node_size();
         let mut expected_node = 0usize;
         let mut expected_leaf = 0usize;
@@ -432,6 +444,19 @@ impl<'a> Model<'a> {
                 return Err(FormatError::BadTree {
                     tree: t,
                     reason: "leaf count does not match split count",
+                });
+            }
+            // §8: leaf values are finite (the range was checked above).
+            let width = self.leaf_width * 8;
+            let values =
+                &self.leaves[tree.first_leaf * width..(tree.first_leaf + tree.n_nodes + 1) * width];
+            if values
+                .chunks_exact(8)
+                .any(|v| !f64::from_le_bytes(v.try_into().unwrap_or([0; 8])).is_finite())
+            {
+                return Err(FormatError::BadTree {
+                    tree: t,
+                    reason: "a leaf value is NaN or infinite",
                 });
             }
             expected_node += tree.n_nodes;

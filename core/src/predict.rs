@@ -65,7 +65,7 @@ impl<'a> Model<'a> {
             }
         }
         self.finish(out);
-        Ok(())
+        finite_rows(out, out.len())
     }
 
     /// Checks the lengths of one row and its output.
@@ -465,7 +465,8 @@ impl<'a> Model<'a> {
                 done += 1;
             }
         }
-        let (rows, out) = (&rows[done * nf..], &mut out[done * len..]);
+        let out_all = &mut *out;
+        let (rows, out) = (&rows[done * nf..], &mut out_all[done * len..]);
         // Tree-major over blocks of rows: one tree's nodes stay in cache while every
         // row of the block walks it. Each row still adds its leaves in tree order, so
         // the answers are bit-identical to `predict_into`.
@@ -487,7 +488,7 @@ impl<'a> Model<'a> {
             }
             out.chunks_exact_mut(len).for_each(|o| self.finish(o));
         }
-        Ok(())
+        finite_rows(out_all, len)
     }
 
     /// The tree-relative leaf index plus the tree's first leaf: the absolute leaf that
@@ -702,6 +703,19 @@ impl<'a> Model<'a> {
 /// Models whose §6 nodes fit in this many bytes (well inside a core's L2 cache) are
 /// predicted row by row in a batch; larger ones tree by tree over blocks of rows.
 const LEAN_BATCH_MAX_NODE_BYTES: usize = 128 * 1024;
+
+/// §9: a prediction that comes out NaN or infinite (finite leaves whose sums overflow)
+/// is an error naming its row (of `out`, in rows of `len` values), the same in every
+/// walk; no walk hands such a value to a caller to print.
+#[inline]
+pub(crate) fn finite_rows(out: &[f64], len: usize) -> Result<(), PredictError> {
+    match out.iter().position(|x| !x.is_finite()) {
+        Some(at) => Err(PredictError::NotFinite {
+            row: at / len.max(1),
+        }),
+        None => Ok(()),
+    }
+}
 
 /// One accumulation step: in float32 (XGBoost) or float64.
 #[inline(always)]

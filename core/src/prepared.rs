@@ -23,7 +23,7 @@ use alloc::vec::Vec;
 use crate::error::{FormatError, PredictError};
 use crate::layout::*;
 use crate::model::{decode_node, Model, TreeRecord};
-use crate::predict::add;
+use crate::predict::{add, finite_rows};
 
 /// A [`Model`] with its trees decoded for fast prediction. Build it once with
 /// [`PreparedModel::new`] and predict many rows; it owns its decoded nodes (a few times
@@ -275,7 +275,7 @@ impl<'a> PreparedModel<'a> {
             Forest::Wide(n) => n.row_sums(m, row, acc),
         }
         m.finish(out);
-        Ok(())
+        finite_rows(out, out.len())
     }
 
     /// [`Model::predict`], through the decoded trees.
@@ -297,7 +297,7 @@ impl<'a> PreparedModel<'a> {
             Forest::Narrow(nodes) => nodes.batch(m, rows, out),
             Forest::Wide(nodes) => nodes.batch(m, rows, out),
         }
-        Ok(())
+        finite_rows(out, m.prediction_len())
     }
 }
 

@@ -5,10 +5,12 @@
 //! An oracle never returns an error: it panics when an invariant breaks, which is what
 //! a fuzzer reports. The invariants: importing arbitrary bytes returns an error or an
 //! ensemble; an imported ensemble always encodes, reopens, validates and predicts; opening
-//! arbitrary `.ewm` bytes returns an error or a model that, once validated, predicts,
-//! and whose prepared walk (`PreparedModel`) is refused or answers bit for bit as it does.
+//! arbitrary `.ewm` bytes returns an error or a model that, once validated, predicts
+//! (or refuses a row whose sums overflow, never answering NaN), and whose every walk
+//! (the byte walk, the prepared walk; one row at a time and in batches) answers bit for
+//! bit as the others do.
 
-use edgewood_core::{Model, PreparedModel};
+use edgewood_core::{Model, PredictError, PreparedModel};
 
 use crate::{convert, pickle, ImportError, ImportOptions};
 
@@ -40,8 +42,9 @@ pub fn convert_then_predict(bytes: &[u8]) {
         Err(e) => panic!("a converted model does not open: {e}"),
     };
     let zeros = vec![0.0; model.n_features()];
-    if let Err(e) = model.predict(&zeros) {
-        panic!("a validated model cannot predict a zero row: {e}");
+    match model.predict(&zeros) {
+        Ok(_) | Err(PredictError::NotFinite { row: 0 }) => {}
+        Err(e) => panic!("a validated model cannot predict a zero row: {e}"),
     }
 }
 
@@ -54,8 +57,10 @@ pub fn decode_ewm(bytes: &[u8]) {
     let validated = model.validate().is_ok();
     let predicted = model.predict(&zeros);
     if validated {
-        if let Err(e) = predicted {
-            panic!("a validated model cannot predict a zero row: {e}");
+        match predicted {
+            // Finite leaves can still sum past float range (§9): an error, not a value.
+            Ok(_) | Err(PredictError::NotFinite { row: 0 }) => {}
+            Err(e) => panic!("a validated model cannot predict a zero row: {e}"),
         }
     }
     // The prepared walk (what the CLI and the npm package run) refuses a structure it
@@ -64,17 +69,26 @@ pub fn decode_ewm(bytes: &[u8]) {
         return;
     };
     if validated {
-        same_as_model(&prepared, &model, bytes);
+        every_walk_agrees(&prepared, &model, bytes);
     }
 }
 
-/// Rows cut from the model's own bytes (with NaN, zero and ±infinity among them), one
-/// at a time and as batches: a small one, and past 512 rows the span walk's when the
-/// model is narrow enough for that to stay cheap.
-fn same_as_model(prepared: &PreparedModel<'_>, model: &Model<'_>, bytes: &[u8]) {
+/// One row's answer from one walk: its output bits, or the error.
+type RowAnswer = Result<Vec<u64>, PredictError>;
+
+/// The oracle of every walk the product ships: the byte walk ([`Model`], which the
+/// Spin component runs) and the prepared walk ([`PreparedModel`], the CLI's and the
+/// npm package's), each one row at a time and in batches (a short one, and past 512
+/// rows the prepared span walk's when the model is narrow enough for that to stay
+/// cheap). On every row they must agree bit for bit, or all refuse it with the same
+/// error; a batch answers as its rows did one at a time, and refuses with the first
+/// row that is refused alone.
+///
+/// The rows are cut from the model's own bytes, with NaN, zero and ±infinity among them.
+fn every_walk_agrees(prepared: &PreparedModel<'_>, model: &Model<'_>, bytes: &[u8]) {
     let nf = model.n_features();
     let width = model.prediction_len();
-    let rows = if nf <= 16 { 520 } else { 3 };
+    let rows = if nf <= 16 { 520 } else { 8 };
     let mut rng = Rng::new(bytes.len() as u64 ^ 0x9e37_79b9_7f4a_7c15);
     let data: Vec<f64> = (0..rows * nf)
         .map(|_| match rng.next_u64() % 8 {
@@ -91,24 +105,52 @@ fn same_as_model(prepared: &PreparedModel<'_>, model: &Model<'_>, bytes: &[u8]) 
             }
         })
         .collect();
-    let (mut want, mut got) = (vec![0.0; rows * width], vec![0.0; rows * width]);
-    let same = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
-    let by_model = model.predict_batch(&data, &mut want);
-    let by_prepared = prepared.predict_batch(&data, &mut got);
-    match (by_model, by_prepared) {
-        (Ok(()), Ok(())) => assert!(same(&want, &got), "prepared batch differs from the model"),
-        (Err(_), Err(_)) => {}
-        (a, b) => panic!("model and prepared batch disagree: {a:?} vs {b:?}"),
-    }
-    for row in data.chunks_exact(nf.max(1)).take(3) {
-        let (mut a, mut b) = (vec![0.0; width], vec![0.0; width]);
-        match (
-            model.predict_into(row, &mut a),
-            prepared.predict_into(row, &mut b),
-        ) {
-            (Ok(()), Ok(())) => assert!(same(&a, &b), "prepared row differs from the model"),
-            (Err(_), Err(_)) => {}
-            (a, b) => panic!("model and prepared row disagree: {a:?} vs {b:?}"),
+    let bits = |out: &[f64]| out.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let singles: Vec<RowAnswer> = data
+        .chunks_exact(nf)
+        .enumerate()
+        .map(|(r, row)| {
+            let (mut a, mut b) = (vec![0.0; width], vec![0.0; width]);
+            let by_model = model.predict_into(row, &mut a).map(|()| bits(&a));
+            let by_prepared = prepared.predict_into(row, &mut b).map(|()| bits(&b));
+            assert_eq!(
+                by_model, by_prepared,
+                "row {r}: the prepared walk differs from the byte walk"
+            );
+            by_model
+        })
+        .collect();
+    for n in [rows, 7.min(rows)] {
+        let want = singles[..n]
+            .iter()
+            .position(Result::is_err)
+            .map_or(Ok(()), |r| Err(PredictError::NotFinite { row: r }));
+        let (mut a, mut b) = (vec![0.0; n * width], vec![0.0; n * width]);
+        let inputs = &data[..n * nf];
+        let by_model = model.predict_batch(inputs, &mut a);
+        let by_prepared = prepared.predict_batch(inputs, &mut b);
+        assert_eq!(
+            by_model, want,
+            "{n}-row batch: the byte walk differs from its rows"
+        );
+        assert_eq!(
+            by_prepared, want,
+            "{n}-row batch: the prepared walk differs from its rows"
+        );
+        for (r, single) in singles[..n].iter().enumerate() {
+            if let Ok(single) = single {
+                let at = r * width..(r + 1) * width;
+                assert_eq!(
+                    &bits(&a[at.clone()]),
+                    single,
+                    "{n}-row batch, row {r}: the byte walk differs"
+                );
+                assert_eq!(
+                    &bits(&b[at]),
+                    single,
+                    "{n}-row batch, row {r}: the prepared walk differs"
+                );
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'truncated'
   | 'corrupt_model'
   | 'no_cover'
+  | 'prediction_not_finite'
   | 'fetch_failed'
   | 'freed'
   | 'internal';

@@ -73,6 +73,13 @@ fn set_predict_error(e: &PredictError, row: Option<usize>) {
         PredictError::Input(e) => set_input_error(e, row),
         PredictError::Corrupt(f) => set_error(format_code(f), e.to_string(), None, row),
         PredictError::NoCover => set_error("no_cover", e.to_string(), None, row),
+        // Sums that overflow to NaN or infinity (FORMAT.md §9): named, never returned.
+        PredictError::NotFinite { row: r } => set_error(
+            "prediction_not_finite",
+            e.to_string(),
+            None,
+            row.or(Some(*r)),
+        ),
         _ => set_error("internal", e.to_string(), None, row),
     }
 }

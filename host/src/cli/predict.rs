@@ -19,7 +19,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
-use edgewood_core::{first_max, Explainer, Model, PreparedModel, TaskKind};
+use edgewood_core::{first_max, Explainer, Model, PredictError, PreparedModel, TaskKind};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::io::{display_name, fmt_f64, write_output, Input};
@@ -183,6 +183,8 @@ fn predict_csv(
     let mut rows: Vec<f64> = Vec::with_capacity(CHUNK * nf);
     let mut preds = vec![0.0; CHUNK * width];
     let mut n = 0;
+    // The input line of each row of the chunk, to name a row the model refuses.
+    let mut lines: Vec<u64> = Vec::with_capacity(CHUNK);
     let mut total = 0u64;
     let mut buf = ryu::Buffer::new();
     let mut contributions = match &extras.explain {
@@ -210,11 +212,21 @@ fn predict_csv(
             model
                 .validate_row(&rows[n * nf..])
                 .map_err(|e| anyhow!("{in_name}:{line}: {e}"))?;
+            lines.push(line);
             n += 1;
         }
         if n == CHUNK || (!more && n > 0) {
             let preds = &mut preds[..n * width];
-            prepared.predict_batch(&rows, preds)?;
+            // A row whose sums overflow (FORMAT.md §9) stops the run with its line,
+            // never printed as NaN.
+            prepared.predict_batch(&rows, preds).map_err(|e| match e {
+                PredictError::NotFinite { row } => anyhow!(
+                    "{in_name}:{}: the prediction is NaN or infinite: the model's sums \
+                         overflow float range on this row",
+                    lines[row]
+                ),
+                e => e.into(),
+            })?;
             for (p, row) in preds.chunks_exact(width).zip(rows.chunks_exact(nf)) {
                 if model.task() == TaskKind::Classification {
                     csv_out
@@ -257,6 +269,7 @@ fn predict_csv(
             }
             total += n as u64;
             rows.clear();
+            lines.clear();
             n = 0;
         }
         if !more {

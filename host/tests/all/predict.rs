@@ -186,3 +186,36 @@ fn a_spreadsheet_export_with_bom_and_crlf() {
     let out = edgewood(dir.path(), &["predict", "in.csv"]).ok();
     check_iris_output(&out, &[[5.1, 3.5, 1.4, 0.2], [6.3, 3.3, 6.0, 2.5]]);
 }
+
+#[test]
+fn a_row_whose_sums_overflow_is_an_error_naming_its_line() {
+    // Finite leaves near f64::MAX (a fuzz regression seed): some rows sum past float
+    // range. FORMAT.md §9: such a row is refused by line, never printed as NaN or inf.
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/seeds/decode_ewm/regression-overflowing-sums.ewm"),
+    )
+    .unwrap();
+    let model = Model::open_validated(&bytes).unwrap();
+    let nf = model.n_features();
+    let answers = |x: f64| {
+        let mut out = vec![0.0; model.prediction_len()];
+        model.predict_into(&vec![x; nf], &mut out).is_ok()
+    };
+    let candidates = [-1.0, 0.0, 0.5, 1.0, 2.0, 3.0, 10.0];
+    let fine = *candidates.iter().find(|&&x| answers(x)).unwrap();
+    let overflows = *candidates.iter().find(|&&x| !answers(x)).unwrap();
+    let names: Vec<&str> = (0..nf).map(|i| model.feature_name(i)).collect();
+    let row = |x: f64| vec![x.to_string(); nf].join(",");
+    let dir = tempdir();
+    write(dir.path(), "m.ewm", &bytes);
+    write(
+        dir.path(),
+        "in.csv",
+        format!("{}\n{}\n{}\n", names.join(","), row(fine), row(overflows)),
+    );
+    let err = edgewood(dir.path(), &["predict", "m.ewm", "in.csv"]).fails();
+    assert!(err.contains("in.csv:3:"), "{err}");
+    assert!(err.contains("NaN or infinite"), "{err}");
+    assert!(!err.to_lowercase().contains("nan,"), "{err}");
+}
