@@ -69,7 +69,10 @@ impl Ensemble {
         if n_outputs == 0 || n_outputs > MAX_OUTPUTS as usize || n_classes > MAX_OUTPUTS as usize {
             return Err(EncodeError::OutputCount(n_outputs));
         }
-        if matches!(self.task, Task::Classification { .. }) && n_classes < 2 {
+        // One class is a forest or tree fitted on a single class (scikit-learn predicts
+        // it with probability 1); boosting needs two.
+        let one_class_ok = n_classes == 1 && self.aggregation == Aggregation::Average;
+        if matches!(self.task, Task::Classification { .. }) && n_classes < 2 && !one_class_ok {
             return Err(EncodeError::OutputCount(n_classes));
         }
         if self.leaf_width != 1 && self.leaf_width != n_outputs {

@@ -757,7 +757,10 @@ impl<'a> Explainer<'a> {
         let stride = self.model.n_features + 1;
         let single = self.model.n_outputs == 1;
         let output = if single { 0 } else { class };
-        let negate = single && class == 0 && self.model.task() == crate::TaskKind::Classification;
+        let negate = single
+            && class == 0
+            && self.model.task() == crate::TaskKind::Classification
+            && self.model.n_classes == 2;
         explanation[output * stride..(output + 1) * stride]
             .iter()
             // (`0.0 - x` rather than `-x`: a zero contribution stays 0, not -0.)

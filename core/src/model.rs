@@ -160,7 +160,8 @@ impl<'a> Model<'a> {
                 return Err(bad("n_classes", n_classes))
             }
             TaskKind::Classification
-                if n_classes < 2
+                if n_classes == 0
+                    || (n_classes == 1 && sum_link.is_some())
                     || n_classes > MAX_OUTPUTS as usize
                     || !(n_outputs == n_classes
                         || (n_outputs == 1 && n_classes == 2 && sum_link.is_some())) =>

@@ -411,7 +411,7 @@ impl<'a> Model<'a> {
             }
         }
         // A binary classifier with one margin: [P(class 0), P(class 1)].
-        if self.task == TaskKind::Classification && self.n_outputs == 1 {
+        if self.task == TaskKind::Classification && self.n_outputs == 1 && self.n_classes == 2 {
             let p = out[0];
             out[1] = p;
             // XGBClassifier takes `1 - p` in float32.

@@ -205,3 +205,33 @@ fn encode_refuses_cycles_shared_and_detached_splits() {
     }
     assert!(with_tree(vec![split(1, 2), leaf(), leaf(), leaf()]).is_ok());
 }
+
+/// Issue 13 item 2: a forest fitted on one class encodes and predicts that class with
+/// probability 1; a boosted model needs two classes.
+#[test]
+fn one_class_forest_encodes_boosting_does_not() {
+    let mut e = sample_ensemble();
+    e.task = Task::Classification {
+        classes: vec!["only".into()],
+        integer_labels: false,
+    };
+    e.leaf_width = 1;
+    e.trees = vec![Tree {
+        stats: None,
+        output: 0,
+        nodes: vec![Node::Leaf(vec![1.0])],
+    }];
+    let ewm = e.encode().unwrap();
+    let m = Model::open_validated(&ewm).unwrap();
+    assert_eq!(m.n_classes(), 1);
+    let mut out = vec![0.0; m.prediction_len()];
+    m.predict_into(&[0.5, f64::NAN], &mut out).unwrap();
+    assert_eq!(out, [1.0]);
+    e.aggregation = Aggregation::Sum {
+        base: vec![0.0],
+        link: edgewood_core::Link::Identity,
+        accumulate_f32: false,
+        divide_by_rounds: false,
+    };
+    assert!(e.encode().unwrap_err().to_string().contains("classes: 1"));
+}

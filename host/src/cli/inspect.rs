@@ -133,14 +133,18 @@ fn text(f: &Value) -> String {
     line("split nodes", s("split_nodes"));
     line("leaves", s("leaves"));
     line("max depth", s("max_depth"));
+    // A model of single-leaf trees (one class, say) has no bytes per split node.
+    let per_split = match f["bytes_per_split_node"].is_null() {
+        true => String::new(),
+        false => format!(", {} bytes per split node", s("bytes_per_split_node")),
+    };
     line(
         "size",
         format!(
-            "{} bytes, format v{} ({} bytes of split nodes, {} bytes per split node)",
+            "{} bytes, format v{} ({} bytes of split nodes{per_split})",
             s("bytes"),
             s("format_version"),
             s("node_bytes"),
-            s("bytes_per_split_node")
         ),
     );
     let features = f["features"].as_array().cloned().unwrap_or_default();

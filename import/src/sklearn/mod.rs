@@ -81,6 +81,10 @@ pub enum Classes {
 }
 
 impl Classes {
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn len(&self) -> usize {
         match self {
             Classes::Integers(v) => v.len(),
@@ -269,14 +273,10 @@ fn read_classes(p: &Pickle, id: Id) -> Result<Classes, SklearnError> {
         }
         _ => Classes::Labels(numpy::strings(p, &a).map_err(|e| bad("classes_", e))?),
     };
-    if classes.len() < 2 {
-        return Err(bad(
-            "classes_",
-            format!(
-                "{} class(es): a classifier needs at least two",
-                classes.len()
-            ),
-        ));
+    // One class is a model fitted on a single class: scikit-learn predicts it with
+    // probability 1 (boosting refuses to fit one, and its reader refuses it too).
+    if classes.is_empty() {
+        return Err(bad("classes_", "no classes"));
     }
     Ok(classes)
 }
