@@ -55,6 +55,8 @@ commands! {
     Spin(spin),
     /// HTTP load benchmark: edgewood serve vs the Python reference service (not in CI).
     Loadtest(loadtest),
+    /// Fuzz with libFuzzer in fork mode, then a table of runs, coverage and findings (not in CI).
+    Fuzz(fuzz),
 }
 
 /// Build, test, bench and serve Edgewood.
