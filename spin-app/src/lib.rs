@@ -28,6 +28,8 @@ pub mod api;
 // The macro-generated export glue needs `unsafe` (WASI canonical ABI).
 #[allow(unsafe_code)]
 mod component;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 
 /// Where the component finds its model and the model's name.
 ///
