@@ -443,9 +443,18 @@ function clearBatch() {
   $('batch-status').textContent = '';
   $('batch-progress').hidden = true;
   showError('batch-error', null);
+  showError('batch-warning', null);
 }
 
 const nextFrame = () => new Promise((r) => setTimeout(r, 0));
+
+/** Whether the features are the placeholders an importer gives a model that stored no
+ * names: one prefix, not ending in a digit, then the column index (x0, f0, X_0). */
+function placeholderNames(features) {
+  const m = /^(.*\D|)0$/.exec(features[0].name);
+  if (!m) return false;
+  return features.every((f, i) => f.name === `${m[1]}${i}`);
+}
 
 async function predictCsv(file) {
   clearBatch();
@@ -464,8 +473,16 @@ async function predictCsv(file) {
   }
   const header = table[0].map((h) => h.trim());
   const rows = table.slice(1);
-  const columns = features.map((f) => header.indexOf(f.name));
-  const absent = features.filter((_, i) => columns[i] < 0).map((f) => `'${f.name}'`);
+  let columns = features.map((f) => header.indexOf(f.name));
+  let absent = features.filter((_, i) => columns[i] < 0).map((f) => `'${f.name}'`);
+  if (absent.length && header.length === features.length && placeholderNames(features)) {
+    // A model fit on a bare array stored no names: columns by position, as
+    // scikit-learn (and `edgewood predict`) take them, with one warning.
+    columns = features.map((_, i) => i);
+    absent = [];
+    showError('batch-warning',
+      `Warning: the model stored no feature names (${features[0].name}, …): taking the ${features.length} columns of ${file.name} in order.`);
+  }
   if (absent.length) {
     showError('batch-error',
       `${file.name} has no column ${absent.join(', ')}. The model needs the columns ${features.map((f) => f.name).join(', ')}.`);

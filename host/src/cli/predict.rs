@@ -1,8 +1,10 @@
 //! `edgewood predict`: every row of a CSV file through a model, streamed.
 //!
 //! Input columns are matched to the model's features by header name (extra columns
-//! are ignored with one warning; a missing one is an error). An empty cell is a
-//! missing value (NaN). Each row is validated against the model's schema, and a bad
+//! are ignored with one warning; a missing one is an error). A model that stored no
+//! names (its features are placeholders such as `x0, x1, …`) takes a CSV with as many
+//! columns as it has features by position, with one warning, as scikit-learn does.
+//! An empty cell is a missing value (NaN). Each row is validated against the model's schema, and a bad
 //! row stops the run with its line number and feature. Rows go through
 //! `predict_batch` in chunks of [`CHUNK`], so memory stays constant whatever the file
 //! size. Output: classifiers `label,p_<class>…`, regressors `value`, floats in
@@ -314,8 +316,18 @@ fn match_columns(
         .iter()
         .map(|h| String::from_utf8_lossy(h.trim_ascii()).into_owned())
         .collect();
-    let mut columns = Vec::with_capacity(model.n_features());
-    for i in 0..model.n_features() {
+    let nf = model.n_features();
+    let by_name = (0..nf).all(|i| names.iter().any(|n| n == model.feature_name(i)));
+    if !by_name && names.len() == nf && has_placeholder_names(model) {
+        // scikit-learn's rule for a model fit on a bare array: columns by position.
+        eprintln!(
+            "edgewood: warning: {in_name}: the model stored no feature names ({}, …): taking the {nf} columns in order",
+            model.feature_name(0)
+        );
+        return Ok((0..nf).collect());
+    }
+    let mut columns = Vec::with_capacity(nf);
+    for i in 0..nf {
         let feature = model.feature_name(i);
         let mut at = names.iter().enumerate().filter(|(_, n)| *n == feature);
         let Some((c, _)) = at.next() else {
@@ -345,6 +357,20 @@ fn match_columns(
         );
     }
     Ok(columns)
+}
+
+/// Whether the model's feature names are the placeholders an importer gives a model
+/// that stored none: one prefix, not ending in a digit, then the column index (`x0`,
+/// `f0`, `Column_0`, `X_0`).
+fn has_placeholder_names(model: &Model<'_>) -> bool {
+    let Some(prefix) = model.feature_name(0).strip_suffix('0') else {
+        return false;
+    };
+    !prefix.ends_with(|c: char| c.is_ascii_digit())
+        && (0..model.n_features()).all(|i| {
+            let name = model.feature_name(i);
+            name.strip_prefix(prefix) == Some(i.to_string().as_str())
+        })
 }
 
 /// A cell's value: empty means missing (NaN); otherwise a decimal number.

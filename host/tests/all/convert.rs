@@ -164,9 +164,22 @@ fn predict_and_inspect_import_on_the_fly() {
         "in.csv",
         "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n",
     );
-    // The fixture was fit on a bare array: its features are x0…x3 until named.
-    let line = edgewood(dir.path(), &["predict", src, "in.csv"]).fails();
+    // The fixture was fit on a bare array: its features are x0…x3 until named, and
+    // a CSV of four columns is taken in order, with one warning (issue 13 item 1).
+    let run = edgewood(dir.path(), &["predict", src, "in.csv"]);
+    let warning = run.stderr.clone();
+    let positional = run.ok();
+    assert_eq!(
+        warning.trim(),
+        "edgewood: warning: in.csv: the model stored no feature names (x0, …): taking the 4 columns in order"
+    );
+    // Three columns, or a model with real names, still need the names.
+    write(dir.path(), "three.csv", "a,b,c\n5.1,3.5,1.4\n");
+    let line = edgewood(dir.path(), &["predict", src, "three.csv"]).fails();
     assert!(line.contains("missing column 'x0'"), "{line}");
+    write(dir.path(), "other.csv", "a,b,c,d\n5.1,3.5,1.4,0.2\n");
+    let line = edgewood(dir.path(), &["predict", "other.csv"]).fails();
+    assert!(line.contains("missing column 'sepal_length'"), "{line}");
     let names = "sepal_length,sepal_width,petal_length,petal_width";
     let a = edgewood(
         dir.path(),
@@ -183,4 +196,5 @@ fn predict_and_inspect_import_on_the_fly() {
     .ok();
     let b = edgewood(dir.path(), &["predict", "in.csv"]).ok();
     assert_eq!(a, b);
+    assert_eq!(positional, b);
 }

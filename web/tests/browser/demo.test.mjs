@@ -229,6 +229,33 @@ test('dropping a scikit-learn joblib converts it in the page', async () => {
   assert.ok(row.length > 1);
 });
 
+test('a model that stored no feature names takes CSV columns in order, with a warning', async () => {
+  // iris_rf10 was fit on a bare array: its features are x0…x3 (issue 13 item 1).
+  await page.setInputFiles('#model-file', fixtures + 'iris_rf10.joblib');
+  await page.waitForFunction(() => document.getElementById('model-title').textContent === 'iris_rf10.joblib');
+  const three = join(scratch, 'three.csv');
+  writeFileSync(three, 'a,b,c\n5.1,3.5,1.4\n');
+  await page.setInputFiles('#csv-file', three);
+  await page.waitForSelector('#batch-error:not([hidden])');
+  assert.match(await page.textContent('#batch-error'), /no column 'x0'/);
+  await page.setInputFiles('#csv-file', fixtures + 'iris_rf10.input.csv');
+  await page.waitForSelector('#download:not([hidden])');
+  assert.equal(await page.isHidden('#batch-error'), true);
+  assert.match(await page.textContent('#batch-warning'),
+    /stored no feature names \(x0, …\): taking the 4 columns of iris_rf10\.input\.csv in order/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const path = join(scratch, 'positional.csv');
+  await download.saveAs(path);
+  const out = readCsv(path);
+  const expected = readCsv(fixtures + 'iris_rf10.expected.csv');
+  assert.equal(out.rows.length, expected.rows.length);
+  out.rows.forEach((cells, i) => {
+    assert.equal(cells[8], '', `row ${i}`);
+    assert.equal(cells[4], expected.rows[i][0], `row ${i} label`);
+    for (let k = 0; k < 3; k++) assert.ok(Object.is(Number(cells[5 + k]), Number(expected.rows[i][k + 1])), `row ${i} p${k}`);
+  });
+});
+
 test('a file that is no model is refused inline', async () => {
   await page.setInputFiles('#model-file', fixtures + 'iris_rf100.input.csv');
   await page.waitForSelector('#model-error:not([hidden])');
