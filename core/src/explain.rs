@@ -767,6 +767,27 @@ impl<'a> Explainer<'a> {
             .map(move |&x| if negate { 0.0 - x } else { x })
     }
 
+    /// Whether every split's cover (§11) is the sum of its children's to within `rel`
+    /// (relative), as the source libraries write them. The precomputed routes agree with
+    /// the recursion only then (the fuzz oracle compares them only then): a cover
+    /// corrupted out of that relation gives each route its own answer.
+    #[doc(hidden)]
+    pub fn covers_add_up(&self, rel: f64) -> bool {
+        self.nodes.iter().all(|k| {
+            k.left == LEAF
+                || match (
+                    self.nodes.get(k.left as usize),
+                    self.nodes.get(k.right as usize),
+                ) {
+                    (Some(l), Some(r)) => {
+                        let sum = l.cover + r.cover;
+                        (k.cover - sum).abs() <= rel * k.cover.abs().max(sum.abs())
+                    }
+                    _ => false,
+                }
+        })
+    }
+
     /// What an explanation adds up to: the averaged probability of a forest classifier,
     /// the margin of a boosted model with a link (before the link), or the value.
     pub fn space(&self) -> ExplanationSpace {

@@ -10,7 +10,7 @@
 //! (the byte walk, the prepared walk; one row at a time and in batches) answers bit for
 //! bit as the others do.
 
-use edgewood_core::{Model, PredictError, PreparedModel};
+use edgewood_core::{Explainer, Model, PredictError, PreparedModel};
 
 use crate::{convert, pickle, ImportError, ImportOptions};
 
@@ -69,7 +69,10 @@ pub fn decode_ewm(bytes: &[u8]) {
         return;
     };
     if validated {
-        every_walk_agrees(&prepared, &model, bytes);
+        let rows = every_walk_agrees(&prepared, &model, bytes);
+        if model.has_cover() {
+            explanations_agree(&model, &rows);
+        }
     }
 }
 
@@ -85,7 +88,7 @@ type RowAnswer = Result<Vec<u64>, PredictError>;
 /// row that is refused alone.
 ///
 /// The rows are cut from the model's own bytes, with NaN, zero and ±infinity among them.
-fn every_walk_agrees(prepared: &PreparedModel<'_>, model: &Model<'_>, bytes: &[u8]) {
+fn every_walk_agrees(prepared: &PreparedModel<'_>, model: &Model<'_>, bytes: &[u8]) -> Vec<f64> {
     let nf = model.n_features();
     let width = model.prediction_len();
     let rows = if nf <= 16 { 520 } else { 8 };
@@ -149,6 +152,69 @@ fn every_walk_agrees(prepared: &PreparedModel<'_>, model: &Model<'_>, bytes: &[u
                     &bits(&b[at]),
                     single,
                     "{n}-row batch, row {r}: the prepared walk differs"
+                );
+            }
+        }
+    }
+    data
+}
+
+/// The explanations (TreeSHAP, which the CLI, the HTTP API and the npm package ship)
+/// of the first rows, by each of the explainer's routes: precomputed tables and cells
+/// ([`Explainer::new`]), tables only ([`Explainer::without_cells`]) and the recursion
+/// alone ([`Explainer::untabled`]). They never panic, fail alike, and, when every
+/// split's cover is the sum of its children's (as every source library writes them),
+/// agree to rounding. (Otherwise the tabled route answers differently from the
+/// recursion, and nothing adds up to the prediction: `validate` does not yet require
+/// consistent covers of §11. Nor is additivity checked here, for the same reason.)
+fn explanations_agree(model: &Model<'_>, rows: &[f64]) {
+    let nf = model.n_features();
+    let routes = [
+        Explainer::untabled(*model),
+        Explainer::without_cells(*model),
+        Explainer::new(*model),
+    ];
+    let routes: Vec<Explainer<'_>> = match routes {
+        [Ok(a), Ok(b), Ok(c)] => vec![a, b, c],
+        [Err(a), Err(b), Err(c)] if a == b && b == c => return,
+        [a, b, c] => panic!(
+            "the explainer's routes disagree on the model: {:?} / {:?} / {:?}",
+            a.err(),
+            b.err(),
+            c.err()
+        ),
+    };
+    let len = routes[0].explanation_len();
+    let consistent = routes[0].covers_add_up(1e-6);
+    for (r, row) in rows.chunks_exact(nf).take(8).enumerate() {
+        let answers: Vec<_> = routes
+            .iter()
+            .map(|e| {
+                let mut out = vec![0.0; len];
+                e.explain_into(row, &mut out).map(|()| out)
+            })
+            .collect();
+        let Ok(want) = &answers[0] else {
+            assert!(
+                answers.iter().all(|a| a == &answers[0]),
+                "row {r}: the explainer's routes disagree: {answers:?}"
+            );
+            continue;
+        };
+        if !consistent || !want.iter().all(|x| x.is_finite()) {
+            // Covers or leaves that overflow the arithmetic: nothing to compare to rounding.
+            continue;
+        }
+        let scale: f64 = want.iter().map(|x| x.abs()).sum::<f64>() + 1.0;
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * scale;
+        for (k, got) in answers.iter().enumerate().skip(1) {
+            let got = got
+                .as_ref()
+                .unwrap_or_else(|e| panic!("row {r}: route {k} fails: {e}"));
+            for (i, (&a, &b)) in want.iter().zip(got).enumerate() {
+                assert!(
+                    close(a, b) || (!b.is_finite() && scale.is_infinite()),
+                    "row {r}, value {i}: route {k} explains {b}, the recursion {a}"
                 );
             }
         }
