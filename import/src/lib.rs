@@ -97,6 +97,10 @@ pub struct FeatureRange {
     pub max: f64,
 }
 
+/// The default of [`ImportOptions::max_decompressed`]: 256 MiB, several times the
+/// largest forests seen in practice; `edgewood --max-model-mib` raises it.
+pub const DEFAULT_MAX_DECOMPRESSED: usize = 256 << 20;
+
 /// Choices a caller (such as `edgewood convert`) can make about an import.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -109,7 +113,9 @@ pub struct ImportOptions {
     pub valid_ranges: Vec<FeatureRange>,
     /// Overrides whether missing values (NaN) are accepted, for every feature.
     pub allow_missing: Option<bool>,
-    /// The most bytes a compressed container may decompress to (default 1 GiB).
+    /// The most bytes a model's pickle stream may take once decompressed (default
+    /// [`DEFAULT_MAX_DECOMPRESSED`], 256 MiB), checked against the size the container
+    /// declares and while decoding.
     pub max_decompressed: usize,
     /// Bounds of the pickle VM.
     pub pickle_limits: pickle::Limits,
@@ -125,7 +131,7 @@ impl Default for ImportOptions {
             class_names: None,
             valid_ranges: Vec::new(),
             allow_missing: None,
-            max_decompressed: 1 << 30,
+            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
             pickle_limits: pickle::Limits::default(),
             covers: true,
         }

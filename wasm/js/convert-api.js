@@ -53,6 +53,10 @@ export function makeConvert(instantiate) {
       maxs.push(r.max);
     }
     const allow = options.allowMissing === undefined ? -1 : options.allowMissing ? 1 : 0;
+    const cap = options.maxModelMib ?? 0;
+    if (!Number.isInteger(cap) || cap < 0 || cap > 4095) {
+      throw new EdgewoodError('maxModelMib must be a whole number of MiB from 1 to 4095', 'invalid_argument');
+    }
     const ewm = converter.convert(
       bytes,
       strings(options.featureNames, 'featureNames'),
@@ -61,6 +65,7 @@ export function makeConvert(instantiate) {
       new Float64Array(mins),
       new Float64Array(maxs),
       allow,
+      cap,
     );
     if (ewm === undefined) {
       throw new EdgewoodError(converter.last_error_message(), converter.last_error_code());

@@ -13,6 +13,13 @@ export interface ConvertOptions {
   validRanges?: Record<string, Range>;
   /** Whether missing values (NaN) are accepted, for every feature. */
   allowMissing?: boolean;
+  /**
+   * The most MiB a compressed model (joblib zlib, gzip, bz2, xz, lzma, lz4) may
+   * decompress to; past it the model is refused (`limit_exceeded`) as a decompression
+   * bomb, checked against the size the container declares and while decoding.
+   * Default 256, as `edgewood --max-model-mib`.
+   */
+  maxModelMib?: number;
 }
 
 /**

@@ -28,6 +28,11 @@ pub struct ImportArgs {
     /// what the source model says.
     #[arg(long, value_name = "allow|refuse")]
     pub missing: Option<Missing>,
+    /// The most MiB a compressed model (joblib zlib, gzip, bz2, xz, lzma, lz4) may
+    /// decompress to; past it the file is refused as a decompression bomb. Raise it
+    /// only for a genuinely huge model. Default: 256.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub max_model_mib: Option<u64>,
 }
 
 /// `--missing allow|refuse`.
@@ -168,6 +173,9 @@ pub fn import_options(o: &ImportArgs) -> anyhow::Result<ImportOptions> {
         })
         .collect();
     options.allow_missing = o.missing.map(|m| m == Missing::Allow);
+    if let Some(mib) = o.max_model_mib {
+        options.max_decompressed = usize::try_from(mib << 20).unwrap_or(usize::MAX);
+    }
     Ok(options)
 }
 

@@ -248,3 +248,41 @@ fn inspect_into_a_closed_pipe_is_not_an_error() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// Issue 13 item 5: `--max-model-mib` sets the decompression cap of every command that
+/// reads a model. The file is a gzip stream of a pickle header whose trailer declares
+/// 2 MiB: refused under a 1 MiB cap before anything is decoded.
+#[test]
+fn max_model_mib_caps_the_decompressed_size() {
+    let dir = tempdir();
+    let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    // One stored deflate block holding 0x80 0x04, then a CRC32 and ISIZE = 2 MiB.
+    gz.extend_from_slice(&[1, 2, 0, 0xfd, 0xff, 0x80, 4, 0, 0, 0, 0]);
+    gz.extend_from_slice(&(2u32 << 20).to_le_bytes());
+    std::fs::write(dir.path().join("bomb.joblib"), &gz).unwrap();
+    write(dir.path(), "in.csv", format!("{IRIS}\n5.1,3.5,1.4,0.2\n"));
+    let want = "bomb.joblib: refusing the model: the declared decompressed size exceeds the limit of 1048576";
+    for args in [
+        &[
+            "convert",
+            "bomb.joblib",
+            "-o",
+            "out.ewm",
+            "--max-model-mib",
+            "1",
+        ][..],
+        &["predict", "bomb.joblib", "in.csv", "--max-model-mib", "1"],
+        &["inspect", "bomb.joblib", "--max-model-mib", "1"],
+    ] {
+        let line = edgewood(dir.path(), args).fails();
+        assert!(line.ends_with(want), "{args:?}: {line}");
+    }
+    // Under the default cap (256 MiB) the stream is decoded, and its CRC is wrong.
+    let line = edgewood(dir.path(), &["convert", "bomb.joblib", "-o", "out.ewm"]).fails();
+    assert!(line.contains("gzip"), "{line}");
+    let run = edgewood(
+        dir.path(),
+        &["convert", "bomb.joblib", "-o", "x", "--max-model-mib", "0"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}

@@ -17,6 +17,14 @@ pub(crate) const READER: Reader = Reader { sniff, read };
 /// pickle header (PROTO 2–5).
 fn sniff(bytes: &[u8]) -> Option<SourceFormat> {
     let compression = Compression::detect(bytes)?;
+    // lzma-rs decodes a whole xz block before writing a byte of it: an xz stream past
+    // 16 MiB (by its chunk headers) is taken for a joblib file unpeeked, and `read`
+    // refuses it if it is past the size cap or no pickle.
+    if compression == Compression::Xz
+        && container::xz::output_size(bytes, 16 << 20).map_or(true, |n| n > 16 << 20)
+    {
+        return Some(SourceFormat::SklearnPickle(compression));
+    }
     let head = container::peek(bytes, compression, 2);
     match head[..] {
         [0x80, 2..=5] => Some(SourceFormat::SklearnPickle(compression)),

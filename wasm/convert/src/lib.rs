@@ -40,8 +40,10 @@ pub fn last_error_message() -> String {
 /// `feature_names` / `class_names` rename (empty = keep the source's); `range_features`,
 /// `range_min` and `range_max` are parallel lists of valid ranges, where an empty
 /// feature name means every feature; `allow_missing` is -1 (keep), 0 or 1. `.ewm` input
-/// is validated and returned unchanged when no option is given.
+/// is validated and returned unchanged when no option is given. `max_model_mib` caps
+/// the decompressed size of a compressed model (0 = the default, 256 MiB).
 #[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
 pub fn convert(
     bytes: Vec<u8>,
     feature_names: Vec<String>,
@@ -50,8 +52,12 @@ pub fn convert(
     range_min: Vec<f64>,
     range_max: Vec<f64>,
     allow_missing: i32,
+    max_model_mib: u32,
 ) -> Option<Vec<u8>> {
     let mut options = ImportOptions::default();
+    if max_model_mib > 0 {
+        options.max_decompressed = (max_model_mib as usize).saturating_mul(1 << 20);
+    }
     if !feature_names.is_empty() {
         options.feature_names = Some(feature_names);
     }

@@ -108,6 +108,24 @@ test('foreign and hostile bytes are refused, never run', async () => {
   await assert.rejects(convert(small, { validRanges: { x0: 3 } }), (e) => e.code === 'invalid_argument');
 });
 
+test('decompression bombs are refused at the cap, which maxModelMib sets (default 256 MiB)', async () => {
+  const { deflateSync, gzipSync } = await import('node:zlib');
+  // A pickle header, then 3 MiB of zeros: zlib (no declared size) and gzip (ISIZE).
+  const plain = new Uint8Array(3 << 20);
+  plain.set([0x80, 4]);
+  for (const [codec, bomb] of [['zlib', deflateSync(plain)], ['gzip', gzipSync(plain)]]) {
+    assert.ok(bomb.length < 16 << 10, `${codec}: ${bomb.length} bytes`);
+    await assert.rejects(convert(bomb, { maxModelMib: 2 }), (e) => {
+      assert.equal(e.code, 'limit_exceeded', `${codec}: ${e.message}`);
+      assert.match(e.message, /decompressed size exceeds the limit of 2097152/);
+      return true;
+    });
+    // Under the default cap the stream is read, and refused as no model.
+    await assert.rejects(convert(bomb), (e) => e.code === 'bad_pickle');
+  }
+  await assert.rejects(convert(deflateSync(plain), { maxModelMib: 1.5 }), (e) => e.code === 'invalid_argument');
+});
+
 test('boosted models (XGBoost JSON/UBJSON, LightGBM, scikit-learn GB/HGB) convert in wasm and match their library bit for bit', async () => {
   const manifest = JSON.parse(readFileSync(fixtures + 'manifest.json', 'utf8'));
   // The fixtures whose parity is exact; the others (multiclass GB/HGB through exp, ONNX)
