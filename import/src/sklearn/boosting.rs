@@ -35,9 +35,15 @@
 //! categories (a pandas column of strings) are refused, the error naming the encoder's
 //! `categories_` entry, since Edgewood's inputs are numbers.
 //!
-//! Not supported (refused with the reason): other losses than log-loss / squared error /
-//! absolute error / quantile / Huber, and `init` estimators other than scikit-learn's
-//! dummy ones.
+//! scikit-learn 1.1–1.3 pickles keep a `sklearn.ensemble._gb_losses` object in `_loss`
+//! (`BinomialDeviance`, `MultinomialDeviance`, `ExponentialLoss`, `LeastSquaresError`,
+//! `LeastAbsoluteError`, `HuberLossFunction`, `QuantileLossFunction`): their init
+//! margin is numpy's `log(p / (1 - p))` (halved for the exponential loss, whose
+//! probability is `expit(2 raw)`), or `log(p)` per class for the multinomial one.
+//!
+//! Not supported (refused with the reason): other losses than log-loss / exponential /
+//! squared error / absolute error / quantile / Huber, and `init` estimators other than
+//! scikit-learn's dummy ones.
 
 mod hgb;
 mod recoding;
@@ -83,6 +89,8 @@ pub struct SklearnBoosting {
     pub trees: Vec<Tree>,
     /// Whether splits compare the float64 input (HistGradientBoosting).
     pub float64_splits: bool,
+    /// scikit-learn 1.1–1.3's `loss="exponential"`: the probability is `expit(2 raw)`.
+    pub exponential: bool,
 }
 
 fn float_attr(p: &Pickle, id: Id, key: &str) -> Result<f64, SklearnError> {
@@ -146,6 +154,15 @@ impl SklearnBoosting {
         match (loss, n_classes) {
             ("HalfBinomialLoss", 2) | ("HalfMultinomialLoss", 3..) => {}
             ("HalfSquaredError" | "AbsoluteError" | "PinballLoss" | "HuberLoss", 0) => {}
+            // scikit-learn 1.1–1.3 (`sklearn.ensemble._gb_losses`).
+            ("BinomialDeviance" | "ExponentialLoss", 2) | ("MultinomialDeviance", 3..) => {}
+            (
+                "LeastSquaresError"
+                | "LeastAbsoluteError"
+                | "HuberLossFunction"
+                | "QuantileLossFunction",
+                0,
+            ) => {}
             (other, _) => {
                 return Err(SklearnError::UnsupportedEstimator {
                     class: format!("{class} with loss {other}"),
@@ -168,6 +185,8 @@ impl SklearnBoosting {
             base,
             trees,
             float64_splits,
+            // scikit-learn 1.1–1.3's ExponentialLoss answers expit(2 × raw).
+            exponential: loss == "ExponentialLoss",
         })
     }
 
@@ -187,7 +206,9 @@ impl SklearnBoosting {
         let (task, link) = match &self.classes {
             None => (Task::Regression, Link::Identity),
             Some(c) => {
-                let link = if c.len() == 2 {
+                let link = if self.exponential {
+                    Link::ScaledSigmoid(2.0)
+                } else if c.len() == 2 {
                     Link::Sigmoid
                 } else {
                     Link::Softmax
@@ -316,6 +337,26 @@ fn prior_margins(p: &Pickle, init: Id, k: usize, loss: &str) -> Result<Vec<f64>,
     // np.clip(p, eps, 1 - eps) with float32's epsilon, then the link.
     let eps = f32::EPSILON as f64;
     let prior: Vec<f64> = prior.iter().map(|&x| x.clamp(eps, 1.0 - eps)).collect();
+    let binary = matches!(
+        loss,
+        "HalfBinomialLoss" | "BinomialDeviance" | "ExponentialLoss"
+    );
+    if binary && prior.len() != 2 {
+        return Err(bad(
+            "init_.class_prior_",
+            format!("{} classes", prior.len()),
+        ));
+    }
+    // scikit-learn 1.1–1.3 (`_gb_losses`): numpy's log of the ratio, halved for the
+    // exponential loss; the multinomial margins are log(p), without the gmean.
+    match loss {
+        "BinomialDeviance" => return Ok(vec![libm::log(prior[1] / (1.0 - prior[1]))]),
+        "ExponentialLoss" => return Ok(vec![0.5 * libm::log(prior[1] / (1.0 - prior[1]))]),
+        "MultinomialDeviance" if prior.len() == k => {
+            return Ok(prior.iter().map(|&x| libm::log(x)).collect())
+        }
+        _ => {}
+    }
     if loss == "HalfBinomialLoss" {
         if prior.len() != 2 {
             return Err(bad(

@@ -229,6 +229,30 @@ fn sklearn_boosting_fixtures() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// Issue 13 item 3: GradientBoosting pickled by scikit-learn 1.1.3, 1.2.2 and 1.3.2,
+/// whose `_loss` is a `sklearn.ensemble._gb_losses` object and whose `init_` is a dummy
+/// estimator or `'zero'`: every loss those versions offered. Margins are bit-exact
+/// everywhere, binary, exponential and regression outputs too; multiclass
+/// probabilities (`exp(raw - logsumexp(raw))` through numpy's vectorised `exp`, where
+/// Edgewood divides by the sum) are bounded at 4 ulp.
+#[test]
+fn old_sklearn_gradient_boosting_fixtures() {
+    let entries: Vec<_> = manifest(&["sklearn-joblib"])
+        .into_iter()
+        .filter(|e| e["name"].as_str().unwrap().starts_with("old_gb_"))
+        .collect();
+    assert_eq!(entries.len(), 24);
+    let failures = run_bounded(
+        entries,
+        &[
+            ("old_gb_113_multiclass", 4),
+            ("old_gb_122_multiclass", 4),
+            ("old_gb_132_multiclass", 4),
+        ],
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 /// HistGradientBoosting with categorical features: the fixture's rows include unseen,
 /// negative and NaN categories in both categorical columns, which scikit-learn sends
 /// where missing values go, and so must the import.

@@ -140,9 +140,11 @@ test('boosted models (XGBoost JSON/UBJSON, LightGBM, scikit-learn GB/HGB) conver
         'skl_hgb_regressor_nan',
         'skl_hgb_categorical',
         'skl_hgb_categorical_pandas',
-      ].includes(e.name),
+      ].includes(e.name) ||
+      // scikit-learn 1.1–1.3 GradientBoosting (issue 13): all but multiclass are exact.
+      (e.name.startsWith('old_gb_') && !e.name.endsWith('_multiclass')),
   );
-  assert.ok(exact.length >= 35, `${exact.length} fixtures`);
+  assert.ok(exact.length >= 56, `${exact.length} fixtures`);
   let rows = 0;
   for (const entry of exact) {
     const model = await Model.load(await convert(readFileSync(fixtures + entry.model)));
