@@ -256,6 +256,15 @@ test('a model that stored no feature names takes CSV columns in order, with a wa
   });
 });
 
+test('a forest fitted on one class shows that class with probability 1', async () => {
+  await page.setInputFiles('#model-file', fixtures + 'single_class_rf.joblib');
+  await page.waitForFunction(() => document.getElementById('model-title').textContent === 'single_class_rf.joblib');
+  const s = await shown();
+  assert.equal(s.label, '7');
+  assert.deepEqual(s.bars, { 7: 1 });
+  assert.equal(s.error, null);
+});
+
 test('a file that is no model is refused inline', async () => {
   await page.setInputFiles('#model-file', fixtures + 'iris_rf100.input.csv');
   await page.waitForSelector('#model-error:not([hidden])');
