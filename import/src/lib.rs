@@ -115,7 +115,8 @@ pub struct ImportOptions {
     pub allow_missing: Option<bool>,
     /// The most bytes a model's pickle stream may take once decompressed (default
     /// [`DEFAULT_MAX_DECOMPRESSED`], 256 MiB), checked against the size the container
-    /// declares and while decoding.
+    /// declares and while decoding. What the pickle then allocates (copies of its
+    /// arrays and byte strings) shares this budget with the stream.
     pub max_decompressed: usize,
     /// Bounds of the pickle VM.
     pub pickle_limits: pickle::Limits,

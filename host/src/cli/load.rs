@@ -29,8 +29,8 @@ pub struct ImportArgs {
     #[arg(long, value_name = "allow|refuse")]
     pub missing: Option<Missing>,
     /// The most MiB a compressed model (joblib zlib, gzip, bz2, xz, lzma, lz4) may
-    /// decompress to; past it the file is refused as a decompression bomb. Raise it
-    /// only for a genuinely huge model. Default: 256.
+    /// decompress to, its pickle's arrays included; past it the file is refused as a
+    /// decompression bomb. Raise it only for a genuinely huge model. Default: 256.
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub max_model_mib: Option<u64>,
 }

@@ -93,6 +93,15 @@ impl<'a> Vm<'a> {
         std::str::from_utf8(&rest[..end]).map_err(|_| self.err("a text argument is not UTF-8"))
     }
 
+    /// Refuses `bytes` more before they are allocated (copying a 200 MiB byte string
+    /// only to refuse it would spend the memory the budget protects).
+    fn afford(&self, bytes: usize) -> Result<(), PickleError> {
+        if self.alloc.saturating_add(bytes) > self.limits.max_alloc {
+            return Err(self.limit("the memory the pickle needs", self.limits.max_alloc));
+        }
+        Ok(())
+    }
+
     pub(super) fn charge(&mut self, bytes: usize) -> Result<(), PickleError> {
         self.alloc = self.alloc.saturating_add(bytes);
         if self.alloc > self.limits.max_alloc {
@@ -178,6 +187,7 @@ impl<'a> Vm<'a> {
 
     pub(super) fn string(&mut self, n: usize) -> Result<(), PickleError> {
         let bytes = self.take(n)?;
+        self.afford(n)?;
         let s = std::str::from_utf8(bytes)
             .map_err(|_| self.err("a string is not valid UTF-8"))?
             .to_owned();
@@ -185,7 +195,9 @@ impl<'a> Vm<'a> {
     }
 
     pub(super) fn bytes(&mut self, n: usize) -> Result<(), PickleError> {
-        let b = self.take(n)?.to_vec();
+        let b = self.take(n)?;
+        self.afford(n)?;
+        let b = b.to_vec();
         self.push_new(Value::Bytes(b))
     }
 
@@ -302,7 +314,9 @@ impl<'a> Vm<'a> {
                     self.data.len() - self.pos
                 ))
             })?;
-        let data = self.take(size)?.to_vec();
+        let data = self.take(size)?;
+        self.afford(size)?;
+        let data = data.to_vec();
         self.new_value(Value::Array(RawArray {
             dtype: header.dtype,
             shape: header.shape,

@@ -41,7 +41,14 @@ fn read(
         return Err(ImportError::UnknownFormat);
     };
     let data = container::decompress(bytes, compression, options.max_decompressed)?;
-    let p = pickle::run(&data, true, options.pickle_limits).map_err(super::error::from_pickle)?;
+    // One memory budget per model: what the pickle allocates (its byte strings and
+    // arrays are copies) comes on top of the stream it reads, so that a small file
+    // expanding to a stream within the cap cannot double it.
+    let mut limits = options.pickle_limits;
+    limits.max_alloc = limits
+        .max_alloc
+        .min(options.max_decompressed.saturating_sub(data.len()));
+    let p = pickle::run(&data, true, limits).map_err(super::error::from_pickle)?;
     let joblib = p
         .values
         .iter()

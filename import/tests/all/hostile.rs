@@ -509,3 +509,35 @@ fn sklearn_node_cycles_are_refused() {
         assert!(e.contains(want), "{e}");
     }
 }
+
+/// Issue 13 item 5: one memory budget per model. A small file whose stream fits the
+/// cap, but whose pickle would copy most of that stream again (a 3 MiB byte string
+/// under a 4 MiB cap), is refused before the copy is made.
+#[test]
+fn the_pickle_shares_the_decompression_budget() {
+    let size = 3usize << 20;
+    let mut plain = vec![0x80, 4, 0x8e];
+    plain.extend_from_slice(&(size as u64).to_le_bytes());
+    plain.resize(plain.len() + size, 0);
+    plain.push(b'.');
+    let stream = zlib(&plain);
+    assert!(stream.len() < 64 << 10, "{}", stream.len());
+    let mut options = ImportOptions::default();
+    options.max_decompressed = 4 << 20;
+    let err = quick("a byte string doubling its stream", || {
+        import_bytes(&stream, &options)
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the memory the pickle needs exceeds the limit of"),
+        "{err}"
+    );
+    // With room for both, the byte string is read (and is no model).
+    options.max_decompressed = 8 << 20;
+    let err = import_bytes(&stream, &options).unwrap_err();
+    assert!(
+        err.to_string().contains("unsupported estimator bytes"),
+        "{err}"
+    );
+}
