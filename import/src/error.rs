@@ -3,7 +3,7 @@
 //! One shape: what any format can hit (an unknown format, a decompression failure, a
 //! size limit, options that do not fit, an encoding that fails) is a variant of its
 //! own, and each reader's own error is one variant that nests it ([`PickleError`],
-//! [`SklearnError`], [`XgbError`], [`LgbmError`], [`OnnxError`]), as are the core's
+//! [`SklearnError`], [`XgbError`], [`LgbmError`], [`OnnxError`], [`CbError`]), as are the core's
 //! ([`EncodeError`], [`FormatError`]).
 //!
 //! [`Display`](fmt::Display) is the whole message on one line, what the CLI and the npm
@@ -18,6 +18,7 @@ use std::fmt;
 
 use edgewood_core::{EncodeError, FormatError};
 
+use crate::catboost::CbError;
 use crate::lightgbm::LgbmError;
 use crate::onnx::OnnxError;
 use crate::pickle::PickleError;
@@ -57,6 +58,8 @@ pub enum ImportError {
     LightGbm(LgbmError),
     /// An ONNX tree-ensemble model is malformed or unsupported.
     Onnx(OnnxError),
+    /// A CatBoost model is malformed or unsupported (CTRs among others).
+    Catboost(CbError),
     /// The import options do not fit the model (e.g. 3 names for 4 features).
     Options(String),
     /// The imported ensemble could not be encoded.
@@ -74,7 +77,7 @@ impl fmt::Display for ImportError {
         match self {
             UnknownFormat => write!(
                 f,
-                "unrecognised model format (expected a scikit-learn joblib/pickle file, an XGBoost JSON/UBJSON, LightGBM text or ONNX tree-ensemble model, or an .ewm model)"
+                "unrecognised model format (expected a scikit-learn joblib/pickle file, an XGBoost JSON/UBJSON, LightGBM text, ONNX tree-ensemble or CatBoost JSON model, or an .ewm model)"
             ),
             AlreadyEwm => write!(
                 f,
@@ -91,6 +94,7 @@ impl fmt::Display for ImportError {
             Xgboost(e) => e.fmt(f),
             LightGbm(e) => e.fmt(f),
             Onnx(e) => e.fmt(f),
+            Catboost(e) => e.fmt(f),
             Options(message) => write!(f, "invalid import options: {message}"),
             Encode(e) => write!(f, "cannot build the model: {e}"),
             Format(e) => e.fmt(f),
@@ -114,9 +118,8 @@ impl ImportError {
             Sklearn(SklearnError::UnsupportedEstimator { .. }) => "unsupported_estimator",
             Encode(_) | Validate(_) => "encode_failed",
             Format(_) => "corrupt_model",
-            AlreadyEwm | Sklearn(_) | Options(_) | Xgboost(_) | LightGbm(_) | Onnx(_) => {
-                "import_failed"
-            }
+            AlreadyEwm | Sklearn(_) | Options(_) | Xgboost(_) | LightGbm(_) | Onnx(_)
+            | Catboost(_) => "import_failed",
         }
     }
 }
@@ -130,6 +133,7 @@ impl std::error::Error for ImportError {
             Xgboost(e) => Some(e),
             LightGbm(e) => Some(e),
             Onnx(e) => Some(e),
+            Catboost(e) => Some(e),
             Encode(e) => Some(e),
             Format(e) | Validate(e) => Some(e),
             UnknownFormat | AlreadyEwm | Decompress { .. } | Limit { .. } | Options(_) => None,
@@ -154,6 +158,7 @@ nest! {
     XgbError => Xgboost,
     LgbmError => LightGbm,
     OnnxError => Onnx,
+    CbError => Catboost,
     EncodeError => Encode,
     FormatError => Format,
 }

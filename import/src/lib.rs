@@ -22,6 +22,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod catboost;
 mod container;
 mod error;
 #[cfg(feature = "fuzzing")]
@@ -56,6 +57,8 @@ pub enum SourceFormat {
     LightGbm,
     /// An ONNX model whose graph is an `ai.onnx.ml` tree ensemble.
     Onnx,
+    /// A CatBoost model exported as JSON (`save_model(..., format="json")`).
+    CatboostJson,
 }
 
 impl fmt::Display for SourceFormat {
@@ -71,6 +74,7 @@ impl fmt::Display for SourceFormat {
             SourceFormat::XgboostUbjson => f.write_str("XGBoost UBJSON"),
             SourceFormat::LightGbm => f.write_str("LightGBM text"),
             SourceFormat::Onnx => f.write_str("ONNX"),
+            SourceFormat::CatboostJson => f.write_str("CatBoost JSON"),
         }
     }
 }

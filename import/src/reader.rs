@@ -4,7 +4,7 @@
 
 use edgewood_core::{Ensemble, Feature};
 
-use crate::{lightgbm, onnx, sklearn, xgboost, ImportError, ImportOptions, SourceFormat};
+use crate::{catboost, lightgbm, onnx, sklearn, xgboost, ImportError, ImportOptions, SourceFormat};
 
 /// One supported format: a sniffer and a reader.
 pub(crate) struct Reader {
@@ -22,6 +22,7 @@ pub(crate) const READERS: &[Reader] = &[
     xgboost::READER,
     lightgbm::READER,
     onnx::READER,
+    catboost::READER,
     sklearn::reader::READER,
 ];
 

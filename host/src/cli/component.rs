@@ -16,8 +16,8 @@ use super::load::{load, ImportArgs};
 /// Arguments of `edgewood component`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model: scikit-learn joblib/pickle, XGBoost JSON/UBJSON, LightGBM text, ONNX
-    /// or .ewm.
+    /// The model: scikit-learn joblib/pickle, XGBoost JSON/UBJSON, LightGBM text, ONNX,
+    /// CatBoost JSON or .ewm.
     model: PathBuf,
     /// The component to write (`-` for stdout); deploy it with `spin up` or
     /// `edgewood serve --component`.

@@ -18,6 +18,7 @@ fn import(entry: &serde_json::Value) -> edgewood_core::Ensemble {
         "xgboost-ubjson" => SourceFormat::XgboostUbjson,
         "lightgbm-text" => SourceFormat::LightGbm,
         "onnx" => SourceFormat::Onnx,
+        "catboost-json" => SourceFormat::CatboostJson,
         "sklearn-joblib" => SourceFormat::SklearnPickle(Compression::None),
         f => panic!("{name}: format {f}"),
     };
@@ -109,6 +110,19 @@ fn run_bounded(entries: Vec<serde_json::Value>, bounded: &[(&str, u64)]) -> Vec<
 #[test]
 fn xgboost_fixtures_are_bit_exact() {
     let failures = run(&["xgboost-json", "xgboost-ubjson"]);
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// CatBoost: raw values and Logloss probabilities bit for bit; MultiClass probabilities
+/// go through CatBoost's own fast `exp`, up to 5 ulp from a libm softmax (measured).
+#[test]
+fn catboost_fixtures_match() {
+    let entries: Vec<_> = manifest(&["catboost-json"])
+        .into_iter()
+        .filter(|e| e["output"] != "refused")
+        .collect();
+    assert!(entries.len() >= 6, "{} CatBoost fixtures", entries.len());
+    let failures = run_bounded(entries, &[("cb_multiclass", 5)]);
     assert!(failures.is_empty(), "{failures:#?}");
 }
 

@@ -154,3 +154,45 @@ test('boosted models (XGBoost JSON/UBJSON, LightGBM, scikit-learn GB/HGB) conver
   }
   assert.ok(rows > 5000, `${rows} rows`);
 });
+
+test('CatBoost JSON exports convert in wasm and match CatBoost; CTR models are refused naming CTRs', async () => {
+  const manifest = JSON.parse(readFileSync(fixtures + 'manifest.json', 'utf8'));
+  const entries = manifest.filter((e) => e.format === 'catboost-json');
+  assert.ok(entries.length >= 7, `${entries.length} fixtures`);
+  let rows = 0;
+  for (const entry of entries) {
+    const bytes = readFileSync(fixtures + entry.model);
+    if (entry.output === 'refused') {
+      await assert.rejects(convert(bytes), (e) => {
+        assert.ok(e instanceof EdgewoodError);
+        assert.equal(e.code, 'import_failed');
+        assert.match(e.message, /CTRs/);
+        return true;
+      });
+      continue;
+    }
+    const model = await Model.load(await convert(bytes));
+    if (entry.name !== 'cb_multiclass') {
+      rows += assertParity(model, entry.expected);
+      continue;
+    }
+    // MultiClass probabilities go through CatBoost's own fast exp: within 5 ulp
+    // (2^-50 relative bounds 5 ulp of values in [0.0625, 1)); labels exact.
+    const input = readCsv(fixtures + `${entry.expected}.input.csv`);
+    const expected = readCsv(fixtures + `${entry.expected}.expected.csv`);
+    const nf = input.header.length;
+    const data = new Float64Array(input.rows.length * nf);
+    input.rows.forEach((cells, i) => cells.forEach((c, j) => (data[i * nf + j] = c === '' ? NaN : Number(c))));
+    const out = model.predictBatch(data, input.rows.length);
+    expected.rows.forEach((cells, i) => {
+      assert.equal(String(out.labels[i]), cells[0], `row ${i} label`);
+      for (let c = 0; c < 3; c++) {
+        const want = Number(cells[c + 1]);
+        const got = out.probabilities[i * 3 + c];
+        assert.ok(Math.abs(got - want) <= 6 * Number.EPSILON * want, `row ${i} class ${c}: ${got} vs ${want}`);
+      }
+    });
+    rows += input.rows.length;
+  }
+  assert.ok(rows > 1500, `${rows} rows`);
+});

@@ -13,6 +13,8 @@ mod lightgbm;
 mod onnx;
 // A HistGradientBoosting joblib file with one array rewritten in place.
 mod hgb;
+// CatBoost JSON exports with one thing wrong, and CTRs.
+mod catboost;
 
 /// Deterministic pseudo-random byte flips; each result must be Ok or Err, quickly.
 pub(crate) fn flips(bytes: &[u8], rounds: usize, read: impl Fn(&[u8]) -> bool) -> usize {
