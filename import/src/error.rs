@@ -77,7 +77,7 @@ impl fmt::Display for ImportError {
         match self {
             UnknownFormat => write!(
                 f,
-                "unrecognised model format (expected a scikit-learn joblib/pickle file, an XGBoost JSON/UBJSON, LightGBM text, ONNX tree-ensemble or CatBoost JSON model, or an .ewm model)"
+                "unrecognised model format (expected a scikit-learn joblib/pickle file, an XGBoost JSON/UBJSON, LightGBM text, ONNX tree-ensemble or CatBoost (JSON or .cbm) model, or an .ewm model)"
             ),
             AlreadyEwm => write!(
                 f,

@@ -59,6 +59,8 @@ pub enum SourceFormat {
     Onnx,
     /// A CatBoost model exported as JSON (`save_model(..., format="json")`).
     CatboostJson,
+    /// A native CatBoost model (`.cbm`: FlatBuffers after a `CBM1` header).
+    CatboostCbm,
 }
 
 impl fmt::Display for SourceFormat {
@@ -75,6 +77,7 @@ impl fmt::Display for SourceFormat {
             SourceFormat::LightGbm => f.write_str("LightGBM text"),
             SourceFormat::Onnx => f.write_str("ONNX"),
             SourceFormat::CatboostJson => f.write_str("CatBoost JSON"),
+            SourceFormat::CatboostCbm => f.write_str("CatBoost .cbm"),
         }
     }
 }

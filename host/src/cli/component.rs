@@ -17,7 +17,7 @@ use super::load::{load, ImportArgs};
 #[derive(clap::Args)]
 pub struct Args {
     /// The model: scikit-learn joblib/pickle, XGBoost JSON/UBJSON, LightGBM text, ONNX,
-    /// CatBoost JSON or .ewm.
+    /// CatBoost JSON or .cbm, or .ewm.
     model: PathBuf,
     /// The component to write (`-` for stdout); deploy it with `spin up` or
     /// `edgewood serve --component`.

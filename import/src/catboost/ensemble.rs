@@ -6,12 +6,15 @@
 //! is added after every tree, as CatBoost adds it after summing, by a last one-leaf tree
 //! per output.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use edgewood_core::{
     Aggregation, Comparison, Ensemble, Link, Missing, Node, NodeStats, SplitTest, Task, Tree,
     MAX_CATEGORY,
 };
 use serde_json::Value;
 
+use super::hash::{integer_categories, SEARCHED_CODES};
 use super::{CbError, CbModel, CbSplit, CbTree, NanTreatment};
 use crate::reader::named_features;
 
@@ -29,10 +32,11 @@ impl CbModel {
             )));
         }
         let columns = self.columns()?;
+        let categories = self.category_codes();
         let with_stats = self.trees.iter().all(|t| !t.leaf_weights.is_empty());
         let mut trees = Vec::with_capacity(self.trees.len() * dim + dim);
         for (t, tree) in self.trees.iter().enumerate() {
-            let splits = self.node_splits(t, tree)?;
+            let splits = self.node_splits(t, tree, &categories)?;
             for k in 0..dim {
                 trees.push(expand(tree, &splits, dim, k, scale, with_stats));
             }
@@ -149,7 +153,12 @@ impl CbModel {
     }
 
     /// Each level of tree `t` as the node it becomes (children left unset).
-    fn node_splits(&self, t: usize, tree: &CbTree) -> Result<Vec<Node>, CbError> {
+    fn node_splits(
+        &self,
+        t: usize,
+        tree: &CbTree,
+        categories: &BTreeMap<u32, String>,
+    ) -> Result<Vec<Node>, CbError> {
         tree.splits
             .iter()
             .enumerate()
@@ -179,7 +188,7 @@ impl CbModel {
                             ),
                         )
                     })?;
-                    let category = self.category(hash, &f.name)?;
+                    let category = category(categories, hash, &f.name)?;
                     Ok(Node::Rule {
                         feature: f.flat_index as u32,
                         test: SplitTest::InSet {
@@ -200,30 +209,45 @@ impl CbModel {
             .collect()
     }
 
-    /// The integer code of the category whose hash a one-hot split names.
-    fn category(&self, hash: u32, feature: &str) -> Result<u32, CbError> {
-        let text = self
-            .category_names
+    /// The text of every one-hot split's category: as the file names it, else the
+    /// decimal text of the integer code whose hash it is (a `.cbm` names none).
+    fn category_codes(&self) -> BTreeMap<u32, String> {
+        let mut names: BTreeMap<u32, String> = self.category_names.iter().cloned().collect();
+        let unnamed: BTreeSet<u32> = self
+            .trees
             .iter()
-            .find(|(h, _)| *h == hash)
-            .map(|(_, text)| text.as_str())
-            .ok_or_else(|| {
-                CbError::Unsupported(format!(
-                    "one-hot split of feature {feature:?} on a category the file does not name \
-                     (hash {hash}); save the JSON export with its training pool: \
-                     save_model(path, format=\"json\", pool=pool)"
-                ))
-            })?;
-        text.parse::<u32>()
-            .ok()
-            .filter(|c| *c < MAX_CATEGORY && c.to_string() == text)
-            .ok_or_else(|| {
-                CbError::Unsupported(format!(
-                    "category {text:?} of feature {feature:?}: Edgewood reads categories as \
-                     integer codes 0..{MAX_CATEGORY}"
-                ))
+            .flat_map(|t| &t.splits)
+            .filter_map(|s| match *s {
+                CbSplit::OneHot { hash, .. } if !names.contains_key(&hash) => Some(hash),
+                _ => None,
             })
+            .collect();
+        for (hash, code) in integer_categories(&unnamed) {
+            names.insert(hash, code.to_string());
+        }
+        names
     }
+}
+
+/// The integer code of the category whose hash a one-hot split names.
+fn category(names: &BTreeMap<u32, String>, hash: u32, feature: &str) -> Result<u32, CbError> {
+    let text = names.get(&hash).ok_or_else(|| {
+        CbError::Unsupported(format!(
+            "one-hot split of feature {feature:?} on category hash {hash}, which is not \
+             the hash of an integer code below {SEARCHED_CODES} and which the file does \
+             not name (a JSON export saved with its training pool names every category: \
+             save_model(path, format=\"json\", pool=pool))"
+        ))
+    })?;
+    text.parse::<u32>()
+        .ok()
+        .filter(|c| *c < MAX_CATEGORY && c.to_string() == *text)
+        .ok_or_else(|| {
+            CbError::Unsupported(format!(
+                "category {text:?} of feature {feature:?}: Edgewood reads categories as \
+                 integer codes 0..{MAX_CATEGORY}"
+            ))
+        })
 }
 
 /// Tree `tree`'s output `k` as a node tree: level `i` at depth `i`, a set bit right.

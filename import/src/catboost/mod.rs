@@ -1,5 +1,5 @@
 //! CatBoost models, read in two steps: a faithful parse of either file CatBoost writes
-//! (the JSON export, [`json`]) into a [`CbModel`], then
+//! (the JSON export, [`json`], or the native `.cbm`, [`cbm`]) into one [`CbModel`], then
 //! [`CbModel::to_ensemble`] with CatBoost's arithmetic.
 //!
 //! CatBoost's trees are oblivious (symmetric): every level of a tree tests one split, the
@@ -13,7 +13,9 @@
 //! with its own hashing and tables; text and embedding features; non-symmetric trees
 //! (`grow_policy` Depthwise / Lossguide). Each is refused with a message that names it.
 
+pub mod cbm;
 mod ensemble;
+pub mod hash;
 pub mod json;
 
 use std::fmt;
@@ -177,25 +179,43 @@ pub fn sniff_json(bytes: &[u8]) -> bool {
         .any(|key| rest.starts_with(key))
 }
 
-/// Parses and converts a CatBoost JSON export, checked as [`crate::convert`] checks it.
-pub fn read(bytes: &[u8]) -> Result<Ensemble, ImportError> {
-    crate::checked(read_unchecked(
-        bytes,
-        SourceFormat::CatboostJson,
-        &ImportOptions::default(),
-    )?)
+/// Whether `bytes` are a native CatBoost model (`CBM1`).
+pub fn sniff_cbm(bytes: &[u8]) -> bool {
+    bytes.starts_with(cbm::MAGIC)
 }
 
-/// CatBoost's entry in the reader table.
+/// Parses and converts a CatBoost model (JSON export or `.cbm`), checked as
+/// [`crate::convert`] checks it.
+pub fn read(bytes: &[u8]) -> Result<Ensemble, ImportError> {
+    let format = if sniff_cbm(bytes) {
+        SourceFormat::CatboostCbm
+    } else {
+        SourceFormat::CatboostJson
+    };
+    crate::checked(read_unchecked(bytes, format, &ImportOptions::default())?)
+}
+
+/// CatBoost's entry in the reader table: its JSON export and its `.cbm`.
 pub(crate) const READER: Reader = Reader {
-    sniff: |bytes| sniff_json(bytes).then_some(SourceFormat::CatboostJson),
+    sniff: |bytes| {
+        if sniff_cbm(bytes) {
+            Some(SourceFormat::CatboostCbm)
+        } else {
+            sniff_json(bytes).then_some(SourceFormat::CatboostJson)
+        }
+    },
     read: read_unchecked,
 };
 
 fn read_unchecked(
     bytes: &[u8],
-    _: SourceFormat,
+    format: SourceFormat,
     _: &ImportOptions,
 ) -> Result<Ensemble, ImportError> {
-    Ok(json::parse(bytes)?.to_ensemble()?)
+    let model = if format == SourceFormat::CatboostCbm {
+        cbm::parse(bytes)?
+    } else {
+        json::parse(bytes)?
+    };
+    Ok(model.to_ensemble()?)
 }

@@ -1,6 +1,6 @@
-//! The `import_xgboost`, `import_lightgbm` and `import_onnx` fuzz targets' oracle on
-//! stable Rust: every seed in `fuzz/seeds/<target>/` imports (a `hostile-*` seed, one
-//! edit away from a real model, is refused), then thousands of
+//! The `import_xgboost`, `import_lightgbm`, `import_onnx` and `import_catboost` fuzz
+//! targets' oracle on stable Rust: every seed in `fuzz/seeds/<target>/` imports (a
+//! `hostile-*` seed, one edit away from a real model, is refused), then thousands of
 //! reproducible mutations of each go through the oracle (error, or a model that
 //! encodes, validates and predicts; never a panic).
 
@@ -36,4 +36,9 @@ fn import_lightgbm_seeds_and_mutations() {
 #[test]
 fn import_onnx_seeds_and_mutations() {
     replay("import_onnx", 1500);
+}
+
+#[test]
+fn import_catboost_seeds_and_mutations() {
+    replay("import_catboost", 1500);
 }

@@ -19,6 +19,7 @@ fn import(entry: &serde_json::Value) -> edgewood_core::Ensemble {
         "lightgbm-text" => SourceFormat::LightGbm,
         "onnx" => SourceFormat::Onnx,
         "catboost-json" => SourceFormat::CatboostJson,
+        "catboost-cbm" => SourceFormat::CatboostCbm,
         "sklearn-joblib" => SourceFormat::SklearnPickle(Compression::None),
         f => panic!("{name}: format {f}"),
     };
@@ -117,12 +118,12 @@ fn xgboost_fixtures_are_bit_exact() {
 /// go through CatBoost's own fast `exp`, up to 5 ulp from a libm softmax (measured).
 #[test]
 fn catboost_fixtures_match() {
-    let entries: Vec<_> = manifest(&["catboost-json"])
+    let entries: Vec<_> = manifest(&["catboost-json", "catboost-cbm"])
         .into_iter()
         .filter(|e| e["output"] != "refused")
         .collect();
-    assert!(entries.len() >= 6, "{} CatBoost fixtures", entries.len());
-    let failures = run_bounded(entries, &[("cb_multiclass", 5)]);
+    assert!(entries.len() >= 12, "{} CatBoost fixtures", entries.len());
+    let failures = run_bounded(entries, &[("cb_multiclass", 5), ("cb_multiclass_cbm", 5)]);
     assert!(failures.is_empty(), "{failures:#?}");
 }
 

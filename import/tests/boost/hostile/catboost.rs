@@ -77,7 +77,7 @@ fn catboost_splits_on_missing_features_are_refused() {
     v["oblivious_trees"][0]["splits"][0]["float_feature_index"] = json!(6);
     let e = err(&v);
     assert!(e.contains("float feature 6 of 6"), "{e}");
-    let mut v = model("cb_onehot.json");
+    let v = model("cb_onehot.json");
     let first_onehot = v["oblivious_trees"]
         .as_array()
         .unwrap()
@@ -93,13 +93,20 @@ fn catboost_splits_on_missing_features_are_refused() {
         })
         .expect("a one-hot split");
     let (t, i) = first_onehot;
-    v["oblivious_trees"][t]["splits"][i]["cat_feature_index"] = json!(1);
-    assert!(err(&v).contains("categorical feature 1 of 1"));
-    // Without the category names (saved without the pool), the split is refused.
+    let mut bad = v.clone();
+    bad["oblivious_trees"][t]["splits"][i]["cat_feature_index"] = json!(1);
+    assert!(err(&bad).contains("categorical feature 1 of 1"));
+    // Without the category names (saved without the pool, or a .cbm), each hash is
+    // matched to the integer code whose text has it: the same model.
     let mut v = model("cb_onehot.json");
+    let named = catboost::read(&serde_json::to_vec(&v).unwrap()).unwrap();
     v["features_info"]["cat_features_hash"] = Value::Null;
+    let unnamed = catboost::read(&serde_json::to_vec(&v).unwrap()).unwrap();
+    assert_eq!(named.trees, unnamed.trees);
+    // A hash that is no integer code's is refused, pointing at the pool.
+    v["oblivious_trees"][t]["splits"][i]["value"] = json!(12345);
     let e = err(&v);
-    assert!(e.contains("does not name") && e.contains("pool"), "{e}");
+    assert!(e.contains("hash 12345") && e.contains("pool"), "{e}");
     // A category that is not an integer code.
     let mut v = model("cb_onehot.json");
     for h in v["features_info"]["cat_features_hash"]
@@ -134,4 +141,82 @@ fn catboost_json_survives_byte_flips() {
     let bytes = std::fs::read(fixtures().join("cb_multiclass.json")).unwrap();
     let accepted = flips(&bytes, 300, |b| catboost::read(b).is_ok());
     println!("{accepted} of 300 flipped files still read");
+}
+
+fn cbm(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join(name)).unwrap()
+}
+
+fn cbm_err(bytes: &[u8]) -> String {
+    match catboost::read(bytes) {
+        Ok(_) => panic!("a malformed .cbm was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Where `cb_regression.cbm`'s `TreeSizes` vector (30 trees of depth 4) starts: its
+/// length word, then 30 fours.
+fn tree_sizes_at(bytes: &[u8]) -> usize {
+    let mut needle = 30u32.to_le_bytes().to_vec();
+    for _ in 0..30 {
+        needle.extend(4u32.to_le_bytes());
+    }
+    bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("TreeSizes in the file")
+}
+
+#[test]
+fn catboost_cbm_depth_64_and_wrong_leaf_counts_are_refused() {
+    let good = cbm("cb_regression.cbm");
+    let at = tree_sizes_at(&good) + 4;
+    let mut b = good.clone();
+    b[at..at + 4].copy_from_slice(&64u32.to_le_bytes());
+    let e = cbm_err(&b);
+    assert!(e.contains("depth 64"), "{e}");
+    // A first tree of another depth no longer starts the second where the file says.
+    let mut b = good.clone();
+    b[at..at + 4].copy_from_slice(&5u32.to_le_bytes());
+    assert!(cbm_err(&b).contains("tree 1: start offset 4, expected 5"));
+    // The last tree (no start offset after it): deeper takes splits the file lacks,
+    // shallower leaves splits and leaf values over.
+    let last = at + 4 * 29;
+    let mut b = good.clone();
+    b[last..last + 4].copy_from_slice(&5u32.to_le_bytes());
+    let e = cbm_err(&b);
+    assert!(
+        e.contains("tree 29: 5 splits past the end of TreeSplits"),
+        "{e}"
+    );
+    let mut b = good.clone();
+    b[last..last + 4].copy_from_slice(&3u32.to_le_bytes());
+    let e = cbm_err(&b);
+    assert!(e.contains("trees use 119 splits, 472 leaf values"), "{e}");
+    let mut b = good;
+    b[at..at + 4].copy_from_slice(&(-1i32).to_le_bytes());
+    assert!(cbm_err(&b).contains("depth -1"));
+}
+
+#[test]
+fn catboost_cbm_truncations_and_wrong_offsets_are_refused() {
+    let good = cbm("cb_multiclass.cbm");
+    catboost::read(&good).unwrap();
+    for len in (0..good.len()).step_by(7) {
+        assert!(catboost::read(&good[..len]).is_err(), "truncated to {len}");
+    }
+    // The declared size past the end of the file.
+    let mut b = good.clone();
+    b[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(cbm_err(&b).contains("core of 4294967295 bytes"));
+    // The root offset, and every 4-byte word in turn, pointing anywhere.
+    for at in (8..good.len() - 4).step_by(16) {
+        for v in [0u32, 1, 0x7fff_fff0, u32::MAX] {
+            let mut b = good.clone();
+            b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+            let _ = catboost::read(&b);
+        }
+    }
+    let accepted = flips(&good, 300, |b| catboost::read(b).is_ok());
+    println!("{accepted} of 300 flipped .cbm files still read");
 }
