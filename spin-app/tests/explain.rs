@@ -147,6 +147,8 @@ fn explanations_over_http_match_the_libraries() {
         check("xgb_multiclass.json", "xgb_multiclass", 1e-6),
         check("lgbm_multiclass.txt", "lgbm_multiclass", 1e-9),
         check("lgbm_regression.txt", "lgbm_regression", 1e-9),
+        check("cb_multiclass.cbm", "cb_multiclass", 1e-9),
+        check("cb_onehot.json", "cb_onehot", 1e-9),
     ];
     assert!(checked.iter().all(|&n| n >= 10), "{checked:?}");
 }

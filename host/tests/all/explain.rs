@@ -65,6 +65,7 @@ fn predicted_class_contributions_bit_for_bit() {
         ("lgbm_multiclass", "lgbm_multiclass.txt"),
         ("xgb_binary", "xgb_binary.json"),
         ("xgb_regression", "xgb_regression.json"),
+        ("cb_multiclass", "cb_multiclass.cbm"),
     ] {
         let (header, lines, ewm) = run(name, file, &["--explain"]);
         let model = Model::open(&ewm).unwrap();

@@ -1,6 +1,7 @@
 //! [`CbModel::to_ensemble`]: a parsed CatBoost model as an [`Ensemble`] that predicts
 //! exactly as CatBoost does. Each oblivious tree is expanded into an ordinary node tree
-//! (level `i`'s split at depth `i`, a set bit going right), one tree per output for
+//! (the last level's split at the root, as CatBoost's SHAP walks it, a set bit going
+//! right), one tree per output for
 //! MultiClass; float splits go left when the float32 input is `<= border`, NaN as the
 //! feature's treatment says; one-hot splits send the split's category right. The bias
 //! is added after every tree, as CatBoost adds it after summing, by a last one-leaf tree
@@ -250,7 +251,15 @@ fn category(names: &BTreeMap<u32, String>, hash: u32, feature: &str) -> Result<u
         })
 }
 
-/// Tree `tree`'s output `k` as a node tree: level `i` at depth `i`, a set bit right.
+/// The cover given a leaf CatBoost weighs 0 (no training row reached it; most have
+/// value 0): 2^-1000, so that no split's cover is 0 and TreeSHAP's cover shares stay
+/// finite. CatBoost's own SHAP skips such branches; a share of 2^-1000 makes them count
+/// for nothing as well (checked against CatBoost on rows that reach such leaves).
+const EMPTY_LEAF_COVER: f64 = 9.332636185032189e-302;
+
+/// Tree `tree`'s output `k` as a node tree: level `d - 1 - i` at depth `i` (the highest
+/// bit at the root, the order in which CatBoost's SHAP walks an oblivious tree, which
+/// path-dependent TreeSHAP depends on), a set bit right.
 fn expand(
     tree: &CbTree,
     splits: &[Node],
@@ -283,7 +292,7 @@ fn expand(
     }
 }
 
-/// Appends the subtree below `level` whose leaf index so far is `index`; returns its
+/// Appends the subtree at depth `level` whose leaf index so far is `index`; returns its
 /// root's node index.
 #[allow(clippy::too_many_arguments)]
 fn build(
@@ -301,11 +310,17 @@ fn build(
     let at = nodes.len();
     if level == splits.len() {
         nodes.push(Node::Leaf(vec![tree.leaf_values[index * dim + k] * scale]));
-        cover.push(tree.leaf_weights.get(index).copied().unwrap_or(0.0));
+        let weight = tree.leaf_weights.get(index).copied().unwrap_or(0.0);
+        cover.push(if weight > 0.0 {
+            weight
+        } else {
+            EMPTY_LEAF_COVER
+        });
         leaf_ids.push(index as u32);
         return at as u32;
     }
-    nodes.push(splits[level].clone());
+    let bit = splits.len() - 1 - level;
+    nodes.push(splits[bit].clone());
     cover.push(0.0);
     leaf_ids.push(at as u32);
     let l = build(
@@ -327,7 +342,7 @@ fn build(
         k,
         scale,
         level + 1,
-        index | 1 << level,
+        index | 1 << bit,
         nodes,
         cover,
         leaf_ids,

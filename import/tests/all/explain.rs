@@ -2,7 +2,8 @@
 //! its committed fixtures (`<name>.explain.csv`, `<name>.leaves.csv`, written by
 //! `tests/fixtures/generate.py --explain`): scikit-learn against
 //! `shap.TreeExplainer(feature_perturbation="tree_path_dependent")`, XGBoost against
-//! `pred_contribs` / `pred_leaf`, LightGBM against `pred_contrib` / `pred_leaf`.
+//! `pred_contribs` / `pred_leaf`, LightGBM against `pred_contrib` / `pred_leaf`, CatBoost
+//! against `get_feature_importance(type='ShapValues')`.
 
 use edgewood_core::{Explainer, Model};
 use edgewood_import::{convert, ImportOptions};
@@ -68,6 +69,12 @@ const FIXTURES: &[(&str, &str, Tolerance)] = &[
     ("lgbm_nan", "lgbm_nan.txt", FLOAT64),
     ("lgbm_categorical", "lgbm_categorical.txt", FLOAT64),
     ("lgbm_zero_as_missing", "lgbm_zero_as_missing.txt", FLOAT64),
+    ("cb_regression", "cb_regression.json", FLOAT64),
+    ("cb_binary", "cb_binary.json", FLOAT64),
+    ("cb_multiclass", "cb_multiclass.json", FLOAT64),
+    ("cb_nan", "cb_nan.json", FLOAT64),
+    ("cb_nan_max", "cb_nan_max.json", FLOAT64),
+    ("cb_onehot", "cb_onehot.cbm", FLOAT64),
 ];
 
 /// The library's raw output of each input row: its margins, or (forests and plain

@@ -42,6 +42,12 @@ const FIXTURES = [
   ['lgbm_nan', 'lgbm_nan.txt', FLOAT64],
   ['lgbm_categorical', 'lgbm_categorical.txt', FLOAT64],
   ['lgbm_zero_as_missing', 'lgbm_zero_as_missing.txt', FLOAT64],
+  ['cb_regression', 'cb_regression.json', FLOAT64],
+  ['cb_binary', 'cb_binary.json', FLOAT64],
+  ['cb_multiclass', 'cb_multiclass.cbm', FLOAT64],
+  ['cb_nan', 'cb_nan.json', FLOAT64],
+  ['cb_nan_max', 'cb_nan_max.cbm', FLOAT64],
+  ['cb_onehot', 'cb_onehot.cbm', FLOAT64],
 ];
 
 const number = (c) => (c === '' ? NaN : Number(c));
