@@ -243,7 +243,7 @@ async function explainNow(row, p) {
     box.dataset.state = 'no-cover';
     $('explain-caption').textContent = 'Why this prediction';
     $('explain-note').textContent = err.code === 'no_cover'
-      ? 'This model records no tree covers, which explanations need: convert it from its scikit-learn, XGBoost or LightGBM file to see them.'
+      ? 'This model records no tree covers, which explanations need: convert it from its scikit-learn, XGBoost, LightGBM or CatBoost file to see them.'
       : `No explanation: ${err.message}`;
     return;
   }

@@ -256,6 +256,22 @@ test('a model that stored no feature names takes CSV columns in order, with a wa
   });
 });
 
+test('a CatBoost .cbm with a one-hot feature converts in the page and predicts a CSV bit for bit', async () => {
+  await page.setInputFiles('#model-file', fixtures + 'cb_onehot.cbm');
+  await page.waitForFunction(() => document.getElementById('model-title').textContent === 'cb_onehot.cbm');
+  assert.match(await page.textContent('#result-caption'), /Predicted value/);
+  await page.setInputFiles('#csv-file', fixtures + 'cb_onehot.input.csv');
+  await page.waitForSelector('#download:not([hidden])');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const path = join(scratch, 'cb_onehot.csv');
+  await download.saveAs(path);
+  const out = readCsv(path);
+  const expected = readCsv(fixtures + 'cb_onehot.expected.csv');
+  const at = out.header.indexOf('value');
+  assert.equal(out.rows.length, expected.rows.length);
+  out.rows.forEach((cells, i) => assert.ok(Object.is(Number(cells[at]), Number(expected.rows[i][0])), `row ${i}`));
+});
+
 test('a forest fitted on one class shows that class with probability 1', async () => {
   await page.setInputFiles('#model-file', fixtures + 'single_class_rf.joblib');
   await page.waitForFunction(() => document.getElementById('model-title').textContent === 'single_class_rf.joblib');
