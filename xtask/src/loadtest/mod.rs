@@ -8,7 +8,11 @@
 //! Python service (FastAPI + uvicorn + scikit-learn, same Iris model,
 //! in the venv `bench/.venv-service`, which this command creates). Each runs at 1, 16
 //! and 64 connections; then `edgewood serve` (Iris) takes a soak at 16 connections while
-//! its resident memory is sampled. The table goes to stdout and `bench/loadtest/RESULTS.md`.
+//! its resident memory is sampled. Last, the batch-throughput section ([`batch`]): 10,000
+//! Iris rows a request as JSON `/predict/batch`, V2 JSON and V2 binary tensors, also run on
+//! its own with `--batch-only`. The tables go to stdout and `bench/loadtest/RESULTS.md`.
+
+mod batch;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -35,7 +39,23 @@ pub struct Args {
     /// Leave out the Python reference service.
     #[arg(long)]
     skip_python: bool,
+    /// Run only the batch-throughput section (no wrk needed); it replaces that section
+    /// of RESULTS.md and keeps the rest.
+    #[arg(long)]
+    batch_only: bool,
+    /// Rows in each batch-throughput request.
+    #[arg(long, default_value_t = 10_000)]
+    batch_rows: usize,
+    /// Seconds of requests for each batch-throughput case.
+    #[arg(long, default_value_t = 8)]
+    batch_seconds: u64,
+    /// Keep-alive connections of the batch-throughput section.
+    #[arg(long, default_value_t = 1)]
+    batch_connections: usize,
 }
+
+/// The heading that opens the batch-throughput section of RESULTS.md.
+const BATCH_HEADING: &str = "## Batch throughput";
 
 /// The Python packages of the reference service (versions of the fixture's stack).
 const PY_PACKAGES: &[&str] = &[
@@ -120,10 +140,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .context("--connections: numbers separated by commas")
         })
         .collect::<anyhow::Result<_>>()?;
+    let batch = batch::Settings {
+        rows: args.batch_rows,
+        seconds: args.batch_seconds,
+        connections: args.batch_connections,
+    };
+    anyhow::ensure!(batch.rows > 0, "--batch-rows must be at least 1");
+    let root = util::root();
+    let out = root.join("bench/loadtest/RESULTS.md");
+    if args.batch_only {
+        let host = crate::serve::build_host(&crate::spin::build()?)?;
+        let section = batch::run(&host, &batch)?;
+        println!("{section}");
+        // The rest of the last full run stays; only this section is replaced.
+        let old = std::fs::read_to_string(&out).unwrap_or_default();
+        let kept = match old.find(BATCH_HEADING) {
+            Some(at) => &old[..at],
+            None => old.as_str(),
+        };
+        let mut report = kept.trim_end().to_string();
+        if !report.is_empty() {
+            report.push_str("\n\n");
+        }
+        report.push_str(&section);
+        std::fs::write(&out, report)?;
+        println!(
+            "written to {}",
+            out.strip_prefix(&root).unwrap_or(&out).display()
+        );
+        return Ok(());
+    }
     if Command::new("wrk").arg("--version").output().is_err() {
         bail!("wrk is not installed: apt-get install wrk");
     }
-    let root = util::root();
     let work = crate::spin::target_dir().join("loadtest");
     std::fs::create_dir_all(&work)?;
 
@@ -245,10 +294,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         soak(&svc, args.soak_seconds)?
     };
     notes.push(soak.1.clone());
+    let section = batch::run(&host, &batch)?;
 
-    let report = render(&points, &soak.0, &notes, &conns);
+    let mut report = render(&points, &soak.0, &notes, &conns);
+    report.push('\n');
+    report.push_str(&section);
     println!("{report}");
-    let out = root.join("bench/loadtest/RESULTS.md");
     std::fs::write(&out, &report)?;
     println!(
         "written to {}",
