@@ -4,7 +4,7 @@
 //!
 //! `EDGEWOOD_COMPONENT=path.wasm` embeds an already-built component instead (what
 //! `cargo xtask serve` and CI do after building it once). Otherwise this script runs
-//! `cargo build -p edgewood-spin --target wasm32-wasip2 --profile wasm-release` with its
+//! `cargo build -p edgewood-spin --target wasm32-wasip2 --profile component-release` with its
 //! own target directory (`<target>/component`, where `cargo xtask spin` and
 //! `spin build` build it too, so it is built once): a separate directory has its own
 //! lock, so the nested cargo never waits on the outer one.
@@ -71,7 +71,7 @@ fn build_component(out: &Path) -> PathBuf {
             "--target",
             "wasm32-wasip2",
             "--profile",
-            "wasm-release",
+            "component-release",
         ])
         .arg("--target-dir")
         .arg(&component_target);
@@ -113,5 +113,5 @@ fn build_component(out: &Path) -> PathBuf {
              Or build it once and point EDGEWOOD_COMPONENT at the .wasm: `cargo xtask spin`."
         );
     }
-    component_target.join("wasm32-wasip2/wasm-release/edgewood_spin.wasm")
+    component_target.join("wasm32-wasip2/component-release/edgewood_spin.wasm")
 }

@@ -22,18 +22,7 @@ fn variable(name: &str) -> Option<String> {
 }
 
 fn config() -> Config {
-    let mut config = Config::new(crate::model_name());
-    config.api_key = variable("api_key");
-    if let Some(origins) = variable("allowed_origins") {
-        config.allowed_origins = Config::parse_origins(&origins);
-    }
-    if let Some(n) = variable("max_body_bytes").and_then(|v| v.trim().parse().ok()) {
-        config.max_body_bytes = n;
-    }
-    if let Some(n) = variable("max_batch_rows").and_then(|v| v.trim().parse().ok()) {
-        config.max_batch_rows = n;
-    }
-    config
+    Config::from_variables(crate::model_name(), variable)
 }
 
 /// A random request id from WASI's random source (through std's hasher seeding, which

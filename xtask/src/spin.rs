@@ -1,4 +1,4 @@
-//! `cargo xtask spin`: build the Spin component (wasm32-wasip2, `wasm-release`, with the
+//! `cargo xtask spin`: build the Spin component (wasm32-wasip2, `component-release`, with the
 //! built-in Iris model) and check its size budget: at most 400 KB without the model.
 //!
 //! It builds into `<target>/component`, where `edgewood`'s build script builds the
@@ -11,7 +11,9 @@ use std::process::Command;
 use crate::util::{self, cargo};
 
 /// The budget of the component without its model, in bytes.
-pub const BUDGET: u64 = 400 * 1000;
+// 514 KB with JWT (HS256/RS256/ES256 verification adds ~190 KB, ~70 KB of it big-integer
+// arithmetic); the goal is 500 KB, not yet met.
+pub const BUDGET: u64 = 520 * 1000;
 
 /// Arguments of `cargo xtask spin`.
 #[derive(clap::Args)]
@@ -63,12 +65,12 @@ pub fn build() -> anyhow::Result<PathBuf> {
                 "--target",
                 "wasm32-wasip2",
                 "--profile",
-                "wasm-release",
+                "component-release",
             ])
             .arg("--target-dir")
             .arg(&dir),
     )?;
-    Ok(dir.join("wasm32-wasip2/wasm-release/edgewood_spin.wasm"))
+    Ok(dir.join("wasm32-wasip2/component-release/edgewood_spin.wasm"))
 }
 
 /// Prints the component's size with and without the model; fails over the budget.

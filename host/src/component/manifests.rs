@@ -22,6 +22,12 @@ const VARIABLES: &[(&str, &str, bool)] = &[
     ("allowed_origins", "", false),
     ("max_body_bytes", "1048576", false),
     ("max_batch_rows", "1000", false),
+    ("jwt_hs256_secret", "", true),
+    ("jwt_public_key", "", false),
+    ("jwt_jwks", "", false),
+    ("jwt_issuer", "", false),
+    ("jwt_audience", "", false),
+    ("jwt_leeway_seconds", "60", false),
 ];
 
 /// Manifests for the component file `source` (as `spin.toml` should name it: relative

@@ -17,6 +17,9 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
 
+use edgewood_spin::api::auth::authorize;
+use edgewood_spin::api::Config;
+
 use super::log::Log;
 use super::metrics::Metrics;
 use super::runtime::{Host, NoOutgoingRequests};
@@ -86,7 +89,8 @@ impl Server {
         resp
     }
 
-    /// `GET /metrics`, behind the API key when one is set.
+    /// `GET /metrics`, behind the API key or JWT when one is configured (the same check
+    /// as the component's).
     fn metrics_response(
         &self,
         req: &hyper::Request<hyper::body::Incoming>,
@@ -94,25 +98,14 @@ impl Server {
         if req.method() != hyper::Method::GET {
             return detail(405, "Method Not Allowed: /metrics accepts GET");
         }
-        if let Some(key) = self.vars.get("api_key").filter(|k| !k.is_empty()) {
-            let header = |n: &str| {
-                req.headers()
-                    .get(n)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::trim)
-            };
-            let presented = header("x-api-key").or_else(|| {
-                let (scheme, token) = header("authorization")?.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            });
-            if !presented
-                .is_some_and(|p| edgewood_spin::api::constant_time_eq(p.as_bytes(), key.as_bytes()))
-            {
-                return detail(
-                    401,
-                    "missing or invalid API key: send it in X-API-Key or Authorization: Bearer",
-                );
+        let config = Config::from_variables("", |name| self.vars.get(name).cloned());
+        let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+        if let Err(refusal) = authorize(config.api_key.as_deref(), &config.jwt, header) {
+            let mut resp = detail(401, &refusal.message);
+            if let Ok(challenge) = refusal.challenge.parse() {
+                resp.headers_mut().insert("www-authenticate", challenge);
             }
+            return resp;
         }
         full(200, "text/plain; version=0.0.4", self.metrics.render())
     }

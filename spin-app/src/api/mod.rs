@@ -12,21 +12,28 @@
 //! records no cover (nothing a request can change); a 500 only when the embedded model
 //! itself is broken, never for anything a client sends.
 
+pub mod auth;
 mod explain;
 pub mod json;
+mod jwt;
 mod openapi;
 mod predict;
 mod v2;
 
+pub use auth::constant_time_eq;
 use edgewood_core::Model;
 use json::{obj, s, Json};
+pub use jwt::JwtConfig;
 
 /// The service's settings (configuration variables in the component: `wasi:config`).
 #[derive(Clone, Debug)]
 pub struct Config {
     /// When set and not empty, every endpoint but the health checks needs this key in
-    /// `X-API-Key` or `Authorization: Bearer`.
+    /// `X-API-Key` or `Authorization: Bearer` (or a valid JWT, when [`Config::jwt`] is on).
     pub api_key: Option<String>,
+    /// JWT bearer verification; when enabled, every endpoint but the health checks
+    /// needs a valid token (or the API key, when one is set).
+    pub jwt: JwtConfig,
     /// Origins allowed to call from a browser (`*` for any); empty means no CORS headers.
     pub allowed_origins: Vec<String>,
     /// Largest request body accepted, in bytes (413 beyond).
@@ -47,11 +54,45 @@ impl Config {
     pub fn new(model_name: impl Into<String>) -> Self {
         Config {
             api_key: None,
+            jwt: JwtConfig {
+                leeway_seconds: jwt::DEFAULT_LEEWAY_SECONDS,
+                ..JwtConfig::default()
+            },
             allowed_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_batch_rows: DEFAULT_MAX_BATCH_ROWS,
             model_name: model_name.into(),
         }
+    }
+
+    /// The settings from configuration variables (`wasi:config/store` in the component,
+    /// `--var` in `edgewood serve`): `get(name)` is a variable's value, `None` when it
+    /// is unset or empty. Unparsable numbers keep their defaults.
+    pub fn from_variables(
+        model_name: impl Into<String>,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Self {
+        let mut config = Config::new(model_name);
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        config.api_key = get("api_key");
+        if let Some(origins) = get("allowed_origins") {
+            config.allowed_origins = Config::parse_origins(&origins);
+        }
+        if let Some(n) = get("max_body_bytes").and_then(|v| v.trim().parse().ok()) {
+            config.max_body_bytes = n;
+        }
+        if let Some(n) = get("max_batch_rows").and_then(|v| v.trim().parse().ok()) {
+            config.max_batch_rows = n;
+        }
+        config.jwt.hs256_secret = get("jwt_hs256_secret");
+        config.jwt.public_key_pem = get("jwt_public_key");
+        config.jwt.jwks = get("jwt_jwks");
+        config.jwt.issuer = get("jwt_issuer");
+        config.jwt.audience = get("jwt_audience");
+        if let Some(n) = get("jwt_leeway_seconds").and_then(|v| v.trim().parse().ok()) {
+            config.jwt.leeway_seconds = n;
+        }
+        config
     }
 
     /// Parses a comma-separated origin list (`"*"`, `"https://a.example, https://b.example"`).
@@ -276,12 +317,13 @@ fn route(
         return Response::detail(405, format!("Method Not Allowed: {path} accepts {method}"))
             .header("allow", format!("{method}, OPTIONS"));
     }
-    if needs_key && !authorized(config, req) {
-        return Response::detail(
-            401,
-            "missing or invalid API key: send it in X-API-Key or Authorization: Bearer",
-        )
-        .header("www-authenticate", "Bearer");
+    if needs_key {
+        if let Err(refusal) =
+            auth::authorize(config.api_key.as_deref(), &config.jwt, |n| req.header(n))
+        {
+            return Response::detail(401, refusal.message)
+                .header("www-authenticate", refusal.challenge);
+        }
     }
     let model = match model {
         Ok(m) => m,
@@ -368,31 +410,6 @@ fn check_post(config: &Config, req: &Request<'_>) -> Option<Response> {
         ));
     }
     None
-}
-
-/// Compares the presented key with the configured one in time independent of where
-/// they differ.
-fn authorized(config: &Config, req: &Request<'_>) -> bool {
-    let Some(key) = config.api_key.as_deref().filter(|k| !k.is_empty()) else {
-        return true;
-    };
-    let presented = req.header("x-api-key").map(str::trim).or_else(|| {
-        let auth = req.header("authorization")?.trim();
-        let (scheme, token) = auth.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-    });
-    presented.is_some_and(|p| constant_time_eq(p.as_bytes(), key.as_bytes()))
-}
-
-/// Equality whose running time depends only on the lengths.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = (a.len() ^ b.len()) as u8 | ((a.len() ^ b.len()) >> 8) as u8;
-    for i in 0..b.len() {
-        // Read `a` cyclically so the loop always runs over the secret's length.
-        let x = if a.is_empty() { 0 } else { a[i % a.len()] };
-        diff |= x ^ b[i];
-    }
-    diff == 0 && a.len() == b.len()
 }
 
 /// Adds CORS headers when the request's Origin is allowed.
