@@ -1,5 +1,5 @@
 //! Who may call: the API key (`X-API-Key`, or `Authorization: Bearer <key>`) and JWT
-//! bearer tokens ([`super::jwt`]). Nothing is required when neither is configured; a
+//! bearer tokens (the `jwt` module). Nothing is required when neither is configured; a
 //! refusal says why in `WWW-Authenticate` (RFC 6750) and never repeats what was sent.
 
 use super::jwt::{self, JwtConfig};

@@ -84,7 +84,9 @@ pub(super) fn info(config: &Config, model: &Model<'_>) -> Json {
         ),
         (
             "auth",
-            Json::Bool(config.api_key.as_deref().is_some_and(|k| !k.is_empty())),
+            Json::Bool(
+                config.api_key.as_deref().is_some_and(|k| !k.is_empty()) || config.jwt.enabled(),
+            ),
         ),
         (
             "endpoints",
@@ -211,7 +213,9 @@ fn op(summary: &str, body: Option<Json>, ok: Json, secured: bool, keyed: bool) -
 
 /// `GET /openapi.json`: OpenAPI 3.1, generated from the model's schema.
 pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
-    let keyed = config.api_key.as_deref().is_some_and(|k| !k.is_empty());
+    let has_key = config.api_key.as_deref().is_some_and(|k| !k.is_empty());
+    // Either credential lets a request in: the key (header or bearer) or a JWT.
+    let keyed = has_key || config.jwt.enabled();
     let op = |summary: &str, body: Option<Json>, ok: Json, secured: bool| {
         op(summary, body, ok, secured, keyed)
     };
@@ -698,20 +702,7 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
                     ("schemas", schemas),
                     (
                         "securitySchemes",
-                        obj([
-                            (
-                                "ApiKey",
-                                obj([
-                                    ("type", s("apiKey")),
-                                    ("in", s("header")),
-                                    ("name", s("X-API-Key")),
-                                ]),
-                            ),
-                            (
-                                "Bearer",
-                                obj([("type", s("http")), ("scheme", s("bearer"))]),
-                            ),
-                        ]),
+                        Json::Obj(security_schemes(config, has_key)),
                     ),
                 ])
             } else {
@@ -721,13 +712,11 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
     ]);
     if keyed {
         if let Json::Obj(f) = &mut doc {
-            f.push((
-                "security".into(),
-                Json::Arr(vec![
-                    obj([("ApiKey", Json::Arr(Vec::new()))]),
-                    obj([("Bearer", Json::Arr(Vec::new()))]),
-                ]),
-            ));
+            let alternatives = security_schemes(config, has_key)
+                .into_iter()
+                .map(|(name, _)| obj([(name, Json::Arr(Vec::new()))]))
+                .collect();
+            f.push(("security".into(), Json::Arr(alternatives)));
         }
     }
     doc
@@ -916,4 +905,26 @@ fn with_response(mut op: Json, code: &str, answer: Json) -> Json {
         }
     }
     op
+}
+
+/// The credentials the server accepts: the API key in its header (when one is set) and
+/// a bearer token, which is the key or, when JWT is configured, a JWT.
+fn security_schemes(config: &Config, has_key: bool) -> Vec<(String, Json)> {
+    let mut schemes = Vec::new();
+    if has_key {
+        schemes.push((
+            "ApiKey".to_string(),
+            obj([
+                ("type", s("apiKey")),
+                ("in", s("header")),
+                ("name", s("X-API-Key")),
+            ]),
+        ));
+    }
+    let mut bearer = vec![("type", s("http")), ("scheme", s("bearer"))];
+    if config.jwt.enabled() {
+        bearer.push(("bearerFormat", s("JWT")));
+    }
+    schemes.push(("Bearer".to_string(), obj(bearer)));
+    schemes
 }

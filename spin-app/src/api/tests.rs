@@ -908,7 +908,7 @@ fn log_lines_are_json_without_the_key() {
 fn the_openapi_document_declares_security_only_when_a_key_is_set() {
     let document = |config: &Config| {
         let (resp, json) = call(config, "GET", "/openapi.json", &[("X-API-Key", "k")], b"");
-        assert_eq!(resp.status, 200);
+        assert_eq!(resp.status, 200, "{}", json.to_json());
         json.to_json()
     };
     let open = document(&config());
@@ -923,4 +923,13 @@ fn the_openapi_document_declares_security_only_when_a_key_is_set() {
     }
     // The V2 protocol's 400 is documented.
     assert!(open.contains("A tensor the protocol refuses"));
+    // With JWT as well: the bearer scheme says JWT, beside the key's scheme.
+    let mut jwt = config();
+    jwt.api_key = Some("k".into());
+    jwt.jwt.hs256_secret = Some("secret".into());
+    let jwt = document(&jwt);
+    for present in ["\"bearerFormat\":\"JWT\"", "\"ApiKey\"", "\"401\""] {
+        assert!(jwt.contains(present), "{present} missing with JWT");
+    }
+    assert!(!keyed.contains("bearerFormat"), "JWT declared without JWT");
 }
