@@ -1,7 +1,7 @@
-//! The signature checks behind [`super`]: a `jsonwebtoken` crypto provider that
-//! verifies HS256, RS256 and ES256 and nothing else.
+//! The signature checks behind [`super`]: HS256, RS256 and ES256, verified over
+//! `jsonwebtoken`'s key type and nothing else.
 //!
-//! Why our own provider rather than the crate's `rust_crypto` feature: that feature
+//! Why our own verifiers rather than the crate's `rust_crypto` provider: that feature
 //! links every algorithm the crate knows (RSA-PSS, P-384, Ed25519, SHA-384/512) and the
 //! signing code of each, and the component grew from 399 KB to 1.39 MB of code with it.
 //! A verifier for the three accepted algorithms, built from the same RustCrypto crates
@@ -9,44 +9,29 @@
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
 use hmac::{Hmac, KeyInit, Mac};
-use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{Error, ErrorKind, Result};
 use jsonwebtoken::signature::{self, Verifier};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, EncodingKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::{BoxedUint, Pkcs1v15Sign, PublicKey as RsaPublicKey};
 use sha2::{Digest, Sha256};
 
-/// Whether `signature` (base64url) signs `message` for `alg` under `key`. The
-/// provider is also installed for `jsonwebtoken`'s own use (once; later calls change
-/// nothing), though only this function calls it here.
+/// Whether `signature` (base64url) signs `message` for `alg` under `key`.
 pub(super) fn verify(
     signature: &str,
     message: &[u8],
     key: &DecodingKey,
     alg: Algorithm,
 ) -> Result<bool> {
-    // Err only when a provider is already installed, which is then this one.
-    let _ = PROVIDER.install_default();
     let Ok(signature) = Base64UrlUnpadded::decode_vec(signature) else {
         return Ok(false);
     };
-    Ok(verifier(&alg, key)?.verify(message, &signature).is_ok())
-}
-
-static PROVIDER: CryptoProvider = CryptoProvider {
-    signer_factory: no_signer,
-    verifier_factory: verifier,
-    key_utils: KeyUtils::new_unimplemented(),
-};
-
-fn no_signer(_: &Algorithm, _: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
-    Err(ErrorKind::InvalidAlgorithm.into())
+    Ok(verifier(alg, key)?.verify(message, &signature).is_ok())
 }
 
 /// The verifier for a token's algorithm and the configured key, refused when the key
 /// is not of that algorithm's family.
-fn verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
+fn verifier(alg: Algorithm, key: &DecodingKey) -> Result<Box<dyn Verifier<Vec<u8>>>> {
     let family = match alg {
         Algorithm::HS256 => AlgorithmFamily::Hmac,
         Algorithm::RS256 => AlgorithmFamily::Rsa,
@@ -112,23 +97,5 @@ impl Verifier<Vec<u8>> for Es256 {
     fn verify(&self, msg: &[u8], sig: &Vec<u8>) -> core::result::Result<(), signature::Error> {
         let sig = p256::ecdsa::Signature::from_slice(sig)?;
         self.0.verify(msg, &sig)
-    }
-}
-
-impl JwtVerifier for Hs256 {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::HS256
-    }
-}
-
-impl JwtVerifier for Rs256 {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::RS256
-    }
-}
-
-impl JwtVerifier for Es256 {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::ES256
     }
 }

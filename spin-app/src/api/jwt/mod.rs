@@ -7,9 +7,9 @@
 //! accepted only with a configured secret, RS256 only with an RSA key and ES256 only
 //! with a P-256 key; anything else is refused.
 //!
-//! `jsonwebtoken` holds the keys and checks the signature through [`crypto`], our
-//! provider, which verifies only those three algorithms: the component carries no
-//! signing code and no curve or hash it does not use. The header and claims are read
+//! `jsonwebtoken` holds the keys; [`crypto`] checks the signature with verifiers for
+//! only those three algorithms: the component carries no signing code and no curve or
+//! hash it does not use. The header and claims are read
 //! by [`claims`] with the component's own JSON reader: `jsonwebtoken::decode` reads them
 //! with serde, whose code for its header type alone (which embeds a whole JWK) was
 //! larger than all the rest of JWT.
@@ -60,7 +60,8 @@ pub fn verify(jwt: &JwtConfig, token: &str) -> Result<(), String> {
     };
     let header = claims::Header::read(header)?;
     let key = keys::key_for(jwt, header.alg, header.kid.as_deref())?;
-    let signed = &token[..header_and_payload_len(token)];
+    // `header.payload`: everything before the signature's dot.
+    let signed = &token[..token.len() - signature.len() - 1];
     match crypto::verify(signature, signed.as_bytes(), &key, header.alg) {
         Ok(true) => {}
         Ok(false) => return Err("the signature does not verify".into()),
@@ -70,11 +71,6 @@ pub fn verify(jwt: &JwtConfig, token: &str) -> Result<(), String> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
     claims::check(&claims::read_part(payload)?, jwt, now)
-}
-
-/// The length of `header.payload`, the signed part of a token of three parts.
-fn header_and_payload_len(token: &str) -> usize {
-    token.rfind('.').unwrap_or(0)
 }
 
 /// Why a signature check failed, for people (RFC 6750's `error_description`: no quotes).
