@@ -1432,3 +1432,4 @@ fn components_packaged_for_xgboost_and_lightgbm_models_answer_as_the_libraries()
 }
 
 mod clients;
+mod schemathesis;

@@ -530,18 +530,51 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
         ),
         ("required", Json::Arr(vec![s("loc"), s("msg"), s("type")])),
     ]);
+    // A row as an array: each position has its feature's own type and range, as the
+    // object form's properties do, and nothing after the last feature.
+    let positional = (0..nf).map(|i| number_schema(model, i)).collect();
     let row_or_array = obj([(
         "oneOf",
         Json::Arr(vec![
             r("Row"),
             obj([
                 ("type", s("array")),
-                ("items", obj([("type", s("number"))])),
+                ("prefixItems", Json::Arr(positional)),
+                ("items", Json::Bool(false)),
                 ("minItems", Json::Int(nf as i64)),
                 ("maxItems", Json::Int(nf as i64)),
             ]),
         ]),
     )]);
+    // A V2 tensor is [N, n_features] with 1 ≤ N ≤ the row limit. That `data` holds
+    // exactly N × n_features values is beyond JSON Schema: the server's 400 says so.
+    // Row-major values, flat or nested by row.
+    let tensor_data = obj([
+        ("type", s("array")),
+        (
+            "items",
+            obj([("type", Json::Arr(vec![s("number"), s("array")]))]),
+        ),
+        ("minItems", Json::Int(1)),
+        ("maxItems", Json::Int((nf * config.max_batch_rows) as i64)),
+    ]);
+    let tensor_shape = obj([
+        ("type", s("array")),
+        (
+            "prefixItems",
+            Json::Arr(vec![
+                obj([
+                    ("type", s("integer")),
+                    ("minimum", Json::Int(1)),
+                    ("maximum", Json::Int(config.max_batch_rows as i64)),
+                ]),
+                obj([("const", Json::Int(nf as i64))]),
+            ]),
+        ),
+        ("items", Json::Bool(false)),
+        ("minItems", Json::Int(2)),
+        ("maxItems", Json::Int(2)),
+    ]);
     let schemas = obj([
         ("Row", {
             let mut row = row;
@@ -621,13 +654,7 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
                                             "properties",
                                             obj([
                                                 ("name", obj([("type", s("string"))])),
-                                                (
-                                                    "shape",
-                                                    obj([
-                                                        ("type", s("array")),
-                                                        ("items", obj([("type", s("integer"))])),
-                                                    ]),
-                                                ),
+                                                ("shape", tensor_shape),
                                                 (
                                                     "datatype",
                                                     obj([(
@@ -635,7 +662,7 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
                                                         Json::Arr(vec![s("FP32"), s("FP64")]),
                                                     )]),
                                                 ),
-                                                ("data", obj([("type", s("array"))])),
+                                                ("data", tensor_data),
                                             ]),
                                         ),
                                         (
