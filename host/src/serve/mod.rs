@@ -49,8 +49,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE.wasm")]
     pub(super) component: Option<PathBuf>,
     /// A Spin variable for the component, NAME=VALUE (repeatable): api_key,
-    /// allowed_origins, max_body_bytes, max_batch_rows. The environment variable
-    /// `EDGEWOOD_VAR_<NAME>` (e.g. `EDGEWOOD_VAR_API_KEY`) sets one too; flags win.
+    /// allowed_origins, max_body_bytes, max_batch_rows, jwt_hs256_secret, jwt_public_key
+    /// (a PEM, newlines and all), jwt_jwks, jwt_issuer, jwt_audience, jwt_leeway_seconds.
+    /// The environment variable `EDGEWOOD_VAR_<NAME>` (e.g. `EDGEWOOD_VAR_API_KEY`) sets
+    /// one too; flags win.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub(super) vars: Vec<String>,
     /// Per-request time limit in milliseconds; a request over it is stopped and answered 500.

@@ -73,7 +73,7 @@ fn pem_key(pem: &str, alg: Algorithm) -> Result<Option<DecodingKey>, String> {
 /// family when it names none.
 fn jwks_key(jwks: &str, alg: Algorithm, kid: Option<&str>) -> Result<DecodingKey, String> {
     let unreadable = || "the server's JWKS cannot be read".to_string();
-    let doc = json::parse(jwks.as_bytes()).map_err(|_| unreadable())?;
+    let doc = json::parse(&jwks_json(jwks).ok_or_else(unreadable)?).map_err(|_| unreadable())?;
     let Some(Json::Arr(keys)) = doc.get("keys") else {
         return Err(unreadable());
     };
@@ -130,6 +130,28 @@ fn jwks_key(jwks: &str, alg: Algorithm, kid: Option<&str>) -> Result<DecodingKey
             DecodingKey::from_ec_der(&point)
         }
     })
+}
+
+/// The JWKS document's JSON: the variable as given, or base64-decoded when it is not a
+/// JSON object. Why base64: `wasmtime serve -S config-var=NAME=VALUE` splits its value
+/// at commas, so JSON cannot pass through it; base64 (either alphabet, padded or not)
+/// has no commas.
+fn jwks_json(jwks: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
+    let jwks = jwks.trim();
+    if jwks.starts_with('{') {
+        return Some(jwks.as_bytes().into());
+    }
+    // As base64url without padding, the one decoder the component already carries.
+    let url: String = jwks
+        .chars()
+        .filter(|c| *c != '=' && !c.is_ascii_whitespace())
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    Base64UrlUnpadded::decode_vec(&url).ok().map(Into::into)
 }
 
 /// An accepted algorithm's JOSE name (`Algorithm`'s Debug would link a formatter for

@@ -84,3 +84,56 @@ fn describe(kind: &ErrorKind) -> String {
         _ => "the signature cannot be checked".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use base64ct::{Base64, Base64UrlUnpadded, Encoding as _};
+
+    use super::*;
+
+    /// RFC 7515 A.3: an ES256 token (`iss` joe, `exp` 1300819380) and its P-256 key.
+    const RFC7515_A3_TOKEN: &str = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+    const RFC7515_A3_JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"a3","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+
+    fn with_jwks(jwks: &str, leeway_seconds: u64) -> JwtConfig {
+        JwtConfig {
+            jwks: Some(jwks.into()),
+            leeway_seconds,
+            ..JwtConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_jwks_is_read_as_json_or_as_base64_of_it() {
+        // A leeway reaching back to 2011: only the key and the signature decide.
+        let since_2011 = 4_000_000_000;
+        let json = RFC7515_A3_JWKS;
+        for jwks in [
+            json.to_string(),
+            format!("  {json}\n"),
+            Base64::encode_string(json.as_bytes()),
+            Base64UrlUnpadded::encode_string(json.as_bytes()),
+        ] {
+            let jwt = with_jwks(&jwks, since_2011);
+            assert_eq!(verify(&jwt, RFC7515_A3_TOKEN), Ok(()), "{jwks}");
+        }
+        // Expired with the usual leeway: a verdict reached after the signature verified.
+        assert_eq!(
+            verify(&with_jwks(json, 60), RFC7515_A3_TOKEN),
+            Err("the token has expired".into())
+        );
+        let tampered = RFC7515_A3_TOKEN.replace("Kg6NU1Q", "Kg6NU1A");
+        assert_eq!(
+            verify(&with_jwks(json, since_2011), &tampered),
+            Err("the signature does not verify".into())
+        );
+        // "W10" is "[]": base64 of JSON, but no key set.
+        for unreadable in ["not base64, nor JSON", "W10", "{\"keys\": 7}"] {
+            assert_eq!(
+                verify(&with_jwks(unreadable, since_2011), RFC7515_A3_TOKEN),
+                Err("the server's JWKS cannot be read".into()),
+                "{unreadable}"
+            );
+        }
+    }
+}
