@@ -1432,4 +1432,5 @@ fn components_packaged_for_xgboost_and_lightgbm_models_answer_as_the_libraries()
 }
 
 mod clients;
+mod jwt;
 mod schemathesis;
