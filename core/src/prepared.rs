@@ -128,6 +128,9 @@ struct Nodes<T> {
     /// (`leaf_width == 1`, and the value survives the threshold type or is rounded to
     /// float32 when added anyway).
     inline_values: bool,
+    /// Consecutive trees of about [`TREE_GROUP_BYTES`] each, in order; one group when
+    /// the whole model fits (see `grouped_batch`).
+    tree_groups: Vec<core::ops::Range<usize>>,
 }
 
 /// A batch's running sums: float32 for models that add in float32 (the values it
@@ -232,6 +235,13 @@ const SPAN_ROWS: usize = BLOCK_ROWS.next_multiple_of(SPAN_LANES);
 const SPAN: usize = (1 << 16) + SPAN_ROWS;
 /// Batches at least this long use the span.
 const SPAN_MIN_ROWS: usize = 512;
+/// Bytes of decoded trees (nodes and the leaf values the walk reads) that a batch
+/// walks as one group when the whole model does not fit: half the 2 MiB L2 cache of
+/// current server cores, so a group stays cached while every row of a pass walks it.
+const TREE_GROUP_BYTES: usize = 1 << 20;
+/// Rows of one pass over the groups (see `grouped_batch`): their blocks' columns are
+/// laid out once per pass, about as many bytes as one tree group.
+const GROUP_PASS_ROWS: usize = 64 * BLOCK_ROWS;
 
 fn corrupt(tree: usize, node: usize, reason: &'static str) -> FormatError {
     FormatError::BadNode { tree, node, reason }
@@ -376,6 +386,25 @@ fn pad<T: Threshold>(nodes: &mut Vec<Node<T>>, leaf: &mut Vec<u32>) -> usize {
     padded
 }
 
+/// Consecutive trees whose nodes (laid out one tree after another, `used` in all, each
+/// `node_bytes` to walk) come to at most [`TREE_GROUP_BYTES`] a group, or a single
+/// tree bigger than that.
+fn tree_groups(roots: &[Root], used: usize, node_bytes: usize) -> Vec<core::ops::Range<usize>> {
+    let mut groups = Vec::new();
+    let (mut first, mut bytes) = (0, 0);
+    for (t, root) in roots.iter().enumerate() {
+        let end = roots.get(t + 1).map_or(used, |next| next.node as usize);
+        let tree = end.saturating_sub(root.node as usize) * node_bytes;
+        if t > first && bytes + tree > TREE_GROUP_BYTES {
+            groups.push(first..t);
+            (first, bytes) = (t, 0);
+        }
+        bytes += tree;
+    }
+    groups.push(first..roots.len());
+    groups
+}
+
 /// The single-row walk's groups: within each window of [`ROW_WINDOW`] trees in order,
 /// [`TREE_LANES`] trees of like depth walk together; an empty lane walks `spare`.
 #[inline(always)]
@@ -468,7 +497,13 @@ impl<T: Threshold> Nodes<T> {
             inline_values.then_some(&first_value[..]),
         );
         let row_groups = row_groups(&roots, (padded - 1) as u32);
+        // What a walk reads per node: the node, and at a leaf its first value (or,
+        // for wider leaves, its leaf index).
+        let node_bytes =
+            core::mem::size_of::<Node<T>>() + if width == 1 { 8 } else { 4 + 8 * width };
+        let tree_groups = tree_groups(&roots, used, node_bytes);
         Ok(Some(Nodes {
+            tree_groups,
             span_nodes,
             inline_values,
             row_groups,
@@ -754,21 +789,15 @@ impl<T: Threshold> Nodes<T> {
         } else {
             columns.next_power_of_two()
         };
+        if !spanned && self.tree_groups.len() > 1 {
+            return self.grouped_batch(m, rows, out, size);
+        }
         let mut block: Vec<T> = alloc::vec![T::from_f64(0.0); size];
         for (rows, out) in rows
             .chunks(BLOCK_ROWS * nf)
             .zip(out.chunks_mut(BLOCK_ROWS * len))
         {
-            for (r, row) in rows.chunks_exact(nf).enumerate() {
-                for (f, &x) in row.iter().enumerate() {
-                    let x = T::from_f64(x);
-                    // Column 2f: NaN stays NaN, which no `<=` lets left; column 2f + 1:
-                    // NaN becomes -inf, which every threshold lets left.
-                    block[2 * f * BLOCK_ROWS + r] = x;
-                    block[(2 * f + 1) * BLOCK_ROWS + r] =
-                        if x.is_nan() { T::NEG_INFINITY } else { x };
-                }
-            }
+            fill_block(&mut block, rows, nf);
             let n = rows.len() / nf;
             out.chunks_exact_mut(len).for_each(|o| m.start(o));
             let span = <&[T; SPAN]>::try_from(&block[..]);
@@ -779,6 +808,52 @@ impl<T: Threshold> Nodes<T> {
                 (false, Ok(span)) => self.span_sums::<f64>(m, span, n, out),
                 (true, _) => self.block_sums::<true>(m, &block, n, out),
                 (false, _) => self.block_sums::<false>(m, &block, n, out),
+            }
+            out.chunks_exact_mut(len).for_each(|o| m.finish(o));
+        }
+    }
+
+    /// A batch of a model bigger than the cache ([`TREE_GROUP_BYTES`]). Walking every
+    /// tree over one block of rows, as `batch` does, would read the whole model from
+    /// memory once per block. Here each group of trees is walked by every block of a
+    /// pass of [`GROUP_PASS_ROWS`] rows before the next group, so the model is read
+    /// once per pass and a group's nodes stay in cache meanwhile. Each row still adds
+    /// its leaves in tree order: the sums are bit-identical to `batch`'s.
+    fn grouped_batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64], size: usize) {
+        let (nf, len) = (m.n_features, m.prediction_len());
+        let mut blocks: Vec<T> = Vec::new();
+        for (rows, out) in rows
+            .chunks(GROUP_PASS_ROWS * nf)
+            .zip(out.chunks_mut(GROUP_PASS_ROWS * len))
+        {
+            blocks.clear();
+            blocks.resize(
+                rows.len().div_ceil(BLOCK_ROWS * nf) * size,
+                T::from_f64(0.0),
+            );
+            for (rows, block) in rows
+                .chunks(BLOCK_ROWS * nf)
+                .zip(blocks.chunks_exact_mut(size))
+            {
+                fill_block(block, rows, nf);
+            }
+            out.chunks_exact_mut(len).for_each(|o| m.start(o));
+            for group in &self.tree_groups {
+                for ((rows, out), block) in rows
+                    .chunks(BLOCK_ROWS * nf)
+                    .zip(out.chunks_mut(BLOCK_ROWS * len))
+                    .zip(blocks.chunks_exact(size))
+                {
+                    let n = rows.len() / nf;
+                    for t in group.clone() {
+                        let root = &self.roots[t];
+                        if m.accumulate_f32 {
+                            self.tree_over_block::<true, ROW_LANES>(m, t, root, block, n, out);
+                        } else {
+                            self.tree_over_block::<false, ROW_LANES>(m, t, root, block, n, out);
+                        }
+                    }
+                }
             }
             out.chunks_exact_mut(len).for_each(|o| m.finish(o));
         }
@@ -921,6 +996,21 @@ impl<T: Threshold> Nodes<T> {
                 let o = &mut out[(r + l) * len..(r + l) * len + m.n_outputs];
                 self.add_leaf::<F32>(width, t, a, o);
             }
+        }
+    }
+}
+
+/// Lays out a block's inputs (at most [`BLOCK_ROWS`] rows of `nf` features) by column,
+/// rounded once to the threshold type: column `2f` holds feature `f` with NaN as NaN,
+/// which no `<=` lets left; column `2f + 1` holds it with NaN as -inf, which every
+/// threshold lets left. Rows past the end of a short block keep what they held.
+#[inline(always)]
+fn fill_block<T: Threshold>(block: &mut [T], rows: &[f64], nf: usize) {
+    for (r, row) in rows.chunks_exact(nf).enumerate() {
+        for (f, &x) in row.iter().enumerate() {
+            let x = T::from_f64(x);
+            block[2 * f * BLOCK_ROWS + r] = x;
+            block[(2 * f + 1) * BLOCK_ROWS + r] = if x.is_nan() { T::NEG_INFINITY } else { x };
         }
     }
 }

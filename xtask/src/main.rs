@@ -49,6 +49,8 @@ commands! {
     BenchWeb(bench_web),
     /// Benchmark XGBoost and LightGBM models natively against the libraries themselves.
     BenchBoost(bench_boost),
+    /// Benchmark a forest bigger than the caches natively against scikit-learn.
+    BenchDeep(bench_deep),
     /// Benchmark exact TreeSHAP against shap.TreeExplainer and XGBoost's pred_contribs.
     BenchExplain(bench_explain),
     /// Build the Spin component (wasm32-wasip2) and check its size budget.

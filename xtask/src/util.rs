@@ -115,3 +115,12 @@ pub fn run_steps(list: &str, steps: &[Step], skip: &[String]) -> anyhow::Result<
     );
     Ok(())
 }
+
+/// The 1-minute load average (`/proc/loadavg`), NaN where there is none: every
+/// benchmark prints it beside its figures.
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}

@@ -149,16 +149,21 @@ fn combs(n_features: usize, trees: usize, splits: usize) -> Ensemble {
 /// `predict_batch` of a prepared `ensemble` on a big batch (the walk of 512+ rows) is
 /// bit for bit the model's own.
 fn big_batch_matches_model(ensemble: &Ensemble, splits: usize) {
+    batch_matches_model(ensemble, 700, splits);
+}
+
+/// `predict_batch` of a prepared `ensemble` on `n` rows whose inputs run from -1 to
+/// `spread + 1` (a comb's depth) and NaN is bit for bit the model's own.
+fn batch_matches_model(ensemble: &Ensemble, n: usize, spread: usize) {
     let nf = ensemble.features.len();
     let bytes = ensemble.encode().unwrap();
     let model = Model::open_validated(&bytes).unwrap();
     let prepared = PreparedModel::new(model).unwrap();
     assert!(prepared.is_decoded());
-    let n = 700;
     let rows: Vec<f64> = (0..n * nf)
         .map(|k| match k % 11 {
             0 => f64::NAN,
-            _ => ((k * 7919) % (splits + 3)) as f64 - 1.0,
+            _ => ((k * 7919) % (spread + 3)) as f64 - 1.0,
         })
         .collect();
     let mut want = vec![0.0; n];
@@ -184,5 +189,16 @@ fn big_batches_with_many_features_match_the_model() {
     // 255 features fit the span's 16-bit columns; 256 and more do not.
     for nf in [255, 256, 300] {
         big_batch_matches_model(&combs(nf, 3, 400), 400);
+    }
+}
+
+#[test]
+fn batches_of_models_bigger_than_the_cache_match_the_model() {
+    // 24 trees of 6,001 nodes: about 2.9 MB decoded, walked in groups of trees of at
+    // most 1 MiB; 8,300 rows take two passes over the groups, the second short. The
+    // inputs reach depth 40 at most, so that the debug build walks them quickly.
+    let forest = combs(5, 24, 3000);
+    for n in [1, 129, 8300] {
+        batch_matches_model(&forest, n, 40);
     }
 }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use crate::util::{self, cargo};
+use crate::util::{self, cargo, load_average};
 
 /// Arguments of `cargo xtask loadtest`.
 #[derive(clap::Args)]
@@ -106,14 +106,6 @@ fn clock_ticks() -> f64 {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|t| t.trim().parse().ok())
         .unwrap_or(100.0)
-}
-
-/// The 1-minute load average.
-fn load_average() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next()?.parse().ok())
-        .unwrap_or(f64::NAN)
 }
 
 /// A service under test, killed on drop.
