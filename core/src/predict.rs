@@ -5,6 +5,8 @@
 //! in tree order and divide by the tree count; boosted models start from their base
 //! margins and add leaves in tree order, in float32 where the library does.
 
+use core::ops::Range;
+
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -468,27 +470,68 @@ impl<'a> Model<'a> {
         let out_all = &mut *out;
         let (rows, out) = (&rows[done * nf..], &mut out_all[done * len..]);
         // Tree-major over blocks of rows: one tree's nodes stay in cache while every
-        // row of the block walks it. Each row still adds its leaves in tree order, so
-        // the answers are bit-identical to `predict_into`.
+        // row of the block walks it. A model bigger than the cache walks groups of
+        // trees instead, each over every block of a pass before the next group, so
+        // the model is read from memory once per pass rather than once per block.
+        // Each row still adds its leaves in tree order, so the answers are
+        // bit-identical to `predict_into`.
         const BLOCK: usize = 128;
+        let groups = self.tree_groups()?;
+        let pass = if groups.len() > 1 {
+            GROUP_PASS_ROWS
+        } else {
+            BLOCK
+        };
         let mut narrow: Vec<f32> = Vec::new();
-        for (rows, out) in rows.chunks(BLOCK * nf).zip(out.chunks_mut(BLOCK * len)) {
+        for (rows, out) in rows.chunks(pass * nf).zip(out.chunks_mut(pass * len)) {
             out.chunks_exact_mut(len).for_each(|o| self.start(o));
             if !self.wide {
                 narrow.clear();
                 narrow.extend(rows.iter().map(|&x| x as f32));
             }
-            for t in 0..self.n_trees {
-                let tree = self.tree_record(t)?;
-                if self.wide {
-                    self.tree_over_block::<true, f64>(t, &tree, rows, out)?;
-                } else {
-                    self.tree_over_block::<false, f32>(t, &tree, &narrow, out)?;
+            for group in &groups {
+                for (b, out) in out.chunks_mut(BLOCK * len).enumerate() {
+                    let block = b * BLOCK * nf..((b + 1) * BLOCK * nf).min(rows.len());
+                    for t in group.clone() {
+                        let tree = self.tree_record(t)?;
+                        if self.wide {
+                            self.tree_over_block::<true, f64>(t, &tree, &rows[block.clone()], out)?;
+                        } else {
+                            self.tree_over_block::<false, f32>(
+                                t,
+                                &tree,
+                                &narrow[block.clone()],
+                                out,
+                            )?;
+                        }
+                    }
                 }
             }
             out.chunks_exact_mut(len).for_each(|o| self.finish(o));
         }
         finite_rows(out_all, len)
+    }
+
+    /// Consecutive trees whose node records come to at most [`TREE_GROUP_BYTES`] a
+    /// group (or one tree bigger than that); a single group when the model fits.
+    fn tree_groups(&self) -> Result<Vec<Range<usize>>, FormatError> {
+        let mut groups = Vec::new();
+        if self.nodes.len() <= TREE_GROUP_BYTES {
+            groups.push(0..self.n_trees);
+            return Ok(groups);
+        }
+        let size = self.node_size();
+        let (mut first, mut bytes) = (0, 0usize);
+        for t in 0..self.n_trees {
+            let tree = self.tree_record(t)?.n_nodes.saturating_mul(size);
+            if t > first && bytes.saturating_add(tree) > TREE_GROUP_BYTES {
+                groups.push(first..t);
+                (first, bytes) = (t, 0);
+            }
+            bytes = bytes.saturating_add(tree);
+        }
+        groups.push(first..self.n_trees);
+        Ok(groups)
     }
 
     /// The tree-relative leaf index plus the tree's first leaf: the absolute leaf that
@@ -703,6 +746,15 @@ impl<'a> Model<'a> {
 /// Models whose §6 nodes fit in this many bytes (well inside a core's L2 cache) are
 /// predicted row by row in a batch; larger ones tree by tree over blocks of rows.
 const LEAN_BATCH_MAX_NODE_BYTES: usize = 128 * 1024;
+
+/// Bytes of trees that a batch walks as one group when the whole model does not fit
+/// (see `predict_batch` and the prepared walk's `grouped_batch`): half the 2 MiB L2
+/// cache of current server cores, so that a group stays cached while every row of a
+/// pass walks it.
+pub(crate) const TREE_GROUP_BYTES: usize = 1 << 20;
+/// Rows of one pass over the groups of trees: the prepared walk lays out their blocks'
+/// columns once per pass, about as many bytes as one group.
+pub(crate) const GROUP_PASS_ROWS: usize = 8192;
 
 /// §9: a prediction that comes out NaN or infinite (finite leaves whose sums overflow)
 /// is an error naming its row (of `out`, in rows of `len` values), the same in every

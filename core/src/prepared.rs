@@ -23,7 +23,7 @@ use alloc::vec::Vec;
 use crate::error::{FormatError, PredictError};
 use crate::layout::*;
 use crate::model::{decode_node, Model, TreeRecord};
-use crate::predict::{add, finite_rows};
+use crate::predict::{add, finite_rows, GROUP_PASS_ROWS, TREE_GROUP_BYTES};
 
 /// A [`Model`] with its trees decoded for fast prediction. Build it once with
 /// [`PreparedModel::new`] and predict many rows; it owns its decoded nodes (a few times
@@ -235,13 +235,7 @@ const SPAN_ROWS: usize = BLOCK_ROWS.next_multiple_of(SPAN_LANES);
 const SPAN: usize = (1 << 16) + SPAN_ROWS;
 /// Batches at least this long use the span.
 const SPAN_MIN_ROWS: usize = 512;
-/// Bytes of decoded trees (nodes and the leaf values the walk reads) that a batch
-/// walks as one group when the whole model does not fit: half the 2 MiB L2 cache of
-/// current server cores, so a group stays cached while every row of a pass walks it.
-const TREE_GROUP_BYTES: usize = 1 << 20;
-/// Rows of one pass over the groups (see `grouped_batch`): their blocks' columns are
-/// laid out once per pass, about as many bytes as one tree group.
-const GROUP_PASS_ROWS: usize = 64 * BLOCK_ROWS;
+const _: () = assert!(GROUP_PASS_ROWS.is_multiple_of(BLOCK_ROWS));
 
 fn corrupt(tree: usize, node: usize, reason: &'static str) -> FormatError {
     FormatError::BadNode { tree, node, reason }

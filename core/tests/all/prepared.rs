@@ -167,11 +167,21 @@ fn batch_matches_model(ensemble: &Ensemble, n: usize, spread: usize) {
         })
         .collect();
     let mut want = vec![0.0; n];
-    model.predict_batch(&rows, &mut want).unwrap();
+    for (row, w) in rows.chunks_exact(nf).zip(want.chunks_exact_mut(1)) {
+        model.predict_into(row, w).unwrap();
+    }
     let mut got = vec![0.0; n];
+    model.predict_batch(&rows, &mut got).unwrap();
+    for (r, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.to_bits(), w.to_bits(), "row {r}: batch {g}, one row {w}");
+    }
     prepared.predict_batch(&rows, &mut got).unwrap();
     for (r, (g, w)) in got.iter().zip(&want).enumerate() {
-        assert_eq!(g.to_bits(), w.to_bits(), "row {r}: prepared {g}, model {w}");
+        assert_eq!(
+            g.to_bits(),
+            w.to_bits(),
+            "row {r}: prepared {g}, one row {w}"
+        );
     }
 }
 
@@ -194,10 +204,18 @@ fn big_batches_with_many_features_match_the_model() {
 
 #[test]
 fn batches_of_models_bigger_than_the_cache_match_the_model() {
-    // 24 trees of 6,001 nodes: about 2.9 MB decoded, walked in groups of trees of at
-    // most 1 MiB; 8,300 rows take two passes over the groups, the second short. The
-    // inputs reach depth 40 at most, so that the debug build walks them quickly.
-    let forest = combs(5, 24, 3000);
+    // 48 trees of 3,000 splits: over 1 MiB of `.ewm` node records and about 6 MB
+    // decoded, so both walks go by groups of trees; 8,300 rows take two passes over
+    // the groups, the second short. The inputs reach depth 40 at most, so that the
+    // debug build walks them quickly.
+    let forest = combs(5, 48, 3000);
+    let bytes = forest.encode().unwrap();
+    let model = Model::open_validated(&bytes).unwrap();
+    assert!(
+        model.n_split_nodes() * 12 > 1 << 20,
+        "{}",
+        model.n_split_nodes()
+    );
     for n in [1, 129, 8300] {
         batch_matches_model(&forest, n, 40);
     }
