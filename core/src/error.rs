@@ -6,6 +6,8 @@
 use alloc::string::String;
 use core::fmt;
 
+use crate::float_text::DisplayF64;
+
 /// An [`Ensemble`](crate::Ensemble) that cannot be encoded.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -271,6 +273,7 @@ impl fmt::Display for InputError {
                 "feature '{name}' is missing (NaN), which this model does not accept"
             ),
             NotFinite { name, value } => {
+                let value = DisplayF64(*value);
                 write!(f, "feature '{name}' must be a finite number, got {value}")
             }
             OutOfRange {
@@ -279,6 +282,7 @@ impl fmt::Display for InputError {
                 min,
                 max,
             } => {
+                let (value, min, max) = (DisplayF64(*value), DisplayF64(*min), DisplayF64(*max));
                 write!(
                     f,
                     "feature '{name}' must be between {min} and {max}, got {value}"

@@ -44,6 +44,7 @@ mod ensemble;
 #[allow(missing_docs)] // Variant fields are named for what they hold.
 mod error;
 mod explain;
+pub mod float_text;
 pub mod glibc_exp;
 #[cfg(feature = "iris")]
 pub mod iris;

@@ -1,5 +1,5 @@
 //! `cargo xtask spin`: build the Spin component (wasm32-wasip2, `component-release`, with the
-//! built-in Iris model) and check its size budget: at most 400 KB without the model.
+//! built-in Iris model) and check its size budget: at most 500 KB without the model.
 //!
 //! It builds into `<target>/component`, where `edgewood`'s build script builds the
 //! component it carries and where `spin-app/spin.toml` looks: one build serves all three.
@@ -11,9 +11,10 @@ use std::process::Command;
 use crate::util::{self, cargo};
 
 /// The budget of the component without its model, in bytes.
-// 514 KB with JWT (HS256/RS256/ES256 verification adds ~190 KB, ~70 KB of it big-integer
-// arithmetic); the goal is 500 KB, not yet met.
-pub const BUDGET: u64 = 520 * 1000;
+// The goal. JWT (HS256/RS256/ES256 verification) adds ~190 KB, ~70 KB of it
+// big-integer arithmetic; printing floats without core's formatting (`float_text`)
+// saved ~19 KB.
+pub const BUDGET: u64 = 500 * 1000;
 
 /// Arguments of `cargo xtask spin`.
 #[derive(clap::Args)]

@@ -2,6 +2,8 @@
 
 /// TreeSHAP equals brute-force Shapley values; leaves per tree.
 mod explain;
+/// f64 text identical to `format!`'s `{}` and `{:?}`.
+mod float_text;
 /// glibc-exact `exp` / `expf` (the boosting libraries' link functions).
 mod glibc_exp;
 /// Arbitrary, truncated and flipped bytes: errors, never panics or endless walks.

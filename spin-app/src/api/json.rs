@@ -1,6 +1,6 @@
 //! A small, strict JSON reader and writer for request and response bodies.
 //!
-//! Why not serde_json: the component must stay small (the size budget is 400 KB), numbers
+//! Why not serde_json: the component must stay small (the size budget is 500 KB), numbers
 //! must be parsed exactly as the CLI parses CSV cells (`str::parse::<f64>`, correctly
 //! rounded) so that HTTP answers equal the CLI's bit for bit, and Python clients send the
 //! non-standard tokens `NaN`, `Infinity` and `-Infinity` (`json.dumps` does by default),
@@ -8,6 +8,8 @@
 //! Objects keep their key order and duplicates, so validation can refuse a duplicated key.
 
 use std::fmt::Write as _;
+
+use edgewood_core::float_text;
 
 /// Deepest nesting of arrays and objects accepted; deeper input is refused, never
 /// recursed into (a body of 100,000 `[` must not overflow the stack).
@@ -335,8 +337,9 @@ pub fn write_str(out: &mut String, s: &str) {
 pub fn write_f64(out: &mut String, x: f64) {
     if x.is_finite() {
         // Rust's `Debug` for f64 is the shortest round-trip representation and always
-        // has a `.` or an exponent, like Python's `repr`.
-        let _ = write!(out, "{x:?}");
+        // has a `.` or an exponent, like Python's `repr`; `float_text` writes the same
+        // text without core's float formatting, which the component cannot afford.
+        let _ = float_text::write(out, x, true);
     } else {
         out.push_str("null");
     }

@@ -2,6 +2,7 @@
 //! `GET /v1/model` (features, ranges, classes, trees), `GET /openapi.json` (OpenAPI 3.1)
 //! and `GET /docs` (a self-contained HTML page: no CDN, no external script).
 
+use edgewood_core::float_text::DisplayF64;
 use edgewood_core::{ExplanationSpace, Model, TaskKind};
 
 use super::json::{obj, s, Json};
@@ -764,7 +765,7 @@ pub(super) fn docs(config: &Config, model: &Model<'_>) -> String {
         let (lo, hi) = model
             .valid_range(i)
             .map_or(("any".to_string(), String::new()), |(lo, hi)| {
-                (format!("{lo}"), format!("{hi}"))
+                (DisplayF64(lo).to_string(), DisplayF64(hi).to_string())
             });
         features.push_str(&format!(
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",

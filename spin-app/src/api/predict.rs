@@ -4,6 +4,7 @@
 //! once, each with its location, as FastAPI does, so a client can fix them all in one go.
 //! Keys that are not features are ignored, as pydantic ignores them.
 
+use edgewood_core::float_text::DisplayF64;
 use edgewood_core::{Model, Prediction};
 
 use super::json::{self, obj, s, Json};
@@ -66,11 +67,17 @@ pub(super) fn check_value(
         let (kind, msg) = match e {
             edgewood_core::InputError::OutOfRange { min, max, .. } if x < min => (
                 "greater_than_equal",
-                format!("Input should be greater than or equal to {min} (valid range {min} to {max})"),
+                {
+                    let (min, max) = (DisplayF64(min), DisplayF64(max));
+                    format!("Input should be greater than or equal to {min} (valid range {min} to {max})")
+                },
             ),
             edgewood_core::InputError::OutOfRange { min, max, .. } => (
                 "less_than_equal",
-                format!("Input should be less than or equal to {max} (valid range {min} to {max})"),
+                {
+                    let (min, max) = (DisplayF64(min), DisplayF64(max));
+                    format!("Input should be less than or equal to {max} (valid range {min} to {max})")
+                },
             ),
             _ if x.is_nan() => ("finite_number", "Input should be a finite number: this feature does not accept a missing value (NaN)".to_string()),
             _ => ("finite_number", "Input should be a finite number".to_string()),
@@ -80,7 +87,7 @@ pub(super) fn check_value(
         p.input = Some(if x.is_finite() {
             Json::Num(x)
         } else {
-            s(format!("{x}"))
+            s(DisplayF64(x).to_string())
         });
         problems.push(p);
     }

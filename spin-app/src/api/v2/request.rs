@@ -2,6 +2,7 @@
 //! the binary extension), validated value by value as `/predict/batch` validates rows,
 //! and the outputs asked for, each in JSON or binary.
 
+use edgewood_core::float_text::DisplayF64;
 use edgewood_core::{Model, TaskKind};
 
 use super::super::json::{self, Json};
@@ -127,7 +128,8 @@ fn read_tensor(
         return Err((
             413,
             format!(
-                "{n} rows, the limit is {} per request",
+                "{} rows, the limit is {} per request",
+                DisplayF64(n),
                 config.max_batch_rows
             ),
         ));
