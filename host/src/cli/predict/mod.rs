@@ -1,0 +1,269 @@
+//! `edgewood predict`: every row of a CSV file through a model, streamed.
+//!
+//! Input columns are matched to the model's features by header name (extra columns
+//! are ignored with one warning; a missing one is an error). A model that stored no
+//! names (its features are placeholders such as `x0, x1, …`) takes a CSV with as many
+//! columns as it has features by position, with one warning, as scikit-learn does.
+//! An empty cell is a missing value (NaN). Each row is validated against the model's
+//! schema, and the first bad row in input order stops the run with its line number and
+//! feature. Rows go through `predict_batch` in chunks ([`chunk_rows`]), so memory stays
+//! constant whatever the file size. Output: classifiers
+//! `label,p_<class>…`, regressors `value`, floats in shortest round-trip form (see
+//! [`super::io`]). `--explain` adds each feature's TreeSHAP contribution
+//! (`shap_<feature>…,shap_base`), `--leaves` each tree's leaf.
+//!
+//! Contributions are to the raw output: the margin (log-odds) of a boosted model, the
+//! probability or value of a forest; base + contributions = that raw output. For a
+//! classifier they are those of the predicted class (`--explain all`: every class,
+//! `shap_<class>_<feature>`). A binary boosted model has one margin, that of the second
+//! class; the first class's contributions are its negation.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context};
+use edgewood_core::{Explainer, Model, PreparedModel, TaskKind};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::io::{display_name, write_output, Input};
+use super::load::{load, ImportArgs};
+use chunk::{csv_read_error, Chunk, Job};
+
+mod chunk;
+mod columns;
+mod float_text;
+
+/// Values (input cells or output columns) per chunk: 512 KB of floats, so that a chunk
+/// stays in the cache while it is predicted and formatted, and a wide model's chunk
+/// stays small.
+const CHUNK_VALUES: usize = 1 << 16;
+
+/// The most rows in a chunk.
+const CHUNK_MAX_ROWS: usize = 8192;
+
+/// Arguments of `edgewood predict`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// `[MODEL] INPUT`: the model (an .ewm file or a source format; the embedded Iris
+    /// model when left out), then the input CSV (`-` for stdin). The CSV header names
+    /// the features.
+    #[arg(value_name = "[MODEL] INPUT", num_args = 1..=2, required = true)]
+    paths: Vec<PathBuf>,
+    /// Where to write the predictions (`-` for stdout).
+    #[arg(short, long, value_name = "OUT.csv", default_value = "-")]
+    output: PathBuf,
+    /// Add each feature's contribution to the prediction (exact TreeSHAP):
+    /// `shap_<feature>` columns and `shap_base`, for the predicted class; `all` gives
+    /// every class's (`shap_<class>_<feature>`). Give it after the paths, or as
+    /// `--explain=all`.
+    #[arg(long, num_args = 0..=1, value_name = "all", value_parser = ["all"])]
+    explain: Option<Option<String>>,
+    /// Add one `leaf_<tree>` column per tree: the leaf the row reaches, numbered as the
+    /// source library does (XGBoost and LightGBM `pred_leaf`, scikit-learn `apply`).
+    #[arg(long)]
+    leaves: bool,
+    #[command(flatten)]
+    import: ImportArgs,
+}
+
+/// What `--explain` adds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Explain {
+    /// The predicted class's contributions (a regressor's only ones).
+    Predicted,
+    /// Every class's.
+    All,
+}
+
+/// Runs `edgewood predict`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let (model_path, input_path) = match args.paths.as_slice() {
+        [input] => (None, input),
+        [model, input] => (Some(model.as_path()), input),
+        _ => bail!("expected [MODEL] INPUT"),
+    };
+    let loaded = load(model_path, &args.import)?;
+    let model = loaded.model()?;
+    // Decoding the trees once costs about one pass over the model and makes every
+    // batch several times faster (see core/src/prepared.rs).
+    let prepared = PreparedModel::new(model)?;
+    let explain = match &args.explain {
+        None => None,
+        Some(all) => {
+            let explainer =
+                Explainer::new(model).with_context(|| format!("cannot explain {}", loaded.name))?;
+            let mode = if all.is_some() {
+                Explain::All
+            } else {
+                Explain::Predicted
+            };
+            Some((explainer, mode))
+        }
+    };
+    let input = Input::open(input_path)?;
+    let in_name = display_name(input_path, "<stdin>");
+
+    let progress = progress_bar(input.size());
+    let reader: Box<dyn Read> = match &progress {
+        Some(bar) => Box::new(bar.wrap_read(input.into_reader())),
+        None => input.into_reader(),
+    };
+    let rows = write_output(&args.output, |out| {
+        let setup = Setup {
+            prepared: &prepared,
+            explain,
+            leaves: args.leaves,
+            in_name: &in_name,
+        };
+        predict_csv(setup, reader, out)
+    })?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+        eprintln!("edgewood: predicted {rows} rows with {}", loaded.name);
+    }
+    Ok(())
+}
+
+/// A byte-count progress bar on stderr, only when stderr is a terminal.
+fn progress_bar(size: Option<u64>) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match size {
+        Some(size) => ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr())
+            .with_style(
+                ProgressStyle::with_template(
+                    "{wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .expect("a valid template"),
+            ),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{spinner} {bytes} read, {bytes_per_sec}")
+                .expect("a valid template"),
+        ),
+    };
+    Some(bar)
+}
+
+/// How a run predicts: everything but the input and output.
+struct Setup<'a> {
+    prepared: &'a PreparedModel<'a>,
+    explain: Option<(Explainer<'a>, Explain)>,
+    leaves: bool,
+    in_name: &'a str,
+}
+
+/// Reads a CSV from `reader`, writes the predictions to `out`; returns the row count.
+fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyhow::Result<u64> {
+    let Setup {
+        prepared,
+        explain,
+        leaves,
+        in_name,
+    } = setup;
+    let model = prepared.model();
+    let mut csv_in = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .buffer_capacity(1 << 16)
+        .from_reader(reader);
+    let header = csv_in
+        .byte_headers()
+        .map_err(|e| csv_read_error(in_name, e))?
+        .clone();
+    if header.is_empty() || (header.len() == 1 && header[0].trim_ascii().is_empty()) {
+        bail!("{in_name}: empty input: the first line must name the model's features");
+    }
+    let columns = columns::match_columns(model, &header, in_name)?;
+
+    let mut names = match model.task() {
+        TaskKind::Classification => {
+            let mut names = vec!["label".to_string()];
+            names.extend((0..model.n_classes()).map(|c| format!("p_{}", model.class_label(c))));
+            names
+        }
+        TaskKind::Regression => vec!["value".to_string()],
+    };
+    names.extend(extra_columns(
+        model,
+        explain.as_ref().map(|(_, mode)| *mode),
+        leaves,
+    ));
+    let mut header_line = Vec::new();
+    write_record(&mut header_line, &names)?;
+    out.write_all(&header_line)?;
+
+    let job = Job {
+        prepared,
+        labels: (0..model.n_classes())
+            .map(|c| label_field(model.class_label(c)))
+            .collect::<anyhow::Result<_>>()?,
+        explain,
+        leaves,
+        in_name,
+        columns,
+        rows: chunk_rows(model.n_features().max(names.len())),
+    };
+    let mut record = csv::ByteRecord::new();
+    let mut total = 0u64;
+    let mut chunk = Chunk::new(&job);
+    loop {
+        let more = chunk.read(&job, &mut csv_in, &mut record);
+        chunk.predict(&job);
+        chunk.write_to(out)?;
+        total += chunk.len() as u64;
+        if !more {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// Rows per chunk for rows of `width` values (the wider of input and output).
+fn chunk_rows(width: usize) -> usize {
+    (CHUNK_VALUES / width.max(1)).clamp(1, CHUNK_MAX_ROWS)
+}
+
+/// Appends `fields` as one CSV record, quoted as the csv crate quotes.
+fn write_record(out: &mut Vec<u8>, fields: &[String]) -> anyhow::Result<()> {
+    let mut csv_out = csv::WriterBuilder::new().from_writer(out);
+    csv_out
+        .write_record(fields)
+        .and_then(|()| csv_out.flush().map_err(csv::Error::from))
+        .map_err(|e| anyhow!("cannot write the predictions: {e}"))
+}
+
+/// A class label as the first field of an output line: quoted when it must be, then
+/// the delimiter (written once per label, not once per row).
+fn label_field(label: &str) -> anyhow::Result<Vec<u8>> {
+    // A second, empty field: the csv crate quotes an empty field that is a record's
+    // only one (`""`), not one that other fields follow, as probabilities do here.
+    let mut text = Vec::new();
+    write_record(&mut text, &[label.to_string(), String::new()])?;
+    // The record ends with the empty second field and the terminator.
+    text.truncate(text.len() - 1);
+    Ok(text)
+}
+
+/// The names of the `--explain` and `--leaves` columns.
+fn extra_columns(model: &Model<'_>, explain: Option<Explain>, leaves: bool) -> Vec<String> {
+    let mut names = Vec::new();
+    let features = || (0..model.n_features()).map(|i| model.feature_name(i));
+    match (explain, model.task()) {
+        (None, _) => {}
+        (Some(Explain::All), TaskKind::Classification) => {
+            for c in 0..model.n_classes() {
+                let class = model.class_label(c);
+                names.extend(features().map(|f| format!("shap_{class}_{f}")));
+                names.push(format!("shap_{class}_base"));
+            }
+        }
+        (Some(_), _) => {
+            names.extend(features().map(|f| format!("shap_{f}")));
+            names.push("shap_base".into());
+        }
+    }
+    if leaves {
+        names.extend((0..model.n_trees()).map(|t| format!("leaf_{t}")));
+    }
+    names
+}
