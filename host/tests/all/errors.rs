@@ -197,6 +197,7 @@ fn usage_errors_exit_2() {
         &["frobnicate"],
         &["predict", "x.csv", "--range", "petal_width=10:0"],
         &["predict", "x.csv", "--range", "nonsense"],
+        &["predict", "x.csv", "--threads", "0"],
     ] {
         let run = edgewood(dir.path(), args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);

@@ -74,6 +74,48 @@ fn rows_across_several_chunks() {
 }
 
 #[test]
+fn the_same_bytes_on_one_thread_and_on_three() {
+    // 20,000 rows: several chunks (8,192 rows each for Iris), so that the three threads
+    // finish them out of order and the writer must put them back in order.
+    let dir = tempdir();
+    let rows = iris_rows(20_000);
+    write(dir.path(), "in.csv", iris_csv(&rows));
+    let one = edgewood(dir.path(), &["predict", "in.csv", "--threads", "1"]).ok();
+    let three = edgewood(dir.path(), &["predict", "in.csv", "--threads", "3"]).ok();
+    check_iris_output(&three, &rows);
+    assert!(one == three, "--threads 1 and --threads 3 differ");
+    let default = edgewood(dir.path(), &["predict", "in.csv"]).ok();
+    assert!(one == default, "--threads 1 and the default differ");
+}
+
+#[test]
+fn a_bad_row_deep_in_a_later_chunk_is_named_by_its_line() {
+    // Row 17,000 (line 17,001) is in the third chunk; another bad row after it, in the
+    // same chunk, must not be the one named, whatever the thread count.
+    let dir = tempdir();
+    let rows = iris_rows(20_000);
+    let mut lines: Vec<String> = iris_csv(&rows).lines().map(String::from).collect();
+    lines[17_000] = "5.1,3.5,abc,0.2".into();
+    lines[17_500] = "5.1,3.5,1.4,12.5".into();
+    write(dir.path(), "in.csv", lines.join("\n") + "\n");
+    for threads in ["1", "3"] {
+        let run = edgewood(
+            dir.path(),
+            &["predict", "in.csv", "--threads", threads, "-o", "out.csv"],
+        );
+        assert_eq!(
+            run.fails(),
+            "edgewood: in.csv:17001: feature 'petal_length': cannot read 'abc' as a number",
+            "--threads {threads}"
+        );
+        assert!(
+            !dir.path().join("out.csv").exists(),
+            "no half-written output"
+        );
+    }
+}
+
+#[test]
 fn columns_are_matched_by_name_and_extras_ignored_with_a_warning() {
     let dir = tempdir();
     write(
@@ -218,4 +260,26 @@ fn a_row_whose_sums_overflow_is_an_error_naming_its_line() {
     assert!(err.contains("in.csv:3:"), "{err}");
     assert!(err.contains("NaN or infinite"), "{err}");
     assert!(!err.to_lowercase().contains("nan,"), "{err}");
+
+    // The first bad row in input order is named, even when a later row of the same
+    // chunk cannot be read at all.
+    write(
+        dir.path(),
+        "in.csv",
+        format!(
+            "{}\n{}\n{}\n{}\nabc\n",
+            names.join(","),
+            row(fine),
+            row(overflows),
+            row(fine)
+        ),
+    );
+    for threads in ["1", "2"] {
+        let err = edgewood(
+            dir.path(),
+            &["predict", "m.ewm", "in.csv", "--threads", threads],
+        )
+        .fails();
+        assert!(err.contains("in.csv:3:"), "--threads {threads}: {err}");
+    }
 }

@@ -1,6 +1,6 @@
 //! A chunk of input rows on its way through `edgewood predict`: read and checked in
-//! input order ([`Chunk::read`]), predicted and written as CSV text ([`Chunk::predict`]),
-//! then copied to the output.
+//! input order ([`Chunk::read`]), predicted and written as CSV text, possibly on another
+//! thread ([`Chunk::predict`]), then copied to the output in input order.
 //!
 //! A chunk keeps its buffers between uses, so the steady state allocates nothing per
 //! row or per chunk. A bad row ends the input: the chunk keeps the rows before it and
