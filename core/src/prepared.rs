@@ -237,6 +237,29 @@ const SPAN: usize = (1 << 16) + SPAN_ROWS;
 const SPAN_MIN_ROWS: usize = 512;
 const _: () = assert!(GROUP_PASS_ROWS.is_multiple_of(BLOCK_ROWS));
 
+/// Past this many bytes of decoded trees, a model that is smaller than its decoded
+/// trees keeps its own walk. Measured on a 150-tree scikit-learn forest of unlimited
+/// depth (149 MB `.ewm`, 270 MB decoded), both walks batch alike (2.3 to 2.7 s per
+/// 100,000 rows, walking groups of trees), so decoding would only have doubled the
+/// memory a batch needs; below it, the decoded walk's speed costs little memory.
+const DECODED_MAX_BYTES: usize = 64 << 20;
+
+/// About what [`Nodes::build`] allocates for `model`: every node and leaf padded to a
+/// power of two, each with its node record, leaf index and first value, plus the
+/// leaf values.
+fn decoded_bytes(model: &Model<'_>) -> usize {
+    let threshold = if model.wide { 8 } else { 4 };
+    let per_node = threshold + 8 + 4 + 8;
+    let nodes = model
+        .n_nodes
+        .saturating_add(model.n_leaves)
+        .saturating_add(1);
+    let padded = nodes.checked_next_power_of_two().unwrap_or(usize::MAX);
+    padded
+        .saturating_mul(per_node)
+        .saturating_add(model.leaves.len())
+}
+
 fn corrupt(tree: usize, node: usize, reason: &'static str) -> FormatError {
     FormatError::BadNode { tree, node, reason }
 }
@@ -245,7 +268,17 @@ impl<'a> PreparedModel<'a> {
     /// Decodes the trees of `model`. Fails on a structurally corrupt model (a child
     /// out of range, a node reached twice, a feature or leaf out of range); a model
     /// whose nodes need rules is accepted and predicts through the model's own walk.
+    /// So does a model whose decoded trees would take over `DECODED_MAX_BYTES` (64 MiB) and
+    /// more than the model's own bytes (it is then not checked here: open it with
+    /// [`Model::open_validated`]).
     pub fn new(model: Model<'a>) -> Result<Self, FormatError> {
+        let decoded = decoded_bytes(&model);
+        if decoded > DECODED_MAX_BYTES && decoded > model.as_bytes().len() {
+            return Ok(PreparedModel {
+                model,
+                forest: None,
+            });
+        }
         let forest = if model.wide {
             Nodes::<f64>::build(&model)?.map(Forest::Wide)
         } else {
@@ -260,7 +293,8 @@ impl<'a> PreparedModel<'a> {
     }
 
     /// Whether predictions take the decoded walk (false: the model's own walk, for
-    /// models with categorical or zero-as-missing rules).
+    /// models with categorical or zero-as-missing rules, and for models too big to
+    /// decode; see [`PreparedModel::new`]).
     pub fn is_decoded(&self) -> bool {
         self.forest.is_some()
     }
@@ -800,8 +834,8 @@ impl<T: Threshold> Nodes<T> {
                 // `span_nodes`): one walk fewer to ship.
                 (true, Ok(span)) if !T::WIDE => self.span_sums::<f32>(m, span, n, out),
                 (false, Ok(span)) => self.span_sums::<f64>(m, span, n, out),
-                (true, _) => self.block_sums::<true>(m, &block, n, out),
-                (false, _) => self.block_sums::<false>(m, &block, n, out),
+                (true, _) => self.block_sums::<true>(m, 0..self.roots.len(), &block, n, out),
+                (false, _) => self.block_sums::<false>(m, 0..self.roots.len(), &block, n, out),
             }
             out.chunks_exact_mut(len).for_each(|o| m.finish(o));
         }
@@ -839,13 +873,10 @@ impl<T: Threshold> Nodes<T> {
                     .zip(blocks.chunks_exact(size))
                 {
                     let n = rows.len() / nf;
-                    for t in group.clone() {
-                        let root = &self.roots[t];
-                        if m.accumulate_f32 {
-                            self.tree_over_block::<true, ROW_LANES>(m, t, root, block, n, out);
-                        } else {
-                            self.tree_over_block::<false, ROW_LANES>(m, t, root, block, n, out);
-                        }
+                    if m.accumulate_f32 {
+                        self.block_sums::<true>(m, group.clone(), block, n, out);
+                    } else {
+                        self.block_sums::<false>(m, group.clone(), block, n, out);
                     }
                 }
             }
@@ -853,11 +884,20 @@ impl<T: Threshold> Nodes<T> {
         }
     }
 
-    /// Adds every tree's leaves onto the sums of the first `n` rows of `block`.
-    #[inline(always)]
-    fn block_sums<const F32: bool>(&self, m: &Model<'_>, block: &[T], n: usize, out: &mut [f64]) {
-        for (t, root) in self.roots.iter().enumerate() {
-            self.tree_over_block::<F32, ROW_LANES>(m, t, root, block, n, out);
+    /// Adds the leaves of `trees` onto the sums of the first `n` rows of `block`.
+    // Not inlined: `batch` and `grouped_batch` share one copy of the walk (the npm
+    // package's size), and a call per block of 128 rows costs nothing measurable.
+    #[inline(never)]
+    fn block_sums<const F32: bool>(
+        &self,
+        m: &Model<'_>,
+        trees: core::ops::Range<usize>,
+        block: &[T],
+        n: usize,
+        out: &mut [f64],
+    ) {
+        for t in trees {
+            self.tree_over_block::<F32, ROW_LANES>(m, t, &self.roots[t], block, n, out);
         }
     }
 
