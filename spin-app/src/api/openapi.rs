@@ -155,6 +155,13 @@ fn number_schema(model: &Model<'_>, i: usize) -> Json {
     Json::Obj(f)
 }
 
+/// A constant part of the document, written as JSON: smaller in the component than the
+/// code that would build it. It holds no number (the reader gives floats, the document
+/// integers).
+fn literal(json: &str) -> Json {
+    super::json::parse(json.as_bytes()).unwrap_or(Json::Null)
+}
+
 fn r(name: &str) -> Json {
     obj([("$ref", s(format!("#/components/schemas/{name}")))])
 }
@@ -211,6 +218,180 @@ fn op(summary: &str, body: Option<Json>, ok: Json, secured: bool, keyed: bool) -
     }
     Json::Obj(f)
 }
+
+/// One operation of the OpenAPI document's `paths`.
+struct Operation {
+    /// `{name}` stands for the model's name.
+    path: &'static str,
+    summary: &'static str,
+    /// The request body's schema (a POST), or none (a GET).
+    body: Option<&'static str>,
+    /// The 200 answer's description and schema (none: any JSON).
+    answer: &'static str,
+    schema: Option<&'static str>,
+    /// Needs the credentials when some are configured.
+    secured: bool,
+    /// One more documented answer, after the others: status and description (an Error).
+    also: Option<(&'static str, &'static str)>,
+}
+
+/// Why /v1/explain may answer 501.
+const NO_COVER: Option<(&str, &str)> = Some((
+    "501",
+    "The model records no cover, so it cannot explain (ONNX models, or converted with --no-cover)",
+));
+
+/// The document's operations, in its order. A table rather than code: built one by
+/// one, they were the largest function of the component.
+const OPERATIONS: &[Operation] = &[
+    Operation {
+        path: "/predict",
+        summary: "Predict one row",
+        body: Some("Row"),
+        answer: "The prediction",
+        schema: Some("Prediction"),
+        secured: true,
+        also: None,
+    },
+    Operation {
+        path: "/v1/predict",
+        summary: "Predict one row (same as /predict)",
+        body: Some("Row"),
+        answer: "The prediction",
+        schema: Some("Prediction"),
+        secured: true,
+        also: None,
+    },
+    Operation {
+        path: "/predict/batch",
+        summary: "Predict a batch of rows",
+        body: Some("Batch"),
+        answer: "One prediction per row, in order",
+        schema: Some("BatchPrediction"),
+        secured: true,
+        also: None,
+    },
+    Operation {
+        path: "/v1/predict/batch",
+        summary: "Predict a batch of rows (same as /predict/batch)",
+        body: Some("Batch"),
+        answer: "One prediction per row",
+        schema: Some("BatchPrediction"),
+        secured: true,
+        also: None,
+    },
+    Operation {
+        path: "/v1/explain",
+        summary: "Predict one row and explain it (exact TreeSHAP)",
+        body: Some("Row"),
+        answer: "The prediction and its explanation",
+        schema: Some("ExplainedPrediction"),
+        secured: true,
+        also: NO_COVER,
+    },
+    Operation {
+        path: "/v1/explain/batch",
+        summary: "Explain a batch of rows",
+        body: Some("Batch"),
+        answer: "One explained prediction per row, in order",
+        schema: Some("BatchExplanation"),
+        secured: true,
+        also: NO_COVER,
+    },
+    Operation {
+        path: "/",
+        summary: "Service and model information",
+        body: None,
+        answer: "Information",
+        schema: None,
+        secured: true,
+        also: None,
+    },
+    Operation {
+        path: "/health",
+        summary: "Liveness",
+        body: None,
+        answer: "Healthy",
+        schema: None,
+        secured: false,
+        also: None,
+    },
+    Operation {
+        path: "/v1/model",
+        summary: "The model's schema",
+        body: None,
+        answer: "Schema",
+        schema: None,
+        secured: true,
+        also: None,
+    },
+    Operation {
+        path: "/openapi.json",
+        summary: "This document",
+        body: None,
+        answer: "OpenAPI 3.1",
+        schema: None,
+        secured: true,
+        also: None,
+    },
+    Operation {
+        path: "/v2",
+        summary: "V2 server metadata",
+        body: None,
+        answer: "Metadata",
+        schema: None,
+        secured: true,
+        also: None,
+    },
+    Operation {
+        path: "/v2/health/live",
+        summary: "V2 liveness",
+        body: None,
+        answer: "Live",
+        schema: None,
+        secured: false,
+        also: None,
+    },
+    Operation {
+        path: "/v2/health/ready",
+        summary: "V2 readiness",
+        body: None,
+        answer: "Ready",
+        schema: None,
+        secured: false,
+        also: None,
+    },
+    Operation {
+        path: "/v2/models/{name}",
+        summary: "V2 model metadata",
+        body: None,
+        answer: "Metadata",
+        schema: None,
+        secured: true,
+        also: None,
+    },
+    Operation {
+        path: "/v2/models/{name}/ready",
+        summary: "V2 model readiness",
+        body: None,
+        answer: "Ready",
+        schema: None,
+        secured: true,
+        also: None,
+    },
+    Operation {
+        path: "/v2/models/{name}/infer",
+        summary: "V2 inference: one FP32/FP64 tensor of shape [N, n_features], in JSON or (with Inference-Header-Content-Length) in binary",
+        body: Some("InferRequest"),
+        answer: "label and probabilities (or predict) outputs",
+        schema: None,
+        secured: true,
+        also: Some((
+            "400",
+            "A tensor the protocol refuses: its shape, datatype or data length (`error` and `detail` say which)",
+        )),
+    },
+];
 
 /// `GET /openapi.json`: OpenAPI 3.1, generated from the model's schema.
 pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
@@ -274,14 +455,9 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
                 ),
             ])
         }
-        TaskKind::Regression => obj([
-            ("type", s("object")),
-            (
-                "properties",
-                obj([("prediction", obj([("type", s("number"))]))]),
-            ),
-            ("required", Json::Arr(vec![s("prediction")])),
-        ]),
+        TaskKind::Regression => literal(
+            r#"{"type":"object","properties":{"prediction":{"type":"number"}},"required":["prediction"]}"#,
+        ),
     };
     let mut answer_one = prediction.clone();
     if let Json::Obj(f) = &mut answer_one {
@@ -310,227 +486,23 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
     };
     let explained_one = with_explanation(&prediction, true);
     let explained = with_explanation(&prediction, false);
-    let no_cover = || {
-        (
-            "501".to_string(),
-            answer(
-                "The model records no cover, so it cannot explain (ONNX models, or converted with --no-cover)",
-                r("Error"),
-            ),
-        )
-    };
-    let explain_op = |summary: &str, body: &str, ok: Json| {
-        let (code, no_cover) = no_cover();
-        let op = op(summary, Some(json_body(r(body))), ok, true);
-        obj([("post", with_response(op, &code, no_cover))])
-    };
-    let any = Json::Obj(Vec::new());
-    let v2_path = format!("/v2/models/{}", config.model_name);
-    let paths = obj([
-        (
-            "/predict",
-            obj([(
-                "post",
-                op(
-                    "Predict one row",
-                    Some(json_body(r("Row"))),
-                    answer("The prediction", r("Prediction")),
-                    true,
-                ),
-            )]),
-        ),
-        (
-            "/v1/predict",
-            obj([(
-                "post",
-                op(
-                    "Predict one row (same as /predict)",
-                    Some(json_body(r("Row"))),
-                    answer("The prediction", r("Prediction")),
-                    true,
-                ),
-            )]),
-        ),
-        (
-            "/predict/batch",
-            obj([(
-                "post",
-                op(
-                    "Predict a batch of rows",
-                    Some(json_body(r("Batch"))),
-                    answer("One prediction per row, in order", r("BatchPrediction")),
-                    true,
-                ),
-            )]),
-        ),
-        (
-            "/v1/predict/batch",
-            obj([(
-                "post",
-                op(
-                    "Predict a batch of rows (same as /predict/batch)",
-                    Some(json_body(r("Batch"))),
-                    answer("One prediction per row", r("BatchPrediction")),
-                    true,
-                ),
-            )]),
-        ),
-        (
-            "/v1/explain",
-            explain_op(
-                "Predict one row and explain it (exact TreeSHAP)",
-                "Row",
-                answer(
-                    "The prediction and its explanation",
-                    r("ExplainedPrediction"),
-                ),
-            ),
-        ),
-        (
-            "/v1/explain/batch",
-            explain_op(
-                "Explain a batch of rows",
-                "Batch",
-                answer(
-                    "One explained prediction per row, in order",
-                    r("BatchExplanation"),
-                ),
-            ),
-        ),
-        (
-            "/",
-            obj([(
-                "get",
-                op(
-                    "Service and model information",
-                    None,
-                    answer("Information", any.clone()),
-                    true,
-                ),
-            )]),
-        ),
-        (
-            "/health",
-            obj([(
-                "get",
-                op("Liveness", None, answer("Healthy", any.clone()), false),
-            )]),
-        ),
-        (
-            "/v1/model",
-            obj([(
-                "get",
-                op(
-                    "The model's schema",
-                    None,
-                    answer("Schema", any.clone()),
-                    true,
-                ),
-            )]),
-        ),
-        (
-            "/openapi.json",
-            obj([(
-                "get",
-                op(
-                    "This document",
-                    None,
-                    answer("OpenAPI 3.1", any.clone()),
-                    true,
-                ),
-            )]),
-        ),
-        (
-            "/v2",
-            obj([(
-                "get",
-                op(
-                    "V2 server metadata",
-                    None,
-                    answer("Metadata", any.clone()),
-                    true,
-                ),
-            )]),
-        ),
-        (
-            "/v2/health/live",
-            obj([(
-                "get",
-                op("V2 liveness", None, answer("Live", any.clone()), false),
-            )]),
-        ),
-        (
-            "/v2/health/ready",
-            obj([(
-                "get",
-                op("V2 readiness", None, answer("Ready", any.clone()), false),
-            )]),
-        ),
-        (
-            v2_path.as_str(),
-            obj([(
-                "get",
-                op(
-                    "V2 model metadata",
-                    None,
-                    answer("Metadata", any.clone()),
-                    true,
-                ),
-            )]),
-        ),
-        (
-            format!("{v2_path}/ready").as_str(),
-            obj([(
-                "get",
-                op(
-                    "V2 model readiness",
-                    None,
-                    answer("Ready", any.clone()),
-                    true,
-                ),
-            )]),
-        ),
-        (
-            format!("{v2_path}/infer").as_str(),
-            obj([(
-                "post",
-                with_response(
-                    op(
-                        "V2 inference: one FP32/FP64 tensor of shape [N, n_features], in JSON or (with Inference-Header-Content-Length) in binary",
-                        Some(json_body(r("InferRequest"))),
-                        answer("label and probabilities (or predict) outputs", any.clone()),
-                        true,
-                    ),
-                    "400",
-                    answer(
-                        "A tensor the protocol refuses: its shape, datatype or data length (`error` and `detail` say which)",
-                        r("Error"),
-                    ),
-                ),
-            )]),
-        ),
-    ]);
-    let error_item = obj([
-        ("type", s("object")),
-        (
-            "properties",
-            obj([
+    let paths = Json::Obj(
+        OPERATIONS
+            .iter()
+            .map(|o| {
+                let ok = answer(o.answer, o.schema.map_or_else(|| Json::Obj(Vec::new()), r));
+                let mut op = op(o.summary, o.body.map(|b| json_body(r(b))), ok, o.secured);
+                if let Some((code, description)) = o.also {
+                    op = with_response(op, code, answer(description, r("Error")));
+                }
+                let method = if o.body.is_some() { "post" } else { "get" };
                 (
-                    "loc",
-                    obj([
-                        ("type", s("array")),
-                        (
-                            "items",
-                            obj([("type", Json::Arr(vec![s("string"), s("integer")]))]),
-                        ),
-                    ]),
-                ),
-                ("msg", obj([("type", s("string"))])),
-                ("type", obj([("type", s("string"))])),
-            ]),
-        ),
-        ("required", Json::Arr(vec![s("loc"), s("msg"), s("type")])),
-    ]);
+                    o.path.replace("{name}", &config.model_name),
+                    obj([(method, op)]),
+                )
+            })
+            .collect(),
+    );
     // A row as an array: each position has its feature's own type and range, as the
     // object form's properties do, and nothing after the last feature.
     let positional = (0..nf).map(|i| number_schema(model, i)).collect();
@@ -686,23 +658,13 @@ pub(super) fn openapi(config: &Config, model: &Model<'_>) -> Json {
         ),
         (
             "HTTPValidationError",
-            obj([
-                ("type", s("object")),
-                (
-                    "properties",
-                    obj([("detail", obj([("type", s("array")), ("items", error_item)]))]),
-                ),
-            ]),
+            literal(
+                r#"{"type":"object","properties":{"detail":{"type":"array","items":{"type":"object","properties":{"loc":{"type":"array","items":{"type":["string","integer"]}},"msg":{"type":"string"},"type":{"type":"string"}},"required":["loc","msg","type"]}}}}"#,
+            ),
         ),
         (
             "Error",
-            obj([
-                ("type", s("object")),
-                (
-                    "properties",
-                    obj([("detail", obj([("type", s("string"))]))]),
-                ),
-            ]),
+            literal(r#"{"type":"object","properties":{"detail":{"type":"string"}}}"#),
         ),
     ]);
     let mut doc = obj([
@@ -942,11 +904,7 @@ fn security_schemes(config: &Config, has_key: bool) -> Vec<(String, Json)> {
     if has_key {
         schemes.push((
             "ApiKey".to_string(),
-            obj([
-                ("type", s("apiKey")),
-                ("in", s("header")),
-                ("name", s("X-API-Key")),
-            ]),
+            literal(r#"{"type":"apiKey","in":"header","name":"X-API-Key"}"#),
         ));
     }
     let mut bearer = vec![("type", s("http")), ("scheme", s("bearer"))];

@@ -933,3 +933,37 @@ fn the_openapi_document_declares_security_only_when_a_key_is_set() {
     }
     assert!(!keyed.contains("bearerFormat"), "JWT declared without JWT");
 }
+
+#[test]
+fn the_openapi_documents_constant_parts_are_written_in_full() {
+    // They are JSON text read at run time (`openapi::literal`): a typo would be a null.
+    let mut keyed = config();
+    keyed.api_key = Some("k".into());
+    let (_, json) = call(&keyed, "GET", "/openapi.json", &[("X-API-Key", "k")], b"");
+    let schemas = json
+        .get("components")
+        .and_then(|c| c.get("schemas"))
+        .unwrap();
+    assert_eq!(
+        schemas.get("Error").unwrap().to_json(),
+        r#"{"type":"object","properties":{"detail":{"type":"string"}}}"#
+    );
+    let detail = schemas
+        .get("HTTPValidationError")
+        .unwrap()
+        .get("properties");
+    let item = detail
+        .and_then(|p| p.get("detail"))
+        .and_then(|d| d.get("items"));
+    assert_eq!(
+        item.and_then(|i| i.get("required")).unwrap().to_json(),
+        r#"["loc","msg","type"]"#
+    );
+    let schemes = json
+        .get("components")
+        .and_then(|c| c.get("securitySchemes"));
+    assert_eq!(
+        schemes.and_then(|s| s.get("ApiKey")).unwrap().to_json(),
+        r#"{"type":"apiKey","in":"header","name":"X-API-Key"}"#
+    );
+}
