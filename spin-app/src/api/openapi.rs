@@ -148,9 +148,15 @@ fn number_schema(model: &Model<'_>, i: usize) -> Json {
             s("number")
         },
     )];
+    // An unbounded side (a range of `-inf:5`, say) has no JSON number to state it,
+    // and `"minimum": null` would not be a schema: it is left out.
     if let Some((lo, hi)) = model.valid_range(i) {
-        f.push(("minimum".into(), Json::Num(lo)));
-        f.push(("maximum".into(), Json::Num(hi)));
+        if lo.is_finite() {
+            f.push(("minimum".into(), Json::Num(lo)));
+        }
+        if hi.is_finite() {
+            f.push(("maximum".into(), Json::Num(hi)));
+        }
     }
     Json::Obj(f)
 }

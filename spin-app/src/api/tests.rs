@@ -967,3 +967,68 @@ fn the_openapi_documents_constant_parts_are_written_in_full() {
         r#"{"type":"apiKey","in":"header","name":"X-API-Key"}"#
     );
 }
+
+#[test]
+fn a_half_open_range_documents_only_its_finite_side() {
+    use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Link, Node, Task, Tree};
+    let feature = |name: &str, range| Feature {
+        valid_range: Some(range),
+        ..Feature::named(name)
+    };
+    let ensemble = Ensemble {
+        features: vec![
+            feature("above", (0.0, f64::INFINITY)),
+            feature("below", (f64::NEG_INFINITY, 5.0)),
+        ],
+        task: Task::Regression,
+        aggregation: Aggregation::Sum {
+            base: vec![0.0],
+            link: Link::Identity,
+            accumulate_f32: false,
+            divide_by_rounds: false,
+        },
+        comparison: Comparison::F64LessEqual,
+        leaf_width: 1,
+        trees: vec![Tree {
+            stats: None,
+            output: 0,
+            nodes: vec![
+                Node::Split {
+                    feature: 0,
+                    threshold: 1.0,
+                    missing_left: false,
+                    left: 1,
+                    right: 2,
+                },
+                Node::Leaf(vec![-1.0]),
+                Node::Leaf(vec![1.0]),
+            ],
+        }],
+        source: "test".into(),
+    };
+    let bytes = ensemble.encode().unwrap();
+    let req = Request {
+        method: "GET",
+        path: "/openapi.json",
+        headers: &[],
+        body: Body::Bytes(b""),
+    };
+    let resp = handle(
+        &config(),
+        edgewood_core::Model::open_validated(&bytes),
+        &req,
+    );
+    let doc = parse(&resp.body).unwrap();
+    let row = doc
+        .get("components")
+        .and_then(|c| c.get("schemas"))
+        .and_then(|s| s.get("Row"))
+        .and_then(|r| r.get("properties"))
+        .expect("a Row schema");
+    let above = row.get("above").unwrap();
+    assert_eq!(above.get("minimum"), Some(&Json::Num(0.0)));
+    assert_eq!(above.get("maximum"), None);
+    let below = row.get("below").unwrap();
+    assert_eq!(below.get("minimum"), None);
+    assert_eq!(below.get("maximum"), Some(&Json::Num(5.0)));
+}
