@@ -46,7 +46,15 @@ struct Outcome {
     cov: u64,
     /// Finding files written during this run.
     findings: Vec<PathBuf>,
+    /// Slow units (libFuzzer's `slow-unit-*`: over 10 s once) that replayed fast:
+    /// their path and replay time in ms. Not findings, but printed.
+    slow_not_reproduced: Vec<(PathBuf, u64)>,
 }
+
+/// A slow unit that replays alone in less than this many milliseconds was slow only
+/// because the machine was busy (libFuzzer saves any unit that once took 10 s of wall
+/// time; a niced fuzzer on a loaded machine can wait that long for a core).
+const SLOW_REPLAY_MS: u64 = 1_000;
 
 /// Builds every requested target, fuzzes each for `--minutes`, prints the table; fails
 /// when anything was found.
@@ -189,19 +197,53 @@ fn fuzz_one(fuzz_dir: &Path, target: &str, args: &Args) -> anyhow::Result<Outcom
         }
     }
     let status = child.wait()?;
-    let findings = findings_since(&artifacts, started)?;
+    let mut findings = findings_since(&artifacts, started)?;
     if !status.success() && findings.is_empty() {
         bail!(
             "{target}: libFuzzer stopped ({status}) with no finding; see {}",
             log_path.display()
         );
     }
+    // A slow unit counts only if it is slow alone.
+    let mut slow_not_reproduced = Vec::new();
+    let mut kept = Vec::new();
+    for f in findings.drain(..) {
+        let slow = f
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("slow-unit-"));
+        match slow.then(|| replay_ms(fuzz_dir, target, &f)).flatten() {
+            Some(ms) if ms < SLOW_REPLAY_MS => slow_not_reproduced.push((f, ms)),
+            _ => kept.push(f),
+        }
+    }
     Ok(Outcome {
         target: target.to_string(),
         runs,
         cov,
-        findings,
+        findings: kept,
+        slow_not_reproduced,
     })
+}
+
+/// Runs `target` once on `input` and reads libFuzzer's "Executed … in N ms".
+fn replay_ms(fuzz_dir: &Path, target: &str, input: &Path) -> Option<u64> {
+    let out = cargo_fuzz(fuzz_dir)
+        .args(["run", "-O", target])
+        .arg(input)
+        .output()
+        .ok()?;
+    executed_ms(&String::from_utf8_lossy(&out.stderr))
+}
+
+/// The N of libFuzzer's `Executed PATH in N ms` line.
+fn executed_ms(log: &str) -> Option<u64> {
+    log.lines()
+        .find(|l| l.starts_with("Executed "))?
+        .rsplit(" in ")
+        .next()?
+        .strip_suffix(" ms")?
+        .parse()
+        .ok()
 }
 
 /// The runs (`#N`) and coverage (`cov: N`) of a libFuzzer status line, in either of its
@@ -252,12 +294,29 @@ fn print_table(outcomes: &[Outcome]) {
         for f in &o.findings {
             println!("{}: {}", o.target, f.strip_prefix(&base).unwrap_or(f).display());
         }
+        for (f, ms) in &o.slow_not_reproduced {
+            println!(
+                "{}: {} was saved as slow but replays in {ms} ms alone (the machine was busy); not a finding",
+                o.target,
+                f.strip_prefix(&base).unwrap_or(f).display()
+            );
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::status_line;
+    use super::{executed_ms, status_line};
+
+    #[test]
+    fn reads_the_replay_time() {
+        let log = "INFO: Running with entropic power schedule (0xFF, 100).\n\
+                   Running: fuzz/artifacts/x/slow-unit-038c\n\
+                   Executed fuzz/artifacts/x/slow-unit-038c in 16 ms\n\
+                   ***\n";
+        assert_eq!(executed_ms(log), Some(16));
+        assert_eq!(executed_ms("Running: a\n"), None);
+    }
 
     #[test]
     fn reads_both_kinds_of_status_line() {
