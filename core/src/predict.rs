@@ -512,26 +512,17 @@ impl<'a> Model<'a> {
         finite_rows(out_all, len)
     }
 
-    /// Consecutive trees whose node records come to at most [`TREE_GROUP_BYTES`] a
-    /// group (or one tree bigger than that); a single group when the model fits.
+    /// The model's trees in groups of at most [`TREE_GROUP_BYTES`] of node records
+    /// (see [`group_trees`]); a single group when the model fits.
     fn tree_groups(&self) -> Result<Vec<Range<usize>>, FormatError> {
-        let mut groups = Vec::new();
         if self.nodes.len() <= TREE_GROUP_BYTES {
-            groups.push(0..self.n_trees);
-            return Ok(groups);
+            return Ok(core::iter::once(0..self.n_trees).collect());
         }
         let size = self.node_size();
-        let (mut first, mut bytes) = (0, 0usize);
-        for t in 0..self.n_trees {
-            let tree = self.tree_record(t)?.n_nodes.saturating_mul(size);
-            if t > first && bytes.saturating_add(tree) > TREE_GROUP_BYTES {
-                groups.push(first..t);
-                (first, bytes) = (t, 0);
-            }
-            bytes = bytes.saturating_add(tree);
-        }
-        groups.push(first..self.n_trees);
-        Ok(groups)
+        let bytes = (0..self.n_trees)
+            .map(|t| Ok(self.tree_record(t)?.n_nodes.saturating_mul(size)))
+            .collect::<Result<Vec<usize>, FormatError>>()?;
+        Ok(group_trees(bytes))
     }
 
     /// The tree-relative leaf index plus the tree's first leaf: the absolute leaf that
@@ -755,6 +746,24 @@ pub(crate) const TREE_GROUP_BYTES: usize = 1 << 20;
 /// Rows of one pass over the groups of trees: the prepared walk lays out their blocks'
 /// columns once per pass, about as many bytes as one group.
 pub(crate) const GROUP_PASS_ROWS: usize = 8192;
+
+/// Consecutive trees, given the bytes each one's walk reads, in groups of at most
+/// [`TREE_GROUP_BYTES`] (a tree bigger than that is a group of its own); one group,
+/// possibly empty, when there are no trees. Both walks batch by these groups.
+pub(crate) fn group_trees(tree_bytes: impl IntoIterator<Item = usize>) -> Vec<Range<usize>> {
+    let mut groups = Vec::new();
+    let (mut first, mut bytes, mut t) = (0, 0usize, 0);
+    for tree in tree_bytes {
+        if t > first && bytes.saturating_add(tree) > TREE_GROUP_BYTES {
+            groups.push(first..t);
+            (first, bytes) = (t, 0);
+        }
+        bytes = bytes.saturating_add(tree);
+        t += 1;
+    }
+    groups.push(first..t);
+    groups
+}
 
 /// §9: a prediction that comes out NaN or infinite (finite leaves whose sums overflow)
 /// is an error naming its row (of `out`, in rows of `len` values), the same in every

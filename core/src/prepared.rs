@@ -23,7 +23,7 @@ use alloc::vec::Vec;
 use crate::error::{FormatError, PredictError};
 use crate::layout::*;
 use crate::model::{decode_node, Model, TreeRecord};
-use crate::predict::{add, finite_rows, GROUP_PASS_ROWS, TREE_GROUP_BYTES};
+use crate::predict::{add, finite_rows, group_trees, GROUP_PASS_ROWS};
 
 /// A [`Model`] with its trees decoded for fast prediction. Build it once with
 /// [`PreparedModel::new`] and predict many rows; it owns its decoded nodes (a few times
@@ -128,7 +128,7 @@ struct Nodes<T> {
     /// (`leaf_width == 1`, and the value survives the threshold type or is rounded to
     /// float32 when added anyway).
     inline_values: bool,
-    /// Consecutive trees of about [`TREE_GROUP_BYTES`] each, in order; one group when
+    /// Consecutive trees of about [`TREE_GROUP_BYTES`](crate::predict::TREE_GROUP_BYTES) each, in order; one group when
     /// the whole model fits (see `grouped_batch`).
     tree_groups: Vec<core::ops::Range<usize>>,
 }
@@ -414,25 +414,6 @@ fn pad<T: Threshold>(nodes: &mut Vec<Node<T>>, leaf: &mut Vec<u32>) -> usize {
     padded
 }
 
-/// Consecutive trees whose nodes (laid out one tree after another, `used` in all, each
-/// `node_bytes` to walk) come to at most [`TREE_GROUP_BYTES`] a group, or a single
-/// tree bigger than that.
-fn tree_groups(roots: &[Root], used: usize, node_bytes: usize) -> Vec<core::ops::Range<usize>> {
-    let mut groups = Vec::new();
-    let (mut first, mut bytes) = (0, 0);
-    for (t, root) in roots.iter().enumerate() {
-        let end = roots.get(t + 1).map_or(used, |next| next.node as usize);
-        let tree = end.saturating_sub(root.node as usize) * node_bytes;
-        if t > first && bytes + tree > TREE_GROUP_BYTES {
-            groups.push(first..t);
-            (first, bytes) = (t, 0);
-        }
-        bytes += tree;
-    }
-    groups.push(first..roots.len());
-    groups
-}
-
 /// The single-row walk's groups: within each window of [`ROW_WINDOW`] trees in order,
 /// [`TREE_LANES`] trees of like depth walk together; an empty lane walks `spare`.
 #[inline(always)]
@@ -529,7 +510,11 @@ impl<T: Threshold> Nodes<T> {
         // for wider leaves, its leaf index).
         let node_bytes =
             core::mem::size_of::<Node<T>>() + if width == 1 { 8 } else { 4 + 8 * width };
-        let tree_groups = tree_groups(&roots, used, node_bytes);
+        // Trees are laid out one after another, `used` nodes in all.
+        let tree_groups = group_trees(roots.iter().enumerate().map(|(t, root)| {
+            let end = roots.get(t + 1).map_or(used, |next| next.node as usize);
+            end.saturating_sub(root.node as usize) * node_bytes
+        }));
         Ok(Some(Nodes {
             tree_groups,
             span_nodes,
@@ -841,7 +826,7 @@ impl<T: Threshold> Nodes<T> {
         }
     }
 
-    /// A batch of a model bigger than the cache ([`TREE_GROUP_BYTES`]). Walking every
+    /// A batch of a model bigger than the cache ([`TREE_GROUP_BYTES`](crate::predict::TREE_GROUP_BYTES)). Walking every
     /// tree over one block of rows, as `batch` does, would read the whole model from
     /// memory once per block. Here each group of trees is walked by every block of a
     /// pass of [`GROUP_PASS_ROWS`] rows before the next group, so the model is read
