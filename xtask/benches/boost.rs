@@ -4,24 +4,14 @@
 //!
 //! Run through `cargo bench -p xtask --bench boost -- --dir DIR [--smoke]`.
 
+mod common;
+
+use common::{f64s, median};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
 use edgewood_core::{Model, PreparedModel};
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn f64s(path: &Path) -> Vec<f64> {
-    std::fs::read(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-        .collect()
-}
 
 /// What both predictors offer: the bytes-walking [`Model`] and the [`PreparedModel`].
 trait Predictor {

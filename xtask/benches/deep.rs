@@ -5,19 +5,14 @@
 //!
 //! Run through `cargo bench -p xtask --bench deep -- --dir DIR [--smoke]`.
 
+mod common;
+
+use common::f64s;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
 use edgewood_core::{Model, PreparedModel};
-
-fn f64s(path: &Path) -> Vec<f64> {
-    std::fs::read(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-        .collect()
-}
 
 /// Median seconds of `reps` runs of `batch` over `rows`, and how many of its
 /// probabilities differ from `expected` in any bit.

@@ -3,15 +3,13 @@
 //!
 //! Run through `cargo bench -p xtask --bench iris -- --rows FILE [--smoke]`.
 
+mod common;
+
+use common::median;
 use std::hint::black_box;
 use std::time::Instant;
 
 use edgewood_core::{iris, PreparedModel};
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
