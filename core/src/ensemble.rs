@@ -102,11 +102,33 @@ pub enum Link {
     /// `1 / (1 + exp(-s * x))` in float64: LightGBM's binary objective with its
     /// `sigmoid` parameter `s` (the product is taken first, as LightGBM does).
     ScaledSigmoid(f64),
+    /// scikit-learn's softmax (`exp(x_i - max) / Σ exp(x_j - max)`) as numpy 2 computes
+    /// it on CPUs with AVX-512, whose `exp` is Intel SVML's
+    /// ([`crate::svml_exp::exp_ha`]): scikit-learn's multiclass `HalfMultinomialLoss`.
+    SoftmaxSvml,
+    /// `exp(x_i - logsumexp(x))` with SciPy's `logsumexp` of the given kind, as numpy 1
+    /// computes it on CPUs with AVX-512 ([`crate::svml_exp::exp_la`],
+    /// [`crate::svml_log`]): scikit-learn 1.0–1.3's multinomial GradientBoosting.
+    LogSumExp(LogSumExp),
+    /// CatBoost's MultiClass softmax, whose `exp` is fmath's fast `expd`
+    /// ([`crate::fmath_exp`]).
+    SoftmaxCatBoost,
+}
+
+/// SciPy's two formulas for `logsumexp` (of a row `x` with maximum `max`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogSumExp {
+    /// SciPy before 1.15: `log(Σ exp(x_j - max)) + max`.
+    LogOfSum,
+    /// SciPy 1.15 and later: `log1p(Σ exp(x_j - max) / m) + log(m) + max`, the sum over
+    /// the values other than the `m` maxima.
+    Log1pOfRest,
 }
 
 impl core::fmt::Display for Link {
     /// How a link is named in summaries (`edgewood inspect`): `identity`, `sigmoid`,
-    /// `softmax`, `exp`, or `sigmoid(s x)` with LightGBM's scale `s`.
+    /// `softmax`, `exp`, `sigmoid(s x)` with LightGBM's scale `s`, or a softmax named
+    /// with the library arithmetic it reproduces.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Link::Identity => f.write_str("identity"),
@@ -114,6 +136,14 @@ impl core::fmt::Display for Link {
             Link::Softmax => f.write_str("softmax"),
             Link::Exp => f.write_str("exp"),
             Link::ScaledSigmoid(s) => write!(f, "sigmoid({s} x)"),
+            Link::SoftmaxSvml => f.write_str("softmax (numpy AVX-512 exp)"),
+            Link::LogSumExp(LogSumExp::LogOfSum) => {
+                f.write_str("exp(x - logsumexp) (SciPy < 1.15, numpy 1 AVX-512)")
+            }
+            Link::LogSumExp(LogSumExp::Log1pOfRest) => {
+                f.write_str("exp(x - logsumexp) (SciPy >= 1.15, numpy 1 AVX-512)")
+            }
+            Link::SoftmaxCatBoost => f.write_str("softmax (CatBoost fast exp)"),
         }
     }
 }

@@ -126,6 +126,13 @@ fn special_case(tmp: f64, sbits: u64, ki: u64) -> f64 {
     y * f64::from_bits(0x0010000000000000)
 }
 
+/// `2^(i/128)` for `i < 128` from `__exp_data.tab`: the double nearest it and that
+/// double's relative rounding error (`2^(i/128) ≈ high·(1 + tail)`).
+pub(crate) fn two_to_i_over_128(i: usize) -> (f64, f64) {
+    let high = EXP_TAB[2 * i + 1] + ((i as u64) << 45);
+    (f64::from_bits(high), f64::from_bits(EXP_TAB[2 * i]))
+}
+
 /// `__exp2f_data.tab`: `asuint64(2^(i/32)) - (i << 47)`.
 static EXP2F_TAB: [u64; 32] = [
     0x3ff0000000000000,

@@ -70,6 +70,14 @@ pub const NODE_FLAGS_KNOWN: u16 = 511;
 
 /// §4 Link code of [`crate::Link::ScaledSigmoid`]; its scale follows the base margins.
 pub const LINK_SCALED_SIGMOID: u8 = 4;
+/// §1 Link code of [`crate::Link::SoftmaxSvml`].
+pub const LINK_SOFTMAX_SVML: u8 = 5;
+/// §1 Link code of [`crate::Link::LogSumExp`] with [`crate::LogSumExp::LogOfSum`].
+pub const LINK_LOGSUMEXP_LOG_OF_SUM: u8 = 6;
+/// §1 Link code of [`crate::Link::LogSumExp`] with [`crate::LogSumExp::Log1pOfRest`].
+pub const LINK_LOGSUMEXP_LOG1P_OF_REST: u8 = 7;
+/// §1 Link code of [`crate::Link::SoftmaxCatBoost`].
+pub const LINK_SOFTMAX_CATBOOST: u8 = 8;
 
 /// §11 Bytes of node statistics per split node (its cover, f64).
 pub const STATS_SPLIT_SIZE: usize = 8;

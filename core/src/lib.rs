@@ -45,6 +45,7 @@ mod ensemble;
 mod error;
 mod explain;
 pub mod float_text;
+pub mod fmath_exp;
 pub mod glibc_exp;
 #[cfg(feature = "iris")]
 pub mod iris;
@@ -53,11 +54,15 @@ pub mod layout;
 mod model;
 mod predict;
 mod prepared;
+pub mod rcp14;
 mod schema;
+mod softmax;
+pub mod svml_exp;
+pub mod svml_log;
 
 pub use ensemble::{
-    f32_at_or_below, next_down_f32, Aggregation, Comparison, Ensemble, Feature, Link, Missing,
-    Node, NodeStats, SplitTest, Task, Tree, MAX_CATEGORY, ZERO_THRESHOLD,
+    f32_at_or_below, next_down_f32, Aggregation, Comparison, Ensemble, Feature, Link, LogSumExp,
+    Missing, Node, NodeStats, SplitTest, Task, Tree, MAX_CATEGORY, ZERO_THRESHOLD,
 };
 pub use error::{EncodeError, FormatError, InputError, PredictError};
 pub use explain::{Explainer, ExplanationSpace};

@@ -9,7 +9,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::ensemble::Link;
+use crate::ensemble::{Link, LogSumExp};
 use crate::error::FormatError;
 use crate::layout::*;
 
@@ -131,6 +131,10 @@ impl<'a> Model<'a> {
             3 => Link::Exp,
             // The scale is read from §4 below, once the section is known.
             LINK_SCALED_SIGMOID => Link::ScaledSigmoid(1.0),
+            LINK_SOFTMAX_SVML => Link::SoftmaxSvml,
+            LINK_LOGSUMEXP_LOG_OF_SUM => Link::LogSumExp(LogSumExp::LogOfSum),
+            LINK_LOGSUMEXP_LOG1P_OF_REST => Link::LogSumExp(LogSumExp::Log1pOfRest),
+            LINK_SOFTMAX_CATBOOST => Link::SoftmaxCatBoost,
             v => return Err(bad("link", v as usize)),
         };
         let sum_link = match bytes[header::AGGREGATION] {

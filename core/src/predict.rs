@@ -411,6 +411,11 @@ impl<'a> Model<'a> {
                     v.iter_mut().for_each(|x| *x /= sum);
                 }
             }
+            Link::SoftmaxSvml => crate::softmax::numpy_svml(&mut out[..self.n_outputs]),
+            Link::LogSumExp(kind) => {
+                crate::softmax::scipy_logsumexp(&mut out[..self.n_outputs], kind)
+            }
+            Link::SoftmaxCatBoost => crate::softmax::catboost(&mut out[..self.n_outputs]),
         }
         // A binary classifier with one margin: [P(class 0), P(class 1)].
         if self.task == TaskKind::Classification && self.n_outputs == 1 && self.n_classes == 2 {

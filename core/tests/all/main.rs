@@ -8,6 +8,8 @@ mod float_text;
 mod glibc_exp;
 /// Arbitrary, truncated and flipped bytes: errors, never panics or endless walks.
 mod hostile;
+/// numpy's AVX-512 `exp`/`log`, CatBoost's fast `exp`: reference outputs bit for bit.
+mod library_math;
 /// The prepared walk decides LightGBM's numeric rules exactly as the model does.
 mod prepared;
 /// A naive reference evaluator and random-ensemble generators shared by the tests.

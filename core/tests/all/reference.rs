@@ -4,9 +4,10 @@
 //! widened from float32), so agreement with [`Model`] checks the encoder's layout and
 //! its threshold rounding as well as the traversal.
 
+use edgewood_core::{fmath_exp, svml_exp, svml_log};
 use edgewood_core::{
-    Aggregation, Comparison, Ensemble, Feature, Link, Missing, Node, SplitTest, Task, Tree,
-    ZERO_THRESHOLD,
+    Aggregation, Comparison, Ensemble, Feature, Link, LogSumExp, Missing, Node, SplitTest, Task,
+    Tree, ZERO_THRESHOLD,
 };
 use proptest::prelude::*;
 
@@ -132,6 +133,48 @@ pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
                         *a / sum
                     }
                 });
+            }
+            // The library softmaxes are float64 whatever the accumulation.
+            Link::SoftmaxSvml => {
+                let max = acc.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let e: Vec<f64> = acc.iter().map(|&a| svml_exp::exp_ha(a - max)).collect();
+                let sum = e.iter().fold(0.0, |s, x| s + x);
+                acc.iter_mut().zip(&e).for_each(|(a, x)| *a = x / sum);
+            }
+            Link::LogSumExp(kind) => {
+                let max = acc.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let lse = match kind {
+                    LogSumExp::LogOfSum => {
+                        let e = acc.iter().map(|&a| svml_exp::exp_la(a - max));
+                        svml_log::log_la(e.fold(0.0, |s, x| s + x)) + max
+                    }
+                    LogSumExp::Log1pOfRest => {
+                        let m = acc.iter().filter(|&&a| a == max).count() as f64;
+                        let e = acc.iter().map(|&a| {
+                            if a == max {
+                                0.0
+                            } else {
+                                svml_exp::exp_la(a - max)
+                            }
+                        });
+                        let rest = e.fold(0.0, |s, x| s + x);
+                        let rest = if rest == 0.0 { 0.0 } else { rest / m };
+                        svml_log::log1p_la(rest) + svml_log::log_la(m) + max
+                    }
+                };
+                acc.iter_mut().for_each(|a| *a = svml_exp::exp_la(*a - lse));
+            }
+            Link::SoftmaxCatBoost => {
+                let mut max = acc[0];
+                for &a in &acc[1..] {
+                    if a > max {
+                        max = a;
+                    }
+                }
+                let mut e: Vec<f64> = acc.iter().map(|&a| a - max).collect();
+                fmath_exp::exp_in_place(&mut e);
+                let sum = e.iter().fold(0.0, |s, x| s + x);
+                acc.iter_mut().zip(&e).for_each(|(a, x)| *a = x / sum);
             }
         },
     }
@@ -386,7 +429,7 @@ fn shuffle(nodes: Vec<Node>, seed: u64, output: u32) -> Tree {
 
 /// Random ensembles of every kind the core supports.
 pub fn ensemble_strategy() -> impl Strategy<Value = Ensemble> {
-    (1u32..6, 2usize..5, 0u8..7, any::<bool>(), any::<bool>()).prop_flat_map(
+    (1u32..6, 2usize..5, 0u8..11, any::<bool>(), any::<bool>()).prop_flat_map(
         |(nf, n_classes, kind, wide, f32_acc)| {
             let comparison = if wide {
                 Comparison::F64LessEqual
@@ -401,7 +444,8 @@ pub fn ensemble_strategy() -> impl Strategy<Value = Ensemble> {
                 .collect();
             let classes: Vec<String> = (0..n_classes).map(|i| format!("c{i}")).collect();
             // kind: 0 forest classifier, 1 forest regressor, 2 boosted regression,
-            // 3 boosted binary, 4 boosted multiclass, 5 boosted Poisson.
+            // 3 boosted binary, 4 and 7–10 boosted multiclass (each softmax), 5 boosted
+            // Poisson, 6 scaled sigmoid.
             let (task, width, n_out, link) = match kind {
                 0 => (
                     Task::Classification {
@@ -423,14 +467,20 @@ pub fn ensemble_strategy() -> impl Strategy<Value = Ensemble> {
                     1,
                     Some(Link::Sigmoid),
                 ),
-                4 => (
+                4 | 7..=10 => (
                     Task::Classification {
                         classes: classes.clone(),
                         integer_labels: false,
                     },
                     1,
                     n_classes,
-                    Some(Link::Softmax),
+                    Some(match kind {
+                        7 => Link::SoftmaxSvml,
+                        8 => Link::LogSumExp(LogSumExp::LogOfSum),
+                        9 => Link::LogSumExp(LogSumExp::Log1pOfRest),
+                        10 => Link::SoftmaxCatBoost,
+                        _ => Link::Softmax,
+                    }),
                 ),
                 5 => (Task::Regression, 1, 1, Some(Link::Exp)),
                 // LightGBM's binary objective with a sigmoid parameter.

@@ -90,7 +90,8 @@ impl CbModel {
                 (Task::Regression, Link::Identity)
             }
             "Logloss" | "CrossEntropy" if dim == 1 => (self.classes(2)?, Link::Sigmoid),
-            "MultiClass" if dim >= 2 => (self.classes(dim)?, Link::Softmax),
+            // CatBoost's softmax takes its own fast exp (fmath's `expd`).
+            "MultiClass" if dim >= 2 => (self.classes(dim)?, Link::SoftmaxCatBoost),
             _ => {
                 return Err(CbError::Unsupported(format!(
                     "loss function {loss:?} with {dim} values per leaf"

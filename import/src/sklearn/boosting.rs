@@ -10,7 +10,10 @@
 //! * HistGradientBoosting: `raw = baseline + Σ leaf` in float64, splits on the float64
 //!   input `x <= num_threshold`, NaN following `missing_go_to_left`.
 //! * Both: binary classifiers answer `expit(raw)`, multiclass `softmax(raw)`,
-//!   regressors `raw`.
+//!   regressors `raw`. numpy computes the softmax's `exp` with Intel SVML on CPUs with
+//!   AVX-512, such as the ones that wrote the reference outputs: the link is
+//!   [`Link::SoftmaxSvml`]. scikit-learn 1.1–1.3's `MultinomialDeviance` answers
+//!   `exp(raw - logsumexp(raw))` instead ([`Link::LogSumExp`], see `scipy_logsumexp`).
 //!
 //! HistGradientBoosting with categorical features keeps a `ColumnTransformer` in
 //! `_preprocessor`: an `OrdinalEncoder` re-codes each categorical column to the position
@@ -48,7 +51,9 @@
 mod hgb;
 mod recoding;
 
-use edgewood_core::{Aggregation, Comparison, Ensemble, Feature, Link, Node, Task, Tree};
+use edgewood_core::{
+    Aggregation, Comparison, Ensemble, Feature, Link, LogSumExp, Node, Task, Tree,
+};
 
 use super::{attr, bad, read_schema, read_tree, source, Classes, Schema, SklearnTree};
 use crate::pickle::numpy::{self, Data};
@@ -91,6 +96,9 @@ pub struct SklearnBoosting {
     pub float64_splits: bool,
     /// scikit-learn 1.1–1.3's `loss="exponential"`: the probability is `expit(2 raw)`.
     pub exponential: bool,
+    /// scikit-learn 1.1–1.3's `MultinomialDeviance`: the probabilities are
+    /// `exp(raw - logsumexp(raw))` rather than a softmax.
+    pub logsumexp: bool,
 }
 
 fn float_attr(p: &Pickle, id: Id, key: &str) -> Result<f64, SklearnError> {
@@ -125,6 +133,18 @@ fn logit(x: f64) -> f64 {
     } else {
         let s = 2.0 * (x - 0.5);
         libm::log1p(s) - libm::log1p(-s)
+    }
+}
+
+/// Which SciPy `logsumexp` a scikit-learn 1.0–1.3 `MultinomialDeviance` model meets.
+/// SciPy 1.15 changed the formula, and a pickle records scikit-learn's version, not
+/// SciPy's: Edgewood assumes the reference environments (`tests/fixtures/README.md`),
+/// SciPy 1.13 beside scikit-learn 1.2, and a SciPy of 1.15 or later beside the other
+/// versions. Under the other SciPy the probabilities differ by up to 4 ulp (measured).
+fn scipy_logsumexp(sklearn_version: Option<&str>) -> LogSumExp {
+    match sklearn_version {
+        Some(v) if v.starts_with("1.2.") => LogSumExp::LogOfSum,
+        _ => LogSumExp::Log1pOfRest,
     }
 }
 
@@ -187,6 +207,7 @@ impl SklearnBoosting {
             float64_splits,
             // scikit-learn 1.1–1.3's ExponentialLoss answers expit(2 × raw).
             exponential: loss == "ExponentialLoss",
+            logsumexp: loss == "MultinomialDeviance",
         })
     }
 
@@ -210,8 +231,10 @@ impl SklearnBoosting {
                     Link::ScaledSigmoid(2.0)
                 } else if c.len() == 2 {
                     Link::Sigmoid
+                } else if self.logsumexp {
+                    Link::LogSumExp(scipy_logsumexp(self.version.as_deref()))
                 } else {
-                    Link::Softmax
+                    Link::SoftmaxSvml
                 };
                 (c.task(), link)
             }

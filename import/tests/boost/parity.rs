@@ -80,12 +80,6 @@ fn run(formats: &[&str]) -> Vec<String> {
 }
 
 fn run_entries(entries: Vec<serde_json::Value>) -> Vec<String> {
-    run_bounded(entries, &[])
-}
-
-/// As [`run_entries`], but the named fixtures may differ from the library's outputs by
-/// up to `bound` ulp (their margins must still be exact).
-fn run_bounded(entries: Vec<serde_json::Value>, bounded: &[(&str, u64)]) -> Vec<String> {
     assert!(!entries.is_empty(), "no fixtures");
     let mut failures = Vec::new();
     for entry in &entries {
@@ -95,8 +89,7 @@ fn run_bounded(entries: Vec<serde_json::Value>, bounded: &[(&str, u64)]) -> Vec<
             "{name}: {} values, {} inexact (max {} ulp); margins {} inexact (max {} ulp); {} labels differ",
             out.values, out.inexact, out.max_ulps, margin.inexact, margin.max_ulps, labels
         );
-        let bound = bounded.iter().find(|(n, _)| *n == name).map_or(0, |b| b.1);
-        if out.max_ulps > bound || margin.inexact > 0 || labels > 0 {
+        if out.inexact > 0 || margin.inexact > 0 || labels > 0 {
             failures.push(format!(
                 "{name}: {} outputs, {} margins, {labels} labels differ; first: {}",
                 out.inexact,
@@ -114,8 +107,8 @@ fn xgboost_fixtures_are_bit_exact() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
-/// CatBoost: raw values and Logloss probabilities bit for bit; MultiClass probabilities
-/// go through CatBoost's own fast `exp`, up to 5 ulp from a libm softmax (measured).
+/// CatBoost: raw values, Logloss and MultiClass probabilities bit for bit (MultiClass
+/// through CatBoost's own fast `exp`, `Link::SoftmaxCatBoost`).
 #[test]
 fn catboost_fixtures_match() {
     let entries: Vec<_> = manifest(&["catboost-json", "catboost-cbm"])
@@ -123,7 +116,7 @@ fn catboost_fixtures_match() {
         .filter(|e| e["output"] != "refused")
         .collect();
     assert!(entries.len() >= 12, "{} CatBoost fixtures", entries.len());
-    let failures = run_bounded(entries, &[("cb_multiclass", 5), ("cb_multiclass_cbm", 5)]);
+    let failures = run_entries(entries);
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
@@ -234,22 +227,18 @@ fn sklearn_boosting_fixtures() {
         .collect();
     assert_eq!(entries.len(), 8);
     // Multiclass probabilities go through numpy's `exp`, which on AVX-512 machines (such
-    // as the one that wrote the fixtures) is its own vectorised code, not the C
-    // library's: a few percent of values differ by 1–2 ulp (measured), bounded at 4.
-    // Their margins (`decision_function`) are bit-exact, like every other output.
-    let failures = run_bounded(
-        entries,
-        &[("skl_gb_multiclass", 4), ("skl_hgb_multiclass_nan", 4)],
-    );
+    // as the one that wrote the fixtures) is Intel SVML's, not the C library's
+    // (`Link::SoftmaxSvml`): bit-exact too.
+    let failures = run_entries(entries);
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
 /// Issue 13 item 3: GradientBoosting pickled by scikit-learn 1.1.3, 1.2.2 and 1.3.2,
 /// whose `_loss` is a `sklearn.ensemble._gb_losses` object and whose `init_` is a dummy
 /// estimator or `'zero'`: every loss those versions offered. Margins are bit-exact
-/// everywhere, binary, exponential and regression outputs too; multiclass
-/// probabilities (`exp(raw - logsumexp(raw))` through numpy's vectorised `exp`, where
-/// Edgewood divides by the sum) are bounded at 4 ulp.
+/// everywhere, and so are the outputs, multiclass probabilities included:
+/// `exp(raw - logsumexp(raw))` with numpy 1's AVX-512 `exp`, `log` and `log1p` and the
+/// `logsumexp` of each fixture's SciPy (`Link::LogSumExp`).
 #[test]
 fn old_sklearn_gradient_boosting_fixtures() {
     let entries: Vec<_> = manifest(&["sklearn-joblib"])
@@ -257,14 +246,7 @@ fn old_sklearn_gradient_boosting_fixtures() {
         .filter(|e| e["name"].as_str().unwrap().starts_with("old_gb_"))
         .collect();
     assert_eq!(entries.len(), 24);
-    let failures = run_bounded(
-        entries,
-        &[
-            ("old_gb_113_multiclass", 4),
-            ("old_gb_122_multiclass", 4),
-            ("old_gb_132_multiclass", 4),
-        ],
-    );
+    let failures = run_entries(entries);
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
