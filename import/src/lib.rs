@@ -122,8 +122,8 @@ pub struct ImportOptions {
     pub allow_missing: Option<bool>,
     /// The most bytes a model's pickle stream may take once decompressed (default
     /// [`DEFAULT_MAX_DECOMPRESSED`], 256 MiB), checked against the size the container
-    /// declares and while decoding. What the pickle then allocates (copies of its
-    /// arrays and byte strings) shares this budget with the stream.
+    /// declares and while decoding. What the pickle then allocates (copies of its byte
+    /// strings; joblib's arrays are read in place) shares this budget with the stream.
     pub max_decompressed: usize,
     /// Bounds of the pickle VM.
     pub pickle_limits: pickle::Limits,
@@ -162,17 +162,47 @@ pub fn detect(bytes: &[u8]) -> Option<SourceFormat> {
 /// and refused with [`ImportError::AlreadyEwm`] otherwise (there is nothing to rename).
 pub fn convert(bytes: &[u8], options: &ImportOptions) -> Result<Converted, ImportError> {
     if bytes.starts_with(&edgewood_core::layout::MAGIC) {
-        if *options != ImportOptions::default() {
-            return Err(ImportError::AlreadyEwm);
-        }
-        Model::open_validated(bytes)?;
+        check_ewm(bytes, options)?;
         return Ok(Converted {
             ewm: bytes.to_vec(),
             format: SourceFormat::Ewm,
         });
     }
-    let (_, ewm, format) = import(bytes, options)?;
-    Ok(Converted { ewm, format })
+    let (ensemble, format) = read(bytes, options)?;
+    Ok(Converted {
+        ewm: encode_validated(ensemble)?,
+        format,
+    })
+}
+
+/// [`convert`] for bytes the caller hands over: they are dropped as soon as the model
+/// is read, before it is encoded, and the model's trees before the encoding is
+/// validated, so that no two of the source, the trees and the encoding are in memory
+/// together more than they must be (a large forest's peak is the source plus its
+/// trees). `.ewm` input is returned as the same buffer.
+pub fn convert_owned(bytes: Vec<u8>, options: &ImportOptions) -> Result<Converted, ImportError> {
+    if bytes.starts_with(&edgewood_core::layout::MAGIC) {
+        check_ewm(&bytes, options)?;
+        return Ok(Converted {
+            ewm: bytes,
+            format: SourceFormat::Ewm,
+        });
+    }
+    let (ensemble, format) = read(&bytes, options)?;
+    drop(bytes);
+    Ok(Converted {
+        ewm: encode_validated(ensemble)?,
+        format,
+    })
+}
+
+/// What [`convert`] checks of `.ewm` input: it validates, and no option asks to change it.
+fn check_ewm(bytes: &[u8], options: &ImportOptions) -> Result<(), ImportError> {
+    if *options != ImportOptions::default() {
+        return Err(ImportError::AlreadyEwm);
+    }
+    Model::open_validated(bytes)?;
+    Ok(())
 }
 
 /// Imports a model from its bytes, in whichever supported format they are, as an
@@ -181,20 +211,25 @@ pub fn import_bytes(bytes: &[u8], options: &ImportOptions) -> Result<Ensemble, I
     if bytes.starts_with(&edgewood_core::layout::MAGIC) {
         return Err(ImportError::AlreadyEwm);
     }
-    Ok(import(bytes, options)?.0)
+    let (ensemble, _) = read(bytes, options)?;
+    checked(ensemble)
 }
 
-/// Recognises and reads a source format (not `.ewm`), applies the options, and encodes
-/// and validates the result.
-fn import(
-    bytes: &[u8],
-    options: &ImportOptions,
-) -> Result<(Ensemble, Vec<u8>, SourceFormat), ImportError> {
+/// Recognises and reads a source format (not `.ewm`) and applies the options; the
+/// result is not yet encoded.
+fn read(bytes: &[u8], options: &ImportOptions) -> Result<(Ensemble, SourceFormat), ImportError> {
     let (reader, format) = reader::recognise(bytes).ok_or(ImportError::UnknownFormat)?;
     let mut ensemble = (reader.read)(bytes, format, options)?;
     apply_options(&mut ensemble, options)?;
-    let ewm = encode_checked(&ensemble)?;
-    Ok((ensemble, ewm, format))
+    Ok((ensemble, format))
+}
+
+/// [`encode_checked`], dropping the ensemble once it is encoded (before validation).
+fn encode_validated(ensemble: Ensemble) -> Result<Vec<u8>, ImportError> {
+    let ewm = ensemble.encode()?;
+    drop(ensemble);
+    Model::open_validated(&ewm).map_err(ImportError::Validate)?;
+    Ok(ewm)
 }
 
 /// The ensemble, once [`encode_checked`] accepts it.

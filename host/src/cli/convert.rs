@@ -38,7 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let mut options = import_options(&args.import)?;
     options.covers = !args.no_cover;
-    let converted = convert(&bytes, &name, &options)?;
+    let converted = convert(bytes, &name, &options)?;
     let encoded = converted.ewm;
     // `convert` validated the bytes: a file that fails there is never written.
     let model = Model::open(&encoded)?;

@@ -124,7 +124,7 @@ pub fn load(path: Option<&Path>, overrides: &ImportArgs) -> anyhow::Result<Loade
         }
         return finish(Cow::Owned(bytes), name, None);
     }
-    let converted = convert(&bytes, &name, &import_options(overrides)?)?;
+    let converted = convert(bytes, &name, &import_options(overrides)?)?;
     Ok(Loaded {
         bytes: Cow::Owned(converted.ewm),
         name,
@@ -146,9 +146,9 @@ fn finish(
 }
 
 /// Converts a source-format model (not `.ewm`) to validated `.ewm` bytes; errors name
-/// the file.
-pub fn convert(bytes: &[u8], name: &str, options: &ImportOptions) -> anyhow::Result<Converted> {
-    edgewood_import::convert(bytes, options).map_err(|e| anyhow!("{name}: {e}"))
+/// the file. The source bytes are dropped once the model is read, before it is encoded.
+pub fn convert(bytes: Vec<u8>, name: &str, options: &ImportOptions) -> anyhow::Result<Converted> {
+    edgewood_import::convert_owned(bytes, options).map_err(|e| anyhow!("{name}: {e}"))
 }
 
 /// The command-line overrides as the importer's options; names are checked for

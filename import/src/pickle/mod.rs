@@ -15,7 +15,10 @@
 //!
 //! joblib's `NumpyArrayWrapper` is handled as joblib's own unpickler does: after BUILD
 //! on a wrapper, the array's raw bytes are read from the stream (after an optional
-//! alignment padding), or, for object arrays, a nested pickle is read.
+//! alignment padding), or, for object arrays, a nested pickle is read. The raw bytes
+//! are not copied: a [`RawArray`] names where they lie in the stream, which the
+//! [`Pickle`] keeps borrowing, so a forest's node arrays (nearly all of a joblib file)
+//! are in memory once.
 
 mod error;
 pub mod globals;
@@ -24,6 +27,8 @@ mod opcodes;
 mod vm;
 
 use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
 
 pub use error::PickleError;
 pub use globals::{Global, Role};
@@ -91,8 +96,8 @@ pub struct RawArray {
     pub shape: Vec<usize>,
     /// Fortran (column-major) order.
     pub fortran: bool,
-    /// The raw element bytes.
-    pub data: Vec<u8>,
+    /// Where the raw element bytes lie in the stream ([`Pickle::bytes_of`]).
+    pub data: Range<usize>,
 }
 
 /// Resource bounds of one VM run.
@@ -106,7 +111,8 @@ pub struct Limits {
     pub max_memo: usize,
     /// Values in the arena.
     pub max_values: usize,
-    /// Bytes of strings, byte strings, arrays and containers allocated in total.
+    /// Bytes of strings, byte strings and containers allocated in total (joblib arrays
+    /// stay in the stream and only their shapes count).
     pub max_alloc: usize,
 }
 
@@ -122,18 +128,39 @@ impl Default for Limits {
     }
 }
 
-/// The result of running a pickle: the value arena and the root value.
-#[derive(Clone, Debug)]
-pub struct Pickle {
+/// The result of running a pickle: the value arena and the root value, borrowing the
+/// stream that holds the joblib arrays' bytes.
+#[derive(Clone)]
+pub struct Pickle<'a> {
     /// All values built; [`Id`]s index this vector.
     pub values: Vec<Value>,
     /// The value STOP returned.
     pub root: Id,
     /// The protocol named by the first PROTO opcode (0 if none).
     pub protocol: u8,
+    /// The stream that was run.
+    stream: &'a [u8],
 }
 
-impl Pickle {
+impl fmt::Debug for Pickle<'_> {
+    /// The values and the root; the stream only by its length.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pickle")
+            .field("values", &self.values)
+            .field("root", &self.root)
+            .field("protocol", &self.protocol)
+            .field("stream_len", &self.stream.len())
+            .finish()
+    }
+}
+
+impl<'a> Pickle<'a> {
+    /// The raw element bytes of a joblib array. The VM checked its range against the
+    /// stream; a range from another pickle gives what lies there, or nothing.
+    pub fn bytes_of(&self, array: &RawArray) -> &'a [u8] {
+        self.stream.get(array.data.clone()).unwrap_or(&[])
+    }
+
     /// The value with this id. Ids come from this arena, so they are always in range;
     /// a foreign id gives `None`.
     pub fn get(&self, id: Id) -> &Value {
@@ -241,7 +268,7 @@ impl Pickle {
 
 /// Runs a pickle stream. With `joblib`, `NumpyArrayWrapper` objects are followed by
 /// their array data, as joblib writes them.
-pub fn run(data: &[u8], joblib: bool, limits: Limits) -> Result<Pickle, PickleError> {
+pub fn run(data: &[u8], joblib: bool, limits: Limits) -> Result<Pickle<'_>, PickleError> {
     let mut vm = Vm {
         data,
         pos: 0,
@@ -259,5 +286,6 @@ pub fn run(data: &[u8], joblib: bool, limits: Limits) -> Result<Pickle, PickleEr
         values: vm.values,
         root,
         protocol: vm.protocol.unwrap_or(0),
+        stream: data,
     })
 }

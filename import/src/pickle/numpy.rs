@@ -347,9 +347,14 @@ impl Array<'_> {
 }
 
 /// Reads the array at `id`, in whichever of numpy's pickled forms it is.
-pub fn array(p: &Pickle, id: Id) -> Result<Array<'_>, String> {
+pub fn array<'p>(p: &'p Pickle<'_>, id: Id) -> Result<Array<'p>, String> {
     let (dtype_id, shape, fortran, data) = match p.get(id) {
-        Value::Array(a) => (a.dtype, a.shape.clone(), a.fortran, Data::Raw(&a.data[..])),
+        Value::Array(a) => (
+            a.dtype,
+            a.shape.clone(),
+            a.fortran,
+            Data::Raw(p.bytes_of(a)),
+        ),
         Value::Object(o) if o.class.role == Role::NdarrayReconstruct => {
             let state = o
                 .state
@@ -435,7 +440,7 @@ fn latin1(text: &str) -> Result<Vec<u8>, String> {
 }
 
 /// `_codecs.encode(text, 'latin1')`, evaluated as data.
-fn codecs_encode<'p>(p: &'p Pickle, o: &Object) -> Result<Data<'p>, String> {
+fn codecs_encode<'p>(p: &'p Pickle<'_>, o: &Object) -> Result<Data<'p>, String> {
     let text = o
         .args
         .first()

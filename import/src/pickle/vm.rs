@@ -117,7 +117,8 @@ impl<'a> Vm<'a> {
             Value::Tuple(v) | Value::List(v) | Value::Set(v) => v.len() * 4,
             Value::Dict(v) => v.len() * 8,
             Value::Object(o) => o.args.len() * 4,
-            Value::Array(a) => a.data.len() + a.shape.len() * 8,
+            // The element bytes stay in the stream: only the shape is allocated.
+            Value::Array(a) => a.shape.len() * 8,
             _ => 0,
         };
         self.charge(std::mem::size_of::<Value>() + payload)?;
@@ -289,6 +290,7 @@ impl<'a> Vm<'a> {
             values: std::mem::take(&mut self.values),
             root: wrapper,
             protocol: 0,
+            stream: self.data,
         };
         let parsed = numpy::wrapper_header(&view, wrapper);
         self.values = view.values;
@@ -314,14 +316,13 @@ impl<'a> Vm<'a> {
                     self.data.len() - self.pos
                 ))
             })?;
-        let data = self.take(size)?;
-        self.afford(size)?;
-        let data = data.to_vec();
+        let start = self.pos;
+        self.take(size)?;
         self.new_value(Value::Array(RawArray {
             dtype: header.dtype,
             shape: header.shape,
             fortran: header.fortran,
-            data,
+            data: start..start + size,
         }))
     }
 

@@ -9,7 +9,7 @@ use super::{
     attr, bad, normalise_row, read_schema, read_tree, source, usize_attr, Schema, SklearnError,
     SklearnForest, SklearnTree, ESTIMATORS,
 };
-use crate::pickle::{Pickle, Role, Value};
+use crate::pickle::{Id, Pickle, Role, Value};
 
 /// Parses `major.minor` from a version string such as `1.9.1` or `1.4.dev0`.
 fn version_at_least(version: Option<&str>, major: u32, minor: u32) -> bool {
@@ -25,9 +25,44 @@ fn version_at_least(version: Option<&str>, major: u32, minor: u32) -> bool {
     (a, b) >= (major, minor)
 }
 
+/// The trees of an estimator, still in the pickle: each tree's attribute path
+/// (`estimators_[3].tree_`) and the id of its `Tree` object, in estimator order.
+type TreeObjects = Vec<(String, Id)>;
+
 impl SklearnForest {
     /// Reads the estimator at the pickle's root.
-    pub fn from_pickle(p: &Pickle) -> Result<Self, SklearnError> {
+    pub fn from_pickle(p: &Pickle<'_>) -> Result<Self, SklearnError> {
+        let (mut forest, objects) = Self::read_estimator(p)?;
+        forest.trees = objects
+            .iter()
+            .map(|(path, id)| read_tree(p, *id, path, forest.n_features))
+            .collect::<Result<_, _>>()?;
+        Ok(forest)
+    }
+
+    /// [`Self::from_pickle`] then [`Self::to_ensemble`], one tree at a time: each tree's
+    /// records are parsed, translated and dropped before the next is read, so that the
+    /// parsed records of a whole forest (about the size of the ensemble itself for a
+    /// deep one) are never in memory beside the ensemble being built.
+    pub fn ensemble_from_pickle(p: &Pickle<'_>, container: &str) -> Result<Ensemble, SklearnError> {
+        let (forest, objects) = Self::read_estimator(p)?;
+        let width = forest.leaf_width();
+        let mut trees = Vec::with_capacity(objects.len());
+        let mut with_missing_field = true;
+        for (t, (path, id)) in objects.iter().enumerate() {
+            let tree = read_tree(p, *id, path, forest.n_features)?;
+            with_missing_field &= tree.has_missing_field;
+            trees.push(Tree {
+                nodes: forest.tree_nodes(t, &tree, width)?,
+                output: 0,
+                stats: tree.into_stats(),
+            });
+        }
+        Ok(forest.ensemble(trees, with_missing_field, container))
+    }
+
+    /// The estimator's attributes, with no trees yet, and where its trees are.
+    fn read_estimator(p: &Pickle<'_>) -> Result<(Self, TreeObjects), SklearnError> {
         let root = p.root;
         let unsupported = || SklearnError::UnsupportedEstimator {
             class: p.type_name(root),
@@ -56,10 +91,10 @@ impl SklearnForest {
             feature_names,
             classes,
         } = read_schema(p, root, name)?;
-        let trees = if name.starts_with("RandomForest") || name.starts_with("ExtraTrees") {
+        let objects = if name.starts_with("RandomForest") || name.starts_with("ExtraTrees") {
             let list = attr(p, root, "", "estimators_")?;
             let items = match p.get(list) {
-                Value::List(v) => v.clone(),
+                Value::List(v) => v,
                 _ => {
                     return Err(bad(
                         "estimators_",
@@ -70,7 +105,7 @@ impl SklearnForest {
             if items.is_empty() {
                 return Err(bad("estimators_", "the forest has no trees"));
             }
-            let mut trees = Vec::with_capacity(items.len());
+            let mut objects = Vec::with_capacity(items.len());
             for (i, &e) in items.iter().enumerate() {
                 let path = format!("estimators_[{i}].");
                 let est = p.object(e).map(|o| p.class_of(o));
@@ -81,36 +116,38 @@ impl SklearnForest {
                     ));
                 }
                 let tree = attr(p, e, &path, "tree_")?;
-                trees.push(read_tree(p, tree, &format!("{path}tree_"), n_features)?);
+                objects.push((format!("{path}tree_"), tree));
             }
-            trees
+            objects
         } else {
-            vec![read_tree(
-                p,
-                attr(p, root, "", "tree_")?,
-                "tree_",
-                n_features,
-            )?]
+            vec![("tree_".to_string(), attr(p, root, "", "tree_")?)]
         };
         let splitter = p
             .attr(root, "splitter")
             .and_then(|s| p.as_str(s))
             .map(str::to_owned);
-        Ok(SklearnForest {
+        let forest = SklearnForest {
             class: name,
             version,
             n_features,
             feature_names,
             classes,
-            trees,
+            trees: Vec::new(),
             splitter,
-        })
+        };
+        Ok((forest, objects))
     }
 
     /// Whether the scikit-learn that wrote this model accepts NaN at predict time.
     pub fn accepts_missing(&self) -> bool {
+        self.accepts_missing_if(self.trees.iter().all(|t| t.has_missing_field))
+    }
+
+    /// [`Self::accepts_missing`], given whether every tree's node layout has
+    /// `missing_go_to_left`.
+    fn accepts_missing_if(&self, with_missing_field: bool) -> bool {
         let v = self.version.as_deref();
-        if !self.trees.iter().all(|t| t.has_missing_field) {
+        if !with_missing_field {
             return false;
         }
         let best = self.splitter.as_deref() == Some("best");
@@ -133,7 +170,28 @@ impl SklearnForest {
     /// a shared subtree, which only a walk finds: [`crate::convert`]'s encoding is that
     /// walk.
     pub fn to_ensemble(&self, container: &str) -> Result<Ensemble, SklearnError> {
-        let allow_missing = self.accepts_missing();
+        let width = self.leaf_width();
+        let mut trees = Vec::with_capacity(self.trees.len());
+        for (t, tree) in self.trees.iter().enumerate() {
+            trees.push(Tree {
+                nodes: self.tree_nodes(t, tree, width)?,
+                output: 0,
+                stats: tree.stats(),
+            });
+        }
+        let with_missing_field = self.trees.iter().all(|t| t.has_missing_field);
+        Ok(self.ensemble(trees, with_missing_field, container))
+    }
+
+    /// Values in each leaf: the number of classes, or 1 for a regressor.
+    fn leaf_width(&self) -> usize {
+        self.classes.as_ref().map_or(1, |c| c.len())
+    }
+
+    /// The ensemble of the translated `trees`; `with_missing_field` says whether every
+    /// tree's node layout has `missing_go_to_left`.
+    fn ensemble(&self, trees: Vec<Tree>, with_missing_field: bool, container: &str) -> Ensemble {
+        let allow_missing = self.accepts_missing_if(with_missing_field);
         let features = (0..self.n_features)
             .map(|i| {
                 let mut f = Feature::named(match &self.feature_names {
@@ -144,29 +202,19 @@ impl SklearnForest {
                 f
             })
             .collect();
-        let (task, width) = match &self.classes {
-            None => (Task::Regression, 1),
-            Some(c) => (c.task(), c.len()),
+        let task = match &self.classes {
+            None => Task::Regression,
+            Some(c) => c.task(),
         };
-        let normalise = self.classes.is_some() && !self.leaves_are_fractions();
-        let mut trees = Vec::with_capacity(self.trees.len());
-        for (t, tree) in self.trees.iter().enumerate() {
-            let nodes = self.tree_nodes(t, tree, width, normalise)?;
-            trees.push(Tree {
-                nodes,
-                output: 0,
-                stats: tree.stats(),
-            });
-        }
-        Ok(Ensemble {
+        Ensemble {
             features,
             task,
             aggregation: Aggregation::Average,
             comparison: Comparison::F32LessEqual,
-            leaf_width: width,
+            leaf_width: self.leaf_width(),
             trees,
             source: source(self.class, self.version.as_deref(), container),
-        })
+        }
     }
 
     /// Tree `t` as nodes: leaves of `width` values (normalised when they are counts),
@@ -176,13 +224,10 @@ impl SklearnForest {
         t: usize,
         tree: &SklearnTree,
         width: usize,
-        normalise: bool,
     ) -> Result<Vec<Node>, SklearnError> {
+        let normalise = self.classes.is_some() && !self.leaves_are_fractions();
         let path = |i: usize| {
-            if self.trees.len() == 1
-                && !self.class.contains("Forest")
-                && !self.class.contains("Trees")
-            {
+            if !self.class.contains("Forest") && !self.class.contains("Trees") {
                 format!("tree_.nodes[{i}]")
             } else {
                 format!("estimators_[{t}].tree_.nodes[{i}]")

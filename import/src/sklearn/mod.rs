@@ -144,6 +144,14 @@ impl SklearnTree {
             leaf_ids: Vec::new(),
         })
     }
+
+    /// [`Self::stats`], taking the covers instead of copying them.
+    pub(crate) fn into_stats(self) -> Option<NodeStats> {
+        (!self.cover.is_empty()).then_some(NodeStats {
+            cover: self.cover,
+            leaf_ids: Vec::new(),
+        })
+    }
 }
 
 fn bad(path: impl Into<String>, reason: impl Into<String>) -> SklearnError {

@@ -41,9 +41,9 @@ fn read(
         return Err(ImportError::UnknownFormat);
     };
     let data = container::decompress(bytes, compression, options.max_decompressed)?;
-    // One memory budget per model: what the pickle allocates (its byte strings and
-    // arrays are copies) comes on top of the stream it reads, so that a small file
-    // expanding to a stream within the cap cannot double it.
+    // One memory budget per model: what the pickle allocates (its byte strings are
+    // copies; joblib arrays are read in place) comes on top of the stream it reads, so
+    // that a small file expanding to a stream within the cap cannot double it.
     let mut limits = options.pickle_limits;
     limits.max_alloc = limits
         .max_alloc
@@ -62,6 +62,6 @@ fn read(
     if is_boosting(&p) {
         Ok(SklearnBoosting::from_pickle(&p)?.to_ensemble(&container)?)
     } else {
-        Ok(SklearnForest::from_pickle(&p)?.to_ensemble(&container)?)
+        Ok(SklearnForest::ensemble_from_pickle(&p, &container)?)
     }
 }

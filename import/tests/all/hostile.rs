@@ -276,7 +276,8 @@ fn wrapper_claiming(shape: &[u64]) -> Vec<u8> {
 #[test]
 fn huge_array_claims_are_refused_before_allocating() {
     // Sanity: a claim matching the 16 bytes present is read as an array.
-    let ok = pickle::run(&wrapper_claiming(&[2]), true, pickle::Limits::default()).unwrap();
+    let stream = wrapper_claiming(&[2]);
+    let ok = pickle::run(&stream, true, pickle::Limits::default()).unwrap();
     assert_eq!(
         numpy::array(&ok, ok.root).unwrap().to_f64().unwrap(),
         [0.0, 0.0]

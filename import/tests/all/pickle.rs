@@ -4,9 +4,9 @@
 use edgewood_import::pickle::{self, numpy, Limits, PickleError, Value};
 use edgewood_import::sklearn::{normalise_row, numpy_sum};
 
-use crate::util::PickleWriter;
+use crate::util::{fixture, PickleWriter};
 
-fn run(bytes: &[u8]) -> Result<pickle::Pickle, PickleError> {
+fn run(bytes: &[u8]) -> Result<pickle::Pickle<'_>, PickleError> {
     pickle::run(bytes, true, Limits::default())
 }
 
@@ -28,7 +28,8 @@ fn scalars_strings_and_containers() {
         .op(b'G');
     w.0.extend_from_slice(&1.5f64.to_be_bytes());
     w.str("héllo").op(b'N').op(0x88).op(b'l');
-    let p = run(&w.stop()).unwrap();
+    let stream = w.stop();
+    let p = run(&stream).unwrap();
     let items = p.as_seq(p.root).unwrap();
     assert_eq!(p.as_i64(items[0]), Some(-5));
     assert_eq!(p.as_i64(items[1]), Some(200));
@@ -45,7 +46,8 @@ fn memo_references_share_one_value() {
     // d = {}; memoize; d['k'] = d is a cycle: built, not followed.
     let mut w = PickleWriter::new(4);
     w.op(b'}').op(0x94).str("k").op(b'h').op(0).op(b's');
-    let p = run(&w.stop()).unwrap();
+    let stream = w.stop();
+    let p = run(&stream).unwrap();
     assert_eq!(p.dict_get(p.root, "k"), Some(p.root));
     // [x, x, x] where x is a large string: stored once.
     let mut w = PickleWriter::new(4);
@@ -58,7 +60,8 @@ fn memo_references_share_one_value() {
         .op(b'h')
         .op(0)
         .op(b'e');
-    let p = run(&w.stop()).unwrap();
+    let stream = w.stop();
+    let p = run(&stream).unwrap();
     let items = p.as_seq(p.root).unwrap();
     assert_eq!(items.len(), 3);
     assert!(items.iter().all(|&i| i == items[0]));
@@ -128,7 +131,8 @@ fn reduce_and_build_only_record() {
         .int(1)
         .op(b's')
         .op(b'b');
-    let p = run(&w.stop()).unwrap();
+    let stream = w.stop();
+    let p = run(&stream).unwrap();
     let o = p.object(p.root).unwrap();
     assert_eq!(p.class_of(o).path(), "numpy.ndarray");
     assert_eq!(p.attr(p.root, "a").and_then(|a| p.as_i64(a)), Some(1));
@@ -181,29 +185,34 @@ fn numpy_arrays_of_each_kind() {
         .iter()
         .flat_map(|v| v.to_le_bytes())
         .collect();
-    let p = run(&reconstructed("f8", "<", -1, &[2], &data)).unwrap();
+    let stream = reconstructed("f8", "<", -1, &[2], &data);
+    let p = run(&stream).unwrap();
     assert_eq!(
         numpy::array(&p, p.root).unwrap().to_f64().unwrap(),
         [1.0, -2.5]
     );
     // Big-endian int32.
     let data: Vec<u8> = [7i32, -1].iter().flat_map(|v| v.to_be_bytes()).collect();
-    let p = run(&reconstructed("i4", ">", -1, &[2], &data)).unwrap();
+    let stream = reconstructed("i4", ">", -1, &[2], &data);
+    let p = run(&stream).unwrap();
     assert_eq!(numpy::array(&p, p.root).unwrap().to_i64().unwrap(), [7, -1]);
     // Fixed-width unicode, 3 characters per cell.
     let data: Vec<u8> = "ab\0xyz"
         .chars()
         .flat_map(|c| (c as u32).to_le_bytes())
         .collect();
-    let p = run(&reconstructed("U3", "<", 12, &[2], &data)).unwrap();
+    let stream = reconstructed("U3", "<", 12, &[2], &data);
+    let p = run(&stream).unwrap();
     let a = numpy::array(&p, p.root).unwrap();
     assert_eq!(numpy::strings(&p, &a).unwrap(), ["ab", "xyz"]);
     // A shape that does not match the data.
-    let p = run(&reconstructed("f8", "<", -1, &[3], &[0; 16])).unwrap();
+    let stream = reconstructed("f8", "<", -1, &[3], &[0; 16]);
+    let p = run(&stream).unwrap();
     let err = numpy::array(&p, p.root).unwrap_err();
     assert!(err.contains("needs 24 bytes, the pickle holds 16"), "{err}");
     // Unsupported dtypes are named.
-    let p = run(&reconstructed("c16", "<", -1, &[1], &[0; 16])).unwrap();
+    let stream = reconstructed("c16", "<", -1, &[1], &[0; 16]);
+    let p = run(&stream).unwrap();
     assert!(numpy::array(&p, p.root)
         .unwrap_err()
         .contains("unsupported dtype \"c16\""));
@@ -240,4 +249,35 @@ fn numpy_summation_order_matches_numpy() {
     }
     assert_eq!(normalise_row(&[0.0, 0.0]), [0.0, 0.0]);
     assert_eq!(normalise_row(&[1.0, 3.0]), [0.25, 0.75]);
+}
+
+/// Issue 16: joblib's array bytes are read in place, not copied, so that a forest's
+/// node arrays (nearly all of its file) are in memory once. Every array's bytes, and
+/// those `numpy::array` gives for the trees' `nodes` and `values`, lie inside the
+/// stream the pickle ran on; a copy would lie elsewhere.
+#[test]
+fn joblib_arrays_are_read_in_place() {
+    let stream = fixture("iris_rf10.joblib");
+    let inside = |b: &[u8]| {
+        let (s, r) = (stream.as_ptr_range(), b.as_ptr_range());
+        !b.is_empty() && s.start <= r.start && r.end <= s.end
+    };
+    let p = run(&stream).unwrap();
+    let mut arrays = 0;
+    for v in &p.values {
+        if let Value::Array(a) = v {
+            assert!(inside(p.bytes_of(a)), "{a:?}");
+            arrays += 1;
+        }
+    }
+    // classes_ and each of the ten trees' nodes and values.
+    assert!(arrays >= 21, "{arrays} arrays");
+    let estimators = p.attr(p.root, "estimators_").unwrap();
+    for &e in p.as_seq(estimators).unwrap() {
+        let tree = p.attr(e, "tree_").unwrap();
+        for key in ["nodes", "values"] {
+            let a = numpy::array(&p, p.attr(tree, key).unwrap()).unwrap();
+            assert!(inside(a.bytes()), "{key}");
+        }
+    }
 }

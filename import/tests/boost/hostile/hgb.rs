@@ -14,7 +14,7 @@ mod file {
         std::fs::read(crate::common::fixtures().join("skl_hgb_categorical.joblib")).unwrap()
     }
 
-    pub fn pickle(b: &[u8]) -> Pickle {
+    pub fn pickle(b: &[u8]) -> Pickle<'_> {
         run(b, true, Limits::default()).unwrap()
     }
 
