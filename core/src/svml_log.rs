@@ -12,9 +12,11 @@
 //! `log1p` first forms `1 + x` and carries its rounding error, scaled by `2^-e`, into
 //! `R`. Every fused step is `libm::fma`, exact on every target.
 //!
-//! Arguments off the main path (zero, negative, subnormal, infinite or NaN, and
-//! `log1p` beyond 1e300) take SVML's scalar fallback there; here they go to `libm`,
-//! whose results may differ. Softmax probabilities never meet them.
+//! Arguments off the main path (zero, negative, infinite; for `log1p`, −1 and below or
+//! infinite) take SVML's scalar fallback, whose results are the standard ones (−inf,
+//! NaN, +inf), returned here directly. Subnormal arguments stay on the main path, as in
+//! SVML (`vgetexppd` and `vgetmantpd` normalise them). Softmax probabilities never meet
+//! any of these.
 
 use libm::fma;
 
@@ -44,8 +46,18 @@ static MINUS_LOG_C: [u64; 16] = [
 
 /// `__svml_log8` (numpy 1.x).
 pub fn log_la(x: f64) -> f64 {
-    if !(f64::MIN_POSITIVE..f64::INFINITY).contains(&x) {
-        return libm::log(x);
+    if x.is_nan() {
+        return x;
+    }
+    if x <= 0.0 {
+        return if x == 0.0 {
+            f64::NEG_INFINITY
+        } else {
+            f64::NAN
+        };
+    }
+    if x == f64::INFINITY {
+        return x;
     }
     let (e, m) = exponent_mantissa(x);
     let c = reciprocal(m);
@@ -56,9 +68,24 @@ pub fn log_la(x: f64) -> f64 {
 
 /// `__svml_log1p8` (numpy 1.x).
 pub fn log1p_la(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    if x <= -1.0 {
+        return if x == -1.0 {
+            f64::NEG_INFINITY
+        } else {
+            f64::NAN
+        };
+    }
     // (Below 2^1000 the scaled rounding error below stays a normal number.)
-    if !(0.0..1e300).contains(&x) {
-        return libm::log1p(x);
+    if x >= 1e300 {
+        return if x == f64::INFINITY {
+            x
+        } else {
+            // Not reached by softmax rows; log(1 + x) = log(x) to double precision.
+            log_la(x)
+        };
     }
     let sum = 1.0 + x;
     let (high, low) = if x > 1.0 { (x, 1.0) } else { (1.0, x) };
@@ -69,21 +96,35 @@ pub fn log1p_la(x: f64) -> f64 {
     let scaled_error = error * f64::from_bits(((1023 - e) as u64) << 52);
     // R = c·(m + error·2^-e) − 1
     let r = fma(scaled_error, c, fma(c, m, -1.0));
-    // SVML ORs in the sign of x, which is + here.
-    log_from(e, c, r)
+    // SVML ORs in the sign of x: log1p(−0) is −0.
+    let y = log_from(e, c, r);
+    if x.is_sign_negative() && y == 0.0 {
+        -0.0
+    } else {
+        y
+    }
 }
 
-/// `(e, m)` with `x = 2^e·m`, `m` in `[1, 2)`, for a normal positive `x`.
+/// `(e, m)` with `x = 2^e·m`, `m` in `[1, 2)`, for a finite positive `x` (subnormals
+/// normalised, as `vgetexppd` and `vgetmantpd` do).
 fn exponent_mantissa(x: f64) -> (i64, f64) {
+    const FRACTION: u64 = 0x000f_ffff_ffff_ffff;
     let bits = x.to_bits();
-    let e = (bits >> 52) as i64 - 1023;
-    let m = f64::from_bits(bits & 0x000f_ffff_ffff_ffff | 0x3ff0_0000_0000_0000);
-    (e, m)
+    let (e, fraction) = if bits >> 52 == 0 {
+        let shift = bits.leading_zeros() - 11;
+        (-1022 - i64::from(shift), (bits << shift) & FRACTION)
+    } else {
+        ((bits >> 52) as i64 - 1023, bits & FRACTION)
+    };
+    (e, f64::from_bits(fraction | 0x3ff0_0000_0000_0000))
 }
 
 /// `vrcp14pd(m)` rounded to 5 fraction bits, to nearest (`vrndscalepd $88`).
 fn reciprocal(m: f64) -> f64 {
-    libm::rint(crate::rcp14::rcp14(m) * 32.0) / 32.0
+    // rcp14·32 is in (16, 32]: adding and taking off 2^52 rounds it to an integer,
+    // ties to even.
+    const ROUND: f64 = 4_503_599_627_370_496.0;
+    (crate::rcp14::rcp14(m) * 32.0 + ROUND - ROUND) / 32.0
 }
 
 /// `e·ln2 − log(c) + log(1 + R)`.

@@ -148,15 +148,22 @@ fn svml_exp_accuracy_and_known_values() {
     }
 }
 
-/// SVML's `log` and `log1p` (numpy 1) against libm: within a few ulp, exact at powers
-/// of two and at 0.
+/// SVML's `log` and `log1p` (numpy 1) against libm: within a few ulp (subnormal and
+/// negative arguments too), exact at powers of two and at 0, and the special values.
 #[test]
 fn svml_log_accuracy_and_known_values() {
     let mut worst = (0, 0);
-    for x in uniform(200_000, 1.0, 3.0).chain(uniform(100_000, 0.0, 1e6)) {
+    let subnormals = uniform(10_000, 1.0, 1e6).map(|x| x * 5e-324);
+    for x in uniform(200_000, 1.0, 3.0)
+        .chain(uniform(100_000, 0.0, 1e6))
+        .chain(subnormals)
+    {
         if x > 0.0 {
             worst.0 = worst.0.max(ulps(svml_log::log_la(x), libm::log(x)));
         }
+        worst.1 = worst.1.max(ulps(svml_log::log1p_la(x), libm::log1p(x)));
+    }
+    for x in uniform(100_000, -0.999, 0.0) {
         worst.1 = worst.1.max(ulps(svml_log::log1p_la(x), libm::log1p(x)));
     }
     assert!(
@@ -171,6 +178,13 @@ fn svml_log_accuracy_and_known_values() {
     assert_eq!(svml_log::log1p_la(0.0), 0.0);
     assert_eq!(svml_log::log1p_la(1.0), std::f64::consts::LN_2);
     assert_eq!(svml_log::log1p_la(1e-300), 1e-300);
+    assert_eq!(svml_log::log_la(0.0), f64::NEG_INFINITY);
+    assert_eq!(svml_log::log_la(f64::INFINITY), f64::INFINITY);
+    assert!(svml_log::log_la(-1.0).is_nan() && svml_log::log_la(f64::NAN).is_nan());
+    assert_eq!(svml_log::log1p_la(-1.0), f64::NEG_INFINITY);
+    assert!(svml_log::log1p_la(-2.0).is_nan());
+    assert_eq!(svml_log::log1p_la(-0.0).to_bits(), (-0.0f64).to_bits());
+    assert_eq!(svml_log::log1p_la(f64::INFINITY), f64::INFINITY);
 }
 
 /// The `vrcp14pd` model: within 2^-14 of `1/m`, exact on powers of two, and the
