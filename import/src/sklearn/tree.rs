@@ -100,7 +100,9 @@ fn read_records(
             .ok_or_else(|| bad(format!("{nodes_path}[{i}].{}", f.name), "not an integer"))
     };
     let mut records = Vec::with_capacity(node_count);
-    let mut cover = Vec::new();
+    // Exactly sized: the covers become the tree's statistics as they are, and a vector
+    // grown by doubling would keep up to twice their size for the rest of the import.
+    let mut cover = Vec::with_capacity(if weighted.is_some() { node_count } else { 0 });
     for i in 0..node_count {
         let base = i * size;
         if let Some(w) = weighted {
