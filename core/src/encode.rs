@@ -8,8 +8,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::ensemble::{
-    f32_at_or_below, Aggregation, Comparison, Ensemble, Link, LogSumExp, Node, SplitTest, Task,
-    MAX_CATEGORY,
+    f32_at_or_below, Aggregation, Comparison, Ensemble, Link, LogSumExp, Node, RowSum, SplitTest,
+    Task, MAX_CATEGORY,
 };
 use crate::error::EncodeError;
 use crate::layout::*;
@@ -430,7 +430,8 @@ pub(crate) fn link_code(link: Link) -> u8 {
         Link::Softmax => 2,
         Link::Exp => 3,
         Link::ScaledSigmoid(_) => LINK_SCALED_SIGMOID,
-        Link::SoftmaxSvml => LINK_SOFTMAX_SVML,
+        Link::SoftmaxSvml(RowSum::InOrder) => LINK_SOFTMAX_SVML,
+        Link::SoftmaxSvml(RowSum::Pairwise) => LINK_SOFTMAX_SVML_PAIRWISE,
         Link::LogSumExp(LogSumExp::LogOfSum) => LINK_LOGSUMEXP_LOG_OF_SUM,
         Link::LogSumExp(LogSumExp::Log1pOfRest) => LINK_LOGSUMEXP_LOG1P_OF_REST,
         Link::SoftmaxCatBoost => LINK_SOFTMAX_CATBOOST,

@@ -104,15 +104,29 @@ pub enum Link {
     ScaledSigmoid(f64),
     /// scikit-learn's softmax (`exp(x_i - max) / Σ exp(x_j - max)`) as numpy 2 computes
     /// it on CPUs with AVX-512, whose `exp` is Intel SVML's
-    /// ([`crate::svml_exp::exp_ha`]): scikit-learn's multiclass `HalfMultinomialLoss`.
-    SoftmaxSvml,
+    /// ([`crate::svml_exp::exp_ha`]), the sum in numpy's order for the layout of the
+    /// model's raw predictions: scikit-learn's multiclass `HalfMultinomialLoss`.
+    SoftmaxSvml(RowSum),
     /// `exp(x_i - logsumexp(x))` with SciPy's `logsumexp` of the given kind, as numpy 1
     /// computes it on CPUs with AVX-512 ([`crate::svml_exp::exp_la`],
-    /// [`crate::svml_log`]): scikit-learn 1.0–1.3's multinomial GradientBoosting.
+    /// [`crate::svml_log`]), sums in numpy's pairwise order: scikit-learn 1.0–1.3's
+    /// multinomial GradientBoosting.
     LogSumExp(LogSumExp),
     /// CatBoost's MultiClass softmax, whose `exp` is fmath's fast `expd`
     /// ([`crate::fmath_exp`]).
     SoftmaxCatBoost,
+}
+
+/// The order in which numpy sums a row of a 2-D array (`sum(axis=1)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowSum {
+    /// In order, left to right: a Fortran-ordered array, whose rows numpy sums by
+    /// adding column after column (HistGradientBoosting's raw predictions).
+    InOrder,
+    /// numpy's pairwise summation: a C-ordered array (GradientBoosting's raw
+    /// predictions). In order below 8 values; from 8, eight running sums combined as
+    /// `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`, then the rest in order.
+    Pairwise,
 }
 
 /// SciPy's two formulas for `logsumexp` (of a row `x` with maximum `max`).
@@ -136,7 +150,10 @@ impl core::fmt::Display for Link {
             Link::Softmax => f.write_str("softmax"),
             Link::Exp => f.write_str("exp"),
             Link::ScaledSigmoid(s) => write!(f, "sigmoid({s} x)"),
-            Link::SoftmaxSvml => f.write_str("softmax (numpy AVX-512 exp)"),
+            Link::SoftmaxSvml(RowSum::InOrder) => f.write_str("softmax (numpy AVX-512 exp)"),
+            Link::SoftmaxSvml(RowSum::Pairwise) => {
+                f.write_str("softmax (numpy AVX-512 exp, pairwise sum)")
+            }
             Link::LogSumExp(LogSumExp::LogOfSum) => {
                 f.write_str("exp(x - logsumexp) (SciPy < 1.15, numpy 1 AVX-512)")
             }

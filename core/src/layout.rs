@@ -70,8 +70,10 @@ pub const NODE_FLAGS_KNOWN: u16 = 511;
 
 /// §4 Link code of [`crate::Link::ScaledSigmoid`]; its scale follows the base margins.
 pub const LINK_SCALED_SIGMOID: u8 = 4;
-/// §1 Link code of [`crate::Link::SoftmaxSvml`].
+/// §1 Link code of [`crate::Link::SoftmaxSvml`] with [`crate::RowSum::InOrder`].
 pub const LINK_SOFTMAX_SVML: u8 = 5;
+/// §1 Link code of [`crate::Link::SoftmaxSvml`] with [`crate::RowSum::Pairwise`].
+pub const LINK_SOFTMAX_SVML_PAIRWISE: u8 = 9;
 /// §1 Link code of [`crate::Link::LogSumExp`] with [`crate::LogSumExp::LogOfSum`].
 pub const LINK_LOGSUMEXP_LOG_OF_SUM: u8 = 6;
 /// §1 Link code of [`crate::Link::LogSumExp`] with [`crate::LogSumExp::Log1pOfRest`].

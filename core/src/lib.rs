@@ -62,7 +62,7 @@ pub mod svml_log;
 
 pub use ensemble::{
     f32_at_or_below, next_down_f32, Aggregation, Comparison, Ensemble, Feature, Link, LogSumExp,
-    Missing, Node, NodeStats, SplitTest, Task, Tree, MAX_CATEGORY, ZERO_THRESHOLD,
+    Missing, Node, NodeStats, RowSum, SplitTest, Task, Tree, MAX_CATEGORY, ZERO_THRESHOLD,
 };
 pub use error::{EncodeError, FormatError, InputError, PredictError};
 pub use explain::{Explainer, ExplanationSpace};

@@ -9,7 +9,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::ensemble::{Link, LogSumExp};
+use crate::ensemble::{Link, LogSumExp, RowSum};
 use crate::error::FormatError;
 use crate::layout::*;
 
@@ -131,7 +131,8 @@ impl<'a> Model<'a> {
             3 => Link::Exp,
             // The scale is read from §4 below, once the section is known.
             LINK_SCALED_SIGMOID => Link::ScaledSigmoid(1.0),
-            LINK_SOFTMAX_SVML => Link::SoftmaxSvml,
+            LINK_SOFTMAX_SVML => Link::SoftmaxSvml(RowSum::InOrder),
+            LINK_SOFTMAX_SVML_PAIRWISE => Link::SoftmaxSvml(RowSum::Pairwise),
             LINK_LOGSUMEXP_LOG_OF_SUM => Link::LogSumExp(LogSumExp::LogOfSum),
             LINK_LOGSUMEXP_LOG1P_OF_REST => Link::LogSumExp(LogSumExp::Log1pOfRest),
             LINK_SOFTMAX_CATBOOST => Link::SoftmaxCatBoost,

@@ -411,7 +411,7 @@ impl<'a> Model<'a> {
                     v.iter_mut().for_each(|x| *x /= sum);
                 }
             }
-            Link::SoftmaxSvml => crate::softmax::numpy_svml(&mut out[..self.n_outputs]),
+            Link::SoftmaxSvml(sum) => crate::softmax::numpy_svml(&mut out[..self.n_outputs], sum),
             Link::LogSumExp(kind) => {
                 crate::softmax::scipy_logsumexp(&mut out[..self.n_outputs], kind)
             }

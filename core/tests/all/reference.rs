@@ -6,8 +6,8 @@
 
 use edgewood_core::{fmath_exp, svml_exp, svml_log};
 use edgewood_core::{
-    Aggregation, Comparison, Ensemble, Feature, Link, LogSumExp, Missing, Node, SplitTest, Task,
-    Tree, ZERO_THRESHOLD,
+    Aggregation, Comparison, Ensemble, Feature, Link, LogSumExp, Missing, Node, RowSum, SplitTest,
+    Task, Tree, ZERO_THRESHOLD,
 };
 use proptest::prelude::*;
 
@@ -135,29 +135,35 @@ pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
                 });
             }
             // The library softmaxes are float64 whatever the accumulation.
-            Link::SoftmaxSvml => {
+            Link::SoftmaxSvml(order) => {
                 let max = acc.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let e: Vec<f64> = acc.iter().map(|&a| svml_exp::exp_ha(a - max)).collect();
-                let sum = e.iter().fold(0.0, |s, x| s + x);
+                let sum = match order {
+                    RowSum::InOrder => e.iter().fold(0.0, |s, x| s + x),
+                    RowSum::Pairwise => numpy_pairwise(&e),
+                };
                 acc.iter_mut().zip(&e).for_each(|(a, x)| *a = x / sum);
             }
             Link::LogSumExp(kind) => {
                 let max = acc.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let lse = match kind {
                     LogSumExp::LogOfSum => {
-                        let e = acc.iter().map(|&a| svml_exp::exp_la(a - max));
-                        svml_log::log_la(e.fold(0.0, |s, x| s + x)) + max
+                        let e: Vec<f64> = acc.iter().map(|&a| svml_exp::exp_la(a - max)).collect();
+                        svml_log::log_la(numpy_pairwise(&e)) + max
                     }
                     LogSumExp::Log1pOfRest => {
                         let m = acc.iter().filter(|&&a| a == max).count() as f64;
-                        let e = acc.iter().map(|&a| {
-                            if a == max {
-                                0.0
-                            } else {
-                                svml_exp::exp_la(a - max)
-                            }
-                        });
-                        let rest = e.fold(0.0, |s, x| s + x);
+                        let e: Vec<f64> = acc
+                            .iter()
+                            .map(|&a| {
+                                if a == max {
+                                    0.0
+                                } else {
+                                    svml_exp::exp_la(a - max)
+                                }
+                            })
+                            .collect();
+                        let rest = numpy_pairwise(&e);
                         let rest = if rest == 0.0 { 0.0 } else { rest / m };
                         svml_log::log1p_la(rest) + svml_log::log_la(m) + max
                     }
@@ -429,7 +435,7 @@ fn shuffle(nodes: Vec<Node>, seed: u64, output: u32) -> Tree {
 
 /// Random ensembles of every kind the core supports.
 pub fn ensemble_strategy() -> impl Strategy<Value = Ensemble> {
-    (1u32..6, 2usize..5, 0u8..11, any::<bool>(), any::<bool>()).prop_flat_map(
+    (1u32..6, 2usize..5, 0u8..12, any::<bool>(), any::<bool>()).prop_flat_map(
         |(nf, n_classes, kind, wide, f32_acc)| {
             let comparison = if wide {
                 Comparison::F64LessEqual
@@ -444,7 +450,7 @@ pub fn ensemble_strategy() -> impl Strategy<Value = Ensemble> {
                 .collect();
             let classes: Vec<String> = (0..n_classes).map(|i| format!("c{i}")).collect();
             // kind: 0 forest classifier, 1 forest regressor, 2 boosted regression,
-            // 3 boosted binary, 4 and 7–10 boosted multiclass (each softmax), 5 boosted
+            // 3 boosted binary, 4 and 7–11 boosted multiclass (each softmax), 5 boosted
             // Poisson, 6 scaled sigmoid.
             let (task, width, n_out, link) = match kind {
                 0 => (
@@ -467,7 +473,7 @@ pub fn ensemble_strategy() -> impl Strategy<Value = Ensemble> {
                     1,
                     Some(Link::Sigmoid),
                 ),
-                4 | 7..=10 => (
+                4 | 7..=11 => (
                     Task::Classification {
                         classes: classes.clone(),
                         integer_labels: false,
@@ -475,7 +481,8 @@ pub fn ensemble_strategy() -> impl Strategy<Value = Ensemble> {
                     1,
                     n_classes,
                     Some(match kind {
-                        7 => Link::SoftmaxSvml,
+                        7 => Link::SoftmaxSvml(RowSum::InOrder),
+                        11 => Link::SoftmaxSvml(RowSum::Pairwise),
                         8 => Link::LogSumExp(LogSumExp::LogOfSum),
                         9 => Link::LogSumExp(LogSumExp::Log1pOfRest),
                         10 => Link::SoftmaxCatBoost,
@@ -536,4 +543,26 @@ pub fn row_strategy(n_features: usize) -> impl Strategy<Value = Vec<f64>> {
         ],
         n_features,
     )
+}
+
+/// numpy's pairwise summation of a C-ordered row, written out: eight running sums over
+/// blocks of 8 (rows of 8 to 128 values; the tests' rows are shorter than 129).
+fn numpy_pairwise(v: &[f64]) -> f64 {
+    if v.len() < 8 {
+        return v.iter().fold(0.0, |s, x| s + x);
+    }
+    assert!(v.len() <= 128);
+    let mut r: Vec<f64> = v[..8].to_vec();
+    let mut i = 8;
+    while i + 8 <= v.len() {
+        for j in 0..8 {
+            r[j] += v[i + j];
+        }
+        i += 8;
+    }
+    let mut s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for x in &v[i..] {
+        s += x;
+    }
+    s
 }

@@ -52,7 +52,7 @@ mod hgb;
 mod recoding;
 
 use edgewood_core::{
-    Aggregation, Comparison, Ensemble, Feature, Link, LogSumExp, Node, Task, Tree,
+    Aggregation, Comparison, Ensemble, Feature, Link, LogSumExp, Node, RowSum, Task, Tree,
 };
 
 use super::{attr, bad, read_schema, read_tree, source, Classes, Schema, SklearnTree};
@@ -233,8 +233,12 @@ impl SklearnBoosting {
                     Link::Sigmoid
                 } else if self.logsumexp {
                     Link::LogSumExp(scipy_logsumexp(self.version.as_deref()))
+                } else if self.float64_splits {
+                    // HistGradientBoosting's raw predictions are Fortran-ordered,
+                    // GradientBoosting's C-ordered: numpy sums their rows differently.
+                    Link::SoftmaxSvml(RowSum::InOrder)
                 } else {
-                    Link::SoftmaxSvml
+                    Link::SoftmaxSvml(RowSum::Pairwise)
                 };
                 (c.task(), link)
             }
