@@ -188,8 +188,16 @@ pub fn convert_owned(bytes: Vec<u8>, options: &ImportOptions) -> Result<Converte
             format: SourceFormat::Ewm,
         });
     }
-    let (ensemble, format) = read(&bytes, options)?;
-    drop(bytes);
+    let (reader, format) = reader::recognise(&bytes).ok_or(ImportError::UnknownFormat)?;
+    let mut ensemble = match reader.read_owned {
+        Some(read_owned) => read_owned(bytes, format, options)?,
+        None => {
+            let ensemble = (reader.read)(&bytes, format, options)?;
+            drop(bytes);
+            ensemble
+        }
+    };
+    apply_options(&mut ensemble, options)?;
     Ok(Converted {
         ewm: encode_validated(ensemble)?,
         format,

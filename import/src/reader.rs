@@ -13,7 +13,15 @@ pub(crate) struct Reader {
     /// Reads bytes that `sniff` recognised as the given format. The ensemble is not
     /// yet encoded: [`crate::convert`] applies the options, encodes and validates it.
     pub read: fn(&[u8], SourceFormat, &ImportOptions) -> Result<Ensemble, ImportError>,
+    /// Reads bytes handed over, dropping them as soon as the reader no longer needs
+    /// them (a compressed file once it is decompressed); `None`: [`Reader::read`], after
+    /// which [`crate::convert_owned`] drops them.
+    pub read_owned: Option<ReadOwned>,
 }
+
+/// [`Reader::read_owned`]: what [`Reader::read`] does, with the bytes handed over.
+pub(crate) type ReadOwned =
+    fn(Vec<u8>, SourceFormat, &ImportOptions) -> Result<Ensemble, ImportError>;
 
 /// Every reader, in the order they are tried. The text formats come first: their
 /// sniffers look for a marker (`"learner"`, a `tree` line, `TreeEnsemble`), while a

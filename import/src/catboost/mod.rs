@@ -205,6 +205,7 @@ pub(crate) const READER: Reader = Reader {
         }
     },
     read: read_unchecked,
+    read_owned: None,
 };
 
 fn read_unchecked(

@@ -136,6 +136,7 @@ pub fn read(bytes: &[u8]) -> Result<Ensemble, ImportError> {
 pub(crate) const READER: Reader = Reader {
     sniff: |bytes| sniff(bytes).then_some(SourceFormat::LightGbm),
     read: |bytes, _, _| read_unchecked(bytes),
+    read_owned: None,
 };
 
 fn read_unchecked(bytes: &[u8]) -> Result<Ensemble, ImportError> {

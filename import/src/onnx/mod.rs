@@ -125,6 +125,7 @@ pub fn read(bytes: &[u8]) -> Result<Ensemble, ImportError> {
 pub(crate) const READER: Reader = Reader {
     sniff: |bytes| sniff(bytes).then_some(SourceFormat::Onnx),
     read: |bytes, _, _| read_unchecked(bytes),
+    read_owned: None,
 };
 
 fn read_unchecked(bytes: &[u8]) -> Result<Ensemble, ImportError> {

@@ -2,6 +2,8 @@
 //! compression) is decompressed, run by the pickle VM, and read as a forest or a
 //! gradient-boosting model.
 
+use std::borrow::Cow;
+
 use edgewood_core::Ensemble;
 
 use super::boosting::{is_boosting, SklearnBoosting};
@@ -11,7 +13,11 @@ use crate::reader::Reader;
 use crate::{pickle, ImportError, ImportOptions, SourceFormat};
 
 /// Recognises and reads scikit-learn pickles.
-pub(crate) const READER: Reader = Reader { sniff, read };
+pub(crate) const READER: Reader = Reader {
+    sniff,
+    read,
+    read_owned: Some(read_owned),
+};
 
 /// A compressed joblib file is recognised when its first decompressed bytes are a
 /// pickle header (PROTO 2–5).
@@ -41,6 +47,34 @@ fn read(
         return Err(ImportError::UnknownFormat);
     };
     let data = container::decompress(bytes, compression, options.max_decompressed)?;
+    read_stream(&data, compression, options)
+}
+
+/// [`read`], dropping a compressed file once it is decompressed: the compressed and the
+/// decompressed stream are not kept together while the trees are read.
+fn read_owned(
+    bytes: Vec<u8>,
+    format: SourceFormat,
+    options: &ImportOptions,
+) -> Result<Ensemble, ImportError> {
+    let SourceFormat::SklearnPickle(compression) = format else {
+        return Err(ImportError::UnknownFormat);
+    };
+    let data = match container::decompress(&bytes, compression, options.max_decompressed)? {
+        Cow::Borrowed(_) => return read_stream(&bytes, compression, options),
+        Cow::Owned(data) => data,
+    };
+    drop(bytes);
+    read_stream(&data, compression, options)
+}
+
+/// Runs the pickle stream `data` (decompressed from a file of `compression`) and reads
+/// the estimator it holds.
+fn read_stream(
+    data: &[u8],
+    compression: Compression,
+    options: &ImportOptions,
+) -> Result<Ensemble, ImportError> {
     // One memory budget per model: what the pickle allocates (its byte strings are
     // copies; joblib arrays are read in place) comes on top of the stream it reads, so
     // that a small file expanding to a stream within the cap cannot double it.
@@ -48,7 +82,7 @@ fn read(
     limits.max_alloc = limits
         .max_alloc
         .min(options.max_decompressed.saturating_sub(data.len()));
-    let p = pickle::run(&data, true, limits).map_err(super::error::from_pickle)?;
+    let p = pickle::run(data, true, limits).map_err(super::error::from_pickle)?;
     let joblib = p
         .values
         .iter()

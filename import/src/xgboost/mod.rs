@@ -173,6 +173,7 @@ pub(crate) const READER: Reader = Reader {
         })
     },
     read: |bytes, _, _| read_unchecked(bytes),
+    read_owned: None,
 };
 
 fn read_unchecked(bytes: &[u8]) -> Result<Ensemble, ImportError> {
