@@ -52,6 +52,7 @@ pub mod iris;
 #[allow(missing_docs)] // Offsets are documented in FORMAT.md.
 pub mod layout;
 mod model;
+mod oblivious;
 mod predict;
 mod prepared;
 pub mod rcp14;

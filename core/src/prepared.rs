@@ -17,12 +17,17 @@
 //! `start`/`finish`, so a prepared model's answers are bit-identical to the model's.
 //! Models with rule nodes (categorical sets, LightGBM's zero-as-missing) keep the
 //! model's own walk.
+//!
+//! A model whose every tree is oblivious (one split per level, as CatBoost's are)
+//! takes neither node walk: [`Oblivious`] finds each leaf as the bit pattern of the
+//! row's answers, level by level.
 
 use alloc::vec::Vec;
 
 use crate::error::{FormatError, PredictError};
 use crate::layout::*;
 use crate::model::{decode_node, Model, TreeRecord};
+use crate::oblivious::Oblivious;
 use crate::predict::{add, finite_rows, group_trees, GROUP_PASS_ROWS};
 
 /// A [`Model`] with its trees decoded for fast prediction. Build it once with
@@ -41,19 +46,23 @@ enum Forest {
     Narrow(Nodes<f32>),
     /// float64 thresholds and inputs.
     Wide(Nodes<f64>),
+    /// Oblivious trees only (CatBoost's), float32 thresholds: a bit index per tree.
+    /// Only float32: CatBoost compares in float32, and a float64 copy of the walk
+    /// would cost the npm engine about 2 KB of gzip for models nobody makes.
+    Oblivious(Oblivious<f32>),
 }
 
 /// One walking step's record. Leaves are nodes too: threshold NaN (no input is `<=`
 /// NaN) and `right` pointing at themselves, so a finished walk stays put.
 #[derive(Clone, Copy, Debug)]
-struct Node<T> {
-    threshold: T,
+pub(crate) struct Node<T> {
+    pub(crate) threshold: T,
     /// Where the batch block keeps this node's input: `column × BLOCK_ROWS`, where
     /// `column` is `2 × feature + 1` when a missing (NaN) input goes left, else
     /// `2 × feature` (see `batch`). Premultiplied: one add finds a lane's value.
-    column: u32,
+    pub(crate) column: u32,
     /// The right child; the left child is always the next node.
-    right: u32,
+    pub(crate) right: u32,
 }
 
 /// The big-batch walk's record (see [`Nodes::span_nodes`]). A lane's state is not a
@@ -95,8 +104,8 @@ const NO_TREE: u8 = u8::MAX;
 
 /// Where a tree starts and how many steps reach any of its leaves.
 #[derive(Clone, Copy, Debug)]
-struct Root {
-    node: u32,
+pub(crate) struct Root {
+    pub(crate) node: u32,
     depth: u32,
 }
 
@@ -169,7 +178,7 @@ impl Sum for f64 {
 }
 
 /// A threshold type: the comparison the model's nodes make.
-trait Threshold: Copy + PartialOrd + core::fmt::Debug {
+pub(crate) trait Threshold: Copy + PartialOrd + core::fmt::Debug {
     /// float64 (else float32).
     const WIDE: bool;
     const NAN: Self;
@@ -227,7 +236,7 @@ const SPAN_LANES: usize = if cfg!(target_arch = "wasm32") { 8 } else { 12 };
 /// Trees walked together for one row.
 const TREE_LANES: usize = 8;
 /// Rows per batch block: their inputs and sums stay in L1 while every tree walks them.
-const BLOCK_ROWS: usize = 128;
+pub(crate) const BLOCK_ROWS: usize = 128;
 /// The rows of a block the span walk covers: whole groups of [`SPAN_LANES`], the
 /// last running past the block's end (onto sums nobody reads).
 const SPAN_ROWS: usize = BLOCK_ROWS.next_multiple_of(SPAN_LANES);
@@ -280,9 +289,9 @@ impl<'a> PreparedModel<'a> {
             });
         }
         let forest = if model.wide {
-            Nodes::<f64>::build(&model)?.map(Forest::Wide)
+            prepare(&model, Forest::Wide, None)?
         } else {
-            Nodes::<f32>::build(&model)?.map(Forest::Narrow)
+            prepare(&model, Forest::Narrow, Some(Forest::Oblivious))?
         };
         Ok(PreparedModel { model, forest })
     }
@@ -299,6 +308,12 @@ impl<'a> PreparedModel<'a> {
         self.forest.is_some()
     }
 
+    /// Whether predictions take the oblivious walk: every tree tests one split per
+    /// level (CatBoost's trees), and a row's leaf is the bit pattern of its answers.
+    pub fn is_oblivious(&self) -> bool {
+        matches!(self.forest, Some(Forest::Oblivious(_)))
+    }
+
     /// [`Model::predict_into`], through the decoded trees.
     pub fn predict_into(&self, row: &[f64], out: &mut [f64]) -> Result<(), PredictError> {
         let Some(forest) = &self.forest else {
@@ -311,6 +326,7 @@ impl<'a> PreparedModel<'a> {
         match forest {
             Forest::Narrow(n) => n.row_sums(m, row, acc),
             Forest::Wide(n) => n.row_sums(m, row, acc),
+            Forest::Oblivious(o) => o.row_sums(m, row, acc),
         }
         m.finish(out);
         finite_rows(out, out.len())
@@ -334,13 +350,31 @@ impl<'a> PreparedModel<'a> {
         match forest {
             Forest::Narrow(nodes) => nodes.batch(m, rows, out),
             Forest::Wide(nodes) => nodes.batch(m, rows, out),
+            Forest::Oblivious(o) => o.batch(m, rows, out),
         }
         finite_rows(out, m.prediction_len())
     }
 }
 
+/// The decoded walk of `model` with thresholds `T`: the oblivious walk if there is
+/// one for `T` and every tree is oblivious, else the node walk; `Ok(None)` as for
+/// [`Nodes::lay_out`].
+fn prepare<T: Threshold>(
+    model: &Model<'_>,
+    nodes: fn(Nodes<T>) -> Forest,
+    oblivious: Option<fn(Oblivious<T>) -> Forest>,
+) -> Result<Option<Forest>, FormatError> {
+    let Some(layout) = Nodes::<T>::lay_out(model)? else {
+        return Ok(None);
+    };
+    if let Some(o) = oblivious.and_then(|wrap| Oblivious::from_layout(model, &layout).map(wrap)) {
+        return Ok(Some(o));
+    }
+    Ok(Some(nodes(Nodes::build(model, layout))))
+}
+
 /// Split `i` of tree `t`: its threshold and batch column (see [`Node`]), and where
-/// its left and right children are; `Ok(None)` as for [`Nodes::build`]. Not generic
+/// its left and right children are; `Ok(None)` as for [`Nodes::lay_out`]. Not generic
 /// over the threshold type, so the engine holds one copy.
 fn decode_split(
     model: &Model<'_>,
@@ -453,13 +487,13 @@ enum Source {
 }
 
 /// The trees of a model laid out one after another, before padding.
-struct Layout<T> {
-    nodes: Vec<Node<T>>,
+pub(crate) struct Layout<T> {
+    pub(crate) nodes: Vec<Node<T>>,
     /// Per node: the absolute leaf index (meaningful at leaves only).
-    leaf: Vec<u32>,
-    roots: Vec<Root>,
+    pub(crate) leaf: Vec<u32>,
+    pub(crate) roots: Vec<Root>,
     /// Per tree: the output its leaf values go to.
-    output: Vec<u32>,
+    pub(crate) output: Vec<u32>,
 }
 
 /// A node still to emit: where it is in the source tree, its depth, and the emitted
@@ -467,19 +501,16 @@ struct Layout<T> {
 type Pending = (Source, u32, Option<usize>);
 
 impl<T: Threshold> Nodes<T> {
-    /// Re-lays every tree of `model` in pre-order with leaves inline; `Ok(None)` if a
-    /// node carries a rule the decoded walk does not do.
-    fn build(model: &Model<'_>) -> Result<Option<Self>, FormatError> {
+    /// The node walk of `model`, from its trees laid out in pre-order with leaves
+    /// inline ([`Nodes::lay_out`]).
+    fn build(model: &Model<'_>, layout: Layout<T>) -> Self {
         let width = model.leaf_width;
-        let Some(Layout {
+        let Layout {
             mut nodes,
             mut leaf,
             roots,
             output,
-        }) = Self::lay_out(model)?
-        else {
-            return Ok(None);
-        };
+        } = layout;
         let used = nodes.len();
         let padded = pad(&mut nodes, &mut leaf);
         let values: Vec<f64> = model
@@ -515,7 +546,7 @@ impl<T: Threshold> Nodes<T> {
             let end = roots.get(t + 1).map_or(used, |next| next.node as usize);
             end.saturating_sub(root.node as usize) * node_bytes
         }));
-        Ok(Some(Nodes {
+        Nodes {
             tree_groups,
             span_nodes,
             inline_values,
@@ -527,10 +558,11 @@ impl<T: Threshold> Nodes<T> {
             roots,
             values,
             output,
-        }))
+        }
     }
 
-    /// Every tree of `model`, one after another; `Ok(None)` as for [`Nodes::build`].
+    /// Every tree of `model`, one after another; `Ok(None)` if a node carries a rule
+    /// the decoded walk does not do.
     fn lay_out(model: &Model<'_>) -> Result<Option<Layout<T>>, FormatError> {
         let size = model.node_size();
         let too_big = |_| FormatError::BadTree {
@@ -578,7 +610,7 @@ impl<T: Threshold> Nodes<T> {
     }
 
     /// Tree `t` (its node records `tree_nodes`) appended to `layout` in pre-order;
-    /// its root and depth, or `Ok(None)` as for [`Nodes::build`].
+    /// its root and depth, or `Ok(None)` as for [`Nodes::lay_out`].
     fn lay_out_tree(
         model: &Model<'_>,
         t: usize,
@@ -1024,7 +1056,7 @@ impl<T: Threshold> Nodes<T> {
 /// which no `<=` lets left; column `2f + 1` holds it with NaN as -inf, which every
 /// threshold lets left. Rows past the end of a short block keep what they held.
 #[inline(always)]
-fn fill_block<T: Threshold>(block: &mut [T], rows: &[f64], nf: usize) {
+pub(crate) fn fill_block<T: Threshold>(block: &mut [T], rows: &[f64], nf: usize) {
     for (r, row) in rows.chunks_exact(nf).enumerate() {
         for (f, &x) in row.iter().enumerate() {
             let x = T::from_f64(x);

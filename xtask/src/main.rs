@@ -51,6 +51,8 @@ commands! {
     BenchBoost(bench_boost),
     /// Benchmark a forest bigger than the caches natively against scikit-learn.
     BenchDeep(bench_deep),
+    /// Benchmark CatBoost models (oblivious trees) natively against CatBoost itself.
+    BenchCatboost(bench_catboost),
     /// Benchmark exact TreeSHAP against shap.TreeExplainer and XGBoost's pred_contribs.
     BenchExplain(bench_explain),
     /// Build the Spin component (wasm32-wasip2) and check its size budget.

@@ -10,6 +10,8 @@ mod glibc_exp;
 mod hostile;
 /// numpy's AVX-512 `exp`/`log`, CatBoost's fast `exp`: reference outputs bit for bit.
 mod library_math;
+/// Oblivious trees walked as a bit index, bit for bit the model's walk.
+mod oblivious;
 /// The prepared walk decides LightGBM's numeric rules exactly as the model does.
 mod prepared;
 /// A naive reference evaluator and random-ensemble generators shared by the tests.

@@ -306,7 +306,7 @@ pub fn tree_strategy(
 
 /// Thresholds that stress float32 rounding: round decimals, exact float32 values and
 /// values one float64 ulp away from them.
-fn threshold() -> impl Strategy<Value = f64> {
+pub fn threshold() -> impl Strategy<Value = f64> {
     prop_oneof![
         (-100i32..100).prop_map(|k| k as f64 / 20.0),
         any::<f32>()
