@@ -60,7 +60,7 @@ pub fn display_name(path: &Path, dash: &str) -> String {
 ///
 /// A file is written to a temporary file beside it and renamed into place only
 /// when `write` succeeded, so a failed or interrupted run never leaves half a file
-/// (nor destroys an older complete one).
+/// (nor destroys an older complete one). A device or a pipe is written directly.
 pub fn write_output<T>(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> anyhow::Result<T>,
@@ -69,6 +69,19 @@ pub fn write_output<T>(
         let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         let value = write(&mut out)?;
         out.flush()?;
+        return Ok(value);
+    }
+    // A device or a pipe (`-o /dev/null`, a FIFO) is written into: renaming a file over
+    // it would replace it (as root, `/dev/null` itself).
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        let value = write(&mut out)?;
+        out.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
         return Ok(value);
     }
     let dir = match path.parent() {

@@ -198,3 +198,30 @@ fn predict_and_inspect_import_on_the_fly() {
     assert_eq!(a, b);
     assert_eq!(positional, b);
 }
+
+/// `-o` naming a pipe (or a device such as `/dev/null`) writes into it: the rename that
+/// writes an ordinary file atomically would replace it, and did replace `/dev/null`
+/// when run as root. The reader only gets the model if the pipe is still there.
+#[cfg(unix)]
+#[test]
+fn output_to_a_pipe_is_written_into_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempdir();
+    let pipe = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&pipe).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let reader = {
+        let pipe = pipe.clone();
+        std::thread::spawn(move || std::fs::read(pipe).unwrap())
+    };
+    let src = iris_joblib();
+    edgewood(
+        dir.path(),
+        &["convert", src.to_str().unwrap(), "-o", "pipe"],
+    )
+    .ok();
+    let kind = std::fs::metadata(&pipe).unwrap().file_type();
+    assert!(kind.is_fifo(), "the pipe was replaced by {kind:?}");
+    let got = reader.join().unwrap();
+    Model::open_validated(&got).unwrap();
+}
