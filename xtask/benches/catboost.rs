@@ -3,7 +3,8 @@
 //! Edgewood on the same rows, through the oblivious walk and through the model's own
 //! walk; checks every probability against CatBoost's own, then prints one JSON line.
 //!
-//! Run through `cargo bench -p xtask --bench catboost -- --dir DIR [--smoke]`.
+//! Run through `cargo bench -p xtask --bench catboost -- --dir DIR [--smoke]
+//! [--oblivious-only]`.
 
 mod common;
 
@@ -84,7 +85,14 @@ fn main() {
         let columns = expected.len() / n;
         let mut preds = vec![0.0; n * len];
         let mut out = vec![0.0; len];
-        for (walk, oblivious) in [("oblivious", true), ("model", false)] {
+        // `--oblivious-only`: for instruction counts under callgrind, which the model
+        // walk's slow batches would only drag out.
+        let walks: &[(&str, bool)] = if args.iter().any(|a| a == "--oblivious-only") {
+            &[("oblivious", true)]
+        } else {
+            &[("oblivious", true), ("model", false)]
+        };
+        for &(walk, oblivious) in walks {
             preds.iter_mut().for_each(|p| *p = 0.0);
             let t = if oblivious {
                 prepared.predict_batch(&rows, &mut preds).unwrap();
