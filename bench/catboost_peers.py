@@ -9,7 +9,6 @@ Prints one JSON line. Not run in CI.
 import argparse
 import json
 import os
-import statistics
 import time
 
 import catboost  # noqa: E402
@@ -67,13 +66,7 @@ def per_call_us(fn, rows, calls):
     return times[len(times) // 2] / 1000.0, times[len(times) * 99 // 100] / 1000.0
 
 
-def throughput(fn, rows, reps):
-    rates = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn(rows)
-        rates.append(len(rows) / (time.perf_counter() - t))
-    return statistics.median(rates)
+from timing import throughput  # noqa: E402 (beside this script)
 
 
 def main():

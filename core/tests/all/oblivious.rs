@@ -6,7 +6,7 @@
 use edgewood_core::{Ensemble, Model, Node, PreparedModel, Tree};
 use proptest::prelude::*;
 
-use crate::reference::{ensemble_strategy, evaluate, row_strategy, threshold};
+use crate::reference::{ensemble_strategy, evaluate, row_strategy, same_bits, threshold};
 
 /// One level of an oblivious tree: feature, threshold, missing goes left.
 type Level = (u32, f64, bool);
@@ -102,13 +102,6 @@ impl Outputs for Ensemble {
             edgewood_core::Aggregation::Average => 1,
         }
     }
-}
-
-fn same_bits(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
 }
 
 proptest! {

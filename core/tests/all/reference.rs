@@ -11,6 +11,14 @@ use edgewood_core::{
 };
 use proptest::prelude::*;
 
+/// Whether two predictions are the same bits (any NaN equal to any NaN).
+pub fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+}
+
 /// Evaluates the ensemble on one row, returning the prediction vector.
 pub fn evaluate(e: &Ensemble, row: &[f64]) -> Vec<f64> {
     let n_out = e.n_outputs();

@@ -3,20 +3,13 @@
 use edgewood_core::{Ensemble, Model, Node, Prediction, PreparedModel, SplitTest};
 use proptest::prelude::*;
 
-use crate::reference::{ensemble_strategy, evaluate, row_strategy};
+use crate::reference::{ensemble_strategy, evaluate, row_strategy, same_bits};
 
 fn ensemble_and_rows() -> impl Strategy<Value = (Ensemble, Vec<Vec<f64>>)> {
     ensemble_strategy().prop_flat_map(|e| {
         let nf = e.features.len();
         (Just(e), prop::collection::vec(row_strategy(nf), 1..20))
     })
-}
-
-fn same_bits(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
 }
 
 proptest! {
