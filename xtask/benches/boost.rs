@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{f64s, median};
+use common::{dir_arg, f64s, median};
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Instant;
 
 use edgewood_core::{Model, PreparedModel};
@@ -78,12 +77,8 @@ fn measure(
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let smoke = args.iter().any(|a| a == "--smoke");
-    let dir = args
-        .iter()
-        .position(|a| a == "--dir")
-        .and_then(|i| args.get(i + 1))
-        .expect("usage: boost --dir DIR [--smoke]");
-    let dir = Path::new(dir);
+    let dir = dir_arg(&args, "boost");
+    let dir = dir.as_path();
     let rows = f64s(&dir.join("rows.f64"));
     let reps = if smoke { 1 } else { 9 };
     let mut report = Vec::new();

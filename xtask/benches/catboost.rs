@@ -8,9 +8,8 @@
 
 mod common;
 
-use common::{f64s, median};
+use common::{dir_arg, f64s, median};
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Instant;
 
 use edgewood_core::{Model, PreparedModel};
@@ -61,12 +60,8 @@ fn differ(got: &[f64], expected: &[f64]) -> (usize, u64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let smoke = args.iter().any(|a| a == "--smoke");
-    let dir = args
-        .iter()
-        .position(|a| a == "--dir")
-        .and_then(|i| args.get(i + 1))
-        .expect("usage: catboost --dir DIR [--smoke]");
-    let dir = Path::new(dir);
+    let dir = dir_arg(&args, "catboost");
+    let dir = dir.as_path();
     let rows = f64s(&dir.join("rows.f64"));
     let n = rows.len() / N_FEATURES;
     let reps = if smoke { 1 } else { 9 };

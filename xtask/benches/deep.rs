@@ -7,9 +7,8 @@
 
 mod common;
 
-use common::f64s;
+use common::{dir_arg, f64s};
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Instant;
 
 use edgewood_core::{Model, PreparedModel};
@@ -44,12 +43,8 @@ fn measure(
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let smoke = args.iter().any(|a| a == "--smoke");
-    let dir = args
-        .iter()
-        .position(|a| a == "--dir")
-        .and_then(|i| args.get(i + 1))
-        .expect("usage: deep --dir DIR [--smoke]");
-    let dir = Path::new(dir);
+    let dir = dir_arg(&args, "deep");
+    let dir = dir.as_path();
     let bytes = std::fs::read(dir.join("deep_forest.joblib")).unwrap();
     let t = Instant::now();
     // Past the default 256 MiB cap on what an import may unpack: this file is the point.
