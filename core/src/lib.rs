@@ -39,6 +39,7 @@
 
 extern crate alloc;
 
+mod cpu;
 mod encode;
 mod ensemble;
 #[allow(missing_docs)] // Variant fields are named for what they hold.
@@ -61,6 +62,7 @@ mod softmax;
 pub mod svml_exp;
 pub mod svml_log;
 
+pub use cpu::VectorIsa;
 pub use ensemble::{
     f32_at_or_below, next_down_f32, Aggregation, Comparison, Ensemble, Feature, Link, LogSumExp,
     Missing, Node, NodeStats, RowSum, SplitTest, Task, Tree, MAX_CATEGORY, ZERO_THRESHOLD,

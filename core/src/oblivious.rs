@@ -15,12 +15,43 @@
 //! CatBoost does). The arithmetic is the node walk's: the same
 //! comparison in the threshold type, the same NaN direction per split, leaves added in
 //! tree order through [`add`], so the answers are bit-identical to [`Model`]'s.
+//!
+//! On x86-64 CPUs with AVX-512 (found at run time, see [`VectorIsa`]) a batch of
+//! single-value leaves takes [`avx512`]'s kernel: the leaf index of 16 rows per
+//! register, and a tree's leaves held in registers and picked by permutes instead of
+//! loaded row by row. Same comparisons, same float64 additions in tree order.
 
 use alloc::vec::Vec;
 
+use crate::cpu::VectorIsa;
 use crate::model::Model;
 use crate::predict::add;
-use crate::prepared::{fill_block, Layout, Node, Threshold, BLOCK_ROWS};
+use crate::prepared::{Layout, Node, BLOCK_ROWS};
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(not(target_arch = "x86_64"))]
+mod avx512 {
+    //! No AVX-512 off x86-64: [`Kernel::new`] finds none, and rows keep their places.
+    use super::Oblivious;
+
+    /// Never made off x86-64.
+    pub(super) enum Kernel {}
+
+    impl Kernel {
+        pub(super) fn new() -> Option<Kernel> {
+            None
+        }
+
+        pub(super) fn block_sums(&self, _: &Oblivious, _: &[f32], _: &mut [f64]) {
+            match *self {}
+        }
+    }
+
+    pub(super) fn position(r: usize) -> usize {
+        r
+    }
+}
 
 /// The deepest oblivious tree this walk takes (CatBoost allows 16): `2^depth` leaf
 /// values per tree and output are stored, so deeper trees keep the node walk.
@@ -35,10 +66,13 @@ const _: () = assert!(BLOCK_ROWS.is_multiple_of(INDEX_LANES));
 
 /// Every tree of a model, each as its levels and its `2^depth` leaves.
 #[derive(Clone, Debug)]
-pub(crate) struct Oblivious<T> {
+pub(crate) struct Oblivious {
     trees: Vec<ObliviousTree>,
     /// Every tree's levels, root first, one after another.
-    levels: Vec<Level<T>>,
+    levels: Vec<Level>,
+    /// The batch columns some level reads, each once: a batch block fills only these
+    /// (a CatBoost model often splits on a fraction of its features).
+    columns: Vec<u32>,
     /// Every tree's leaves in index order, `leaf_width` values each.
     values: Vec<f64>,
     /// The model's leaf width: values per leaf.
@@ -48,8 +82,8 @@ pub(crate) struct Oblivious<T> {
 /// One level's split: the node walk's threshold and premultiplied batch column
 /// (`(2 × feature + missing goes left) × BLOCK_ROWS`, see the prepared walk's `Node`).
 #[derive(Clone, Copy, Debug)]
-struct Level<T> {
-    threshold: T,
+struct Level {
+    threshold: f32,
     column: u32,
 }
 
@@ -67,10 +101,10 @@ struct ObliviousTree {
     fresh: bool,
 }
 
-impl<T: Threshold> Oblivious<T> {
+impl Oblivious {
     /// The trees of `layout` (decoded from `model`) as oblivious trees, or `None` if
     /// some tree is not oblivious or is deeper than [`MAX_DEPTH`].
-    pub(crate) fn from_layout(model: &Model<'_>, layout: &Layout<T>) -> Option<Self> {
+    pub(crate) fn from_layout(model: &Model<'_>, layout: &Layout<f32>) -> Option<Self> {
         let width = model.leaf_width;
         let source_values: Vec<f64> = model
             .leaves
@@ -80,6 +114,7 @@ impl<T: Threshold> Oblivious<T> {
         let mut oblivious = Oblivious {
             trees: Vec::with_capacity(layout.roots.len()),
             levels: Vec::new(),
+            columns: Vec::new(),
             values: Vec::new(),
             width,
         };
@@ -131,6 +166,9 @@ impl<T: Threshold> Oblivious<T> {
                 fresh,
             });
         }
+        oblivious.columns = oblivious.levels.iter().map(|l| l.column).collect();
+        oblivious.columns.sort_unstable();
+        oblivious.columns.dedup();
         Some(oblivious)
     }
 
@@ -138,11 +176,11 @@ impl<T: Threshold> Oblivious<T> {
     pub(crate) fn row_sums(&self, m: &Model<'_>, row: &[f64], acc: &mut [f64]) {
         // The row as a one-row block: each level reads its input by its column alone,
         // NaN already turned the way its split sends it.
-        let mut inputs: Vec<T> = alloc::vec![T::from_f64(0.0); 2 * m.n_features];
+        let mut inputs: Vec<f32> = alloc::vec![0.0; 2 * m.n_features];
         for (f, &x) in row.iter().enumerate().take(m.n_features) {
-            let x = T::from_f64(x);
+            let x = x as f32;
             inputs[2 * f] = x;
-            inputs[2 * f + 1] = if x.is_nan() { T::NEG_INFINITY } else { x };
+            inputs[2 * f + 1] = if x.is_nan() { f32::NEG_INFINITY } else { x };
         }
         if m.accumulate_f32 {
             self.row_sums_in::<true>(&inputs, acc)
@@ -151,7 +189,7 @@ impl<T: Threshold> Oblivious<T> {
         }
     }
 
-    fn row_sums_in<const F32: bool>(&self, inputs: &[T], acc: &mut [f64]) {
+    fn row_sums_in<const F32: bool>(&self, inputs: &[f32], acc: &mut [f64]) {
         let mut index = 0;
         for tree in &self.trees {
             if tree.fresh {
@@ -160,7 +198,7 @@ impl<T: Threshold> Oblivious<T> {
                     let x = inputs
                         .get(level.column as usize / BLOCK_ROWS)
                         .copied()
-                        .unwrap_or(T::NAN);
+                        .unwrap_or(f32::NAN);
                     index = index << 1 | goes_right(x, level.threshold) as usize;
                 }
             }
@@ -180,10 +218,16 @@ impl<T: Threshold> Oblivious<T> {
     }
 
     /// A batch: blocks of [`BLOCK_ROWS`] rows laid out by column; within a block, tree
-    /// by tree, the leaf index of [`INDEX_LANES`] rows at a time, level by level.
-    pub(crate) fn batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64]) {
+    /// by tree, the leaf index of [`INDEX_LANES`] rows at a time, level by level —
+    /// through the AVX-512 kernel if `isa` allows it and the CPU has it.
+    pub(crate) fn batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64], isa: VectorIsa) {
         let (nf, len) = (m.n_features, m.prediction_len());
-        let mut block: Vec<T> = alloc::vec![T::from_f64(0.0); BLOCK_ROWS * 2 * nf];
+        // The kernel adds single float64 values; float32 sums and wide leaves stay
+        // portable.
+        let kernel = (isa >= VectorIsa::Avx512 && self.width == 1 && !m.accumulate_f32)
+            .then(avx512::Kernel::new)
+            .flatten();
+        let mut block: Vec<f32> = alloc::vec![0.0; BLOCK_ROWS * 2 * nf];
         // The block's sums by output, each a run of BLOCK_ROWS: a leaf is added with
         // one load and one store next to the last, not `len` values apart in `out`.
         let sums_len = if self.width == 1 {
@@ -196,14 +240,19 @@ impl<T: Threshold> Oblivious<T> {
             .chunks(BLOCK_ROWS * nf)
             .zip(out.chunks_mut(BLOCK_ROWS * len))
         {
-            fill_block(&mut block, rows, nf);
+            match kernel {
+                Some(_) => self.fill_columns::<true>(&mut block, rows, nf),
+                None => self.fill_columns::<false>(&mut block, rows, nf),
+            }
             out.chunks_exact_mut(len).for_each(|o| m.start(o));
             for (r, o) in out.chunks_exact(len).enumerate() {
                 for (k, &v) in o.iter().take(sums_len).enumerate() {
                     sums[k * BLOCK_ROWS + r] = v;
                 }
             }
-            if m.accumulate_f32 {
+            if let Some(kernel) = &kernel {
+                kernel.block_sums(self, &block, &mut sums);
+            } else if m.accumulate_f32 {
                 self.block_sums::<true>(&block, &mut sums);
             } else {
                 self.block_sums::<false>(&block, &mut sums);
@@ -217,11 +266,36 @@ impl<T: Threshold> Oblivious<T> {
         }
     }
 
+    /// Lays out `rows` (at most [`BLOCK_ROWS`]) in `block` by batch column, as
+    /// `fill_block` does but only the columns some level reads. `PAIRED`: each row at
+    /// the AVX-512 kernel's place for it ([`avx512::position`]), else in order.
+    fn fill_columns<const PAIRED: bool>(&self, block: &mut [f32], rows: &[f64], nf: usize) {
+        for (r, row) in rows.chunks_exact(nf).enumerate() {
+            let place = if PAIRED { avx512::position(r) } else { r };
+            for &column in &self.columns {
+                let column = column as usize;
+                // Column `2f` holds feature f; `2f + 1` the same with NaN as minus
+                // infinity, for splits that send a missing value left.
+                let x = row
+                    .get(column / BLOCK_ROWS / 2)
+                    .map_or(f32::NAN, |&x| x as f32);
+                let x = if column / BLOCK_ROWS % 2 == 1 && x.is_nan() {
+                    f32::NEG_INFINITY
+                } else {
+                    x
+                };
+                if let Some(slot) = block.get_mut(column + place) {
+                    *slot = x;
+                }
+            }
+        }
+    }
+
     /// Adds every tree's leaves onto `sums` (by output, [`BLOCK_ROWS`] rows each) for
     /// the rows of `block`. Rows past a short block's end add too, onto sums nobody
     /// reads.
     #[inline(never)]
-    fn block_sums<const F32: bool>(&self, block: &[T], sums: &mut [f64]) {
+    fn block_sums<const F32: bool>(&self, block: &[f32], sums: &mut [f64]) {
         // The block as runs of INDEX_LANES rows of a column: one check per level and
         // run finds a level's inputs (a column starts at a multiple of BLOCK_ROWS).
         let chunks = block.as_chunks::<INDEX_LANES>().0;
@@ -281,7 +355,7 @@ impl<T: Threshold> Oblivious<T> {
         }
     }
 
-    fn tree_levels(&self, tree: &ObliviousTree) -> &[Level<T>] {
+    fn tree_levels(&self, tree: &ObliviousTree) -> &[Level] {
         let first = tree.first_level as usize;
         self.levels
             .get(first..first + tree.depth as usize)
@@ -294,7 +368,7 @@ impl<T: Threshold> Oblivious<T> {
 // Not `x > threshold`: that would send NaN left.
 #[allow(clippy::neg_cmp_op_on_partial_ord)]
 #[inline(always)]
-fn goes_right<T: Threshold>(x: T, threshold: T) -> bool {
+fn goes_right(x: f32, threshold: f32) -> bool {
     !(x <= threshold)
 }
 
@@ -304,27 +378,22 @@ fn is_leaf<T>(nodes: &[Node<T>], i: usize) -> bool {
 }
 
 /// Whether the tree `prev` has the `depth` levels at `levels[first..]`.
-fn same_levels<T: Threshold>(
-    levels: &[Level<T>],
-    prev: &ObliviousTree,
-    first: usize,
-    depth: usize,
-) -> bool {
+fn same_levels(levels: &[Level], prev: &ObliviousTree, first: usize, depth: usize) -> bool {
     let p = prev.first_level as usize;
     prev.depth as usize == depth
         && levels[p..p + depth]
             .iter()
             .zip(&levels[first..first + depth])
-            .all(|(a, b)| a.column == b.column && a.threshold.to_f64() == b.threshold.to_f64())
+            .all(|(a, b)| a.column == b.column && a.threshold.to_bits() == b.threshold.to_bits())
 }
 
 /// Checks the subtree at `i`, at `levels.len()` levels above its leaves, against those
 /// levels, and records each leaf's source index in `leaves` under its bit index
 /// (`index`, the answers so far, a right turn a one bit). Returns the node after the
 /// subtree in pre-order, or `None` if the subtree is not oblivious with these levels.
-fn visit<T: Threshold>(
-    layout: &Layout<T>,
-    levels: &[Level<T>],
+fn visit(
+    layout: &Layout<f32>,
+    levels: &[Level],
     i: usize,
     index: usize,
     leaves: &mut [u32],
@@ -337,8 +406,7 @@ fn visit<T: Threshold>(
         *leaves.get_mut(index)? = *layout.leaf.get(i)?;
         return Some(i + 1);
     };
-    let same = node.column == level.column
-        && node.threshold.to_f64().to_bits() == level.threshold.to_f64().to_bits();
+    let same = node.column == level.column && node.threshold.to_bits() == level.threshold.to_bits();
     if !same || is_leaf(&layout.nodes, i) {
         return None;
     }

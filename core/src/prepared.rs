@@ -24,6 +24,7 @@
 
 use alloc::vec::Vec;
 
+use crate::cpu::VectorIsa;
 use crate::error::{FormatError, PredictError};
 use crate::layout::*;
 use crate::model::{decode_node, Model, TreeRecord};
@@ -38,6 +39,9 @@ pub struct PreparedModel<'a> {
     model: Model<'a>,
     /// `None` when some node needs the model's general walk (a rule node).
     forest: Option<Forest>,
+    /// The vector instructions batches may use: [`VectorIsa::detected`] unless
+    /// lowered by [`PreparedModel::with_vector_isa`].
+    isa: VectorIsa,
 }
 
 #[derive(Clone, Debug)]
@@ -49,8 +53,11 @@ enum Forest {
     /// Oblivious trees only (CatBoost's), float32 thresholds: a bit index per tree.
     /// Only float32: CatBoost compares in float32, and a float64 copy of the walk
     /// would cost the npm engine about 2 KB of gzip for models nobody makes.
-    Oblivious(Oblivious<f32>),
+    Oblivious(Oblivious),
 }
+
+/// Makes the oblivious walk of a model's trees, if it has one.
+type ObliviousWalk<T> = fn(&Model<'_>, &Layout<T>) -> Option<Forest>;
 
 /// One walking step's record. Leaves are nodes too: threshold NaN (no input is `<=`
 /// NaN) and `right` pointing at themselves, so a finished walk stays put.
@@ -286,6 +293,7 @@ impl<'a> PreparedModel<'a> {
             return Ok(PreparedModel {
                 model,
                 forest: None,
+                isa: VectorIsa::detected(),
             });
         }
         let forest = if model.wide {
@@ -294,10 +302,35 @@ impl<'a> PreparedModel<'a> {
             // Not in WebAssembly: the npm engine's 60 KB gzip budget has no room for
             // a third walk (it measured 62,166 B with it); CatBoost models take the
             // node walk there, with the same answers.
-            let oblivious = (!cfg!(target_arch = "wasm32")).then_some(Forest::Oblivious as _);
-            prepare(&model, Forest::Narrow, oblivious)?
+            let oblivious: ObliviousWalk<f32> =
+                |model, layout| Oblivious::from_layout(model, layout).map(Forest::Oblivious);
+            prepare(
+                &model,
+                Forest::Narrow,
+                (!cfg!(target_arch = "wasm32")).then_some(oblivious),
+            )?
         };
-        Ok(PreparedModel { model, forest })
+        Ok(PreparedModel {
+            model,
+            forest,
+            isa: VectorIsa::detected(),
+        })
+    }
+
+    /// The same model, with batches limited to the vector instructions of `isa` (and
+    /// never more than the CPU runs): to check that every path gives the same bits, or
+    /// to measure what the vector code is worth.
+    pub fn with_vector_isa(self, isa: VectorIsa) -> Self {
+        PreparedModel {
+            isa: isa.min(VectorIsa::detected()),
+            ..self
+        }
+    }
+
+    /// The vector instructions batches may use (see [`PreparedModel::with_vector_isa`]).
+    /// Today only the oblivious walk has vector code of its own.
+    pub fn vector_isa(&self) -> VectorIsa {
+        self.isa
     }
 
     /// The model this was prepared from (schema, labels, validation).
@@ -354,7 +387,7 @@ impl<'a> PreparedModel<'a> {
         match forest {
             Forest::Narrow(nodes) => nodes.batch(m, rows, out),
             Forest::Wide(nodes) => nodes.batch(m, rows, out),
-            Forest::Oblivious(o) => o.batch(m, rows, out),
+            Forest::Oblivious(o) => o.batch(m, rows, out, self.isa),
         }
         finite_rows(out, m.prediction_len())
     }
@@ -366,12 +399,12 @@ impl<'a> PreparedModel<'a> {
 fn prepare<T: Threshold>(
     model: &Model<'_>,
     nodes: fn(Nodes<T>) -> Forest,
-    oblivious: Option<fn(Oblivious<T>) -> Forest>,
+    oblivious: Option<ObliviousWalk<T>>,
 ) -> Result<Option<Forest>, FormatError> {
     let Some(layout) = Nodes::<T>::lay_out(model)? else {
         return Ok(None);
     };
-    if let Some(o) = oblivious.and_then(|wrap| Oblivious::from_layout(model, &layout).map(wrap)) {
+    if let Some(o) = oblivious.and_then(|walk| walk(model, &layout)) {
         return Ok(Some(o));
     }
     Ok(Some(nodes(Nodes::build(model, layout))))

@@ -1,7 +1,8 @@
 //! The native half of `cargo xtask bench-catboost`: the CatBoost models that
 //! `bench/catboost_peers.py` trained, imported from their `.cbm` and predicted by
-//! Edgewood on the same rows, through the oblivious walk and through the model's own
-//! walk; checks every probability against CatBoost's own, then prints one JSON line.
+//! Edgewood on the same rows, through the oblivious walk (with the best vector code
+//! this CPU runs, and portable) and through the model's own walk; checks every
+//! probability against CatBoost's own, then prints one JSON line.
 //!
 //! Run through `cargo bench -p xtask --bench catboost -- --dir DIR [--smoke]
 //! [--oblivious-only]`.
@@ -12,7 +13,7 @@ use common::{dir_arg, f64s, median};
 use std::hint::black_box;
 use std::time::Instant;
 
-use edgewood_core::{Model, PreparedModel};
+use edgewood_core::{Model, PreparedModel, VectorIsa};
 
 const N_FEATURES: usize = 50;
 
@@ -65,7 +66,10 @@ fn main() {
     let rows = f64s(&dir.join("rows.f64"));
     let n = rows.len() / N_FEATURES;
     let reps = if smoke { 1 } else { 9 };
-    let mut report = vec![format!("\"rows\":{n}")];
+    let mut report = vec![
+        format!("\"rows\":{n}"),
+        format!("\"vector_isa\":\"{:?}\"", VectorIsa::detected()),
+    ];
     for name in ["binary", "multiclass"] {
         let bytes = std::fs::read(dir.join(format!("cb_{name}.cbm"))).unwrap();
         let ewm = edgewood_import::convert(&bytes, &Default::default())
@@ -82,14 +86,20 @@ fn main() {
         let mut out = vec![0.0; len];
         // `--oblivious-only`: for instruction counts under callgrind, which the model
         // walk's slow batches would only drag out.
-        let walks: &[(&str, bool)] = if args.iter().any(|a| a == "--oblivious-only") {
-            &[("oblivious", true)]
-        } else {
-            &[("oblivious", true), ("model", false)]
-        };
-        for &(walk, oblivious) in walks {
+        let portable = prepared.clone().with_vector_isa(VectorIsa::Baseline);
+        let walks: &[(&str, Option<&PreparedModel>)] =
+            if args.iter().any(|a| a == "--oblivious-only") {
+                &[("oblivious", Some(&prepared))]
+            } else {
+                &[
+                    ("oblivious", Some(&prepared)),
+                    ("oblivious_portable", Some(&portable)),
+                    ("model", None),
+                ]
+            };
+        for &(walk, prepared) in walks {
             preds.iter_mut().for_each(|p| *p = 0.0);
-            let t = if oblivious {
+            let t = if let Some(prepared) = prepared {
                 prepared.predict_batch(&rows, &mut preds).unwrap();
                 time(
                     n,

@@ -56,8 +56,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn print_table(native: &Value, peer: &Value) {
     println!(
-        "\n{} rows of 50 features, one thread (catboost {})",
-        native["rows"], peer["catboost"]
+        "\n{} rows of 50 features, one thread (catboost {}; vector code: {}; load average {})",
+        native["rows"],
+        peer["catboost"],
+        native["vector_isa"].as_str().unwrap_or("?"),
+        util::load_average()
     );
     println!(
         "{:<40} {:>10} {:>10} {:>14} {:>8} {:>8}",
@@ -80,13 +83,17 @@ fn print_table(native: &Value, peer: &Value) {
             cp99,
             cbatch
         );
-        for walk in ["oblivious", "model"] {
+        for (walk, label) in [
+            ("oblivious", "oblivious walk"),
+            ("oblivious_portable", "oblivious, portable code"),
+            ("model", "model walk"),
+        ] {
             let field = |f: &str| peers::num(native, &format!("{key}_{walk}_{f}"));
             let (p50, p99) = (field("single_p50_ns") / 1000.0, field("single_p99_ns") / 1000.0);
             let batch = field("batch_rows_per_s");
             println!(
                 "{:<40} {:>7.2} µs {:>7.2} µs {:>10.0} r/s {:>7.1}× {:>7.1}×",
-                format!("  Edgewood, {walk} walk"),
+                format!("  Edgewood, {label}"),
                 p50,
                 p99,
                 batch,

@@ -3,7 +3,7 @@
 //! supports, consecutive trees sharing levels as a MultiClass model's do; and the
 //! shapes that must not take it.
 
-use edgewood_core::{Ensemble, Model, Node, PreparedModel, Tree};
+use edgewood_core::{Ensemble, Model, Node, PreparedModel, Tree, VectorIsa};
 use proptest::prelude::*;
 
 use crate::reference::{ensemble_strategy, evaluate, row_strategy, same_bits, threshold};
@@ -90,6 +90,20 @@ fn oblivious_ensemble() -> impl Strategy<Value = Ensemble> {
     })
 }
 
+/// The vector paths this CPU runs, the portable one first. Says so once when it
+/// runs only some: those tests then check fewer paths, and pass.
+fn vector_isas() -> Vec<VectorIsa> {
+    let detected = VectorIsa::detected();
+    static SAID: std::sync::Once = std::sync::Once::new();
+    if detected < VectorIsa::ALL[VectorIsa::ALL.len() - 1] {
+        SAID.call_once(|| eprintln!("this CPU runs the vector paths up to {detected:?} only"));
+    }
+    VectorIsa::ALL
+        .into_iter()
+        .filter(|&isa| isa <= detected)
+        .collect()
+}
+
 /// The number of sums a single-value leaf can go to.
 trait Outputs {
     fn aggregation_outputs(&self) -> u32;
@@ -131,10 +145,15 @@ proptest! {
         }
         // Full blocks of 128 rows and a ragged end.
         let many: Vec<Vec<f64>> = rows.iter().cycle().take(rows.len() * 13 + 300).cloned().collect();
-        let mut batch = vec![0.0; many.len() * len];
-        prepared.predict_batch(&many.concat(), &mut batch).unwrap();
-        for (row, chunk) in many.iter().zip(batch.chunks(len)) {
-            prop_assert!(same_bits(chunk, &evaluate(&ensemble, row)), "row {:?}: batch {:?}", row, chunk);
+        // Every vector path this CPU runs, each forced in turn.
+        for isa in vector_isas() {
+            let prepared = prepared.clone().with_vector_isa(isa);
+            prop_assert_eq!(prepared.vector_isa(), isa);
+            let mut batch = vec![0.0; many.len() * len];
+            prepared.predict_batch(&many.concat(), &mut batch).unwrap();
+            for (row, chunk) in many.iter().zip(batch.chunks(len)) {
+                prop_assert!(same_bits(chunk, &evaluate(&ensemble, row)), "{:?} row {:?}: batch {:?}", isa, row, chunk);
+            }
         }
     }
 }

@@ -1,0 +1,73 @@
+//! [`VectorIsa`]: which vector instructions this CPU runs, found once at run time.
+//!
+//! Why here and by hand: `core` is `no_std`, and `std::is_x86_feature_detected!` is
+//! not. The check is the one that macro makes for AVX-512F: the CPU has it (CPUID
+//! leaf 7) and the operating system saves its registers on a context switch (OSXSAVE,
+//! then XCR0's SSE, AVX, opmask and upper-ZMM state bits). Off x86-64 there is nothing
+//! to find: every build there takes the portable code.
+
+#![allow(unsafe_code)] // CPUID and XGETBV, each after the check that makes it valid.
+
+use core::sync::atomic::{AtomicU8, Ordering};
+
+/// The vector instructions a walk may use, from the portable code up. A walk picks
+/// the best one it has up to [`VectorIsa::detected`]; tests force each lower one to
+/// check that every path gives the same bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum VectorIsa {
+    /// Portable Rust, vectorised as the compiler sees fit for the build's target.
+    Baseline,
+    /// x86-64 AVX-512F: 16 float32 lanes and mask registers.
+    Avx512,
+}
+
+/// 0: not yet detected; otherwise 1 + the detected variant's index.
+static DETECTED: AtomicU8 = AtomicU8::new(0);
+
+impl VectorIsa {
+    /// Every variant, from the portable code up.
+    pub const ALL: [VectorIsa; 2] = [VectorIsa::Baseline, VectorIsa::Avx512];
+
+    /// The best this CPU and operating system run (checked once, then cached).
+    pub fn detected() -> VectorIsa {
+        match DETECTED.load(Ordering::Relaxed) {
+            0 => {
+                let isa = detect();
+                DETECTED.store(1 + isa as u8, Ordering::Relaxed);
+                isa
+            }
+            2 => VectorIsa::Avx512,
+            _ => VectorIsa::Baseline,
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+// CPUID became a safe function after the workspace's minimum Rust (1.89).
+#[allow(unused_unsafe)]
+fn detect() -> VectorIsa {
+    use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};
+    // SAFETY: CPUID exists on every x86-64 CPU; leaf 7 is read only if leaf 0 says
+    // it exists.
+    let (max_leaf, leaf1) = unsafe { (__cpuid(0).eax, __cpuid(1)) };
+    let osxsave = leaf1.ecx & (1 << 27) != 0;
+    if max_leaf < 7 || !osxsave {
+        return VectorIsa::Baseline;
+    }
+    // SAFETY: XGETBV is enabled when OSXSAVE is set, checked above.
+    let xcr0 = unsafe { _xgetbv(0) };
+    // XMM, YMM, opmask, ZMM0-15 upper halves, ZMM16-31.
+    const AVX512_STATE: u64 = 0b1110_0110;
+    // SAFETY: leaf 7 exists (max_leaf >= 7).
+    let avx512f = unsafe { __cpuid_count(7, 0) }.ebx & (1 << 16) != 0;
+    if avx512f && xcr0 & AVX512_STATE == AVX512_STATE {
+        VectorIsa::Avx512
+    } else {
+        VectorIsa::Baseline
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn detect() -> VectorIsa {
+    VectorIsa::Baseline
+}
