@@ -83,28 +83,37 @@ pub fn smoke() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Deterministic Iris-like rows (each feature uniform over its training range, one
-/// decimal like the data), written as little-endian float64, 4 per row.
+/// The rows of [`iris_rows`], written as little-endian float64, 4 per row.
 fn write_rows(n: usize) -> anyhow::Result<PathBuf> {
-    const RANGES: [(f64, f64); 4] = [(4.3, 7.9), (2.0, 4.4), (1.0, 6.9), (0.1, 2.5)];
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("iris_rows_{n}.f64"));
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut bytes = Vec::with_capacity(n * 32);
-    for _ in 0..n {
-        for (lo, hi) in RANGES {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let steps = ((hi - lo) * 10.0).round() as u64 + 1;
-            let x = lo + (state % steps) as f64 / 10.0;
-            let x = (x * 10.0).round() / 10.0;
-            bytes.extend_from_slice(&x.to_le_bytes());
-        }
-    }
+    let bytes: Vec<u8> = iris_rows(n)
+        .iter()
+        .flatten()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
     std::fs::write(&path, bytes)?;
     Ok(path)
+}
+
+/// `n` deterministic Iris-like rows: each feature uniform over its training range, one
+/// decimal like the data (`cargo xtask bench-predict` writes them as CSV).
+pub fn iris_rows(n: usize) -> Vec<[f64; 4]> {
+    const RANGES: [(f64, f64); 4] = [(4.3, 7.9), (2.0, 4.4), (1.0, 6.9), (0.1, 2.5)];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n)
+        .map(|_| {
+            RANGES.map(|(lo, hi)| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let steps = ((hi - lo) * 10.0).round() as u64 + 1;
+                let x = lo + (state % steps) as f64 / 10.0;
+                (x * 10.0).round() / 10.0
+            })
+        })
+        .collect()
 }
 
 /// Runs the native harness and returns its JSON report.

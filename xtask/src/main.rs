@@ -47,6 +47,8 @@ commands! {
     Web(web),
     /// Benchmark the npm package against onnxruntime-web and m2cgen in Chromium.
     BenchWeb(bench_web),
+    /// Benchmark `edgewood predict` of a 1M-row Iris CSV against pandas + scikit-learn.
+    BenchPredict(bench_predict),
     /// Benchmark XGBoost and LightGBM models natively against the libraries themselves.
     BenchBoost(bench_boost),
     /// Benchmark a forest bigger than the caches natively against scikit-learn.

@@ -1,0 +1,227 @@
+//! `cargo xtask bench-predict`: the CLI's main job at scale. A 1M-row Iris CSV through
+//! `edgewood predict` (release build, the embedded Iris model, `--threads 2`) and
+//! through pandas `read_csv` + the seed's RandomForest `predict_proba` (`n_jobs=-1`) +
+//! `to_csv` (`bench/predict_peers.py`), in one run: seconds, the ratio, peak RSS of
+//! both, and whether the two output files are the same bytes.
+//!
+//! Not a test: timings on a shared machine are noisy, so each side runs several times
+//! (medians) and the load average is printed beside them. The peer runs in
+//! `bench/.venv` with pinned versions (created or completed here). Peak RSS of
+//! `edgewood` comes from GNU time (`/usr/bin/time`), when the machine has it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::peers;
+use crate::util::{self, cargo, root};
+
+/// Versions the peer is measured with.
+const PINS: &[(&str, &str, &str)] = &[
+    ("scikit-learn", "sklearn", "1.9.1"),
+    ("pandas", "pandas", "3.1.1"),
+];
+
+/// The goal of issue 16: `edgewood predict` at least this many times faster.
+const GOAL: f64 = 15.0;
+
+/// Arguments of `cargo xtask bench-predict`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Rows in the CSV.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: usize,
+    /// `edgewood predict --threads N`.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Runs of each side (the medians are compared).
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    /// Only `edgewood predict` (no Python peer).
+    #[arg(long)]
+    native_only: bool,
+}
+
+/// Runs the benchmark.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let dir = root().join("target/bench/predict");
+    std::fs::create_dir_all(&dir)?;
+    let csv = write_csv(&dir, args.rows)?;
+    util::run(cargo().args(["build", "--release", "-p", "edgewood"]))?;
+    let exe = root().join("target/release/edgewood");
+
+    let ours_out = dir.join("edgewood.csv");
+    let mut ours = Vec::new();
+    for _ in 0..args.repeats {
+        ours.push(time_edgewood(&exe, &csv, &ours_out, args.threads)?);
+    }
+    let load_ours = util::load_average();
+    let secs: Vec<f64> = ours.iter().map(|r| r.0).collect();
+    let rss: Vec<Option<u64>> = ours.iter().map(|r| r.1).collect();
+    let ours_s = median(&secs);
+    println!(
+        "\n{} rows ({} MB of CSV), edgewood predict --threads {}, load average {load_ours}",
+        args.rows,
+        std::fs::metadata(&csv)?.len() >> 20,
+        args.threads
+    );
+    println!(
+        "edgewood: {ours_s:.3} s median of {:?}; peak RSS {}",
+        rounded(&secs),
+        show_rss(rss.iter().flatten().max().copied())
+    );
+    if args.native_only {
+        return Ok(());
+    }
+
+    let python = peers::venv(PINS)?;
+    let peer_out = dir.join("pandas.csv");
+    eprintln!("timing pandas + scikit-learn ...");
+    let out = util::output(
+        Command::new(&python)
+            .arg(root().join("bench/predict_peers.py"))
+            .arg("--csv")
+            .arg(&csv)
+            .arg("--model")
+            .arg(root().join("tests/fixtures/iris_rf100.joblib"))
+            .arg("--out")
+            .arg(&peer_out)
+            .arg("--repeats")
+            .arg(args.repeats.to_string()),
+    )?;
+    let peer = peers::last_json(&out).context("bench/predict_peers.py printed no JSON")?;
+    let load_peer = util::load_average();
+    let total = peers::num(&peer, "total_s");
+    println!(
+        "pandas {} + scikit-learn {} (n_jobs=-1): {total:.3} s median (read_csv {:.3} s, \
+         predict_proba {:.3} s, to_csv {:.3} s); peak RSS {}; load average {load_peer}",
+        peer["pandas"].as_str().unwrap_or("?"),
+        peer["sklearn"].as_str().unwrap_or("?"),
+        peers::num(&peer, "read_s"),
+        peers::num(&peer, "predict_s"),
+        peers::num(&peer, "write_s"),
+        show_rss(peer["peak_rss_kb"].as_u64()),
+    );
+    let same = compare(&ours_out, &peer_out)?;
+    println!("outputs: {same}");
+    let ratio = total / ours_s;
+    println!(
+        "goal: ≥{GOAL}× pandas + scikit-learn: {ratio:.1}× — {} (read_csv + predict_proba \
+         alone: {:.1}×)",
+        if ratio >= GOAL { "met" } else { "NOT met" },
+        (peers::num(&peer, "read_s") + peers::num(&peer, "predict_s")) / ours_s,
+    );
+    Ok(())
+}
+
+/// The input: `rows` deterministic Iris-like rows (those of `cargo xtask bench`), one
+/// decimal each, under a header naming the features. Written once per row count.
+fn write_csv(dir: &Path, rows: usize) -> anyhow::Result<PathBuf> {
+    use std::io::Write;
+    let path = dir.join(format!("iris_{rows}.csv"));
+    if path.exists() {
+        return Ok(path);
+    }
+    let tmp = dir.join(format!("iris_{rows}.csv.tmp"));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    writeln!(out, "sepal_length,sepal_width,petal_length,petal_width")?;
+    for [a, b, c, d] in crate::bench::iris_rows(rows) {
+        writeln!(out, "{a:.1},{b:.1},{c:.1},{d:.1}")?;
+    }
+    out.flush()?;
+    drop(out);
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+/// One run of `edgewood predict`: wall seconds and peak RSS in kilobytes (None without
+/// GNU time).
+fn time_edgewood(
+    exe: &Path,
+    csv: &Path,
+    out: &Path,
+    threads: usize,
+) -> anyhow::Result<(f64, Option<u64>)> {
+    let gnu_time = Path::new("/usr/bin/time");
+    let rss_file = out.with_extension("rss");
+    let mut cmd = if gnu_time.exists() {
+        let mut cmd = Command::new(gnu_time);
+        cmd.args(["-f", "%M", "-o"]).arg(&rss_file).arg(exe);
+        cmd
+    } else {
+        Command::new(exe)
+    };
+    cmd.arg("predict")
+        .arg(csv)
+        .arg("--threads")
+        .arg(threads.to_string())
+        .arg("-o")
+        .arg(out);
+    let started = Instant::now();
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {}", util::show(&cmd)))?;
+    let secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(status.success(), "{} failed: {status}", util::show(&cmd));
+    let rss = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|t| t.trim().parse().ok());
+    Ok((secs, rss))
+}
+
+/// Whether two prediction files agree: the same bytes, else the same labels and
+/// probability bits on every row (shortest round-trip text parses back to the bits),
+/// else the first row that differs.
+fn compare(ours: &Path, peer: &Path) -> anyhow::Result<String> {
+    let (a, b) = (std::fs::read(ours)?, std::fs::read(peer)?);
+    if a == b {
+        return Ok(format!("the same {} bytes", a.len()));
+    }
+    let (a, b) = (String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+    let (mut la, mut lb) = (a.lines(), b.lines());
+    let mut n = 0usize;
+    loop {
+        match (la.next(), lb.next()) {
+            (None, None) => break,
+            (Some(x), Some(y)) if n == 0 || same_row(x, y) => n += 1,
+            (x, y) => anyhow::bail!(
+                "the outputs DIFFER at line {}: edgewood {:?}, pandas {:?}",
+                n + 1,
+                x.unwrap_or("<end>"),
+                y.unwrap_or("<end>")
+            ),
+        }
+    }
+    Ok(format!(
+        "the same labels and probability bits on all {} rows (the text differs)",
+        n - 1
+    ))
+}
+
+/// Whether two output lines hold the same label and the same float bits.
+fn same_row(x: &str, y: &str) -> bool {
+    let (fx, fy): (Vec<&str>, Vec<&str>) = (x.split(',').collect(), y.split(',').collect());
+    fx.len() == fy.len()
+        && fx[0] == fy[0]
+        && fx[1..].iter().zip(&fy[1..]).all(|(p, q)| {
+            matches!((p.parse::<f64>(), q.parse::<f64>()), (Ok(p), Ok(q)) if p.to_bits() == q.to_bits())
+        })
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn rounded(xs: &[f64]) -> Vec<f64> {
+    xs.iter().map(|x| (x * 1000.0).round() / 1000.0).collect()
+}
+
+fn show_rss(kb: Option<u64>) -> String {
+    kb.map_or("? (no /usr/bin/time)".into(), |kb| {
+        format!("{:.1} MB", kb as f64 / 1024.0)
+    })
+}
