@@ -45,6 +45,33 @@ fn a_cell_that_is_not_a_number() {
 }
 
 #[test]
+fn a_bad_row_is_named_by_its_own_line_after_crlf_and_blank_lines() {
+    // The csv crate's reader named the line the previous record ended on (here 3 and
+    // 4): a spreadsheet's CRLF line ends put every row one line early.
+    let dir = tempdir();
+    for (text, want) in [
+        (
+            format!("{IRIS}\r\n5.1,3.5,1.4,0.2\r\n5.1,3.5,abc,0.2\r\n"),
+            3,
+        ),
+        (
+            format!("{IRIS}\r\n5.1,3.5,1.4,0.2\r\n\r\n\n5.1,3.5,abc,0.2\r\n"),
+            5,
+        ),
+        (format!("{IRIS}\n5.1,3.5,1.4,0.2\n\n\n5.1,3.5,abc,0.2\n"), 5),
+    ] {
+        write(dir.path(), "input.csv", text);
+        let line = edgewood(dir.path(), &["predict", "input.csv"]).fails();
+        assert_eq!(
+            line,
+            format!(
+                "edgewood: input.csv:{want}: feature 'petal_length': cannot read 'abc' as a number"
+            )
+        );
+    }
+}
+
+#[test]
 fn infinity_is_refused() {
     let dir = tempdir();
     write(

@@ -75,7 +75,7 @@ fn rows_across_several_chunks() {
 
 #[test]
 fn the_same_bytes_on_one_thread_and_on_three() {
-    // 20,000 rows: several chunks (8,192 rows each for Iris), so that the three threads
+    // 20,000 rows: several blocks (128 KB, about 7,000 Iris rows, each), so that the three threads
     // finish them out of order and the writer must put them back in order.
     let dir = tempdir();
     let rows = iris_rows(20_000);
@@ -89,8 +89,34 @@ fn the_same_bytes_on_one_thread_and_on_three() {
 }
 
 #[test]
+fn quoted_cells_and_line_ends_inside_quotes_across_blocks() {
+    // Blocks holding quotes are cut by the CSV parser, not at the last line end: a
+    // quoted note with line ends in it, on every seventh row of 20,000 (several
+    // blocks), must neither cut a row in two nor shift the rows after it.
+    let dir = tempdir();
+    let rows = iris_rows(20_000);
+    let mut text = format!("{IRIS},note\r\n");
+    for (i, r) in rows.iter().enumerate() {
+        let note = if i % 7 == 0 {
+            "\"a,\n\"\"b\"\"\r\nc\""
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "\"{}\",{},\"{}\",{},{note}\r\n",
+            r[0], r[1], r[2], r[3]
+        ));
+    }
+    write(dir.path(), "in.csv", text);
+    for threads in ["1", "3"] {
+        let out = edgewood(dir.path(), &["predict", "in.csv", "--threads", threads]).ok();
+        check_iris_output(&out, &rows);
+    }
+}
+
+#[test]
 fn a_bad_row_deep_in_a_later_chunk_is_named_by_its_line() {
-    // Row 17,000 (line 17,001) is in the third chunk; another bad row after it, in the
+    // Row 17,000 (line 17,001) is in the third block; another bad row after it, in the
     // same chunk, must not be the one named, whatever the thread count.
     let dir = tempdir();
     let rows = iris_rows(20_000);

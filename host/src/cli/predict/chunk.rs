@@ -1,17 +1,21 @@
-//! A chunk of input rows on its way through `edgewood predict`: read and checked in
-//! input order ([`Chunk::read`]), predicted and written as CSV text, possibly on another
-//! thread ([`Chunk::predict`]), then copied to the output in input order.
+//! A chunk of input rows on its way through `edgewood predict`: a block of whole CSV
+//! records read in input order ([`Chunk::read`]); parsed, checked, predicted and
+//! written as CSV text, possibly on another thread ([`Chunk::predict`]); then copied to
+//! the output in input order ([`Chunk::write_to`]).
 //!
 //! A chunk keeps its buffers between uses, so the steady state allocates nothing per
-//! row or per chunk. A bad row ends the input: the chunk keeps the rows before it and
-//! the error, and [`Chunk::predict`] reports the first bad row in input order (a row
-//! whose prediction overflows may come before the row that stopped the reading).
+//! row or per chunk. A bad row ends the chunk: it keeps the rows before it and the
+//! error, and [`Chunk::predict`] reports the first bad row in input order (a row whose
+//! prediction overflows may come before the row that stopped the parsing). Lines are
+//! counted from the block's start; the writer, which sees the blocks in order, knows
+//! where each starts and names the line in the whole input.
 
 use std::io::{Read, Write};
 
-use anyhow::anyhow;
+use anyhow::bail;
 use edgewood_core::{first_max, Explainer, PredictError, PreparedModel, TaskKind};
 
+use super::blocks::{BlockReader, Records};
 use super::float_text::FloatText;
 use super::Explain;
 
@@ -25,27 +29,42 @@ pub struct Job<'a> {
     pub in_name: &'a str,
     /// For each model feature, the input column holding it.
     pub columns: Vec<usize>,
+    /// The number of columns the header names (every record must have as many).
+    pub n_columns: usize,
     /// Each class label as a CSV field (quoted when it must be), then the delimiter.
     pub labels: Vec<Vec<u8>>,
-    /// Rows per chunk.
-    pub rows: usize,
+}
+
+/// Why a chunk's rows cannot all be written.
+enum Failure {
+    /// A row is bad: its line, counted from 1 at the block's start, and why.
+    Row { line: u64, what: String },
+    /// Anything else (the input cannot be read, an explanation fails).
+    Other(anyhow::Error),
 }
 
 /// Rows of input, their predictions and their output text.
 pub struct Chunk {
+    /// The block of whole records.
+    input: Vec<u8>,
+    /// Why the input could not be read after the block.
+    read_error: Option<std::io::Error>,
+    records: Records,
+    /// Line feeds in the block.
+    newlines: u64,
     /// `n × n_features` values.
     values: Vec<f64>,
-    /// The input line of each row, to name a row the model refuses.
+    /// The line of each row in the block, to name a row the model refuses.
     lines: Vec<u64>,
-    /// The bad row that ended the input, if it is in this chunk: why.
-    stop: Option<anyhow::Error>,
+    /// The bad row that ended the parsing, if there is one.
+    stop: Option<Failure>,
     preds: Vec<f64>,
     contributions: Vec<f64>,
     leaves: Vec<u32>,
     floats: FloatText,
     /// The output text of the chunk's rows, or why there is none.
     text: Vec<u8>,
-    error: Option<anyhow::Error>,
+    error: Option<Failure>,
 }
 
 impl Chunk {
@@ -53,10 +72,14 @@ impl Chunk {
     pub fn new(job: &Job<'_>) -> Chunk {
         let model = job.prepared.model();
         Chunk {
-            values: Vec::with_capacity(job.rows * model.n_features()),
-            lines: Vec::with_capacity(job.rows),
+            input: Vec::new(),
+            read_error: None,
+            records: Records::new(),
+            newlines: 0,
+            values: Vec::new(),
+            lines: Vec::new(),
             stop: None,
-            preds: Vec::with_capacity(job.rows * model.prediction_len()),
+            preds: Vec::new(),
             contributions: match &job.explain {
                 Some((explainer, _)) => vec![0.0; explainer.explanation_len()],
                 None => Vec::new(),
@@ -68,53 +91,84 @@ impl Chunk {
         }
     }
 
-    /// Fills the chunk with the next rows of `csv_in`, each parsed and checked against
-    /// the model's schema; returns whether the input may have more rows (false at its
-    /// end or at a bad row, which the chunk keeps as its error).
-    pub fn read<R: Read>(
-        &mut self,
-        job: &Job<'_>,
-        csv_in: &mut csv::Reader<R>,
-        record: &mut csv::ByteRecord,
-    ) -> bool {
+    /// Fills the chunk with the next block of records; returns whether more may
+    /// follow (false at the input's end, or when it cannot be read: the chunk keeps the
+    /// error).
+    pub fn read<R: Read>(&mut self, blocks: &mut BlockReader<R>) -> bool {
+        self.read_error = None;
+        match blocks.next_block(&mut self.input) {
+            Ok(more) => more,
+            Err(e) => {
+                self.input.clear();
+                self.read_error = Some(e);
+                false
+            }
+        }
+    }
+
+    /// Parses the block into rows, each checked against the model's schema, up to the
+    /// first bad one.
+    fn parse(&mut self, job: &Job<'_>) {
         let model = job.prepared.model();
         let nf = model.n_features();
-        self.values.clear();
-        self.lines.clear();
-        self.stop = None;
-        while self.lines.len() < job.rows {
-            match csv_in.read_byte_record(record) {
-                Ok(true) => {}
-                Ok(false) => return false,
-                Err(e) => {
-                    self.stop = Some(csv_read_error(job.in_name, e));
-                    return false;
-                }
-            }
-            let line = record.position().map_or(0, |p| p.line());
-            let start = self.values.len();
-            for (i, &c) in job.columns.iter().enumerate() {
-                let cell = record.get(c).unwrap_or_default();
-                let Some(value) = parse_cell(cell) else {
-                    self.stop = Some(anyhow!(
-                        "{}:{line}: feature '{}': cannot read '{}' as a number",
-                        job.in_name,
-                        model.feature_name(i),
-                        String::from_utf8_lossy(cell)
-                    ));
-                    self.values.truncate(start);
-                    return false;
-                };
-                self.values.push(value);
-            }
-            if let Err(e) = model.validate_row(&self.values[start..start + nf]) {
-                self.stop = Some(anyhow!("{}:{line}: {e}", job.in_name));
-                self.values.truncate(start);
+        let Chunk {
+            input,
+            records,
+            values,
+            lines,
+            stop,
+            ..
+        } = self;
+        values.clear();
+        lines.clear();
+        *stop = None;
+        self.newlines = records.parse(input, |line, fields, ends| {
+            if ends.len() != job.n_columns {
+                *stop = Some(Failure::Row {
+                    line,
+                    what: format!(
+                        "{} fields, but the header has {}",
+                        ends.len(),
+                        job.n_columns
+                    ),
+                });
                 return false;
             }
-            self.lines.push(line);
+            let start = values.len();
+            for (i, &c) in job.columns.iter().enumerate() {
+                let cell = &fields[if c == 0 { 0 } else { ends[c - 1] }..ends[c]];
+                let Some(value) = parse_cell(cell) else {
+                    *stop = Some(Failure::Row {
+                        line,
+                        what: format!(
+                            "feature '{}': cannot read '{}' as a number",
+                            model.feature_name(i),
+                            String::from_utf8_lossy(cell)
+                        ),
+                    });
+                    values.truncate(start);
+                    return false;
+                };
+                values.push(value);
+            }
+            if let Err(e) = model.validate_row(&values[start..start + nf]) {
+                *stop = Some(Failure::Row {
+                    line,
+                    what: e.to_string(),
+                });
+                values.truncate(start);
+                return false;
+            }
+            lines.push(line);
+            true
+        });
+        if self.stop.is_none() {
+            if let Some(e) = self.read_error.take() {
+                self.stop = Some(Failure::Other(
+                    anyhow::Error::new(e).context(format!("cannot read {}", job.in_name)),
+                ));
+            }
         }
-        true
     }
 
     /// The number of rows read.
@@ -125,25 +179,38 @@ impl Chunk {
     /// Predicts the chunk's rows and writes their output lines, or finds the first bad
     /// row: one whose prediction overflows, else the one that ended the input.
     pub fn predict(&mut self, job: &Job<'_>) {
+        self.parse(job);
         self.text.clear();
         self.error = self.predict_rows(job).err().or_else(|| self.stop.take());
         if self.error.is_none() {
             if let Err(e) = self.write_rows(job) {
-                self.error = Some(e);
+                self.error = Some(Failure::Other(e));
             }
         }
     }
 
-    /// Writes the output lines of the chunk to `out`, or returns the chunk's error.
-    pub fn write_to(&mut self, out: &mut dyn Write) -> anyhow::Result<()> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
+    /// Writes the output lines of the chunk to `out`, or returns the chunk's error,
+    /// naming a bad row by its line in the input: `first_line` is the line the
+    /// chunk's block starts on. Returns the line after the block.
+    pub fn write_to(
+        &mut self,
+        out: &mut dyn Write,
+        first_line: u64,
+        in_name: &str,
+    ) -> anyhow::Result<u64> {
+        match self.error.take() {
+            Some(Failure::Row { line, what }) => {
+                bail!("{in_name}:{}: {what}", first_line + line - 1)
+            }
+            Some(Failure::Other(e)) => return Err(e),
+            None => {}
         }
         // An `io::Error` as such, so that a closed pipe (`… | head`) is recognised.
-        out.write_all(&self.text).map_err(anyhow::Error::new)
+        out.write_all(&self.text).map_err(anyhow::Error::new)?;
+        Ok(first_line + self.newlines)
     }
 
-    fn predict_rows(&mut self, job: &Job<'_>) -> anyhow::Result<()> {
+    fn predict_rows(&mut self, job: &Job<'_>) -> Result<(), Failure> {
         let width = job.prepared.model().prediction_len();
         self.preds.clear();
         if self.len() == 0 {
@@ -155,13 +222,13 @@ impl Chunk {
         job.prepared
             .predict_batch(&self.values, &mut self.preds)
             .map_err(|e| match e {
-                PredictError::NotFinite { row } => anyhow!(
-                    "{}:{}: the prediction is NaN or infinite: the model's sums \
-                     overflow float range on this row",
-                    job.in_name,
-                    self.lines[row]
-                ),
-                e => e.into(),
+                PredictError::NotFinite { row } => Failure::Row {
+                    line: self.lines[row],
+                    what: "the prediction is NaN or infinite: the model's sums overflow \
+                           float range on this row"
+                        .into(),
+                },
+                e => Failure::Other(e.into()),
             })
     }
 
@@ -216,33 +283,57 @@ impl Chunk {
     }
 }
 
-/// A cell's value: empty means missing (NaN); otherwise a decimal number.
+/// A cell's value: empty means missing (NaN); otherwise a decimal number, as Rust's
+/// `f64::from_str` reads it.
 fn parse_cell(cell: &[u8]) -> Option<f64> {
     let cell = cell.trim_ascii();
     if cell.is_empty() {
         return Some(f64::NAN);
     }
+    if let Some(x) = parse_short_decimal(cell) {
+        return Some(x);
+    }
     std::str::from_utf8(cell).ok()?.parse().ok()
 }
 
-/// A CSV reading error as one line naming the input and line.
-pub fn csv_read_error(in_name: &str, e: csv::Error) -> anyhow::Error {
-    match e.kind() {
-        csv::ErrorKind::UnequalLengths {
-            pos,
-            expected_len,
-            len,
-        } => {
-            let line = pos.as_ref().map_or(0, |p| p.line());
-            anyhow!("{in_name}:{line}: {len} fields, but the header has {expected_len}")
-        }
-        _ => match e.into_kind() {
-            csv::ErrorKind::Io(io) => {
-                anyhow::Error::new(io).context(format!("cannot read {in_name}"))
-            }
-            kind => anyhow!("{in_name}: {kind:?}"),
-        },
+/// Exact powers of ten as f64 (10^22 is the largest).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The common cell (`5.1`, `-0.25`, `12`): an optional sign, digits with at most one
+/// point, no exponent, at most 2^53 once the point is dropped and at most 22 digits
+/// after it. Its digits and its power of ten are then exact f64s, and one
+/// (correctly rounded) division gives the correctly rounded value, the same bits as
+/// `f64::from_str` (Clinger's fast path). Anything else is `None`, for the full parser.
+fn parse_short_decimal(cell: &[u8]) -> Option<f64> {
+    let (negative, digits) = match cell {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, cell),
+    };
+    // 19 digits cannot overflow a u64.
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
     }
+    let (mut mantissa, mut n_digits, mut after_point) = (0u64, 0usize, None);
+    for (i, &b) in digits.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                n_digits += 1;
+            }
+            b'.' if after_point.is_none() => after_point = Some(digits.len() - i - 1),
+            _ => return None,
+        }
+    }
+    let scale = after_point.unwrap_or(0);
+    if n_digits == 0 || mantissa > 1 << 53 || scale >= POW10.len() {
+        return None;
+    }
+    let x = mantissa as f64 / POW10[scale];
+    Some(if negative { -x } else { x })
 }
 
 #[cfg(test)]
@@ -257,5 +348,91 @@ mod tests {
         assert_eq!(parse_cell(b"1e3"), Some(1000.0));
         assert_eq!(parse_cell(b"abc"), None);
         assert_eq!(parse_cell(b"\xff"), None);
+    }
+
+    #[test]
+    fn short_decimals_read_as_the_standard_parser_reads_them() {
+        let mut cells: Vec<String> = [
+            "0",
+            "-0",
+            "+0",
+            "5.",
+            ".5",
+            "-.5",
+            "+1.5",
+            "0.1",
+            "0.3",
+            "1.000",
+            "007.50",
+            "9007199254740992",
+            "9007199254740993",
+            "0.9007199254740993",
+            "1.7976931348623157",
+            "123456789.123456789",
+            "0.0000000000000000000001",
+            "0.00000000000000000000001",
+            "4.35",
+            "2.675",
+            ".",
+            "-",
+            "+",
+            "",
+            "1..2",
+            "1.2.3",
+            "1e5",
+            "1-2",
+            "--1",
+            "inf",
+            "NaN",
+            "0x10",
+            " 1",
+            "1_0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every one-decimal and two-decimal value of a wide range, and pseudo-random
+        // digits of every length and point position.
+        cells.extend((0..20_000).map(|k| format!("{}.{}", k / 10, k % 10)));
+        cells.extend((0..20_000).map(|k| format!("{}.{:02}", k / 100, k % 100)));
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..50_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let digits = format!("{state}");
+            let len = 1 + (state % digits.len() as u64) as usize;
+            let mut cell = digits[..len].to_string();
+            let point = (state >> 32) as usize % (len + 1);
+            cell.insert(point, '.');
+            if state & 1 << 40 != 0 {
+                cell.insert(0, '-');
+            }
+            cells.push(cell);
+        }
+        for cell in &cells {
+            let want = cell.parse::<f64>().ok();
+            let got = parse_short_decimal(cell.as_bytes());
+            if let Some(got) = got {
+                assert_eq!(
+                    Some(got.to_bits()),
+                    want.map(f64::to_bits),
+                    "{cell:?}: {got:e} vs {want:?}"
+                );
+            }
+            assert_eq!(
+                parse_cell(cell.as_bytes()).map(f64::to_bits),
+                if cell.is_empty() {
+                    Some(f64::NAN.to_bits())
+                } else {
+                    cell.trim().parse::<f64>().ok().map(f64::to_bits)
+                },
+                "{cell:?}"
+            );
+        }
+        // The fast path takes the common cells.
+        for cell in ["5.1", "-0.25", "12", "0.0", "9007199254740992"] {
+            assert!(parse_short_decimal(cell.as_bytes()).is_some(), "{cell}");
+        }
     }
 }

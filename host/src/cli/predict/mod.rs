@@ -6,9 +6,10 @@
 //! columns as it has features by position, with one warning, as scikit-learn does.
 //! An empty cell is a missing value (NaN). Each row is validated against the model's
 //! schema, and the first bad row in input order stops the run with its line number and
-//! feature. Rows go through `predict_batch` in chunks ([`chunk_rows`]), predicted on
+//! feature. The input is cut into blocks of whole records ([`blocks`], [`block_bytes`]),
+//! each parsed, checked, predicted (`predict_batch`) and formatted on one of
 //! `--threads` threads and written in input order ([`pipeline`]); a bounded number of
-//! chunks is in flight, so memory stays constant whatever the file size, and the output
+//! blocks is in flight, so memory stays constant whatever the file size, and the output
 //! is the same byte for byte whatever the thread count. Output: classifiers
 //! `label,p_<class>…`, regressors `value`, floats in shortest round-trip form (see
 //! [`super::io`]). `--explain` adds each feature's TreeSHAP contribution
@@ -30,21 +31,22 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::io::{display_name, write_output, Input};
 use super::load::{load, ImportArgs};
-use chunk::{csv_read_error, Chunk, Job};
+use blocks::BlockReader;
+use chunk::{Chunk, Job};
 
+mod blocks;
 mod chunk;
 mod columns;
 mod float_text;
 mod pipeline;
 
-/// Values (input cells or output columns) per chunk: 512 KB of floats, so that a chunk
-/// stays in the cache while it is predicted and formatted, and a wide model's chunk
-/// stays small.
-const CHUNK_VALUES: usize = 1 << 16;
+/// Input bytes per block: about 8,000 Iris rows, enough that a thread's share of the
+/// work dwarfs the hand-over between threads (a few microseconds), and few enough that
+/// a block's values and text stay in the cache while it is predicted and formatted.
+const BLOCK_BYTES: usize = 128 << 10;
 
-/// The most rows in a chunk: enough that a worker thread's share of the work dwarfs
-/// the hand-over between threads (a few microseconds).
-const CHUNK_MAX_ROWS: usize = 8192;
+/// The smallest block, for outputs much wider than their input.
+const MIN_BLOCK_BYTES: usize = 4 << 10;
 
 /// Chunks in flight per thread: one being predicted, one waiting, so that a worker
 /// never waits for the reader while the writer is busy.
@@ -182,14 +184,9 @@ fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyh
         threads,
     } = setup;
     let model = prepared.model();
-    let mut csv_in = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .buffer_capacity(1 << 16)
-        .from_reader(reader);
-    let header = csv_in
-        .byte_headers()
-        .map_err(|e| csv_read_error(in_name, e))?
-        .clone();
+    let (mut blocks, header) =
+        BlockReader::new(reader, BLOCK_BYTES).with_context(|| format!("cannot read {in_name}"))?;
+    let (header, first_line) = (header.fields, header.next_line);
     if header.is_empty() || (header.len() == 1 && header[0].trim_ascii().is_empty()) {
         bail!("{in_name}: empty input: the first line must name the model's features");
     }
@@ -212,6 +209,7 @@ fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyh
     write_record(&mut header_line, &names)?;
     out.write_all(&header_line)?;
 
+    blocks.set_block_bytes(block_bytes(header.len(), names.len()));
     let job = Job {
         prepared,
         labels: (0..model.n_classes())
@@ -221,18 +219,18 @@ fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyh
         leaves,
         in_name,
         columns,
-        rows: chunk_rows(model.n_features().max(names.len())),
+        n_columns: header.len(),
     };
-    let mut record = csv::ByteRecord::new();
     let mut total = 0u64;
+    let mut line = first_line;
     pipeline::run_ordered(
         threads,
         IN_FLIGHT_PER_THREAD * threads,
         || Chunk::new(&job),
-        |chunk| chunk.read(&job, &mut csv_in, &mut record),
+        |chunk| chunk.read(&mut blocks),
         |chunk| chunk.predict(&job),
         |chunk| {
-            chunk.write_to(out)?;
+            line = chunk.write_to(out, line, in_name)?;
             total += chunk.len() as u64;
             Ok(())
         },
@@ -240,9 +238,11 @@ fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyh
     Ok(total)
 }
 
-/// Rows per chunk for rows of `width` values (the wider of input and output).
-fn chunk_rows(width: usize) -> usize {
-    (CHUNK_VALUES / width.max(1)).clamp(1, CHUNK_MAX_ROWS)
+/// Input bytes per block for rows of `n_columns` cells giving `out_width` output
+/// values: [`BLOCK_BYTES`], less when the output is much wider than the input (leaves
+/// of hundreds of trees), so that a block's text stays about as small.
+fn block_bytes(n_columns: usize, out_width: usize) -> usize {
+    (BLOCK_BYTES * n_columns.max(1) / out_width.max(n_columns).max(1)).max(MIN_BLOCK_BYTES)
 }
 
 /// Appends `fields` as one CSV record, quoted as the csv crate quotes.

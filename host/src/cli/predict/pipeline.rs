@@ -1,9 +1,10 @@
 //! An ordered, bounded pipeline: items are made in order on the calling thread, worked
 //! on by several threads at once, and finished in the order they were made.
 //!
-//! `edgewood predict` reads and checks rows on the calling thread (cheap, and the only
-//! place the input's order is known), predicts and formats chunks of rows on worker
-//! threads (most of the time), and writes the text in input order on the calling thread
+//! `edgewood predict` reads blocks of whole records on the calling thread (cheap: a
+//! read and a search for the last line end; the only place the input's order is
+//! known), parses, checks, predicts and formats them on worker threads (all but a few
+//! percent of the time), and writes the text in input order on the calling thread
 //! again (a stdout lock cannot move between threads). At most `in_flight` items exist
 //! at once, so memory stays bounded however long the input: the reader waits for the
 //! writer, and finished items are reused for the next ones.
