@@ -48,6 +48,8 @@ mod explain;
 pub mod float_text;
 pub mod fmath_exp;
 pub mod glibc_exp;
+#[cfg(not(target_arch = "wasm32"))]
+mod intervals;
 #[cfg(feature = "iris")]
 pub mod iris;
 #[allow(missing_docs)] // Offsets are documented in FORMAT.md.

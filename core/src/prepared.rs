@@ -26,6 +26,8 @@ use alloc::vec::Vec;
 
 use crate::cpu::VectorIsa;
 use crate::error::{FormatError, PredictError};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::intervals::Intervals;
 use crate::layout::*;
 use crate::model::{decode_node, Model, TreeRecord};
 use crate::oblivious::Oblivious;
@@ -54,10 +56,17 @@ enum Forest {
     /// Only float32: CatBoost compares in float32, and a float64 copy of the walk
     /// would cost the npm engine about 2 KB of gzip for models nobody makes.
     Oblivious(Oblivious),
+    /// Small trees on few features, float32 or float64 thresholds: interval masks.
+    /// Not in WebAssembly, as the oblivious walk (the npm engine's gzip budget).
+    #[cfg(not(target_arch = "wasm32"))]
+    NarrowIntervals(Intervals<f32>),
+    #[cfg(not(target_arch = "wasm32"))]
+    WideIntervals(Intervals<f64>),
 }
 
-/// Makes the oblivious walk of a model's trees, if it has one.
-type ObliviousWalk<T> = fn(&Model<'_>, &Layout<T>) -> Option<Forest>;
+/// Makes a walk of its own (oblivious, interval masks) of a model's laid-out trees,
+/// if the model suits it.
+type SpecialWalk<T> = fn(&Model<'_>, &Layout<T>) -> Option<Forest>;
 
 /// One walking step's record. Leaves are nodes too: threshold NaN (no input is `<=`
 /// NaN) and `right` pointing at themselves, so a finished walk stays put.
@@ -288,6 +297,16 @@ impl<'a> PreparedModel<'a> {
     /// more than the model's own bytes (it is then not checked here: open it with
     /// [`Model::open_validated`]).
     pub fn new(model: Model<'a>) -> Result<Self, FormatError> {
+        Self::with_walks(model, true)
+    }
+
+    /// [`PreparedModel::new`] with the node walk even where the oblivious or the
+    /// interval walk would be taken: to check those against it, and to measure them.
+    pub fn new_node_walk(model: Model<'a>) -> Result<Self, FormatError> {
+        Self::with_walks(model, false)
+    }
+
+    fn with_walks(model: Model<'a>, special: bool) -> Result<Self, FormatError> {
         let decoded = decoded_bytes(&model);
         if decoded > DECODED_MAX_BYTES && decoded > model.as_bytes().len() {
             return Ok(PreparedModel {
@@ -296,19 +315,34 @@ impl<'a> PreparedModel<'a> {
                 isa: VectorIsa::detected(),
             });
         }
+        // Not in WebAssembly: the npm engine's 60 KB gzip budget has no room for more
+        // walks (it measured 62,166 B with the oblivious one); models take the node
+        // walk there, with the same answers.
+        // Not in WebAssembly: the npm engine's 60 KB gzip budget has no room for more
+        // walks (it measured 62,166 B with the oblivious one, 64,417 B with both);
+        // models take the node walk there, with the same answers.
+        let special = special && !cfg!(target_arch = "wasm32");
         let forest = if model.wide {
-            prepare(&model, Forest::Wide, None)?
+            #[cfg(not(target_arch = "wasm32"))]
+            let walks: &[SpecialWalk<f64>] =
+                &[
+                    |model, layout| {
+                        Intervals::from_layout(model, layout).map(Forest::WideIntervals)
+                    },
+                ];
+            #[cfg(target_arch = "wasm32")]
+            let walks: &[SpecialWalk<f64>] = &[];
+            prepare(&model, Forest::Wide, if special { walks } else { &[] })?
         } else {
-            // Not in WebAssembly: the npm engine's 60 KB gzip budget has no room for
-            // a third walk (it measured 62,166 B with it); CatBoost models take the
-            // node walk there, with the same answers.
-            let oblivious: ObliviousWalk<f32> =
-                |model, layout| Oblivious::from_layout(model, layout).map(Forest::Oblivious);
-            prepare(
-                &model,
-                Forest::Narrow,
-                (!cfg!(target_arch = "wasm32")).then_some(oblivious),
-            )?
+            #[cfg(not(target_arch = "wasm32"))]
+            let walks: &[SpecialWalk<f32>] = &[
+                |model, layout| Oblivious::from_layout(model, layout).map(Forest::Oblivious),
+                |model, layout| Intervals::from_layout(model, layout).map(Forest::NarrowIntervals),
+            ];
+            #[cfg(target_arch = "wasm32")]
+            let walks: &[SpecialWalk<f32>] =
+                &[|model, layout| Oblivious::from_layout(model, layout).map(Forest::Oblivious)];
+            prepare(&model, Forest::Narrow, if special { walks } else { &[] })?
         };
         Ok(PreparedModel {
             model,
@@ -351,6 +385,19 @@ impl<'a> PreparedModel<'a> {
         matches!(self.forest, Some(Forest::Oblivious(_)))
     }
 
+    /// Whether predictions take the interval-mask walk: small trees on few features
+    /// (a bit-vector walk, QuickScorer's, with each feature's masks combined ahead of
+    /// time).
+    pub fn is_intervals(&self) -> bool {
+        #[cfg(not(target_arch = "wasm32"))]
+        return matches!(
+            self.forest,
+            Some(Forest::NarrowIntervals(_) | Forest::WideIntervals(_))
+        );
+        #[cfg(target_arch = "wasm32")]
+        false
+    }
+
     /// [`Model::predict_into`], through the decoded trees.
     pub fn predict_into(&self, row: &[f64], out: &mut [f64]) -> Result<(), PredictError> {
         let Some(forest) = &self.forest else {
@@ -364,6 +411,10 @@ impl<'a> PreparedModel<'a> {
             Forest::Narrow(n) => n.row_sums(m, row, acc),
             Forest::Wide(n) => n.row_sums(m, row, acc),
             Forest::Oblivious(o) => o.row_sums(m, row, acc),
+            #[cfg(not(target_arch = "wasm32"))]
+            Forest::NarrowIntervals(i) => i.row_sums(m, row, acc),
+            #[cfg(not(target_arch = "wasm32"))]
+            Forest::WideIntervals(i) => i.row_sums(m, row, acc),
         }
         m.finish(out);
         finite_rows(out, out.len())
@@ -388,24 +439,28 @@ impl<'a> PreparedModel<'a> {
             Forest::Narrow(nodes) => nodes.batch(m, rows, out),
             Forest::Wide(nodes) => nodes.batch(m, rows, out),
             Forest::Oblivious(o) => o.batch(m, rows, out, self.isa),
+            #[cfg(not(target_arch = "wasm32"))]
+            Forest::NarrowIntervals(i) => i.batch(m, rows, out),
+            #[cfg(not(target_arch = "wasm32"))]
+            Forest::WideIntervals(i) => i.batch(m, rows, out),
         }
         finite_rows(out, m.prediction_len())
     }
 }
 
-/// The decoded walk of `model` with thresholds `T`: the oblivious walk if there is
-/// one for `T` and every tree is oblivious, else the node walk; `Ok(None)` as for
+/// The decoded walk of `model` with thresholds `T`: the first of the `special` walks
+/// that takes the model, else the node walk; `Ok(None)` as for
 /// [`Nodes::lay_out`].
 fn prepare<T: Threshold>(
     model: &Model<'_>,
     nodes: fn(Nodes<T>) -> Forest,
-    oblivious: Option<ObliviousWalk<T>>,
+    special: &[SpecialWalk<T>],
 ) -> Result<Option<Forest>, FormatError> {
     let Some(layout) = Nodes::<T>::lay_out(model)? else {
         return Ok(None);
     };
-    if let Some(o) = oblivious.and_then(|walk| walk(model, &layout)) {
-        return Ok(Some(o));
+    if let Some(forest) = special.iter().find_map(|walk| walk(model, &layout)) {
+        return Ok(Some(forest));
     }
     Ok(Some(nodes(Nodes::build(model, layout))))
 }

@@ -90,8 +90,33 @@ fn main() {
         black_box(&preds);
         prepared_batch.push(n as f64 / t.elapsed().as_secs_f64());
     }
+    // The same model through the node walk, for the walks' ratio.
+    let nodes = PreparedModel::new_node_walk(model).expect("the embedded model prepares");
+    let (mut node_single, mut node_batch) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let t = Instant::now();
+        for r in rows[..block * nf].chunks_exact(nf) {
+            nodes.predict_into(black_box(r), &mut out).unwrap();
+            black_box(&out);
+        }
+        node_single.push(t.elapsed().as_nanos() as f64 / block as f64);
+        let t = Instant::now();
+        nodes.predict_batch(black_box(&rows), &mut preds).unwrap();
+        black_box(&preds);
+        node_batch.push(n as f64 / t.elapsed().as_secs_f64());
+    }
+    assert!(
+        preds
+            .iter()
+            .zip(&prepared_preds)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "the node walk differs from the prepared walk"
+    );
     println!(
-        "{{\"model\":{:?},\"trees\":{},\"split_nodes\":{},\"rows\":{},\"single_row_ns\":{:.1},\"single_row_validated_ns\":{:.1},\"batch_rows_per_s\":{:.0},\"prepared_single_row_ns\":{:.1},\"prepared_batch_rows_per_s\":{:.0}}}",
+        "{{\"walk\":{:?},\"node_walk_single_row_ns\":{:.1},\"node_walk_batch_rows_per_s\":{:.0},\"model\":{:?},\"trees\":{},\"split_nodes\":{},\"rows\":{},\"single_row_ns\":{:.1},\"single_row_validated_ns\":{:.1},\"batch_rows_per_s\":{:.0},\"prepared_single_row_ns\":{:.1},\"prepared_batch_rows_per_s\":{:.0}}}",
+        if prepared.is_intervals() { "intervals" } else { "nodes" },
+        median(node_single),
+        median(node_batch),
         model.source(),
         model.n_trees(),
         model.n_split_nodes(),

@@ -149,8 +149,11 @@ fn print_table(native: &Value, peers: Option<&Value>) {
     let single_v = peers::num(native, "single_row_validated_ns") / 1000.0;
     let bytes_batch = peers::num(native, "batch_rows_per_s");
     println!(
-        "\nIris RF100 ({} trees, {} split nodes), {} rows, one thread",
-        native["trees"], native["split_nodes"], native["rows"]
+        "\nIris RF100 ({} trees, {} split nodes), {} rows, one thread, load average {}",
+        native["trees"],
+        native["split_nodes"],
+        native["rows"],
+        util::load_average()
     );
     println!(
         "{:<28} {:>12} {:>16} {:>16} {:>14}",
@@ -159,11 +162,20 @@ fn print_table(native: &Value, peers: Option<&Value>) {
     println!("{}", "-".repeat(90));
     println!(
         "{:<28} {:>9.3} µs {:>16} {:>16} {:>14}",
-        "Edgewood native (prepared)",
+        format!(
+            "Edgewood native ({})",
+            native["walk"].as_str().unwrap_or("prepared")
+        ),
         single,
         rate(batch),
         "1×",
         "1×"
+    );
+    println!(
+        "{:<28} {:>9.3} µs {:>16}",
+        "  node walk",
+        peers::num(native, "node_walk_single_row_ns") / 1000.0,
+        rate(peers::num(native, "node_walk_batch_rows_per_s"))
     );
     println!(
         "{:<28} {:>9.3} µs {:>16}",

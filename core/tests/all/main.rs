@@ -8,6 +8,7 @@ mod float_text;
 mod glibc_exp;
 /// Arbitrary, truncated and flipped bytes: errors, never panics or endless walks.
 mod hostile;
+mod intervals;
 /// numpy's AVX-512 `exp`/`log`, CatBoost's fast `exp`: reference outputs bit for bit.
 mod library_math;
 /// Oblivious trees walked as a bit index, bit for bit the model's walk.

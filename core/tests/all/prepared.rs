@@ -104,7 +104,7 @@ fn numeric_rules_decode_to_the_same_decisions() {
 /// a comb: split `i` tests feature `i % n_features` against `i` (inputs hit it exactly), a leaf on its left and
 /// the next split on its right, so a tree of `splits` splits has `2 * splits + 1` nodes
 /// and inputs near `i` reach every depth.
-fn combs(n_features: usize, trees: usize, splits: usize) -> Ensemble {
+pub fn combs(n_features: usize, trees: usize, splits: usize) -> Ensemble {
     let comb = |t: usize| {
         let mut nodes = Vec::with_capacity(2 * splits + 1);
         for i in 0..splits {

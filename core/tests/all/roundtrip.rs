@@ -70,7 +70,7 @@ proptest! {
 }
 
 /// The ensemble with every rule node made a plain split on the same feature.
-fn without_rules(mut ensemble: Ensemble) -> Ensemble {
+pub fn without_rules(mut ensemble: Ensemble) -> Ensemble {
     for tree in &mut ensemble.trees {
         for node in &mut tree.nodes {
             if let Node::Rule {
