@@ -65,8 +65,11 @@ struct Part {
     out_name: &'static str,
     /// rustc's opt-level, when not the `wasm-release` profile's size-first "s".
     opt_level: Option<&'static str>,
-    /// wasm-opt's optimisation flag.
-    wasm_opt: &'static str,
+    /// wasm-opt's optimisation flags.
+    wasm_opt: &'static [&'static str],
+    /// Functions (wasm-bindgen's demangled names, `*` a wildcard) that wasm-opt must not
+    /// inline into their only caller.
+    no_inline: &'static [&'static str],
 }
 
 const PARTS: &[Part] = &[
@@ -77,9 +80,19 @@ const PARTS: &[Part] = &[
         // The engine is built for speed: in Chromium, opt-level 3 walks Iris rows about
         // 10% faster and deep forests up to twice as fast as "s", for ~5 KB of gzip
         // (still well inside the budget). wasm-opt -O3 on top made batches 25% slower
-        // than -Oz, so -Oz it stays.
+        // than -Oz, so -Oz it stays. `--converge` repeats -Oz while it still shrinks;
+        // `--low-memory-unused` lets it fold constant offsets into loads and stores (Rust
+        // lays the stack out first, so the lowest KB is never addressed): together
+        // 430 B of the package test's zlib gzip (170 B of gzip -9), room the split
+        // walks below needed.
         opt_level: Some("3"),
-        wasm_opt: "-Oz",
+        wasm_opt: &["-Oz", "--converge", "--low-memory-unused"],
+        // V8 compiles a wasm function on its first call. Kept apart (core marks it
+        // `inline(never)` in wasm), a page's first prediction compiles the single-row
+        // walks of one threshold type, not of both: in Chromium the first prediction
+        // took 0.95 ms instead of 1.80 (medians of 15 cold loads in one run), for
+        // ~660 B of gzip.
+        no_inline: &["edgewood_core::prepared::Nodes<T>::row_sums::*"],
     },
     Part {
         package: "edgewood-wasm-explain",
@@ -88,7 +101,8 @@ const PARTS: &[Part] = &[
         // Size first, for its budget: "s" came out smaller than "z" (14.7 against
         // 14.8 KB gzipped).
         opt_level: None,
-        wasm_opt: "-Oz",
+        wasm_opt: &["-Oz"],
+        no_inline: &[],
     },
     Part {
         package: "edgewood-wasm-convert",
@@ -96,7 +110,8 @@ const PARTS: &[Part] = &[
         out_name: "edgewood_convert",
         // Converting runs once per model: size first.
         opt_level: None,
-        wasm_opt: "-Oz",
+        wasm_opt: &["-Oz"],
+        no_inline: &[],
     },
 ];
 
@@ -258,7 +273,9 @@ pub fn build() -> anyhow::Result<Vec<Size>> {
         let wasm = pkg.join(format!("{}_bg.wasm", part.out_name));
         util::run(
             Command::new(&wasm_opt)
-                .arg(part.wasm_opt)
+                // Before the optimisation flag: wasm-opt runs passes in the given order.
+                .args(part.no_inline.iter().map(|f| format!("--no-inline={f}")))
+                .args(part.wasm_opt)
                 .args(WASM_FEATURES)
                 // Custom sections that no runtime reads (the toolchain's names and the
                 // linker's feature list): about 250 B of each file's gzip.
