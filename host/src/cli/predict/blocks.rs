@@ -180,6 +180,33 @@ impl<R: Read> BlockReader<R> {
     }
 }
 
+/// The fields of one record.
+pub struct Fields<'a> {
+    bytes: &'a [u8],
+    /// Where each field ends in `bytes`.
+    ends: &'a [usize],
+    /// Bytes between a field's end and the next one's start: 1 for a delimiter left
+    /// in place, 0 for fields the parser copied out.
+    gap: usize,
+}
+
+impl Fields<'_> {
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Field `k` (< [`Fields::len`]).
+    pub fn get(&self, k: usize) -> &[u8] {
+        let start = if k == 0 {
+            0
+        } else {
+            self.ends[k - 1] + self.gap
+        };
+        &self.bytes[start..self.ends[k]]
+    }
+}
+
 /// The records of one block, parsed as the `csv` crate parses them.
 pub struct Records {
     core: csv_core::Reader,
@@ -196,18 +223,67 @@ impl Records {
         }
     }
 
-    /// Calls `each(line, fields, ends)` for every record of `block` in order, with the
-    /// line its first byte is on (counted from 1 at the block's start), its fields'
-    /// bytes and where each field ends; stops when `each` returns false. Returns the
-    /// number of line feeds in what was parsed (the whole block unless stopped).
+    /// Calls `each(line, fields)` for every record of `block` in order, with the line
+    /// its first byte is on (counted from 1 at the block's start); stops when `each`
+    /// returns false. Returns the number of line feeds in what was parsed (the whole
+    /// block unless stopped).
     ///
     /// The line is the record's own even after blank lines or a CRLF line end, where
     /// the `csv` crate's reader names the line the previous record ended on.
-    pub fn parse(
+    pub fn parse(&mut self, block: &[u8], each: impl FnMut(u64, Fields<'_>) -> bool) -> u64 {
+        if memchr::memchr(b'"', block).is_none() {
+            self.parse_unquoted(block, each)
+        } else {
+            self.parse_quoted(block, each)
+        }
+    }
+
+    /// [`Records::parse`] for a block without quotes, where the CSV rules come down to
+    /// these: a comma ends a field; CR or LF ends a record; a record starts at the
+    /// first byte that is neither (blank lines are skipped). No copy: the fields are
+    /// read in place.
+    fn parse_unquoted(
         &mut self,
         block: &[u8],
-        mut each: impl FnMut(u64, &[u8], &[usize]) -> bool,
+        mut each: impl FnMut(u64, Fields<'_>) -> bool,
     ) -> u64 {
+        let (mut pos, mut newlines) = (0, 0);
+        loop {
+            while let Some(&b) = block.get(pos).filter(|&&b| b == b'\n' || b == b'\r') {
+                newlines += u64::from(b == b'\n');
+                pos += 1;
+            }
+            if pos == block.len() {
+                return newlines;
+            }
+            let record = &block[pos..];
+            self.ends.clear();
+            let mut end = record.len();
+            for (i, &b) in record.iter().enumerate() {
+                match b {
+                    b',' => self.ends.push(i),
+                    b'\n' | b'\r' => {
+                        end = i;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            self.ends.push(end);
+            let fields = Fields {
+                bytes: record,
+                ends: &self.ends,
+                gap: 1,
+            };
+            if !each(1 + newlines, fields) {
+                return newlines;
+            }
+            pos += end;
+        }
+    }
+
+    /// [`Records::parse`] for a block holding quotes: by the `csv` crate's parser.
+    fn parse_quoted(&mut self, block: &[u8], mut each: impl FnMut(u64, Fields<'_>) -> bool) -> u64 {
         self.core = mid_file_parser();
         if self.fields.len() < block.len() + 1 {
             self.fields.resize(block.len() + 1, 0);
@@ -246,7 +322,12 @@ impl Records {
                     self.ends.resize(len * 2, 0);
                 }
                 ReadRecordResult::Record => {
-                    if !each(line, &self.fields[..nout], &self.ends[..nend]) {
+                    let fields = Fields {
+                        bytes: &self.fields[..nout],
+                        ends: &self.ends[..nend],
+                        gap: 0,
+                    };
+                    if !each(line, fields) {
                         return self.core.line() - 1 + skipped;
                     }
                     (nout, nend) = (0, 0);
@@ -299,16 +380,8 @@ mod tests {
         let mut block = Vec::new();
         loop {
             let more = blocks.next_block(&mut block).unwrap();
-            let lines = records.parse(&block, |line, fields, ends| {
-                let mut start = 0;
-                let record = ends
-                    .iter()
-                    .map(|&end| {
-                        let f = fields[start..end].to_vec();
-                        start = end;
-                        f
-                    })
-                    .collect();
+            let lines = records.parse(&block, |line, fields| {
+                let record = (0..fields.len()).map(|k| fields.get(k).to_vec()).collect();
                 out.push((base + line - 1, record));
                 true
             });
@@ -335,6 +408,9 @@ mod tests {
             b"",
             b"a",
             b"a,b\n\n\n",
+            b"a,b\n,\n  \n1,2",
+            b"a,b,c\n1,,3\r\n\r\r\n,x,\n",
+            b"a,b\n\"\",\"\"\n1,2\n",
         ];
         for text in texts {
             let want = by_csv_crate(text);

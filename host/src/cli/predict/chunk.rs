@@ -13,7 +13,7 @@
 use std::io::{Read, Write};
 
 use anyhow::bail;
-use edgewood_core::{first_max, Explainer, PredictError, PreparedModel, TaskKind};
+use edgewood_core::{first_max, Explainer, Model, PredictError, PreparedModel, TaskKind};
 
 use super::blocks::{BlockReader, Records};
 use super::float_text::FloatText;
@@ -33,6 +33,45 @@ pub struct Job<'a> {
     pub n_columns: usize,
     /// Each class label as a CSV field (quoted when it must be), then the delimiter.
     pub labels: Vec<Vec<u8>>,
+    /// What each feature admits ([`Limit::of`]).
+    pub limits: Vec<Limit>,
+}
+
+/// What one feature admits, as `Model::validate_value` checks it, read once from the
+/// model (where each check decodes the feature's record) rather than per cell.
+#[derive(Clone, Copy)]
+pub struct Limit {
+    allows_missing: bool,
+    min: f64,
+    max: f64,
+}
+
+impl Limit {
+    /// Every feature's limits.
+    pub fn of(model: &Model<'_>) -> Vec<Limit> {
+        (0..model.n_features())
+            .map(|i| {
+                let (min, max) = model
+                    .valid_range(i)
+                    .unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+                Limit {
+                    allows_missing: model.allows_missing(i),
+                    min,
+                    max,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether the model's check would accept `x`: a missing value where allowed, else
+    /// a finite value within the valid range.
+    fn admits(self, x: f64) -> bool {
+        if x.is_nan() {
+            self.allows_missing
+        } else {
+            x.is_finite() && x >= self.min && x <= self.max
+        }
+    }
 }
 
 /// Why a chunk's rows cannot all be written.
@@ -122,21 +161,22 @@ impl Chunk {
         values.clear();
         lines.clear();
         *stop = None;
-        self.newlines = records.parse(input, |line, fields, ends| {
-            if ends.len() != job.n_columns {
+        self.newlines = records.parse(input, |line, fields| {
+            if fields.len() != job.n_columns {
                 *stop = Some(Failure::Row {
                     line,
                     what: format!(
                         "{} fields, but the header has {}",
-                        ends.len(),
+                        fields.len(),
                         job.n_columns
                     ),
                 });
                 return false;
             }
             let start = values.len();
-            for (i, &c) in job.columns.iter().enumerate() {
-                let cell = &fields[if c == 0 { 0 } else { ends[c - 1] }..ends[c]];
+            let mut valid = true;
+            for (i, (&c, limit)) in job.columns.iter().zip(&job.limits).enumerate() {
+                let cell = fields.get(c);
                 let Some(value) = parse_cell(cell) else {
                     *stop = Some(Failure::Row {
                         line,
@@ -149,15 +189,19 @@ impl Chunk {
                     values.truncate(start);
                     return false;
                 };
+                valid &= limit.admits(value);
                 values.push(value);
             }
-            if let Err(e) = model.validate_row(&values[start..start + nf]) {
-                *stop = Some(Failure::Row {
-                    line,
-                    what: e.to_string(),
-                });
-                values.truncate(start);
-                return false;
+            // The model's own check names what is wrong.
+            if !valid {
+                if let Err(e) = model.validate_row(&values[start..start + nf]) {
+                    *stop = Some(Failure::Row {
+                        line,
+                        what: e.to_string(),
+                    });
+                    values.truncate(start);
+                    return false;
+                }
             }
             lines.push(line);
             true
@@ -339,6 +383,33 @@ fn parse_short_decimal(cell: &[u8]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_admit_what_the_model_admits() {
+        let model = edgewood_core::iris::model().unwrap();
+        let limits = Limit::of(&model);
+        let values = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -1.0,
+            -0.0,
+            0.0,
+            5.1,
+            10.0,
+            10.000000000000002,
+            1e300,
+        ];
+        for (i, limit) in limits.iter().enumerate() {
+            for x in values {
+                assert_eq!(
+                    limit.admits(x),
+                    model.validate_value(i, x).is_ok(),
+                    "feature {i}, {x}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn cells() {

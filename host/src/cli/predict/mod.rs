@@ -220,6 +220,7 @@ fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyh
         in_name,
         columns,
         n_columns: header.len(),
+        limits: chunk::Limit::of(model),
     };
     let mut total = 0u64;
     let mut line = first_line;
