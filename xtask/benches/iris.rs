@@ -90,6 +90,20 @@ fn main() {
         black_box(&preds);
         prepared_batch.push(n as f64 / t.elapsed().as_secs_f64());
     }
+    // One row at a time over varied rows, each timed: the latency distribution (each
+    // figure includes one clock read, some 20 ns).
+    let mut latencies = Vec::with_capacity(block * 3);
+    for _ in 0..3 {
+        for r in rows[..block * nf].chunks_exact(nf) {
+            let t = Instant::now();
+            prepared.predict_into(black_box(r), &mut out).unwrap();
+            black_box(&out);
+            latencies.push(t.elapsed().as_nanos() as f64);
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let p99 = latencies[latencies.len() * 99 / 100];
+    let p50 = median(latencies);
     // The same model through the node walk, for the walks' ratio.
     let nodes = PreparedModel::new_node_walk(model).expect("the embedded model prepares");
     let (mut node_single, mut node_batch) = (Vec::new(), Vec::new());
@@ -113,8 +127,10 @@ fn main() {
         "the node walk differs from the prepared walk"
     );
     println!(
-        "{{\"walk\":{:?},\"node_walk_single_row_ns\":{:.1},\"node_walk_batch_rows_per_s\":{:.0},\"model\":{:?},\"trees\":{},\"split_nodes\":{},\"rows\":{},\"single_row_ns\":{:.1},\"single_row_validated_ns\":{:.1},\"batch_rows_per_s\":{:.0},\"prepared_single_row_ns\":{:.1},\"prepared_batch_rows_per_s\":{:.0}}}",
+        "{{\"walk\":{:?},\"prepared_p50_ns\":{:.1},\"prepared_p99_ns\":{:.1},\"node_walk_single_row_ns\":{:.1},\"node_walk_batch_rows_per_s\":{:.0},\"model\":{:?},\"trees\":{},\"split_nodes\":{},\"rows\":{},\"single_row_ns\":{:.1},\"single_row_validated_ns\":{:.1},\"batch_rows_per_s\":{:.0},\"prepared_single_row_ns\":{:.1},\"prepared_batch_rows_per_s\":{:.0}}}",
         if prepared.is_intervals() { "intervals" } else { "nodes" },
+        p50,
+        p99,
         median(node_single),
         median(node_batch),
         model.source(),

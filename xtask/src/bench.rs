@@ -231,6 +231,14 @@ fn print_table(native: &Value, peers: Option<&Value>) {
             println!("ONNX Runtime vs scikit-learn, largest probability difference: {d:e}");
         }
     }
+    let (p50, p99) = (
+        peers::num(native, "prepared_p50_ns") / 1000.0,
+        peers::num(native, "prepared_p99_ns") / 1000.0,
+    );
+    println!(
+        "goal: 1 row p50 ≤ 0.4 µs and p99 ≤ 1 µs (each row timed, varied rows): {p50:.3} / {p99:.3} µs — {}",
+        if p50 <= 0.4 && p99 <= 1.0 { "met" } else { "NOT met" }
+    );
     let b = batch / TL2CGEN_ROWS_PER_S;
     println!(
         "goal: batch ≥2× tl2cgen (1.9M rows/s): {b:.2}× — {}",
