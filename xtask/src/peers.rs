@@ -9,7 +9,9 @@ use serde_json::Value;
 use crate::util::{self, root};
 
 /// `bench/.venv/bin/python`, creating the venv and installing `pins` — (pip name,
-/// module, version) — unless every module already has its pinned version.
+/// module, version) — unless every module imports and every pip package has its
+/// pinned version (read from the installed package's metadata, since some modules,
+/// such as `daal4py`, have no `__version__`).
 pub fn venv(pins: &[(&str, &str, &str)]) -> anyhow::Result<PathBuf> {
     let dir = root().join("bench/.venv");
     let python = dir.join("bin/python");
@@ -18,9 +20,10 @@ pub fn venv(pins: &[(&str, &str, &str)]) -> anyhow::Result<PathBuf> {
     }
     let check = pins
         .iter()
-        .map(|(_, m, v)| format!("import {m}; assert {m}.__version__ == '{v}', {m}.__version__"))
+        .map(|(p, m, v)| format!("import {m}; assert version('{p}') == '{v}', version('{p}')"))
         .collect::<Vec<_>>()
         .join("; ");
+    let check = format!("from importlib.metadata import version; {check}");
     let ok = Command::new(&python)
         .args(["-c", &check])
         .stderr(std::process::Stdio::null())
