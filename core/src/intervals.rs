@@ -36,6 +36,14 @@ use crate::prepared::{Layout, Node, Threshold, BLOCK_ROWS};
 /// tree, so its cost grows with them while the node walk's does not.
 pub(crate) const MAX_FEATURES: usize = 16;
 
+/// Sums a row's leaves go to that stay in registers: a model's outputs, or a leaf's
+/// values (wider models add in place, tree by tree).
+const SUMS: usize = 4;
+type Sums = [f64; SUMS];
+
+/// Rows whose leaves a batch adds side by side.
+const GROUP: usize = 4;
+
 /// The most mask bytes this walk keeps (about what stays in a core's L2 cache).
 const MAX_TABLE_BYTES: usize = 1 << 20;
 
@@ -180,38 +188,121 @@ impl<T: Threshold> Intervals<T> {
 
     /// Adds one row's leaves onto `acc` (the model's first `n_outputs` sums).
     pub(crate) fn row_sums(&self, m: &Model<'_>, row: &[f64], acc: &mut [f64]) {
-        if m.accumulate_f32 {
-            self.row_sums_in::<true>(row, acc)
-        } else {
-            self.row_sums_in::<false>(row, acc)
+        if self.width > SUMS || acc.len() > SUMS {
+            return self.wide_sums(m, row, acc);
         }
+        let mut sums = [[0.0; SUMS]; 1];
+        sums[0][..acc.len()].copy_from_slice(acc);
+        self.group_sums(m, [row], &mut sums);
+        acc.copy_from_slice(&sums[0][..acc.len()]);
     }
 
-    /// A batch, row by row: a row's work is already a few passes over short arrays.
+    /// A batch, [`GROUP`] rows at a time: their leaves are found and added side by
+    /// side, so that while one row's chain of additions waits, the others' run.
     pub(crate) fn batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64]) {
-        let (nf, len) = (m.n_features, m.prediction_len());
-        for (row, out) in rows.chunks_exact(nf).zip(out.chunks_exact_mut(len)) {
+        let (nf, len, n_out) = (m.n_features, m.prediction_len(), m.n_outputs);
+        let grouped = self.width <= SUMS && n_out <= SUMS;
+        let whole = if grouped {
+            rows.len() / nf / GROUP * GROUP
+        } else {
+            0
+        };
+        let (group_rows, rest_rows) = rows.split_at(whole * nf);
+        let (group_out, rest_out) = out.split_at_mut(whole * len);
+        for (rows, out) in group_rows
+            .chunks_exact(GROUP * nf)
+            .zip(group_out.chunks_exact_mut(GROUP * len))
+        {
+            let mut sums = [[0.0; SUMS]; GROUP];
+            for (s, o) in sums.iter_mut().zip(out.chunks_exact_mut(len)) {
+                m.start(o);
+                s[..n_out].copy_from_slice(&o[..n_out]);
+            }
+            let rows: [&[f64]; GROUP] = core::array::from_fn(|r| &rows[r * nf..][..nf]);
+            self.group_sums(m, rows, &mut sums);
+            for (s, o) in sums.iter().zip(out.chunks_exact_mut(len)) {
+                o[..n_out].copy_from_slice(&s[..n_out]);
+                m.finish(o);
+            }
+        }
+        for (row, out) in rest_rows
+            .chunks_exact(nf)
+            .zip(rest_out.chunks_exact_mut(len))
+        {
             m.start(out);
-            self.row_sums(m, row, &mut out[..m.n_outputs]);
+            self.row_sums(m, row, &mut out[..n_out]);
             m.finish(out);
         }
     }
 
-    fn row_sums_in<const F32: bool>(&self, row: &[f64], acc: &mut [f64]) {
-        match self.width {
-            1 => self.sums::<F32, 1>(row, acc),
-            2 => self.sums::<F32, 2>(row, acc),
-            3 => self.sums::<F32, 3>(row, acc),
-            _ => self.sums::<F32, 0>(row, acc),
+    /// Adds the leaves of `R` rows onto their `sums` (leaves of at most [`SUMS`]
+    /// values, at most that many outputs), through a copy per precision and width.
+    fn group_sums<const R: usize>(&self, m: &Model<'_>, rows: [&[f64]; R], sums: &mut [Sums; R]) {
+        match (m.accumulate_f32, self.width) {
+            (false, 1) => self.sums::<false, 1, R>(rows, sums),
+            (false, 2) => self.sums::<false, 2, R>(rows, sums),
+            (false, 3) => self.sums::<false, 3, R>(rows, sums),
+            (false, _) => self.sums::<false, 4, R>(rows, sums),
+            (true, 1) => self.sums::<true, 1, R>(rows, sums),
+            (true, 2) => self.sums::<true, 2, R>(rows, sums),
+            (true, 3) => self.sums::<true, 3, R>(rows, sums),
+            (true, _) => self.sums::<true, 4, R>(rows, sums),
         }
     }
 
-    /// [`Intervals::row_sums`] for leaves of `W` values (0: `self.width`, any), each
-    /// width its own copy so that a leaf's values are added without a loop.
+    /// The walk itself, for `R` rows and leaves of `W` values (`W == 1`: one value
+    /// that goes to its tree's output). The sums are copied into locals so they stay
+    /// in registers: added in place through a slice, each addition was a load and a
+    /// store (the Iris forest's rows took 2.5 times as long).
     #[inline(never)]
-    fn sums<const F32: bool, const W: usize>(&self, row: &[f64], acc: &mut [f64]) {
-        let stride = self.stride;
-        // Each feature's mask row for the row's interval.
+    fn sums<const F32: bool, const W: usize, const R: usize>(
+        &self,
+        rows: [&[f64]; R],
+        sums: &mut [Sums; R],
+    ) {
+        let masks = rows.map(|row| self.mask_rows(row));
+        let n_features = self.features.len();
+        let mut local = *sums;
+        for (c, first_values) in self.first_value.as_chunks::<8>().0.iter().enumerate() {
+            // Eight trees' masks ANDed across the features, per row, in registers.
+            let mut bits = [[!0u64; 8]; R];
+            for (bits, masks) in bits.iter_mut().zip(&masks) {
+                for masks in masks.iter().take(n_features) {
+                    if let Some(masks) = masks.as_chunks::<8>().0.get(c) {
+                        for (b, m) in bits.iter_mut().zip(masks) {
+                            *b &= m;
+                        }
+                    }
+                }
+            }
+            for (k, &first) in first_values.iter().enumerate() {
+                let output = if W == 1 {
+                    self.output.get(8 * c + k).copied().unwrap_or(0) as usize
+                } else {
+                    0
+                };
+                for (bits, sums) in bits.iter().zip(local.iter_mut()) {
+                    // The exit leaf's bit is always set; the top bit only makes the
+                    // count one instruction (no case for zero).
+                    let leaf = (bits[k] | 1 << 63).trailing_zeros() as usize;
+                    let at = first as usize + leaf * W;
+                    if W == 1 {
+                        if let (Some(s), Some(&v)) = (sums.get_mut(output), self.values.get(at)) {
+                            *s = add::<F32>(*s, v);
+                        }
+                    } else if let Some(values) = self.values.get(at..at + W) {
+                        for (s, &v) in sums.iter_mut().zip(values) {
+                            *s = add::<F32>(*s, v);
+                        }
+                    }
+                }
+            }
+        }
+        *sums = local;
+    }
+
+    /// Each feature's mask row for `row`'s interval (one binary search per feature).
+    fn mask_rows(&self, row: &[f64]) -> [&[u64]; MAX_FEATURES] {
         let mut rows: [&[u64]; MAX_FEATURES] = [&[]; MAX_FEATURES];
         for (rows, f) in rows.iter_mut().zip(&self.features) {
             let x = T::from_f64(row.get(f.feature as usize).copied().unwrap_or(f64::NAN));
@@ -220,59 +311,38 @@ impl<T: Threshold> Intervals<T> {
             } else {
                 f.thresholds.partition_point(|&t| t < x)
             };
-            let at = (f.first_row as usize + interval) * stride;
-            *rows = self.masks.get(at..at + stride).unwrap_or_default();
+            let at = (f.first_row as usize + interval) * self.stride;
+            *rows = self.masks.get(at..at + self.stride).unwrap_or_default();
         }
-        let rows = &rows[..self.features.len()];
-        let width = if W == 0 { self.width } else { W };
-        // With a fixed width, up to four sums stay in registers over all the trees:
-        // added in place in `acc`, each addition was a load and a store (measured:
-        // the Iris forest's rows took 2.5 times as long).
-        let mut local = [0.0f64; 4];
-        let fixed = W != 0 && acc.len() <= local.len();
-        if fixed {
-            local[..acc.len()].copy_from_slice(acc);
-        }
-        let first_values = self.first_value.as_chunks::<8>().0;
-        for (c, first_values) in first_values.iter().enumerate() {
-            // Eight trees' masks ANDed across the features, in registers.
-            let mut bits = [!0u64; 8];
-            for masks in rows {
-                if let Some(masks) = masks.as_chunks::<8>().0.get(c) {
-                    for (b, m) in bits.iter_mut().zip(masks) {
-                        *b &= m;
-                    }
+        rows
+    }
+
+    /// [`Intervals::row_sums`] for leaves or outputs past [`SUMS`]: the same walk,
+    /// tree by tree, adding in place.
+    fn wide_sums(&self, m: &Model<'_>, row: &[f64], acc: &mut [f64]) {
+        let masks = self.mask_rows(row);
+        let masks = &masks[..self.features.len()];
+        for (t, (&first, &output)) in self.first_value.iter().zip(&self.output).enumerate() {
+            let bits = masks
+                .iter()
+                .fold(!0u64, |b, m| b & m.get(t).copied().unwrap_or(!0));
+            let at = first as usize + (bits | 1 << 63).trailing_zeros() as usize * self.width;
+            let add = |a: f64, v: f64| {
+                if m.accumulate_f32 {
+                    add::<true>(a, v)
+                } else {
+                    add::<false>(a, v)
+                }
+            };
+            if self.width == 1 {
+                if let (Some(a), Some(&v)) = (acc.get_mut(output as usize), self.values.get(at)) {
+                    *a = add(*a, v);
+                }
+            } else if let Some(values) = self.values.get(at..at + self.width) {
+                for (a, &v) in acc.iter_mut().zip(values) {
+                    *a = add(*a, v);
                 }
             }
-            for (k, (&bits, &first)) in bits.iter().zip(first_values).enumerate() {
-                // The exit leaf's bit is always set; the top bit only makes the count
-                // one instruction (no case for zero).
-                let leaf = (bits | 1 << 63).trailing_zeros() as usize;
-                let at = first as usize + leaf * width;
-                if W == 1 {
-                    let output = self.output.get(8 * c + k).copied().unwrap_or(0) as usize;
-                    let sums = if fixed { &mut local[..] } else { &mut *acc };
-                    if let (Some(a), Some(&v)) = (sums.get_mut(output), self.values.get(at)) {
-                        *a = add::<F32>(*a, v);
-                    }
-                } else if W >= 2 && fixed {
-                    if let Some(values) = self.values.get(at..at + W) {
-                        for (a, &v) in local.iter_mut().zip(values) {
-                            *a = add::<F32>(*a, v);
-                        }
-                    }
-                } else if let (Some(acc), Some(values)) =
-                    (acc.get_mut(..width), self.values.get(at..at + width))
-                {
-                    for (a, &v) in acc.iter_mut().zip(values) {
-                        *a = add::<F32>(*a, v);
-                    }
-                }
-            }
-        }
-        if fixed {
-            let n = acc.len();
-            acc.copy_from_slice(&local[..n]);
         }
     }
 }
