@@ -1,4 +1,5 @@
-//! `edgewood predict`: column matching, missing values, chunking, stdin/stdout.
+//! `edgewood predict`: column matching, missing values, chunking, stdin/stdout, Parquet
+//! input.
 
 use edgewood_core::{first_max, iris, Model};
 
@@ -308,4 +309,196 @@ fn a_row_whose_sums_overflow_is_an_error_naming_its_line() {
         .fails();
         assert!(err.contains("in.csv:3:"), "--threads {threads}: {err}");
     }
+}
+
+/// One column of a test Parquet file: its schema line and its values.
+enum ParquetColumn {
+    /// `OPTIONAL DOUBLE` (None is a null).
+    Double(&'static str, Vec<Option<f64>>),
+    /// `REQUIRED FLOAT`.
+    Float(&'static str, Vec<f32>),
+    /// `REQUIRED INT64`.
+    Int64(&'static str, Vec<i64>),
+    /// `REQUIRED BYTE_ARRAY (UTF8)`.
+    Text(&'static str, Vec<String>),
+}
+
+/// Writes `columns` as a Snappy-compressed Parquet file, `group` rows per row group.
+fn write_parquet(path: &std::path::Path, columns: &[ParquetColumn], group: usize) {
+    use parquet::basic::Compression;
+    use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, FloatType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use std::sync::Arc;
+
+    let fields: Vec<String> = columns
+        .iter()
+        .map(|c| match c {
+            ParquetColumn::Double(n, _) => format!("OPTIONAL DOUBLE {n};"),
+            ParquetColumn::Float(n, _) => format!("REQUIRED FLOAT {n};"),
+            ParquetColumn::Int64(n, _) => format!("REQUIRED INT64 {n};"),
+            ParquetColumn::Text(n, _) => format!("REQUIRED BYTE_ARRAY {n} (UTF8);"),
+        })
+        .collect();
+    let schema = parquet::schema::parser::parse_message_type(&format!(
+        "message rows {{ {} }}",
+        fields.join(" ")
+    ))
+    .unwrap();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = SerializedFileWriter::new(file, Arc::new(schema), Arc::new(props)).unwrap();
+    let rows = match &columns[0] {
+        ParquetColumn::Double(_, v) => v.len(),
+        ParquetColumn::Float(_, v) => v.len(),
+        ParquetColumn::Int64(_, v) => v.len(),
+        ParquetColumn::Text(_, v) => v.len(),
+    };
+    for start in (0..rows).step_by(group) {
+        let range = start..(start + group).min(rows);
+        let mut rg = writer.next_row_group().unwrap();
+        for column in columns {
+            let mut col = rg.next_column().unwrap().unwrap();
+            match column {
+                ParquetColumn::Double(_, v) => {
+                    let v = &v[range.clone()];
+                    let defs: Vec<i16> = v.iter().map(|x| i16::from(x.is_some())).collect();
+                    let values: Vec<f64> = v.iter().flatten().copied().collect();
+                    col.typed::<DoubleType>()
+                        .write_batch(&values, Some(&defs), None)
+                        .unwrap();
+                }
+                ParquetColumn::Float(_, v) => {
+                    col.typed::<FloatType>()
+                        .write_batch(&v[range.clone()], None, None)
+                        .unwrap();
+                }
+                ParquetColumn::Int64(_, v) => {
+                    col.typed::<Int64Type>()
+                        .write_batch(&v[range.clone()], None, None)
+                        .unwrap();
+                }
+                ParquetColumn::Text(_, v) => {
+                    let values: Vec<ByteArray> =
+                        v[range.clone()].iter().map(|s| s.as_str().into()).collect();
+                    col.typed::<ByteArrayType>()
+                        .write_batch(&values, None, None)
+                        .unwrap();
+                }
+            }
+            col.close().unwrap();
+        }
+        rg.close().unwrap();
+    }
+    writer.close().unwrap();
+}
+
+/// Iris rows as Parquet columns in another order, of several types, beside a text
+/// column the model does not use; and the rows as the model sees them.
+fn iris_parquet(n: usize) -> (Vec<ParquetColumn>, Vec<[f64; 4]>) {
+    let rows: Vec<[f64; 4]> = iris_rows(n)
+        .into_iter()
+        .map(|[a, b, c, d]| [a, f64::from(b as f32), c.round(), d])
+        .collect();
+    let columns = vec![
+        ParquetColumn::Double("petal_width", rows.iter().map(|r| Some(r[3])).collect()),
+        ParquetColumn::Text("note", (0..n).map(|i| format!("row {i}")).collect()),
+        ParquetColumn::Int64("petal_length", rows.iter().map(|r| r[2] as i64).collect()),
+        ParquetColumn::Double("sepal_length", rows.iter().map(|r| Some(r[0])).collect()),
+        ParquetColumn::Float("sepal_width", rows.iter().map(|r| r[1] as f32).collect()),
+    ];
+    (columns, rows)
+}
+
+#[test]
+fn parquet_input_across_row_groups_and_chunks() {
+    // 20,000 rows in row groups of 7,000 (chunks of 8,192 rows cross them), columns
+    // of three types in another order than the model's, and one the model ignores.
+    let dir = tempdir();
+    let (columns, rows) = iris_parquet(20_000);
+    write_parquet(&dir.path().join("in.parquet"), &columns, 7_000);
+    let one = edgewood(dir.path(), &["predict", "in.parquet", "--threads", "1"]).ok();
+    check_iris_output(&one, &rows);
+    let three = edgewood(dir.path(), &["predict", "in.parquet", "--threads", "3"]).ok();
+    assert!(one == three, "--threads 1 and --threads 3 differ");
+    // The same rows as CSV give the same bytes.
+    write(dir.path(), "in.csv", iris_csv(&rows));
+    let csv = edgewood(dir.path(), &["predict", "in.csv"]).ok();
+    assert!(one == csv, "Parquet and CSV input differ");
+}
+
+#[test]
+fn parquet_bad_rows_are_named_by_row_number() {
+    let dir = tempdir();
+    let (mut columns, _) = iris_parquet(20_000);
+    // Without the unused column (its warning would be a second line on stderr).
+    columns.remove(1);
+    // A null (missing, which Iris refuses) at row 12,345, and a later value out of
+    // range: the first is named, whatever the thread count.
+    if let ParquetColumn::Double(_, v) = &mut columns[2] {
+        v[12_344] = None;
+    }
+    if let ParquetColumn::Double(_, v) = &mut columns[0] {
+        v[15_000] = Some(12.5);
+    }
+    write_parquet(&dir.path().join("in.parquet"), &columns, 7_000);
+    for threads in ["1", "3"] {
+        let err = edgewood(
+            dir.path(),
+            &[
+                "predict",
+                "in.parquet",
+                "--threads",
+                threads,
+                "-o",
+                "out.csv",
+            ],
+        )
+        .fails();
+        assert!(
+            err.starts_with("edgewood: in.parquet: row 12345: feature 'sepal_length'"),
+            "{err}"
+        );
+        assert!(
+            !dir.path().join("out.csv").exists(),
+            "no half-written output"
+        );
+    }
+    if let ParquetColumn::Double(_, v) = &mut columns[2] {
+        v[12_344] = Some(5.0);
+    }
+    write_parquet(&dir.path().join("in.parquet"), &columns, 7_000);
+    let err = edgewood(dir.path(), &["predict", "in.parquet"]).fails();
+    assert_eq!(
+        err,
+        "edgewood: in.parquet: row 15001: feature 'petal_width' must be between 0 and 10, got 12.5"
+    );
+}
+
+#[test]
+fn parquet_columns_that_cannot_be_features() {
+    let dir = tempdir();
+    let (mut columns, _) = iris_parquet(10);
+    columns.remove(1);
+    columns[3] = ParquetColumn::Text("sepal_width", vec!["3.5".into(); 10]);
+    write_parquet(&dir.path().join("in.parquet"), &columns, 7_000);
+    let err = edgewood(dir.path(), &["predict", "in.parquet"]).fails();
+    assert!(
+        err.contains("in.parquet: column 'sepal_width' holds BYTE_ARRAY values"),
+        "{err}"
+    );
+    let err = edgewood(dir.path(), &["predict", "in.parquet", "-o", "out.parquet"]).fails();
+    assert_eq!(
+        err,
+        "edgewood: out.parquet: predictions are written as CSV only, not Parquet"
+    );
+    columns.remove(3);
+    write_parquet(&dir.path().join("in.parquet"), &columns, 7_000);
+    let err = edgewood(dir.path(), &["predict", "in.parquet"]).fails();
+    assert!(
+        err.starts_with("edgewood: in.parquet:1: missing column 'sepal_width'"),
+        "{err}"
+    );
 }

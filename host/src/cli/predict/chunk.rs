@@ -17,6 +17,7 @@ use edgewood_core::{first_max, Explainer, Model, PredictError, PreparedModel, Ta
 
 use super::blocks::{BlockReader, Records};
 use super::float_text::FloatText;
+use super::parquet_in::ParquetInput;
 use super::Explain;
 
 /// What every chunk of a run shares: the model, the extra columns, how the input is
@@ -35,6 +36,10 @@ pub struct Job<'a> {
     pub labels: Vec<Vec<u8>>,
     /// What each feature admits ([`Limit::of`]).
     pub limits: Vec<Limit>,
+    /// Whether a bad row is named by its row number (Parquet) rather than its line.
+    pub by_row_number: bool,
+    /// Rows per chunk when the reader gives values, not text (Parquet).
+    pub rows: usize,
 }
 
 /// What one feature admits, as `Model::validate_value` checks it, read once from the
@@ -87,7 +92,9 @@ pub struct Chunk {
     /// The block of whole records.
     input: Vec<u8>,
     /// Why the input could not be read after the block.
-    read_error: Option<std::io::Error>,
+    read_error: Option<anyhow::Error>,
+    /// Whether the reader gave values, not a block of text (Parquet).
+    given: bool,
     records: Records,
     /// Line feeds in the block.
     newlines: u64,
@@ -113,6 +120,7 @@ impl Chunk {
         Chunk {
             input: Vec::new(),
             read_error: None,
+            given: false,
             records: Records::new(),
             newlines: 0,
             values: Vec::new(),
@@ -133,21 +141,80 @@ impl Chunk {
     /// Fills the chunk with the next block of records; returns whether more may
     /// follow (false at the input's end, or when it cannot be read: the chunk keeps the
     /// error).
-    pub fn read<R: Read>(&mut self, blocks: &mut BlockReader<R>) -> bool {
+    pub fn read<R: Read>(&mut self, job: &Job<'_>, blocks: &mut BlockReader<R>) -> bool {
         self.read_error = None;
+        self.given = false;
         match blocks.next_block(&mut self.input) {
             Ok(more) => more,
             Err(e) => {
                 self.input.clear();
-                self.read_error = Some(e);
+                self.read_error =
+                    Some(anyhow::Error::new(e).context(format!("cannot read {}", job.in_name)));
                 false
             }
         }
     }
 
-    /// Parses the block into rows, each checked against the model's schema, up to the
-    /// first bad one.
+    /// Fills the chunk with the next rows of a Parquet file; returns whether more
+    /// may follow (false at the end, or when it cannot be read: the chunk keeps the
+    /// error).
+    pub fn read_parquet(&mut self, job: &Job<'_>, input: &mut ParquetInput) -> bool {
+        self.read_error = None;
+        self.given = true;
+        match input.fill(&mut self.values, job.rows) {
+            Ok(more) => more,
+            Err(e) => {
+                self.values.clear();
+                self.read_error = Some(e.context(format!("cannot read {}", job.in_name)));
+                false
+            }
+        }
+    }
+
+    /// Parses and checks the chunk's rows, up to the first bad one.
     fn parse(&mut self, job: &Job<'_>) {
+        if self.given {
+            self.check_given(job);
+        } else {
+            self.parse_text(job);
+        }
+        if self.stop.is_none() {
+            if let Some(e) = self.read_error.take() {
+                self.stop = Some(Failure::Other(e));
+            }
+        }
+    }
+
+    /// Checks the rows the reader gave (one per line), up to the first bad one.
+    fn check_given(&mut self, job: &Job<'_>) {
+        let model = job.prepared.model();
+        let nf = model.n_features().max(1);
+        let n = self.values.len() / nf;
+        self.lines.clear();
+        self.stop = None;
+        self.newlines = n as u64;
+        for (r, row) in self.values.chunks_exact(nf).enumerate() {
+            let valid = row
+                .iter()
+                .zip(&job.limits)
+                .all(|(&x, limit)| limit.admits(x));
+            if !valid {
+                if let Err(e) = model.validate_row(row) {
+                    self.stop = Some(Failure::Row {
+                        line: r as u64 + 1,
+                        what: e.to_string(),
+                    });
+                    self.values.truncate(r * nf);
+                    return;
+                }
+            }
+            self.lines.push(r as u64 + 1);
+        }
+    }
+
+    /// Parses the block of text into rows, each checked against the model's schema,
+    /// up to the first bad one.
+    fn parse_text(&mut self, job: &Job<'_>) {
         let model = job.prepared.model();
         let nf = model.n_features();
         let Chunk {
@@ -206,13 +273,6 @@ impl Chunk {
             lines.push(line);
             true
         });
-        if self.stop.is_none() {
-            if let Some(e) = self.read_error.take() {
-                self.stop = Some(Failure::Other(
-                    anyhow::Error::new(e).context(format!("cannot read {}", job.in_name)),
-                ));
-            }
-        }
     }
 
     /// The number of rows read.
@@ -235,14 +295,19 @@ impl Chunk {
 
     /// Writes the output lines of the chunk to `out`, or returns the chunk's error,
     /// naming a bad row by its line in the input: `first_line` is the line the
-    /// chunk's block starts on. Returns the line after the block.
+    /// chunk's block starts on (or its first row's number, for Parquet). Returns the
+    /// line (or row) after the chunk.
     pub fn write_to(
         &mut self,
         out: &mut dyn Write,
         first_line: u64,
-        in_name: &str,
+        job: &Job<'_>,
     ) -> anyhow::Result<u64> {
+        let in_name = job.in_name;
         match self.error.take() {
+            Some(Failure::Row { line, what }) if job.by_row_number => {
+                bail!("{in_name}: row {}: {what}", first_line + line - 1)
+            }
             Some(Failure::Row { line, what }) => {
                 bail!("{in_name}:{}: {what}", first_line + line - 1)
             }

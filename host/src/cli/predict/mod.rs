@@ -1,4 +1,5 @@
-//! `edgewood predict`: every row of a CSV file through a model, streamed.
+//! `edgewood predict`: every row of a CSV file (or a Parquet file: [`parquet_in`])
+//! through a model, streamed.
 //!
 //! Input columns are matched to the model's features by header name (extra columns
 //! are ignored with one warning; a missing one is an error). A model that stored no
@@ -23,21 +24,23 @@
 
 use std::io::{IsTerminal, Read, Write};
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use edgewood_core::{Explainer, Model, PreparedModel, TaskKind};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::io::{display_name, write_output, Input};
+use super::io::{self, display_name, write_output};
 use super::load::{load, ImportArgs};
 use blocks::BlockReader;
 use chunk::{Chunk, Job};
+use parquet_in::ParquetInput;
 
 mod blocks;
 mod chunk;
 mod columns;
 mod float_text;
+mod parquet_in;
 mod pipeline;
 
 /// Input bytes per block: about 8,000 Iris rows, enough that a thread's share of the
@@ -48,6 +51,12 @@ const BLOCK_BYTES: usize = 128 << 10;
 /// The smallest block, for outputs much wider than their input.
 const MIN_BLOCK_BYTES: usize = 4 << 10;
 
+/// Values (features or output columns) per chunk of a Parquet input: 512 KB of floats.
+const PARQUET_CHUNK_VALUES: usize = 1 << 16;
+
+/// The most rows in a chunk of a Parquet input (as many as a CSV block of Iris rows).
+const PARQUET_CHUNK_ROWS: usize = 8192;
+
 /// Chunks in flight per thread: one being predicted, one waiting, so that a worker
 /// never waits for the reader while the writer is busy.
 const IN_FLIGHT_PER_THREAD: usize = 2;
@@ -56,8 +65,8 @@ const IN_FLIGHT_PER_THREAD: usize = 2;
 #[derive(clap::Args)]
 pub struct Args {
     /// `[MODEL] INPUT`: the model (an .ewm file or a source format; the embedded Iris
-    /// model when left out), then the input CSV (`-` for stdin). The CSV header names
-    /// the features.
+    /// model when left out), then the input CSV (`-` for stdin) or Parquet file. The
+    /// CSV header (the Parquet column names) names the features.
     #[arg(value_name = "[MODEL] INPUT", num_args = 1..=2, required = true)]
     paths: Vec<PathBuf>,
     /// Where to write the predictions (`-` for stdout).
@@ -97,6 +106,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         [model, input] => (Some(model.as_path()), input),
         _ => bail!("expected [MODEL] INPUT"),
     };
+    if args
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    {
+        // Better no file than CSV text under a Parquet name.
+        bail!(
+            "{}: predictions are written as CSV only, not Parquet",
+            args.output.display()
+        );
+    }
     let loaded = load(model_path, &args.import)?;
     let model = loaded.model()?;
     // Decoding the trees once costs about one pass over the model and makes every
@@ -119,8 +139,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(n) => n.get(),
         None => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
     };
-    let input = Input::open(input_path)?;
     let in_name = display_name(input_path, "<stdin>");
+    if input_path.as_os_str() != "-" && parquet_in::is_parquet(input_path) {
+        let rows = write_output(&args.output, |out| {
+            let setup = Setup {
+                prepared: &prepared,
+                explain,
+                leaves: args.leaves,
+                in_name: &in_name,
+                threads,
+            };
+            predict_parquet(setup, input_path, out)
+        })?;
+        if std::io::stderr().is_terminal() {
+            eprintln!("edgewood: predicted {rows} rows with {}", loaded.name);
+        }
+        return Ok(());
+    }
+    let input = io::Input::open(input_path)?;
 
     let progress = progress_bar(input.size());
     let reader: Box<dyn Read> = match &progress {
@@ -174,16 +210,18 @@ struct Setup<'a> {
     threads: usize,
 }
 
+/// Where the rows come from.
+enum Source<R> {
+    /// A CSV's blocks of records, after its header.
+    Csv(BlockReader<R>),
+    /// A Parquet file's columns.
+    Parquet(ParquetInput),
+}
+
 /// Reads a CSV from `reader`, writes the predictions to `out`; returns the row count.
 fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyhow::Result<u64> {
-    let Setup {
-        prepared,
-        explain,
-        leaves,
-        in_name,
-        threads,
-    } = setup;
-    let model = prepared.model();
+    let in_name = setup.in_name;
+    let model = setup.prepared.model();
     let (mut blocks, header) =
         BlockReader::new(reader, BLOCK_BYTES).with_context(|| format!("cannot read {in_name}"))?;
     let (header, first_line) = (header.fields, header.next_line);
@@ -191,7 +229,35 @@ fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyh
         bail!("{in_name}: empty input: the first line must name the model's features");
     }
     let columns = columns::match_columns(model, &header, in_name)?;
+    let names = output_names(&setup);
+    blocks.set_block_bytes(block_bytes(header.len(), names.len()));
+    let input = Input {
+        source: Source::Csv(blocks),
+        columns,
+        n_columns: header.len(),
+        first_line,
+    };
+    predict_rows(setup, input, &names, out)
+}
 
+/// Reads the Parquet file `path`, writes the predictions to `out`; returns the row
+/// count.
+fn predict_parquet(setup: Setup<'_>, path: &Path, out: &mut dyn Write) -> anyhow::Result<u64> {
+    let model = setup.prepared.model();
+    let parquet = ParquetInput::open(path, model, setup.in_name)?;
+    let names = output_names(&setup);
+    let input = Input {
+        source: Source::<std::io::Empty>::Parquet(parquet),
+        columns: (0..model.n_features()).collect(),
+        n_columns: model.n_features(),
+        first_line: 1,
+    };
+    predict_rows(setup, input, &names, out)
+}
+
+/// The output's column names.
+fn output_names(setup: &Setup<'_>) -> Vec<String> {
+    let model = setup.prepared.model();
     let mut names = match model.task() {
         TaskKind::Classification => {
             let mut names = vec!["label".to_string()];
@@ -202,14 +268,47 @@ fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyh
     };
     names.extend(extra_columns(
         model,
-        explain.as_ref().map(|(_, mode)| *mode),
-        leaves,
+        setup.explain.as_ref().map(|(_, mode)| *mode),
+        setup.leaves,
     ));
+    names
+}
+
+/// An opened input: its rows, which of its columns hold the model's features and
+/// how many it has, and the line (or row number) its first row is on.
+struct Input<R> {
+    source: Source<R>,
+    columns: Vec<usize>,
+    n_columns: usize,
+    first_line: u64,
+}
+
+/// Predicts every row of `input`, writing the header `names` then one line per row to
+/// `out`; returns the row count.
+fn predict_rows(
+    setup: Setup<'_>,
+    input: Input<impl Read>,
+    names: &[String],
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let Setup {
+        prepared,
+        explain,
+        leaves,
+        in_name,
+        threads,
+    } = setup;
+    let model = prepared.model();
+    let Input {
+        mut source,
+        columns,
+        n_columns,
+        first_line,
+    } = input;
     let mut header_line = Vec::new();
-    write_record(&mut header_line, &names)?;
+    write_record(&mut header_line, names)?;
     out.write_all(&header_line)?;
 
-    blocks.set_block_bytes(block_bytes(header.len(), names.len()));
     let job = Job {
         prepared,
         labels: (0..model.n_classes())
@@ -219,8 +318,11 @@ fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyh
         leaves,
         in_name,
         columns,
-        n_columns: header.len(),
+        n_columns,
         limits: chunk::Limit::of(model),
+        by_row_number: matches!(source, Source::Parquet(_)),
+        rows: (PARQUET_CHUNK_VALUES / model.n_features().max(names.len()).max(1))
+            .clamp(1, PARQUET_CHUNK_ROWS),
     };
     let mut total = 0u64;
     let mut line = first_line;
@@ -228,10 +330,13 @@ fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyh
         threads,
         IN_FLIGHT_PER_THREAD * threads,
         || Chunk::new(&job),
-        |chunk| chunk.read(&mut blocks),
+        |chunk| match &mut source {
+            Source::Csv(blocks) => chunk.read(&job, blocks),
+            Source::Parquet(parquet) => chunk.read_parquet(&job, parquet),
+        },
         |chunk| chunk.predict(&job),
         |chunk| {
-            line = chunk.write_to(out, line, in_name)?;
+            line = chunk.write_to(out, line, &job)?;
             total += chunk.len() as u64;
             Ok(())
         },
