@@ -54,12 +54,12 @@ pub(crate) struct Intervals<T> {
     features: Vec<FeatureIntervals<T>>,
     /// Per feature in `features`, its rows of masks one after another: for interval
     /// `p` (values above `p` of the thresholds, not above the next) and then for NaN,
-    /// one mask per tree, each row padded with all-ones masks to [`stride`] trees so
+    /// one mask per tree, each row padded with all-ones masks to [`Intervals::stride`] trees so
     /// that rows are ANDed eight masks at a time.
     masks: Vec<u64>,
     /// Masks per row: the trees, rounded up to a multiple of 8.
     stride: usize,
-    /// Per tree: its first value in `values`; then, up to [`stride`], padding trees
+    /// Per tree: its first value in `values`; then, up to [`Intervals::stride`], padding trees
     /// whose first value lies past the end, so they add nothing.
     first_value: Vec<u32>,
     /// Per tree: the sum its single-value leaves go to (`width == 1`).
