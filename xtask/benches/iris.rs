@@ -75,21 +75,25 @@ fn main() {
             .all(|(a, b)| a.to_bits() == b.to_bits()),
         "PreparedModel differs from Model"
     );
-    let (mut prepared_single, mut prepared_batch) = (Vec::new(), Vec::new());
-    for _ in 0..reps {
-        let t = Instant::now();
-        for r in rows[..block * nf].chunks_exact(nf) {
-            prepared.predict_into(black_box(r), &mut out).unwrap();
-            black_box(&out);
+    // (per-row ns one row at a time, batch rows/s) of a prepared walk, medians.
+    let time_walk = |walk: &PreparedModel, preds: &mut Vec<f64>| {
+        let (mut single, mut batch) = (Vec::new(), Vec::new());
+        let mut out = vec![0.0; width];
+        for _ in 0..reps {
+            let t = Instant::now();
+            for r in rows[..block * nf].chunks_exact(nf) {
+                walk.predict_into(black_box(r), &mut out).unwrap();
+                black_box(&out);
+            }
+            single.push(t.elapsed().as_nanos() as f64 / block as f64);
+            let t = Instant::now();
+            walk.predict_batch(black_box(&rows), preds).unwrap();
+            black_box(&preds);
+            batch.push(n as f64 / t.elapsed().as_secs_f64());
         }
-        prepared_single.push(t.elapsed().as_nanos() as f64 / block as f64);
-        let t = Instant::now();
-        prepared
-            .predict_batch(black_box(&rows), &mut preds)
-            .unwrap();
-        black_box(&preds);
-        prepared_batch.push(n as f64 / t.elapsed().as_secs_f64());
-    }
+        (median(single), median(batch))
+    };
+    let (prepared_single, prepared_batch) = time_walk(&prepared, &mut preds);
     // One row at a time over varied rows, each timed: the latency distribution (each
     // figure includes one clock read, some 20 ns).
     let mut latencies = Vec::with_capacity(block * 3);
@@ -106,19 +110,7 @@ fn main() {
     let p50 = median(latencies);
     // The same model through the node walk, for the walks' ratio.
     let nodes = PreparedModel::new_node_walk(model).expect("the embedded model prepares");
-    let (mut node_single, mut node_batch) = (Vec::new(), Vec::new());
-    for _ in 0..reps {
-        let t = Instant::now();
-        for r in rows[..block * nf].chunks_exact(nf) {
-            nodes.predict_into(black_box(r), &mut out).unwrap();
-            black_box(&out);
-        }
-        node_single.push(t.elapsed().as_nanos() as f64 / block as f64);
-        let t = Instant::now();
-        nodes.predict_batch(black_box(&rows), &mut preds).unwrap();
-        black_box(&preds);
-        node_batch.push(n as f64 / t.elapsed().as_secs_f64());
-    }
+    let (node_single, node_batch) = time_walk(&nodes, &mut preds);
     assert!(
         preds
             .iter()
@@ -131,8 +123,8 @@ fn main() {
         if prepared.is_intervals() { "intervals" } else { "nodes" },
         p50,
         p99,
-        median(node_single),
-        median(node_batch),
+        node_single,
+        node_batch,
         model.source(),
         model.n_trees(),
         model.n_split_nodes(),
@@ -140,7 +132,7 @@ fn main() {
         median(single),
         median(single_validated),
         median(batch),
-        median(prepared_single),
-        median(prepared_batch)
+        prepared_single,
+        prepared_batch
     );
 }
