@@ -56,9 +56,10 @@ from timing import per_call_p50_p99_us, per_call_us, rows_per_s, throughput  # n
 
 
 def peer(report, key, single, batch, rows, reference, calls, reps=7):
-    """Times one peer and records `key`_single_us, _single_p99_us, _batch_rows_per_s
-    and _max_abs_diff (against `reference`, the library's own outputs). `batch` is
-    a no-argument call predicting all rows (so its input can be prepared beforehand)."""
+    """Times one peer and records `key`_single_us, _single_p99_us, _batch_rows_per_s,
+    _max_abs_diff and _rows_off (rows more than 1e-6 away), against `reference`, the
+    library's own outputs. `batch` is a no-argument call predicting all rows (so its
+    input can be prepared beforehand)."""
     single(rows[:10])
     out = np.asarray(batch()).reshape(len(rows), -1)[:, -1]
     p50, p99 = per_call_p50_p99_us(single, rows, calls)
@@ -66,6 +67,7 @@ def peer(report, key, single, batch, rows, reference, calls, reps=7):
     report[f"{key}_single_p99_us"] = p99
     report[f"{key}_batch_rows_per_s"] = rows_per_s(batch, len(rows), reps)
     report[f"{key}_max_abs_diff"] = float(np.max(np.abs(out - reference)))
+    report[f"{key}_rows_off"] = int(np.sum(np.abs(out - reference) > 1e-6))
 
 
 def tl2cgen_peers(report, a, xgb_path, lgb_path, rows, xgb_ref, lgb_ref):

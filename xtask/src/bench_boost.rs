@@ -30,8 +30,12 @@ const PINS: &[(&str, &str, &str)] = &[
     ("scikit-learn-intelex", "daal4py", "2026.2.0"),
 ];
 
-/// lleaves, installed only for `--lleaves`.
-const LLEAVES_PIN: (&str, &str, &str) = ("lleaves", "lleaves", "1.3.0");
+/// lleaves and its LLVM binding, installed only for `--lleaves`: lleaves 1.3.0 uses
+/// `llvmlite.binding.PassManagerBuilder`, which llvmlite 0.45 and later no longer have.
+const LLEAVES_PINS: &[(&str, &str, &str)] = &[
+    ("lleaves", "lleaves", "1.3.0"),
+    ("llvmlite", "llvmlite", "0.44.0"),
+];
 
 /// Arguments of `cargo xtask bench-boost`.
 #[derive(clap::Args)]
@@ -52,7 +56,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut pins = PINS.to_vec();
     if args.lleaves {
-        pins.push(LLEAVES_PIN);
+        pins.extend_from_slice(LLEAVES_PINS);
     }
     let python = peers::venv(&pins)?;
     let dir = root().join("target/bench/boost");
@@ -97,10 +101,10 @@ fn print_table(native: &Value, peers: &Value) {
         versions.join(", ")
     );
     println!(
-        "{:<38} {:>10} {:>10} {:>12} {:>9} {:>9} {:>9}",
+        "{:<38} {:>10} {:>10} {:>12} {:>9} {:>9} {:>14}",
         "model / engine", "1 row p50", "p99", "batch r/s", "1-row ×", "batch ×", "max diff"
     );
-    println!("{}", "-".repeat(102));
+    println!("{}", "-".repeat(107));
     for (key, name, goal) in [
         ("xgb", "XGBoost 300 trees depth 8", 2.0),
         ("lgbm", "LightGBM 300 trees 255 leaves", 5.0),
@@ -127,9 +131,11 @@ fn print_table(native: &Value, peers: &Value) {
             let pb = peers::num(peers, &format!("{k}_batch_rows_per_s"));
             let diff = peers[format!("{k}_max_abs_diff")]
                 .as_f64()
-                .map_or("(ref)".to_string(), |d| format!("{d:.1e}"));
+                .map_or("(ref)".to_string(), |d| {
+                    format!("{d:.1e} ({})", peers[format!("{k}_rows_off")])
+                });
             println!(
-                "{:<38} {:>7.2} µs {:>7.1} µs {:>12.0} {:>8.1}× {:>8.2}× {:>9}",
+                "{:<38} {:>7.2} µs {:>7.1} µs {:>12.0} {:>8.1}× {:>8.2}× {:>14}",
                 format!("    {label}"),
                 ps,
                 peers::num(peers, &format!("{k}_single_p99_us")),
@@ -165,7 +171,8 @@ fn print_table(native: &Value, peers: &Value) {
     }
     println!(
         "(× = how many times faster Edgewood is; a peer's 1 row is one Python call per row, \
-         each on a different row; max diff = largest absolute difference from the library's outputs)"
+         each on a different row; max diff = largest absolute difference from the library's outputs, \
+         with the count of rows more than 1e-6 away)"
     );
     if let Some(x) = peers["xgb_batch_dmatrix_rows_per_s"].as_f64() {
         println!(
