@@ -858,11 +858,6 @@ impl<T: Threshold> Nodes<T> {
 
     /// One row: groups of [`TREE_LANES`] trees walk together; leaves are added in tree
     /// order afterwards.
-    // Not inlined in WebAssembly: V8 compiles a wasm function on its first call, so a
-    // page's first prediction then compiles the walks of one threshold type (about
-    // 10 KB of wasm instead of 22). `cargo xtask wasm` keeps wasm-opt from inlining it
-    // back into its only caller.
-    #[cfg_attr(target_arch = "wasm32", inline(never))]
     fn row_sums(&self, m: &Model<'_>, row: &[f64], acc: &mut [f64]) {
         match (m.accumulate_f32, row.iter().any(|x| x.is_nan())) {
             (true, true) => self.row_sums_in::<true, true>(m, row, acc),

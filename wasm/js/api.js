@@ -116,6 +116,7 @@ export class Model {
   #out = null;
   #featureTemplate = {}; // { feature: 0, … } in schema order, copied per explanation
   #explaining = null; // a promise of this model's explainer, made on the first explanation
+  #decoding = false; // whether the engine was asked to decode the trees (see predict)
 
   constructor(token, eng) {
     if (token !== PRIVATE) {
@@ -211,6 +212,13 @@ export class Model {
     this.#fill(input, 'predict');
     const k = eng.predict_one();
     if (k < 0) throw engineError();
+    // Model.iris() predicts through the model's bytes until its trees are decoded,
+    // so that a page's first prediction does not wait for the decoding; it happens
+    // in a task of its own right after.
+    if (!this.#decoding) {
+      this.#decoding = true;
+      setTimeout(() => this.#engine?.decode(), 0);
+    }
     // Predicting allocates nothing, so memory cannot have grown; checked all the same.
     if (this.#buffer !== wasm.memory.buffer) this.#views();
     const out = this.#out;

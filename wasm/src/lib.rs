@@ -139,14 +139,24 @@ impl Bytes {
     }
 }
 
+/// The opened model, and its trees once decoded.
+struct Walk<'a> {
+    model: Model<'a>,
+    /// The trees decoded once ([`PreparedModel`]), which walk measurably faster than
+    /// the model's bytes. None until [`Engine::decode`]: the embedded Iris model starts
+    /// so, and a page's first prediction then walks the bytes, without waiting for the
+    /// decoding or compiling its code and the decoded walk's (V8 compiles a wasm
+    /// function on its first call); JavaScript asks for the decoding after it.
+    decoded: Option<PreparedModel<'a>>,
+}
+
 self_cell!(
-    /// The model's bytes and, borrowing them, the model with its trees decoded once
-    /// ([`PreparedModel`]): every prediction walks the decoded trees, which measured
-    /// faster than walking the bytes, and nothing is re-opened per call.
+    /// The model's bytes and, borrowing them, the model with (once decoded) its trees:
+    /// nothing is re-opened per call.
     struct Prepared {
         owner: Bytes,
         #[covariant]
-        dependent: PreparedModel,
+        dependent: Walk,
     }
 );
 
@@ -168,13 +178,16 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Opens `bytes` with `open` and decodes the trees. `open` is a function pointer, so
-    /// that the opening stays a function of its own in the wasm: V8 compiles each
-    /// function on its first call, and the embedded model's first call then compiles
-    /// no validation code it does not run.
+    /// Opens `bytes` with `open`, without decoding the trees ([`Walk::decoded`]). `open`
+    /// is a function pointer, so that the opening stays a function of its own in the
+    /// wasm: V8 compiles each function on its first call, and the embedded model's
+    /// first call then compiles no validation code it does not run.
     fn new(bytes: Bytes, open: fn(&[u8]) -> Result<Model<'_>, FormatError>) -> Option<Engine> {
         let prepared = Prepared::try_new(bytes, |bytes| {
-            open(bytes.get()).and_then(PreparedModel::new)
+            open(bytes.get()).map(|model| Walk {
+                model,
+                decoded: None,
+            })
         });
         let prepared = match prepared {
             Ok(p) => p,
@@ -183,7 +196,7 @@ impl Engine {
                 return None;
             }
         };
-        let model = prepared.borrow_dependent().model();
+        let model = &prepared.borrow_dependent().model;
         let (n_features, prediction_len) = (model.n_features(), model.prediction_len());
         let classifier = model.task() == TaskKind::Classification;
         Some(Engine {
@@ -201,7 +214,7 @@ impl Engine {
 
     /// The model view (schema, labels, validation).
     fn model(&self) -> &Model<'_> {
-        self.prepared.borrow_dependent().model()
+        &self.prepared.borrow_dependent().model
     }
 }
 
@@ -209,17 +222,35 @@ impl Engine {
 impl Engine {
     /// The embedded Iris model. Its bytes are part of this binary and a test validates
     /// them (`embedded_iris_is_valid`), so the page's cold start skips the full
-    /// validation: only the header is read, and the trees are still checked as they
-    /// are decoded ([`PreparedModel::new`]).
+    /// validation: only the header is read. Its trees are decoded after the first
+    /// prediction ([`Walk::decoded`]).
     pub fn iris() -> Option<Engine> {
         Engine::new(Bytes::Static(edgewood_core::iris::EWM), |b| Model::open(b))
     }
 
-    /// Opens and fully validates `.ewm` bytes; `undefined` (and a last error) if refused.
+    /// Opens and fully validates `.ewm` bytes, and decodes the trees; `undefined` (and
+    /// a last error) if refused.
     pub fn load(bytes: Vec<u8>) -> Option<Engine> {
-        Engine::new(Bytes::Owned(bytes.into_boxed_slice()), |b| {
+        let mut engine = Engine::new(Bytes::Owned(bytes.into_boxed_slice()), |b| {
             Model::open_validated(b)
-        })
+        })?;
+        engine.decode().then_some(engine)
+    }
+
+    /// Decodes the trees if they are not yet ([`Walk`]). Returns false after
+    /// recording the error if the decoding refuses the model (a structural fault that
+    /// the full validation of loaded models and the test of the embedded one rule out).
+    pub fn decode(&mut self) -> bool {
+        let decoded = self
+            .prepared
+            .with_dependent_mut(|_, walk| match walk.decoded {
+                None => PreparedModel::new(walk.model).map(|p| walk.decoded = Some(p)),
+                Some(_) => Ok(()),
+            });
+        if let Err(e) = &decoded {
+            set_error(format_code(e), e.to_string(), None, None);
+        }
+        decoded.is_ok()
     }
 
     /// Number of input features.
@@ -348,12 +379,16 @@ impl Engine {
     /// Validates and predicts the row at [`Engine::row_ptr`]. Returns the class index
     /// (0 for a regressor), or -1 after recording the error.
     pub fn predict_one(&mut self) -> i32 {
-        let prepared = self.prepared.borrow_dependent();
-        if let Err(e) = prepared.model().validate_row(&self.row) {
+        let walk = self.prepared.borrow_dependent();
+        if let Err(e) = walk.model.validate_row(&self.row) {
             set_input_error(&e, None);
             return -1;
         }
-        if let Err(e) = prepared.predict_into(&self.row, &mut self.out) {
+        let predicted = match &walk.decoded {
+            Some(prepared) => predict_decoded(prepared, &self.row, &mut self.out),
+            None => walk.model.predict_into(&self.row, &mut self.out),
+        };
+        if let Err(e) = predicted {
             set_predict_error(&e, None);
             return -1;
         }
@@ -412,7 +447,13 @@ impl Engine {
             );
             return false;
         }
-        let prepared = self.prepared.borrow_dependent();
+        // Batches are where the decoded walk pays most.
+        if !self.decode() {
+            return false;
+        }
+        let Some(prepared) = &self.prepared.borrow_dependent().decoded else {
+            return false;
+        };
         let (model, classify) = (prepared.model(), self.classifier);
         let rows = &self.batch_in[..n * nf];
         // Validate every row first (the first refused row is reported with its index),
@@ -435,6 +476,19 @@ impl Engine {
     }
 }
 
+/// [`PreparedModel::predict_into`], a function of its own: V8 compiles a wasm function
+/// as a whole on its first call, so `predict_one`'s first call, which walks the bytes
+/// ([`Walk::decoded`]), does not compile the decoded walks (22 KB of wasm). `cargo
+/// xtask wasm` keeps wasm-opt from inlining it back.
+#[inline(never)]
+fn predict_decoded(
+    prepared: &PreparedModel,
+    row: &[f64],
+    out: &mut [f64],
+) -> Result<(), PredictError> {
+    prepared.predict_into(row, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,6 +496,8 @@ mod tests {
     /// [`Engine::iris`] skips the full validation because of this test.
     #[test]
     fn embedded_iris_is_valid() {
-        assert!(Model::open_validated(edgewood_core::iris::EWM).is_ok());
+        let model = Model::open_validated(edgewood_core::iris::EWM).unwrap();
+        // Nor does its decoding (`Engine::decode`) refuse it.
+        assert!(PreparedModel::new(model).is_ok());
     }
 }

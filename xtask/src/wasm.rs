@@ -87,12 +87,10 @@ const PARTS: &[Part] = &[
         // walks below needed.
         opt_level: Some("3"),
         wasm_opt: &["-Oz", "--converge", "--low-memory-unused"],
-        // V8 compiles a wasm function on its first call. Kept apart (core marks it
-        // `inline(never)` in wasm), a page's first prediction compiles the single-row
-        // walks of one threshold type, not of both: in Chromium the first prediction
-        // took 0.95 ms instead of 1.80 (medians of 15 cold loads in one run), for
-        // ~660 B of gzip.
-        no_inline: &["edgewood_core::prepared::Nodes<T>::row_sums::*"],
+        // V8 compiles a wasm function on its first call: kept apart, the decoded walks
+        // are not compiled on a page's first prediction, which walks the model's bytes
+        // (see `Walk` in wasm/src/lib.rs).
+        no_inline: &["edgewood_wasm::predict_decoded::*"],
     },
     Part {
         package: "edgewood-wasm-explain",
@@ -273,7 +271,7 @@ pub fn build() -> anyhow::Result<Vec<Size>> {
         let wasm = pkg.join(format!("{}_bg.wasm", part.out_name));
         util::run(
             Command::new(&wasm_opt)
-                // Before the optimisation flag: wasm-opt runs passes in the given order.
+                // Before the optimisation flags: wasm-opt runs passes in the given order.
                 .args(part.no_inline.iter().map(|f| format!("--no-inline={f}")))
                 .args(part.wasm_opt)
                 .args(WASM_FEATURES)
