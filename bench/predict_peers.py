@@ -1,5 +1,7 @@
 """Peer of `cargo xtask bench-predict`: the job `edgewood predict` does, done the usual
-Python way. pandas `read_csv` of the Iris CSV, the seed's RandomForestClassifier
+Python way. pandas `read_csv` of the Iris CSV (`read_parquet` of the same rows with
+`--parquet`, written here with pyarrow's defaults, Snappy, the first time), the seed's
+RandomForestClassifier
 (`tests/fixtures/iris_rf100.joblib`) `predict_proba` with `n_jobs=-1` (every core, as
 `edgewood predict` uses by default), and `to_csv` of `label,p_<class>…` in the same
 format. Each step is timed; the last run's output is kept for the byte comparison.
@@ -7,6 +9,7 @@ Prints one JSON line, with the process's peak RSS. Not run in CI.
 """
 import argparse
 import json
+import os
 import resource
 import statistics
 import time
@@ -23,7 +26,11 @@ def main():
     ap.add_argument("--model", required=True, help="the Iris RF100 joblib fixture")
     ap.add_argument("--out", required=True, help="where to write the predictions")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--parquet", help="read this Parquet file (written from --csv if absent)")
     a = ap.parse_args()
+    if a.parquet and not os.path.exists(a.parquet):
+        pd.read_csv(a.csv).to_parquet(a.parquet + ".tmp", index=False)
+        os.rename(a.parquet + ".tmp", a.parquet)
 
     clf = joblib.load(a.model)
     clf.set_params(n_jobs=-1)
@@ -32,7 +39,7 @@ def main():
     reads, predicts, writes, totals = [], [], [], []
     for _ in range(a.repeats):
         t0 = time.perf_counter()
-        df = pd.read_csv(a.csv)
+        df = pd.read_parquet(a.parquet) if a.parquet else pd.read_csv(a.csv)
         t1 = time.perf_counter()
         # The fixture was fit on a bare array: columns by name, as edgewood takes them.
         proba = clf.predict_proba(df[features].to_numpy(dtype=np.float64))

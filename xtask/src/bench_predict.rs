@@ -2,7 +2,8 @@
 //! `edgewood predict` (release build, the embedded Iris model, `--threads 2`) and
 //! through pandas `read_csv` + the seed's RandomForest `predict_proba` (`n_jobs=-1`) +
 //! `to_csv` (`bench/predict_peers.py`), in one run: seconds, the ratio, peak RSS of
-//! both, and whether the two output files are the same bytes.
+//! both, and whether the two output files are the same bytes. `--parquet`: the same
+//! rows as a Parquet file (pandas `read_parquet` on the peer's side).
 //!
 //! Not a test: timings on a shared machine are noisy, so each side runs several times
 //! (medians) and the load average is printed beside them. The peer runs in
@@ -24,6 +25,9 @@ const PINS: &[(&str, &str, &str)] = &[
     ("pandas", "pandas", "3.1.1"),
 ];
 
+/// pyarrow, for `--parquet` (pandas' Parquet engine).
+const PARQUET_PIN: (&str, &str, &str) = ("pyarrow", "pyarrow", "26.0.1");
+
 /// The goal of issue 16: `edgewood predict` at least this many times faster.
 const GOAL: f64 = 15.0;
 
@@ -42,6 +46,10 @@ pub struct Args {
     /// Only `edgewood predict` (no Python peer).
     #[arg(long)]
     native_only: bool,
+    /// Read the rows as Parquet (pyarrow writes the file from the CSV; pandas reads it
+    /// with read_parquet).
+    #[arg(long)]
+    parquet: bool,
 }
 
 /// Runs the benchmark.
@@ -51,51 +59,51 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let csv = write_csv(&dir, args.rows)?;
     util::run(cargo().args(["build", "--release", "-p", "edgewood"]))?;
     let exe = root().join("target/release/edgewood");
+    let parquet = args
+        .parquet
+        .then(|| dir.join(format!("iris_{}.parquet", args.rows)));
+    // With --parquet the peer runs first: it writes the Parquet file.
+    let peer = match (&parquet, args.native_only) {
+        (_, true) => None,
+        (None, false) => Some(run_peer(&args, &dir, &csv, None)?),
+        (Some(p), false) => Some(run_peer(&args, &dir, &csv, Some(p))?),
+    };
+    let input = parquet.as_deref().unwrap_or(&csv);
+    anyhow::ensure!(
+        input.exists(),
+        "{} is written by the peer: run without --native-only once",
+        input.display()
+    );
 
     let ours_out = dir.join("edgewood.csv");
     let mut ours = Vec::new();
     for _ in 0..args.repeats {
-        ours.push(time_edgewood(&exe, &csv, &ours_out, args.threads)?);
+        ours.push(time_edgewood(&exe, input, &ours_out, args.threads)?);
     }
     let load_ours = util::load_average();
     let secs: Vec<f64> = ours.iter().map(|r| r.0).collect();
     let rss: Vec<Option<u64>> = ours.iter().map(|r| r.1).collect();
     let ours_s = median(&secs);
     println!(
-        "\n{} rows ({} MB of CSV), edgewood predict --threads {}, load average {load_ours}",
+        "\n{} rows ({} MB of {}), edgewood predict --threads {}, load average {load_ours}",
         args.rows,
-        std::fs::metadata(&csv)?.len() >> 20,
+        std::fs::metadata(input)?.len() >> 20,
+        if args.parquet { "Parquet" } else { "CSV" },
         args.threads
     );
     println!(
-        "edgewood: {ours_s:.3} s median of {:?}; peak RSS {}",
+        "edgewood: {ours_s:.3} s median of {:?} ({:.2}M rows/s); peak RSS {}",
         rounded(&secs),
+        args.rows as f64 / ours_s / 1e6,
         show_rss(rss.iter().flatten().max().copied())
     );
-    if args.native_only {
+    let Some((peer, load_peer, peer_out)) = peer else {
         return Ok(());
-    }
-
-    let python = peers::venv(PINS)?;
-    let peer_out = dir.join("pandas.csv");
-    eprintln!("timing pandas + scikit-learn ...");
-    let out = util::output(
-        Command::new(&python)
-            .arg(root().join("bench/predict_peers.py"))
-            .arg("--csv")
-            .arg(&csv)
-            .arg("--model")
-            .arg(root().join("tests/fixtures/iris_rf100.joblib"))
-            .arg("--out")
-            .arg(&peer_out)
-            .arg("--repeats")
-            .arg(args.repeats.to_string()),
-    )?;
-    let peer = peers::last_json(&out).context("bench/predict_peers.py printed no JSON")?;
-    let load_peer = util::load_average();
+    };
     let total = peers::num(&peer, "total_s");
+    let read = if args.parquet { "read_parquet" } else { "read_csv" };
     println!(
-        "pandas {} + scikit-learn {} (n_jobs=-1): {total:.3} s median (read_csv {:.3} s, \
+        "pandas {} + scikit-learn {} (n_jobs=-1): {total:.3} s median ({read} {:.3} s, \
          predict_proba {:.3} s, to_csv {:.3} s); peak RSS {}; load average {load_peer}",
         peer["pandas"].as_str().unwrap_or("?"),
         peer["sklearn"].as_str().unwrap_or("?"),
@@ -108,12 +116,46 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!("outputs: {same}");
     let ratio = total / ours_s;
     println!(
-        "goal: ≥{GOAL}× pandas + scikit-learn: {ratio:.1}× — {} (read_csv + predict_proba \
+        "goal: ≥{GOAL}× pandas + scikit-learn: {ratio:.1}× — {} ({read} + predict_proba \
          alone: {:.1}×)",
         if ratio >= GOAL { "met" } else { "NOT met" },
         (peers::num(&peer, "read_s") + peers::num(&peer, "predict_s")) / ours_s,
     );
     Ok(())
+}
+
+/// Times the peer (`bench/predict_peers.py`) on `csv`, or on `parquet` (which it
+/// writes from `csv` when absent); returns its JSON report, the load average after
+/// it and the file it wrote its predictions to.
+fn run_peer(
+    args: &Args,
+    dir: &Path,
+    csv: &Path,
+    parquet: Option<&Path>,
+) -> anyhow::Result<(serde_json::Value, f64, PathBuf)> {
+    let python = if parquet.is_some() {
+        peers::venv(&[PINS, &[PARQUET_PIN]].concat())?
+    } else {
+        peers::venv(PINS)?
+    };
+    let peer_out = dir.join("pandas.csv");
+    eprintln!("timing pandas + scikit-learn ...");
+    let mut cmd = Command::new(&python);
+    cmd.arg(root().join("bench/predict_peers.py"))
+        .arg("--csv")
+        .arg(csv)
+        .arg("--model")
+        .arg(root().join("tests/fixtures/iris_rf100.joblib"))
+        .arg("--out")
+        .arg(&peer_out)
+        .arg("--repeats")
+        .arg(args.repeats.to_string());
+    if let Some(p) = parquet {
+        cmd.arg("--parquet").arg(p);
+    }
+    let out = util::output(&mut cmd)?;
+    let peer = peers::last_json(&out).context("bench/predict_peers.py printed no JSON")?;
+    Ok((peer, util::load_average(), peer_out))
 }
 
 /// The input: `rows` deterministic Iris-like rows (those of `cargo xtask bench`), one
