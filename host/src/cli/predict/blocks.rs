@@ -207,6 +207,20 @@ impl Fields<'_> {
     }
 }
 
+/// What takes the records of a block.
+pub trait Sink {
+    /// Offered each record of a block without quotes first, as its bytes without the
+    /// line end: `Some(go_on)` when it took the record, `None` to have it split into
+    /// fields for [`Sink::record`].
+    fn unsplit(&mut self, line: u64, record: &[u8]) -> Option<bool> {
+        let _ = (line, record);
+        None
+    }
+
+    /// Takes a record's fields; returns whether to go on.
+    fn record(&mut self, line: u64, fields: Fields<'_>) -> bool;
+}
+
 /// The records of one block, parsed as the `csv` crate parses them.
 pub struct Records {
     core: csv_core::Reader,
@@ -223,18 +237,17 @@ impl Records {
         }
     }
 
-    /// Calls `each(line, fields)` for every record of `block` in order, with the line
-    /// its first byte is on (counted from 1 at the block's start); stops when `each`
-    /// returns false. Returns the number of line feeds in what was parsed (the whole
-    /// block unless stopped).
+    /// Hands every record of `block` to `sink` in order, with the line its first byte
+    /// is on (counted from 1 at the block's start), until `sink` says stop. Returns the
+    /// number of line feeds in what was parsed (the whole block unless stopped).
     ///
     /// The line is the record's own even after blank lines or a CRLF line end, where
     /// the `csv` crate's reader names the line the previous record ended on.
-    pub fn parse(&mut self, block: &[u8], each: impl FnMut(u64, Fields<'_>) -> bool) -> u64 {
+    pub fn parse(&mut self, block: &[u8], sink: &mut impl Sink) -> u64 {
         if memchr::memchr(b'"', block).is_none() {
-            self.parse_unquoted(block, each)
+            self.parse_unquoted(block, sink)
         } else {
-            self.parse_quoted(block, each)
+            self.parse_quoted(block, sink)
         }
     }
 
@@ -242,11 +255,7 @@ impl Records {
     /// these: a comma ends a field; CR or LF ends a record; a record starts at the
     /// first byte that is neither (blank lines are skipped). No copy: the fields are
     /// read in place.
-    fn parse_unquoted(
-        &mut self,
-        block: &[u8],
-        mut each: impl FnMut(u64, Fields<'_>) -> bool,
-    ) -> u64 {
+    fn parse_unquoted(&mut self, block: &[u8], sink: &mut impl Sink) -> u64 {
         let (mut pos, mut newlines) = (0, 0);
         loop {
             while let Some(&b) = block.get(pos).filter(|&&b| b == b'\n' || b == b'\r') {
@@ -256,26 +265,24 @@ impl Records {
             if pos == block.len() {
                 return newlines;
             }
-            let record = &block[pos..];
-            self.ends.clear();
-            let mut end = record.len();
-            for (i, &b) in record.iter().enumerate() {
-                match b {
-                    b',' => self.ends.push(i),
-                    b'\n' | b'\r' => {
-                        end = i;
-                        break;
-                    }
-                    _ => {}
+            let rest = &block[pos..];
+            let end = memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len());
+            let record = &rest[..end];
+            let go_on = match sink.unsplit(1 + newlines, record) {
+                Some(go_on) => go_on,
+                None => {
+                    self.ends.clear();
+                    self.ends.extend(memchr::memchr_iter(b',', record));
+                    self.ends.push(end);
+                    let fields = Fields {
+                        bytes: record,
+                        ends: &self.ends,
+                        gap: 1,
+                    };
+                    sink.record(1 + newlines, fields)
                 }
-            }
-            self.ends.push(end);
-            let fields = Fields {
-                bytes: record,
-                ends: &self.ends,
-                gap: 1,
             };
-            if !each(1 + newlines, fields) {
+            if !go_on {
                 return newlines;
             }
             pos += end;
@@ -283,7 +290,7 @@ impl Records {
     }
 
     /// [`Records::parse`] for a block holding quotes: by the `csv` crate's parser.
-    fn parse_quoted(&mut self, block: &[u8], mut each: impl FnMut(u64, Fields<'_>) -> bool) -> u64 {
+    fn parse_quoted(&mut self, block: &[u8], sink: &mut impl Sink) -> u64 {
         self.core = mid_file_parser();
         if self.fields.len() < block.len() + 1 {
             self.fields.resize(block.len() + 1, 0);
@@ -327,7 +334,7 @@ impl Records {
                         ends: &self.ends[..nend],
                         gap: 0,
                     };
-                    if !each(line, fields) {
+                    if !sink.record(line, fields) {
                         return self.core.line() - 1 + skipped;
                     }
                     (nout, nend) = (0, 0);
@@ -371,6 +378,20 @@ mod tests {
         out
     }
 
+    /// Every record as (line in the whole input, fields).
+    struct Collect<'a> {
+        base: u64,
+        out: &'a mut Vec<(u64, Vec<Vec<u8>>)>,
+    }
+
+    impl Sink for Collect<'_> {
+        fn record(&mut self, line: u64, fields: Fields<'_>) -> bool {
+            let record = (0..fields.len()).map(|k| fields.get(k).to_vec()).collect();
+            self.out.push((self.base + line - 1, record));
+            true
+        }
+    }
+
     /// The same through blocks of about `size` bytes.
     fn by_blocks(text: &[u8], size: usize) -> Vec<(u64, Vec<Vec<u8>>)> {
         let (mut blocks, header) = BlockReader::new(text, size).unwrap();
@@ -380,11 +401,11 @@ mod tests {
         let mut block = Vec::new();
         loop {
             let more = blocks.next_block(&mut block).unwrap();
-            let lines = records.parse(&block, |line, fields| {
-                let record = (0..fields.len()).map(|k| fields.get(k).to_vec()).collect();
-                out.push((base + line - 1, record));
-                true
-            });
+            let mut sink = Collect {
+                base,
+                out: &mut out,
+            };
+            let lines = records.parse(&block, &mut sink);
             base += lines;
             if !more {
                 return out;

@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use anyhow::bail;
 use edgewood_core::{first_max, Explainer, Model, PredictError, PreparedModel, TaskKind};
 
-use super::blocks::{BlockReader, Records};
+use super::blocks::{BlockReader, Fields, Records, Sink};
 use super::float_text::FloatText;
 use super::parquet_in::ParquetInput;
 use super::Explain;
@@ -215,64 +215,19 @@ impl Chunk {
     /// Parses the block of text into rows, each checked against the model's schema,
     /// up to the first bad one.
     fn parse_text(&mut self, job: &Job<'_>) {
-        let model = job.prepared.model();
-        let nf = model.n_features();
-        let Chunk {
-            input,
-            records,
-            values,
-            lines,
-            stop,
-            ..
-        } = self;
-        values.clear();
-        lines.clear();
-        *stop = None;
-        self.newlines = records.parse(input, |line, fields| {
-            if fields.len() != job.n_columns {
-                *stop = Some(Failure::Row {
-                    line,
-                    what: format!(
-                        "{} fields, but the header has {}",
-                        fields.len(),
-                        job.n_columns
-                    ),
-                });
-                return false;
-            }
-            let start = values.len();
-            let mut valid = true;
-            for (i, (&c, limit)) in job.columns.iter().zip(&job.limits).enumerate() {
-                let cell = fields.get(c);
-                let Some(value) = parse_cell(cell) else {
-                    *stop = Some(Failure::Row {
-                        line,
-                        what: format!(
-                            "feature '{}': cannot read '{}' as a number",
-                            model.feature_name(i),
-                            String::from_utf8_lossy(cell)
-                        ),
-                    });
-                    values.truncate(start);
-                    return false;
-                };
-                valid &= limit.admits(value);
-                values.push(value);
-            }
-            // The model's own check names what is wrong.
-            if !valid {
-                if let Err(e) = model.validate_row(&values[start..start + nf]) {
-                    *stop = Some(Failure::Row {
-                        line,
-                        what: e.to_string(),
-                    });
-                    values.truncate(start);
-                    return false;
-                }
-            }
-            lines.push(line);
-            true
-        });
+        let nf = job.prepared.model().n_features();
+        self.values.clear();
+        self.lines.clear();
+        self.stop = None;
+        let mut rows = Rows {
+            job,
+            in_order: job.n_columns == nf && job.columns.iter().copied().eq(0..nf),
+            row: vec![0.0; nf],
+            values: &mut self.values,
+            lines: &mut self.lines,
+            stop: &mut self.stop,
+        };
+        self.newlines = self.records.parse(&self.input, &mut rows);
     }
 
     /// The number of rows read.
@@ -392,6 +347,126 @@ impl Chunk {
     }
 }
 
+/// Takes a block's records as checked rows of values, up to the first bad one.
+struct Rows<'c, 'j> {
+    job: &'c Job<'j>,
+    /// Whether the input's columns are the model's features in its order (then a
+    /// record of short decimals is read in one pass, with no fields split out).
+    in_order: bool,
+    /// Scratch space for one row.
+    row: Vec<f64>,
+    values: &'c mut Vec<f64>,
+    lines: &'c mut Vec<u64>,
+    stop: &'c mut Option<Failure>,
+}
+
+impl Sink for Rows<'_, '_> {
+    fn unsplit(&mut self, line: u64, record: &[u8]) -> Option<bool> {
+        // Nearly every row of a numeric CSV; any other (a space, an exponent, an empty
+        // cell, a bad value) goes the general way, which names what is wrong.
+        if !self.in_order || !parse_short_decimals(record, &mut self.row) {
+            return None;
+        }
+        if !self
+            .row
+            .iter()
+            .zip(&self.job.limits)
+            .all(|(&x, l)| l.admits(x))
+        {
+            return None;
+        }
+        self.values.extend_from_slice(&self.row);
+        self.lines.push(line);
+        Some(true)
+    }
+
+    fn record(&mut self, line: u64, fields: Fields<'_>) -> bool {
+        let job = self.job;
+        let model = job.prepared.model();
+        let nf = model.n_features();
+        let values = &mut *self.values;
+        if fields.len() != job.n_columns {
+            *self.stop = Some(Failure::Row {
+                line,
+                what: format!(
+                    "{} fields, but the header has {}",
+                    fields.len(),
+                    job.n_columns
+                ),
+            });
+            return false;
+        }
+        let start = values.len();
+        let mut valid = true;
+        for (i, (&c, limit)) in job.columns.iter().zip(&job.limits).enumerate() {
+            let cell = fields.get(c);
+            let Some(value) = parse_cell(cell) else {
+                *self.stop = Some(Failure::Row {
+                    line,
+                    what: format!(
+                        "feature '{}': cannot read '{}' as a number",
+                        model.feature_name(i),
+                        String::from_utf8_lossy(cell)
+                    ),
+                });
+                values.truncate(start);
+                return false;
+            };
+            valid &= limit.admits(value);
+            values.push(value);
+        }
+        // The model's own check names what is wrong.
+        if !valid {
+            if let Err(e) = model.validate_row(&values[start..start + nf]) {
+                *self.stop = Some(Failure::Row {
+                    line,
+                    what: e.to_string(),
+                });
+                values.truncate(start);
+                return false;
+            }
+        }
+        self.lines.push(line);
+        true
+    }
+}
+
+/// Reads a record of exactly `out.len()` comma-separated short decimals (as
+/// [`parse_short_decimal`] takes them: an optional `-`, digits with at most one
+/// point, no exponent, no spaces) into `out`, in one pass; false for anything else,
+/// which is then read field by field.
+fn parse_short_decimals(record: &[u8], out: &mut [f64]) -> bool {
+    let mut bytes = record.iter();
+    let n = out.len();
+    for (k, slot) in out.iter_mut().enumerate() {
+        let (mut mantissa, mut digits, mut scale, mut point) = (0u64, 0u32, 0usize, false);
+        let mut negative = false;
+        let mut first = true;
+        loop {
+            match bytes.next() {
+                Some(&b @ b'0'..=b'9') => {
+                    mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+                    digits += 1;
+                    scale += usize::from(point);
+                }
+                Some(b'.') if !point => point = true,
+                Some(b'-') if first => negative = true,
+                Some(b',') if k + 1 < n => break,
+                None if k + 1 == n => break,
+                _ => return false,
+            }
+            first = false;
+        }
+        // 19 digits cannot overflow a u64; then as parse_short_decimal.
+        if digits == 0 || digits > 19 || mantissa > 1 << 53 || scale >= POW10.len() {
+            return false;
+        }
+        let x = mantissa as f64 / POW10[scale];
+        *slot = if negative { -x } else { x };
+    }
+    true
+}
+
 /// A cell's value: empty means missing (NaN); otherwise a decimal number, as Rust's
 /// `f64::from_str` reads it.
 fn parse_cell(cell: &[u8]) -> Option<f64> {
@@ -448,6 +523,59 @@ fn parse_short_decimal(cell: &[u8]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_records_of_short_decimals_read_as_cell_by_cell() {
+        let records: &[&[u8]] = &[
+            b"5.1,3.5,1.4,0.2",
+            b"5,3,1,0",
+            b"-0.5,.5,5.,-0",
+            b"9007199254740992,0.0000000000000000000001,1,1",
+            b"5.1,3.5,1.4",
+            b"5.1,3.5,1.4,0.2,",
+            b"5.1,3.5,1.4,0.2,7",
+            b"5.1,,1.4,0.2",
+            b"5.1, 3.5,1.4,0.2",
+            b"5.1,3.5,1.4,0.2 ",
+            b"5.1,3.5,1e4,0.2",
+            b"5.1,+3.5,1.4,0.2",
+            b"5.1,3.5,1.4.1,0.2",
+            b"5.1,3-5,1.4,0.2",
+            b"5.1,-,1.4,0.2",
+            b"5.1,3.5,1.4,.",
+            b"9007199254740993,1,1,1",
+            b"12345678901234567890,1,1,1",
+            b"1.00000000000000000000001,1,1,1",
+            b"",
+            b",,,",
+        ];
+        for record in records {
+            let mut got = [0.0; 4];
+            let fast = parse_short_decimals(record, &mut got);
+            let cells: Vec<&[u8]> = record.split(|&b| b == b',').collect();
+            let want: Option<Vec<f64>> = (cells.len() == 4)
+                .then(|| cells.iter().map(|c| parse_cell(c)).collect())
+                .flatten();
+            if fast {
+                let want = want.unwrap_or_else(|| panic!("{record:?}: taken, but not by cells"));
+                assert_eq!(
+                    got.map(f64::to_bits).to_vec(),
+                    want.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    "{:?}",
+                    String::from_utf8_lossy(record)
+                );
+            }
+        }
+        let mut got = [0.0; 4];
+        assert!(parse_short_decimals(b"5.1,3.5,1.4,0.2", &mut got));
+        assert_eq!(got, [5.1, 3.5, 1.4, 0.2]);
+        assert!(
+            !parse_short_decimals(b"5.1,,1.4,0.2", &mut got),
+            "empty: NaN, the general way"
+        );
+        assert!(!parse_short_decimals(b"5.1,3.5,1.4", &mut got));
+        assert!(!parse_short_decimals(b"5.1,3.5,1.4,0.2,", &mut got));
+    }
 
     #[test]
     fn limits_admit_what_the_model_admits() {
