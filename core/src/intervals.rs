@@ -260,7 +260,11 @@ impl<T: Threshold> Intervals<T> {
         rows: [&[f64]; R],
         sums: &mut [Sums; R],
     ) {
-        let masks = rows.map(|row| self.mask_rows(row));
+        // Filled in place: built and returned per row, the arrays were copied whole.
+        let mut masks: [[&[u64]; MAX_FEATURES]; R] = [[&[]; MAX_FEATURES]; R];
+        for (masks, row) in masks.iter_mut().zip(rows) {
+            self.mask_rows(row, masks);
+        }
         let n_features = self.features.len();
         let mut local = *sums;
         for (c, first_values) in self.first_value.as_chunks::<8>().0.iter().enumerate() {
@@ -301,9 +305,9 @@ impl<T: Threshold> Intervals<T> {
         *sums = local;
     }
 
-    /// Each feature's mask row for `row`'s interval (one binary search per feature).
-    fn mask_rows(&self, row: &[f64]) -> [&[u64]; MAX_FEATURES] {
-        let mut rows: [&[u64]; MAX_FEATURES] = [&[]; MAX_FEATURES];
+    /// Sets `rows` to each feature's mask row for `row`'s interval (one binary search
+    /// per feature).
+    fn mask_rows<'s>(&'s self, row: &[f64], rows: &mut [&'s [u64]; MAX_FEATURES]) {
         for (rows, f) in rows.iter_mut().zip(&self.features) {
             let x = T::from_f64(row.get(f.feature as usize).copied().unwrap_or(f64::NAN));
             let interval = if x.is_nan() {
@@ -314,13 +318,13 @@ impl<T: Threshold> Intervals<T> {
             let at = (f.first_row as usize + interval) * self.stride;
             *rows = self.masks.get(at..at + self.stride).unwrap_or_default();
         }
-        rows
     }
 
     /// [`Intervals::row_sums`] for leaves or outputs past [`SUMS`]: the same walk,
     /// tree by tree, adding in place.
     fn wide_sums(&self, m: &Model<'_>, row: &[f64], acc: &mut [f64]) {
-        let masks = self.mask_rows(row);
+        let mut masks: [&[u64]; MAX_FEATURES] = [&[]; MAX_FEATURES];
+        self.mask_rows(row, &mut masks);
         let masks = &masks[..self.features.len()];
         for (t, (&first, &output)) in self.first_value.iter().zip(&self.output).enumerate() {
             let bits = masks
