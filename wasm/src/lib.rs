@@ -223,7 +223,7 @@ impl Engine {
     /// The embedded Iris model. Its bytes are part of this binary and a test validates
     /// them (`embedded_iris_is_valid`), so the page's cold start skips the full
     /// validation: only the header is read. Its trees are decoded after the first
-    /// prediction ([`Walk::decoded`]).
+    /// prediction (see `Walk::decoded`).
     pub fn iris() -> Option<Engine> {
         Engine::new(Bytes::Static(edgewood_core::iris::EWM), |b| Model::open(b))
     }
@@ -237,7 +237,7 @@ impl Engine {
         engine.decode().then_some(engine)
     }
 
-    /// Decodes the trees if they are not yet ([`Walk`]). Returns false after
+    /// Decodes the trees if they are not yet (see `Walk`). Returns false after
     /// recording the error if the decoding refuses the model (a structural fault that
     /// the full validation of loaded models and the test of the embedded one rule out).
     pub fn decode(&mut self) -> bool {
