@@ -36,14 +36,15 @@ impl Predictor for PreparedModel<'_> {
     }
 }
 
-/// (single-row ns, batch rows/s, rows whose P(class 1) differs from the library's).
+/// (single-row ns, batch rows/s, rows whose P(class 1) differs from the library's,
+/// p50 and p99 ns of rows timed one by one).
 fn measure(
     model: &Model<'_>,
     predictor: &impl Predictor,
     rows: &[f64],
     expected: &[f64],
     reps: usize,
-) -> (f64, f64, usize) {
+) -> (f64, f64, usize, f64, f64) {
     let nf = model.n_features();
     let width = model.prediction_len();
     let n = rows.len() / nf;
@@ -71,7 +72,26 @@ fn measure(
         black_box(&preds);
         batch.push(n as f64 / t.elapsed().as_secs_f64());
     }
-    (median(single), median(batch), differ)
+    // One row at a time over varied rows, each timed (each figure includes one clock
+    // read): the latency distribution, as the peers report it.
+    let mut latencies = Vec::with_capacity(n * reps.min(3));
+    for _ in 0..reps.min(3) {
+        for r in rows.chunks_exact(nf) {
+            let t = Instant::now();
+            predictor.row(black_box(r), &mut out);
+            black_box(&out);
+            latencies.push(t.elapsed().as_nanos() as f64);
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let p99 = latencies[latencies.len() * 99 / 100];
+    (
+        median(single),
+        median(batch),
+        differ,
+        median(latencies),
+        p99,
+    )
 }
 
 fn main() {
@@ -97,11 +117,11 @@ fn main() {
             prepared.is_decoded(),
             "{file}: the decoded walk does not cover it"
         );
-        let (single, batch, differ) = measure(&model, &prepared, &rows, &expected, reps);
-        let (bytes_single, bytes_batch, bytes_differ) =
+        let (single, batch, differ, p50, p99) = measure(&model, &prepared, &rows, &expected, reps);
+        let (bytes_single, bytes_batch, bytes_differ, _, _) =
             measure(&model, &model, &rows, &expected, reps);
         report.push(format!(
-            "\"{key}_trees\":{},\"{key}_split_nodes\":{},\"{key}_depth\":{},\"{key}_single_ns\":{single:.1},\"{key}_batch_rows_per_s\":{batch:.0},\"{key}_differ\":{},\"{key}_bytes_single_ns\":{bytes_single:.1},\"{key}_bytes_batch_rows_per_s\":{bytes_batch:.0}",
+            "\"{key}_trees\":{},\"{key}_split_nodes\":{},\"{key}_depth\":{},\"{key}_single_ns\":{single:.1},\"{key}_batch_rows_per_s\":{batch:.0},\"{key}_differ\":{},\"{key}_bytes_single_ns\":{bytes_single:.1},\"{key}_bytes_batch_rows_per_s\":{bytes_batch:.0},\"{key}_p50_ns\":{p50:.1},\"{key}_p99_ns\":{p99:.1}",
             model.n_trees(),
             model.n_split_nodes(),
             model.max_depth(),
