@@ -270,25 +270,26 @@ impl Oblivious {
     /// `fill_block` does but only the columns some level reads. `PAIRED`: each row at
     /// the AVX-512 kernel's place for it ([`avx512::position`]), else in order.
     fn fill_columns<const PAIRED: bool>(&self, block: &mut [f32], rows: &[f64], nf: usize) {
-        let block = block.as_chunks_mut::<BLOCK_ROWS>().0;
-        // Column by column: each pass reads one feature down the rows (a few KB, in
-        // cache) and writes one run of the block, with the checks out of the loop.
-        for &column in &self.columns {
-            let column = column as usize / BLOCK_ROWS;
-            // Column `2f` holds feature f; `2f + 1` the same with NaN as minus
-            // infinity, for splits that send a missing value left.
-            let (feature, nan_left) = (column / 2, column % 2 == 1);
-            let Some(run) = block.get_mut(column).filter(|_| feature < nf) else {
-                continue;
-            };
-            for (r, row) in rows.chunks_exact(nf).take(BLOCK_ROWS).enumerate() {
-                let x = row.get(feature).map_or(f32::NAN, |&x| x as f32);
-                let place = if PAIRED { avx512::position(r) } else { r };
-                run[place % BLOCK_ROWS] = if nan_left && x.is_nan() {
+        // Row by row, as the rows lie in memory. Column by column took 630 fewer
+        // instructions per row on CatBoost's 50 features but 8-15% longer: each column
+        // pass strides through 128 rows, more than the L1 cache holds.
+        for (r, row) in rows.chunks_exact(nf).enumerate() {
+            let place = if PAIRED { avx512::position(r) } else { r };
+            for &column in &self.columns {
+                let column = column as usize;
+                // Column `2f` holds feature f; `2f + 1` the same with NaN as minus
+                // infinity, for splits that send a missing value left.
+                let x = row
+                    .get(column / BLOCK_ROWS / 2)
+                    .map_or(f32::NAN, |&x| x as f32);
+                let x = if column / BLOCK_ROWS % 2 == 1 && x.is_nan() {
                     f32::NEG_INFINITY
                 } else {
                     x
                 };
+                if let Some(slot) = block.get_mut(column + place) {
+                    *slot = x;
+                }
             }
         }
     }
