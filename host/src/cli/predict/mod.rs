@@ -140,17 +140,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
     };
     let in_name = display_name(input_path, "<stdin>");
+    let setup = Setup {
+        prepared: &prepared,
+        explain,
+        leaves: args.leaves,
+        in_name: &in_name,
+        threads,
+    };
     if input_path.as_os_str() != "-" && parquet_in::is_parquet(input_path) {
-        let rows = write_output(&args.output, |out| {
-            let setup = Setup {
-                prepared: &prepared,
-                explain,
-                leaves: args.leaves,
-                in_name: &in_name,
-                threads,
-            };
-            predict_parquet(setup, input_path, out)
-        })?;
+        let rows = write_output(&args.output, |out| predict_parquet(setup, input_path, out))?;
         if std::io::stderr().is_terminal() {
             eprintln!("edgewood: predicted {rows} rows with {}", loaded.name);
         }
@@ -163,16 +161,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(bar) => Box::new(bar.wrap_read(input.into_reader())),
         None => input.into_reader(),
     };
-    let rows = write_output(&args.output, |out| {
-        let setup = Setup {
-            prepared: &prepared,
-            explain,
-            leaves: args.leaves,
-            in_name: &in_name,
-            threads,
-        };
-        predict_csv(setup, reader, out)
-    })?;
+    let rows = write_output(&args.output, |out| predict_csv(setup, reader, out))?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
         eprintln!("edgewood: predicted {rows} rows with {}", loaded.name);
