@@ -55,6 +55,7 @@ pub mod iris;
 #[allow(missing_docs)] // Offsets are documented in FORMAT.md.
 pub mod layout;
 mod model;
+#[cfg(not(target_arch = "wasm32"))]
 mod oblivious;
 mod predict;
 mod prepared;

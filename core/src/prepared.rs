@@ -30,6 +30,7 @@ use crate::error::{FormatError, PredictError};
 use crate::intervals::Intervals;
 use crate::layout::*;
 use crate::model::{decode_node, Model, TreeRecord};
+#[cfg(not(target_arch = "wasm32"))]
 use crate::oblivious::Oblivious;
 use crate::predict::{add, finite_rows, group_trees, GROUP_PASS_ROWS};
 
@@ -55,9 +56,10 @@ enum Forest {
     /// Oblivious trees only (CatBoost's), float32 thresholds: a bit index per tree.
     /// Only float32: CatBoost compares in float32, and a float64 copy of the walk
     /// would cost the npm engine about 2 KB of gzip for models nobody makes.
+    /// Neither special walk is in WebAssembly (see [`NARROW_WALKS`]).
+    #[cfg(not(target_arch = "wasm32"))]
     Oblivious(Oblivious),
     /// Small trees on few features, float32 or float64 thresholds: interval masks.
-    /// Not in WebAssembly, as the oblivious walk (the npm engine's gzip budget).
     #[cfg(not(target_arch = "wasm32"))]
     NarrowIntervals(Intervals<f32>),
     #[cfg(not(target_arch = "wasm32"))]
@@ -67,6 +69,23 @@ enum Forest {
 /// Makes a walk of its own (oblivious, interval masks) of a model's laid-out trees,
 /// if the model suits it.
 type SpecialWalk<T> = fn(&Model<'_>, &Layout<T>) -> Option<Forest>;
+
+/// The walks of their own a model may take, tried in order before the node walk.
+/// None in WebAssembly: the npm engine's 60 KB gzip budget has no room for them (it
+/// measured 62,166 B with the oblivious walk, 64,417 B with both); models take the
+/// node walk there, with the same answers.
+#[cfg(not(target_arch = "wasm32"))]
+const NARROW_WALKS: &[SpecialWalk<f32>] = &[
+    |model, layout| Oblivious::from_layout(model, layout).map(Forest::Oblivious),
+    |model, layout| Intervals::from_layout(model, layout).map(Forest::NarrowIntervals),
+];
+#[cfg(not(target_arch = "wasm32"))]
+const WIDE_WALKS: &[SpecialWalk<f64>] =
+    &[|model, layout| Intervals::from_layout(model, layout).map(Forest::WideIntervals)];
+#[cfg(target_arch = "wasm32")]
+const NARROW_WALKS: &[SpecialWalk<f32>] = &[];
+#[cfg(target_arch = "wasm32")]
+const WIDE_WALKS: &[SpecialWalk<f64>] = &[];
 
 /// One walking step's record. Leaves are nodes too: threshold NaN (no input is `<=`
 /// NaN) and `right` pointing at themselves, so a finished walk stays put.
@@ -315,34 +334,14 @@ impl<'a> PreparedModel<'a> {
                 isa: VectorIsa::detected(),
             });
         }
-        // Not in WebAssembly: the npm engine's 60 KB gzip budget has no room for more
-        // walks (it measured 62,166 B with the oblivious one); models take the node
-        // walk there, with the same answers.
-        // Not in WebAssembly: the npm engine's 60 KB gzip budget has no room for more
-        // walks (it measured 62,166 B with the oblivious one, 64,417 B with both);
-        // models take the node walk there, with the same answers.
-        let special = special && !cfg!(target_arch = "wasm32");
         let forest = if model.wide {
-            #[cfg(not(target_arch = "wasm32"))]
-            let walks: &[SpecialWalk<f64>] =
-                &[
-                    |model, layout| {
-                        Intervals::from_layout(model, layout).map(Forest::WideIntervals)
-                    },
-                ];
-            #[cfg(target_arch = "wasm32")]
-            let walks: &[SpecialWalk<f64>] = &[];
-            prepare(&model, Forest::Wide, if special { walks } else { &[] })?
+            prepare(&model, Forest::Wide, if special { WIDE_WALKS } else { &[] })?
         } else {
-            #[cfg(not(target_arch = "wasm32"))]
-            let walks: &[SpecialWalk<f32>] = &[
-                |model, layout| Oblivious::from_layout(model, layout).map(Forest::Oblivious),
-                |model, layout| Intervals::from_layout(model, layout).map(Forest::NarrowIntervals),
-            ];
-            #[cfg(target_arch = "wasm32")]
-            let walks: &[SpecialWalk<f32>] =
-                &[|model, layout| Oblivious::from_layout(model, layout).map(Forest::Oblivious)];
-            prepare(&model, Forest::Narrow, if special { walks } else { &[] })?
+            prepare(
+                &model,
+                Forest::Narrow,
+                if special { NARROW_WALKS } else { &[] },
+            )?
         };
         Ok(PreparedModel {
             model,
@@ -382,7 +381,10 @@ impl<'a> PreparedModel<'a> {
     /// Whether predictions take the oblivious walk: every tree tests one split per
     /// level (CatBoost's trees), and a row's leaf is the bit pattern of its answers.
     pub fn is_oblivious(&self) -> bool {
-        matches!(self.forest, Some(Forest::Oblivious(_)))
+        #[cfg(not(target_arch = "wasm32"))]
+        return matches!(self.forest, Some(Forest::Oblivious(_)));
+        #[cfg(target_arch = "wasm32")]
+        false
     }
 
     /// Whether predictions take the interval-mask walk: small trees on few features
@@ -410,6 +412,7 @@ impl<'a> PreparedModel<'a> {
         match forest {
             Forest::Narrow(n) => n.row_sums(m, row, acc),
             Forest::Wide(n) => n.row_sums(m, row, acc),
+            #[cfg(not(target_arch = "wasm32"))]
             Forest::Oblivious(o) => o.row_sums(m, row, acc),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::NarrowIntervals(i) => i.row_sums(m, row, acc),
@@ -438,6 +441,7 @@ impl<'a> PreparedModel<'a> {
         match forest {
             Forest::Narrow(nodes) => nodes.batch(m, rows, out),
             Forest::Wide(nodes) => nodes.batch(m, rows, out),
+            #[cfg(not(target_arch = "wasm32"))]
             Forest::Oblivious(o) => o.batch(m, rows, out, self.isa),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::NarrowIntervals(i) => i.batch(m, rows, out),
