@@ -94,6 +94,12 @@ impl<T: Threshold> Intervals<T> {
     pub(crate) fn from_layout(model: &Model<'_>, layout: &Layout<T>) -> Option<Self> {
         let width = model.leaf_width;
         let n_trees = layout.roots.len();
+        // Every feature takes at least two rows of masks (below all its thresholds,
+        // NaN): past that, refuse before allocating anything.
+        if n_trees.next_multiple_of(8) * 2 * 8 > MAX_TABLE_BYTES {
+            return None;
+        }
+        let source_values = &layout.values;
         let mut splits: Vec<Split<T>> = Vec::new();
         let mut leaves: Vec<u32> = Vec::new();
         let mut first_value = Vec::with_capacity(n_trees);
@@ -116,13 +122,8 @@ impl<T: Threshold> Intervals<T> {
             }
             first_value.push(u32::try_from(values.len()).ok()?);
             for &leaf in &leaves {
-                let at = leaf as usize * width * 8;
-                let bytes = model.leaves.get(at..at + width * 8)?;
-                values.extend(
-                    bytes
-                        .chunks_exact(8)
-                        .map(|v| f64::from_le_bytes(v.try_into().unwrap_or([0; 8]))),
-                );
+                let at = leaf as usize * width;
+                values.extend_from_slice(source_values.get(at..at + width)?);
             }
         }
         splits.sort_unstable_by(|a, b| {

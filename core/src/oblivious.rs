@@ -106,11 +106,7 @@ impl Oblivious {
     /// some tree is not oblivious or is deeper than [`MAX_DEPTH`].
     pub(crate) fn from_layout(model: &Model<'_>, layout: &Layout<f32>) -> Option<Self> {
         let width = model.leaf_width;
-        let source_values: Vec<f64> = model
-            .leaves
-            .chunks_exact(8)
-            .map(|v| f64::from_le_bytes(v.try_into().unwrap_or([0; 8])))
-            .collect();
+        let source_values = &layout.values;
         let mut oblivious = Oblivious {
             trees: Vec::with_capacity(layout.roots.len()),
             levels: Vec::new(),

@@ -590,6 +590,9 @@ pub(crate) struct Layout<T> {
     pub(crate) roots: Vec<Root>,
     /// Per tree: the output its leaf values go to.
     pub(crate) output: Vec<u32>,
+    /// Every leaf's values, `leaf_width` per leaf, decoded once from the model for
+    /// whichever walk is built.
+    pub(crate) values: Vec<f64>,
 }
 
 /// A node still to emit: where it is in the source tree, its depth, and the emitted
@@ -606,14 +609,10 @@ impl<T: Threshold> Nodes<T> {
             mut leaf,
             roots,
             output,
+            values,
         } = layout;
         let used = nodes.len();
         let padded = pad(&mut nodes, &mut leaf);
-        let values: Vec<f64> = model
-            .leaves
-            .chunks_exact(8)
-            .map(|v| f64::from_le_bytes(v.try_into().unwrap_or([0; 8])))
-            .collect();
         let first_value: Vec<f64> = leaf
             .iter()
             .map(|&l| values.get(l as usize * width).copied().unwrap_or(0.0))
@@ -672,6 +671,11 @@ impl<T: Threshold> Nodes<T> {
             leaf: Vec::with_capacity(capacity),
             roots: Vec::with_capacity(model.n_trees),
             output: Vec::with_capacity(model.n_trees),
+            values: model
+                .leaves
+                .chunks_exact(8)
+                .map(|v| f64::from_le_bytes(v.try_into().unwrap_or([0; 8])))
+                .collect(),
         };
         let mut stack: Vec<Pending> = Vec::new();
         for t in 0..model.n_trees {
