@@ -39,6 +39,8 @@
 
 extern crate alloc;
 
+#[cfg(not(target_arch = "wasm32"))]
+mod complete;
 mod cpu;
 mod encode;
 mod ensemble;

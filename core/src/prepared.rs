@@ -24,6 +24,8 @@
 
 use alloc::vec::Vec;
 
+#[cfg(not(target_arch = "wasm32"))]
+use crate::complete::Complete;
 use crate::cpu::VectorIsa;
 use crate::error::{FormatError, PredictError};
 #[cfg(not(target_arch = "wasm32"))]
@@ -64,6 +66,10 @@ enum Forest {
     NarrowIntervals(Intervals<f32>),
     #[cfg(not(target_arch = "wasm32"))]
     WideIntervals(Intervals<f64>),
+    /// Trees of bounded depth, float32 thresholds, on CPUs with AVX-512: complete
+    /// trees walked by computed index, 16 rows to a register.
+    #[cfg(not(target_arch = "wasm32"))]
+    Complete(Complete),
 }
 
 /// Makes a walk of its own (oblivious, interval masks) of a model's laid-out trees,
@@ -78,6 +84,7 @@ type SpecialWalk<T> = fn(&Model<'_>, &Layout<T>) -> Option<Forest>;
 const NARROW_WALKS: &[SpecialWalk<f32>] = &[
     |model, layout| Oblivious::from_layout(model, layout).map(Forest::Oblivious),
     |model, layout| Intervals::from_layout(model, layout).map(Forest::NarrowIntervals),
+    |model, layout| Complete::from_layout(model, layout).map(Forest::Complete),
 ];
 #[cfg(not(target_arch = "wasm32"))]
 const WIDE_WALKS: &[SpecialWalk<f64>] =
@@ -361,7 +368,7 @@ impl<'a> PreparedModel<'a> {
     }
 
     /// The vector instructions batches may use (see [`PreparedModel::with_vector_isa`]).
-    /// Today only the oblivious walk has vector code of its own.
+    /// The oblivious and the complete-tree walks have vector code of their own.
     pub fn vector_isa(&self) -> VectorIsa {
         self.isa
     }
@@ -400,6 +407,15 @@ impl<'a> PreparedModel<'a> {
         false
     }
 
+    /// Whether batches take the complete-tree walk: trees of bounded depth on a CPU
+    /// with AVX-512, 16 rows stepping down a tree together by computed index.
+    pub fn is_complete(&self) -> bool {
+        #[cfg(not(target_arch = "wasm32"))]
+        return matches!(self.forest, Some(Forest::Complete(_)));
+        #[cfg(target_arch = "wasm32")]
+        false
+    }
+
     /// [`Model::predict_into`], through the decoded trees.
     pub fn predict_into(&self, row: &[f64], out: &mut [f64]) -> Result<(), PredictError> {
         let Some(forest) = &self.forest else {
@@ -418,6 +434,8 @@ impl<'a> PreparedModel<'a> {
             Forest::NarrowIntervals(i) => i.row_sums(m, row, acc),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::WideIntervals(i) => i.row_sums(m, row, acc),
+            #[cfg(not(target_arch = "wasm32"))]
+            Forest::Complete(c) => c.row_sums(m, row, acc),
         }
         m.finish(out);
         finite_rows(out, out.len())
@@ -447,6 +465,8 @@ impl<'a> PreparedModel<'a> {
             Forest::NarrowIntervals(i) => i.batch(m, rows, out),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::WideIntervals(i) => i.batch(m, rows, out),
+            #[cfg(not(target_arch = "wasm32"))]
+            Forest::Complete(c) => c.batch(m, rows, out, self.isa),
         }
         finite_rows(out, m.prediction_len())
     }

@@ -118,14 +118,25 @@ fn main() {
             "{file}: the decoded walk does not cover it"
         );
         let (single, batch, differ, p50, p99) = measure(&model, &prepared, &rows, &expected, reps);
+        // The node walk too when the complete-tree walk (AVX-512) is taken: what it
+        // is worth, in the same run.
+        let node_walk = if prepared.is_complete() {
+            let nodes = PreparedModel::new_node_walk(model).unwrap();
+            let (_, batch, differ, _, _) = measure(&model, &nodes, &rows, &expected, reps);
+            assert_eq!(differ, 0, "{file}: the node walk differs from the library");
+            format!(",\"{key}_node_walk_batch_rows_per_s\":{batch:.0}")
+        } else {
+            String::new()
+        };
         let (bytes_single, bytes_batch, bytes_differ, _, _) =
             measure(&model, &model, &rows, &expected, reps);
         report.push(format!(
-            "\"{key}_trees\":{},\"{key}_split_nodes\":{},\"{key}_depth\":{},\"{key}_single_ns\":{single:.1},\"{key}_batch_rows_per_s\":{batch:.0},\"{key}_differ\":{},\"{key}_bytes_single_ns\":{bytes_single:.1},\"{key}_bytes_batch_rows_per_s\":{bytes_batch:.0},\"{key}_p50_ns\":{p50:.1},\"{key}_p99_ns\":{p99:.1}",
+            "\"{key}_trees\":{},\"{key}_split_nodes\":{},\"{key}_depth\":{},\"{key}_single_ns\":{single:.1},\"{key}_batch_rows_per_s\":{batch:.0},\"{key}_differ\":{},\"{key}_bytes_single_ns\":{bytes_single:.1},\"{key}_bytes_batch_rows_per_s\":{bytes_batch:.0},\"{key}_p50_ns\":{p50:.1},\"{key}_p99_ns\":{p99:.1},\"{key}_walk\":\"{}\"{node_walk}",
             model.n_trees(),
             model.n_split_nodes(),
             model.max_depth(),
             differ + bytes_differ,
+            if prepared.is_complete() { "complete" } else { "nodes" },
         ));
     }
     println!("{{\"rows\":{},{}}}", rows.len() / 50, report.join(","));

@@ -1,5 +1,7 @@
 //! Integration tests of `edgewood-core`, grouped by feature.
 
+/// The complete-tree walk (AVX-512) bit for bit with the reference and the node walk.
+mod complete;
 /// TreeSHAP equals brute-force Shapley values; leaves per tree.
 mod explain;
 /// f64 text identical to `format!`'s `{}` and `{:?}`.

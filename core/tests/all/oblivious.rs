@@ -92,7 +92,7 @@ fn oblivious_ensemble() -> impl Strategy<Value = Ensemble> {
 
 /// The vector paths this CPU runs, the portable one first. Says so once when it
 /// runs only some: those tests then check fewer paths, and pass.
-fn vector_isas() -> Vec<VectorIsa> {
+pub fn vector_isas() -> Vec<VectorIsa> {
     let detected = VectorIsa::detected();
     static SAID: std::sync::Once = std::sync::Once::new();
     if detected < VectorIsa::ALL[VectorIsa::ALL.len() - 1] {
@@ -105,7 +105,7 @@ fn vector_isas() -> Vec<VectorIsa> {
 }
 
 /// The number of sums a single-value leaf can go to.
-trait Outputs {
+pub trait Outputs {
     fn aggregation_outputs(&self) -> u32;
 }
 

@@ -1,0 +1,241 @@
+//! The complete-tree walk (trees filled out to full depth, 16 rows per AVX-512
+//! register) against the reference evaluator and the node walk: random ensembles of
+//! mostly full trees of every kind the core supports, depth 0 to 10, with leaves that
+//! end paths early at any level; and the shapes that must not take it.
+
+use edgewood_core::{Comparison, Ensemble, Model, Node, PreparedModel, Tree, VectorIsa};
+use proptest::prelude::*;
+
+use crate::oblivious::{vector_isas, Outputs};
+use crate::reference::{ensemble_strategy, evaluate, row_strategy, same_bits, threshold};
+
+/// SplitMix64: the tree shapes' dice, from one proptest seed per tree.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A tree of `depth` whose paths end early with odds `1 / early` at every level
+/// (`early == 0`: never), in pre-order with each split's left child next, as the
+/// importers write them.
+fn tree(
+    depth: u32,
+    early: u64,
+    nf: u32,
+    width: usize,
+    output: u32,
+    thresholds: &[f64],
+    dice: &mut Dice,
+) -> Tree {
+    fn emit(
+        depth: u32,
+        early: u64,
+        c: &mut (u32, usize, &[f64], &mut Dice),
+        nodes: &mut Vec<Node>,
+    ) -> u32 {
+        let id = nodes.len() as u32;
+        let (nf, width, thresholds, dice) = c;
+        if depth == 0 || (early > 0 && dice.below(early) == 0) {
+            let leaf = (0..*width)
+                .map(|_| (dice.next() >> 11) as f64 / (1u64 << 53) as f64 * 20.0 - 10.0)
+                .collect();
+            nodes.push(Node::Leaf(leaf));
+            return id;
+        }
+        let feature = dice.below(*nf as u64) as u32;
+        let threshold = thresholds[dice.below(thresholds.len() as u64) as usize];
+        let missing_left = dice.below(2) == 0;
+        nodes.push(Node::Leaf(vec![]));
+        let left = emit(depth - 1, early, c, nodes);
+        let right = emit(depth - 1, early, c, nodes);
+        nodes[id as usize] = Node::Split {
+            feature,
+            threshold,
+            missing_left,
+            left,
+            right,
+        };
+        id
+    }
+    let mut nodes = Vec::new();
+    emit(depth, early, &mut (nf, width, thresholds, dice), &mut nodes);
+    Tree {
+        nodes,
+        output,
+        stats: None,
+    }
+}
+
+/// An ensemble of `ensemble_strategy`'s kinds whose first tree is complete at depth 7
+/// (128 leaves: too many for the interval walk) and whose others are 0 to 10 deep,
+/// some complete, some with paths that end early.
+fn mostly_full_ensemble() -> impl Strategy<Value = Ensemble> {
+    ensemble_strategy().prop_flat_map(|e| {
+        let outputs = if e.leaf_width == 1 {
+            e.aggregation_outputs()
+        } else {
+            1
+        };
+        let trees = prop::collection::vec((0u32..=10, 0u64..40, 0..outputs, any::<u64>()), 0..8);
+        let thresholds = prop::collection::vec(threshold(), 1..12);
+        (Just(e), trees, thresholds, any::<u64>()).prop_map(
+            move |(mut e, trees, thresholds, seed)| {
+                let (nf, width) = (e.features.len() as u32, e.leaf_width);
+                let mut dice = Dice(seed);
+                e.trees = vec![tree(7, 0, nf, width, 0, &thresholds, &mut dice)];
+                for (depth, early, output, seed) in trees {
+                    let mut dice = Dice(seed);
+                    // Odds of 1 in 8 to 40 that a path ends at each level, or none.
+                    let early = if early < 8 { 0 } else { early };
+                    e.trees.push(tree(
+                        depth,
+                        early,
+                        nf,
+                        width,
+                        output,
+                        &thresholds,
+                        &mut dice,
+                    ));
+                }
+                e
+            },
+        )
+    })
+}
+
+/// The share of leaf positions of the model's trees, filled out, that real leaves
+/// take, in percent.
+fn fill_percent(e: &Ensemble) -> usize {
+    fn depth(nodes: &[Node], i: u32) -> u32 {
+        match &nodes[i as usize] {
+            Node::Split { left, right, .. } => 1 + depth(nodes, *left).max(depth(nodes, *right)),
+            _ => 0,
+        }
+    }
+    let positions: usize = e.trees.iter().map(|t| 1usize << depth(&t.nodes, 0)).sum();
+    let leaves: usize = e
+        .trees
+        .iter()
+        .map(|t| {
+            t.nodes
+                .iter()
+                .filter(|n| matches!(n, Node::Leaf(_)))
+                .count()
+        })
+        .sum();
+    leaves * 100 / positions
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn complete_walk_matches_reference_and_node_walk(
+        ensemble in mostly_full_ensemble(),
+        rows in prop::collection::vec(row_strategy(5), 1..12),
+    ) {
+        let nf = ensemble.features.len();
+        let rows: Vec<Vec<f64>> = rows.into_iter().map(|r| r[..nf].to_vec()).collect();
+        let bytes = ensemble.encode().unwrap();
+        let model = Model::open_validated(&bytes).unwrap();
+        let prepared = PreparedModel::new(model).unwrap();
+        let nodes = PreparedModel::new_node_walk(model).unwrap();
+        // Float32 comparisons, single-value leaves, trees at least half full, and a
+        // CPU with AVX-512 (else the node walk is faster); no rule nodes in these trees.
+        let takes = ensemble.comparison == Comparison::F32LessEqual
+            && ensemble.leaf_width == 1
+            && fill_percent(&ensemble) >= 50
+            && VectorIsa::detected() >= VectorIsa::Avx512;
+        prop_assert_eq!(prepared.is_complete(), takes);
+        prop_assert!(!nodes.is_complete());
+        let len = model.prediction_len();
+        let mut got = vec![0.0; len];
+        for row in &rows {
+            prepared.predict_into(row, &mut got).unwrap();
+            let expected = evaluate(&ensemble, row);
+            prop_assert!(same_bits(&got, &expected), "row {:?}: complete {:?} reference {:?}", row, got, expected);
+        }
+        // Full blocks of 128 rows and a ragged end, through every vector path this
+        // CPU runs, each forced in turn, and through the node walk.
+        let many: Vec<Vec<f64>> = rows.iter().cycle().take(rows.len() * 13 + 300).cloned().collect();
+        let walks = vector_isas()
+            .into_iter()
+            .map(|isa| (format!("{isa:?}"), prepared.clone().with_vector_isa(isa)))
+            .chain([("node walk".to_string(), nodes)]);
+        for (name, walk) in walks {
+            let mut batch = vec![0.0; many.len() * len];
+            walk.predict_batch(&many.concat(), &mut batch).unwrap();
+            for (row, chunk) in many.iter().zip(batch.chunks(len)) {
+                prop_assert!(same_bits(chunk, &evaluate(&ensemble, row)), "{} row {:?}: batch {:?}", name, row, chunk);
+            }
+        }
+    }
+}
+
+/// A float32 forest regressor of `trees`.
+fn regression(trees: Vec<Tree>) -> Ensemble {
+    let mut e = crate::hostile::sample_ensemble();
+    e.task = edgewood_core::Task::Regression;
+    e.leaf_width = 1;
+    e.comparison = Comparison::F32LessEqual;
+    e.trees = trees;
+    e
+}
+
+#[test]
+fn deep_sparse_or_wide_trees_keep_the_node_walk() {
+    if VectorIsa::detected() < VectorIsa::Avx512 {
+        eprintln!("no AVX-512 on this CPU: the complete walk is never taken");
+        return;
+    }
+    let nf = crate::hostile::sample_ensemble().features.len() as u32;
+    let thresholds = [0.5, 1.5, -2.0, 3.25];
+    let make = |depth, early, seed| tree(depth, early, nf, 1, 0, &thresholds, &mut Dice(seed));
+    let takes = |trees: Vec<Tree>| {
+        let bytes = regression(trees).encode().unwrap();
+        PreparedModel::new(Model::open_validated(&bytes).unwrap())
+            .unwrap()
+            .is_complete()
+    };
+    // Depth 10, complete: taken. Depth 11: too deep.
+    assert!(takes(vec![make(10, 0, 1)]));
+    assert!(!takes(vec![make(11, 0, 1)]));
+    // A chain 9 deep (10 leaves of 512 positions): too sparse.
+    let mut chain = Vec::new();
+    for d in 0..9u32 {
+        chain.push(Node::Split {
+            feature: d % nf,
+            threshold: d as f64,
+            missing_left: false,
+            left: 2 * d + 1,
+            right: 2 * d + 2,
+        });
+        chain.push(Node::Leaf(vec![d as f64]));
+    }
+    chain.push(Node::Leaf(vec![9.0]));
+    let chain = Tree {
+        nodes: chain,
+        output: 0,
+        stats: None,
+    };
+    // With a complete tree of 1,024 leaves: 1,034 of 1,536 positions are leaves,
+    // then 1,054 of 2,560.
+    assert!(takes(vec![make(10, 0, 2), chain.clone()]));
+    assert!(!takes(vec![
+        make(10, 0, 2),
+        chain.clone(),
+        chain.clone(),
+        chain
+    ]));
+}
