@@ -66,10 +66,12 @@ enum Forest {
     NarrowIntervals(Intervals<f32>),
     #[cfg(not(target_arch = "wasm32"))]
     WideIntervals(Intervals<f64>),
-    /// Trees of bounded depth, float32 thresholds, on CPUs with AVX-512: complete
-    /// trees walked by computed index, 16 rows to a register.
+    /// Trees with mostly full tops, on CPUs with AVX-512: complete tops walked by
+    /// computed index, 16 rows (float32) or 8 (float64) to a register.
     #[cfg(not(target_arch = "wasm32"))]
-    Complete(Complete),
+    NarrowComplete(Complete<f32>),
+    #[cfg(not(target_arch = "wasm32"))]
+    WideComplete(Complete<f64>),
 }
 
 /// Makes a walk of its own (oblivious, interval masks) of a model's laid-out trees,
@@ -84,11 +86,13 @@ type SpecialWalk<T> = fn(&Model<'_>, &Layout<T>) -> Option<Forest>;
 const NARROW_WALKS: &[SpecialWalk<f32>] = &[
     |model, layout| Oblivious::from_layout(model, layout).map(Forest::Oblivious),
     |model, layout| Intervals::from_layout(model, layout).map(Forest::NarrowIntervals),
-    |model, layout| Complete::from_layout(model, layout).map(Forest::Complete),
+    |model, layout| Complete::from_layout(model, layout).map(Forest::NarrowComplete),
 ];
 #[cfg(not(target_arch = "wasm32"))]
-const WIDE_WALKS: &[SpecialWalk<f64>] =
-    &[|model, layout| Intervals::from_layout(model, layout).map(Forest::WideIntervals)];
+const WIDE_WALKS: &[SpecialWalk<f64>] = &[
+    |model, layout| Intervals::from_layout(model, layout).map(Forest::WideIntervals),
+    |model, layout| Complete::from_layout(model, layout).map(Forest::WideComplete),
+];
 #[cfg(target_arch = "wasm32")]
 const NARROW_WALKS: &[SpecialWalk<f32>] = &[];
 #[cfg(target_arch = "wasm32")]
@@ -220,7 +224,7 @@ impl Sum for f64 {
 }
 
 /// A threshold type: the comparison the model's nodes make.
-pub(crate) trait Threshold: Copy + PartialOrd + core::fmt::Debug {
+pub(crate) trait Threshold: Copy + PartialOrd + core::fmt::Debug + 'static {
     /// float64 (else float32).
     const WIDE: bool;
     const NAN: Self;
@@ -411,7 +415,10 @@ impl<'a> PreparedModel<'a> {
     /// with AVX-512, 16 rows stepping down a tree together by computed index.
     pub fn is_complete(&self) -> bool {
         #[cfg(not(target_arch = "wasm32"))]
-        return matches!(self.forest, Some(Forest::Complete(_)));
+        return matches!(
+            self.forest,
+            Some(Forest::NarrowComplete(_) | Forest::WideComplete(_))
+        );
         #[cfg(target_arch = "wasm32")]
         false
     }
@@ -435,7 +442,9 @@ impl<'a> PreparedModel<'a> {
             #[cfg(not(target_arch = "wasm32"))]
             Forest::WideIntervals(i) => i.row_sums(m, row, acc),
             #[cfg(not(target_arch = "wasm32"))]
-            Forest::Complete(c) => c.row_sums(m, row, acc),
+            Forest::NarrowComplete(c) => c.row_sums(m, row, acc),
+            #[cfg(not(target_arch = "wasm32"))]
+            Forest::WideComplete(c) => c.row_sums(m, row, acc),
         }
         m.finish(out);
         finite_rows(out, out.len())
@@ -466,7 +475,9 @@ impl<'a> PreparedModel<'a> {
             #[cfg(not(target_arch = "wasm32"))]
             Forest::WideIntervals(i) => i.batch(m, rows, out),
             #[cfg(not(target_arch = "wasm32"))]
-            Forest::Complete(c) => c.batch(m, rows, out, self.isa),
+            Forest::NarrowComplete(c) => c.batch(m, rows, out, self.isa),
+            #[cfg(not(target_arch = "wasm32"))]
+            Forest::WideComplete(c) => c.batch(m, rows, out, self.isa),
         }
         finite_rows(out, m.prediction_len())
     }

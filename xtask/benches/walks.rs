@@ -1,10 +1,12 @@
-//! Where the interval-mask walk beats the node walk: synthetic forests of the shapes
-//! the libraries make by default (scikit-learn's depth-3 boosting, XGBoost's depth 6,
-//! LightGBM's 31 leaves, a forest like the Iris one), each predicted through both
-//! walks on the same rows, checked bit for bit, as one table. What it measures is
-//! the rule `PreparedModel` takes the walk by (at most 64 leaves a tree, 16 features
-//! with splits, 1 MiB of masks): every shape here that the rule lets in should be
-//! faster through it.
+//! Where the interval-mask and complete-tree walks beat the node walk: synthetic
+//! forests of the shapes the libraries make by default (scikit-learn's depth-3
+//! boosting, XGBoost's depth 6 and 8, LightGBM's 31 leaves, a forest like the Iris
+//! one), each predicted through the walk `PreparedModel` chooses and through the node
+//! walk on the same rows, checked bit for bit, as one table. What it measures is the
+//! rules the walks are taken by (interval masks: at most 64 leaves a tree, 16
+//! features with splits, 1 MiB of masks; complete trees: AVX-512, trees at most 10
+//! deep, 8 for float64 thresholds, half full): every shape here that a rule lets in
+//! should be faster through its walk.
 //!
 //! Run through `cargo bench -p xtask --bench walks [-- --smoke]`. Not a test.
 
@@ -43,15 +45,22 @@ struct Shape {
     leaves: usize,
     features: usize,
     bins: u64,
+    /// float64 thresholds (scikit-learn's, LightGBM's), else float32.
+    wide: bool,
+    /// The deepest a leaf may be (the libraries' `max_depth`), if bounded.
+    max_depth: Option<u32>,
 }
 
-/// A random tree of at most `leaves` leaves: leaves split at random until there are
-/// that many, each split on a random feature at one of `bins` thresholds.
+/// A random tree of at most `leaves` leaves: leaves above `max_depth` split at
+/// random until there are that many, each split on a random feature at one of
+/// `bins` thresholds.
 fn tree(shape: &Shape, random: &mut Random) -> Tree {
     let mut nodes = vec![Node::Leaf(vec![0.0])];
-    let mut open = vec![0usize];
-    while open.len() < shape.leaves && !open.is_empty() {
-        let i = open.swap_remove(random.below(open.len() as u64) as usize);
+    // Leaves that may split, with their depths; `leaves` counts every leaf.
+    let mut open = vec![(0usize, 0u32)];
+    let mut leaves = 1;
+    while leaves < shape.leaves && !open.is_empty() {
+        let (i, depth) = open.swap_remove(random.below(open.len() as u64) as usize);
         let left = nodes.len() as u32;
         nodes.push(Node::Leaf(vec![
             (random.below(2000) as f64 - 1000.0) / 4096.0,
@@ -66,7 +75,10 @@ fn tree(shape: &Shape, random: &mut Random) -> Tree {
             left,
             right: left + 1,
         };
-        open.extend([left as usize, left as usize + 1]);
+        leaves += 1;
+        if shape.max_depth.is_none_or(|max| depth + 1 < max) {
+            open.extend([(left as usize, depth + 1), (left as usize + 1, depth + 1)]);
+        }
     }
     Tree {
         output: 0,
@@ -91,7 +103,11 @@ fn forest(shape: &Shape, seed: u64) -> Ensemble {
             accumulate_f32: false,
             divide_by_rounds: false,
         },
-        comparison: Comparison::F32LessEqual,
+        comparison: if shape.wide {
+            Comparison::F64LessEqual
+        } else {
+            Comparison::F32LessEqual
+        },
         leaf_width: 1,
         trees: (0..shape.trees).map(|_| tree(shape, &mut random)).collect(),
         source: shape.name.into(),
@@ -127,6 +143,8 @@ fn main() {
             leaves: 10,
             features: 4,
             bins: 40,
+            wide: false,
+            max_depth: None,
         },
         Shape {
             name: "scikit-learn GB, depth 3",
@@ -134,6 +152,8 @@ fn main() {
             leaves: 8,
             features: 10,
             bins: 255,
+            wide: true,
+            max_depth: Some(3),
         },
         Shape {
             name: "XGBoost depth 6",
@@ -141,6 +161,8 @@ fn main() {
             leaves: 64,
             features: 4,
             bins: 256,
+            wide: false,
+            max_depth: Some(6),
         },
         Shape {
             name: "XGBoost depth 6, 8 features",
@@ -148,6 +170,8 @@ fn main() {
             leaves: 64,
             features: 8,
             bins: 64,
+            wide: false,
+            max_depth: Some(6),
         },
         Shape {
             name: "LightGBM 31 leaves",
@@ -155,6 +179,8 @@ fn main() {
             leaves: 31,
             features: 8,
             bins: 64,
+            wide: false,
+            max_depth: None,
         },
         Shape {
             name: "LightGBM 31 leaves, 16 features",
@@ -162,16 +188,36 @@ fn main() {
             leaves: 31,
             features: 16,
             bins: 16,
+            wide: false,
+            max_depth: None,
+        },
+        Shape {
+            name: "XGBoost depth 8, 50 features",
+            trees: 300,
+            leaves: 160,
+            features: 50,
+            bins: 256,
+            wide: false,
+            max_depth: Some(8),
+        },
+        Shape {
+            name: "LightGBM max_depth 7, 50 features",
+            trees: 300,
+            leaves: 100,
+            features: 50,
+            bins: 255,
+            wide: true,
+            max_depth: Some(7),
         },
     ];
     println!(
-        "{:<34} {:>9} {:>12} {:>12} {:>11} {:>11} {:>8} {:>8}",
+        "{:<42} {:>9} {:>12} {:>12} {:>11} {:>11} {:>8} {:>8}",
         "forest (trees x leaves, features)",
         "walk",
         "nodes 1 row",
-        "masks 1 row",
+        "chosen 1 row",
         "nodes r/s",
-        "masks r/s",
+        "chosen r/s",
         "1 row x",
         "batch x"
     );
@@ -201,13 +247,15 @@ fn main() {
             shape.name
         );
         println!(
-            "{:<34} {:>9} {:>9.0} ns {:>9.0} ns {:>10.2}M {:>10.2}M {:>7.2}x {:>7.2}x",
+            "{:<42} {:>9} {:>9.0} ns {:>9.0} ns {:>10.2}M {:>10.2}M {:>7.2}x {:>7.2}x",
             format!(
                 "{} ({}x{}, {})",
                 shape.name, shape.trees, shape.leaves, shape.features
             ),
             if chosen.is_intervals() {
                 "masks"
+            } else if chosen.is_complete() {
+                "complete"
             } else {
                 "nodes"
             },

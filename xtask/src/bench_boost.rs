@@ -117,13 +117,26 @@ fn print_table(native: &Value, peers: &Value) {
             .unwrap_or(peers::num(native, &format!("{key}_single_ns")))
             / 1000.0;
         let batch = peers::num(native, &format!("{key}_batch_rows_per_s"));
+        let walk = native[format!("{key}_walk")].as_str().unwrap_or("nodes");
         println!(
             "{:<38} {:>7.2} µs {:>7.1} µs {:>12.0}",
-            format!("{name}: Edgewood"),
+            format!("{name}: Edgewood ({walk} walk)"),
             single,
             peers::num(native, &format!("{key}_p99_ns")) / 1000.0,
             batch,
         );
+        // What the walk taken is worth: the node walk on the same rows, same run.
+        if let Some(nodes) = native[format!("{key}_node_walk_batch_rows_per_s")].as_f64() {
+            println!(
+                "{:<38} {:>10} {:>10} {:>12.0} {:>9} {:>8.2}×",
+                "    Edgewood, node walk",
+                "",
+                "",
+                nodes,
+                "",
+                batch / nodes
+            );
+        }
         // (label, JSON key prefix): the library first, then the stronger peers.
         let mut rows = vec![("library".to_string(), key.to_string())];
         for p in ["tl2cgen", "daal4py", "lleaves"] {

@@ -1,0 +1,285 @@
+//! The complete-tree kernel for float64 thresholds (LightGBM's, scikit-learn's): 8
+//! rows to a register.
+//!
+//! The float32 kernel's method ([`super::narrow`]) at half the width: each row's
+//! split picked from registers by permutes (a level of up to 128 splits, so tops of
+//! depth 8), the rows' inputs loaded and blended (top four levels) or gathered, one
+//! comparison, and `j = 2j + right`, with 64-bit places so that a place indexes its
+//! float64 lane directly. Columns are stored as 32-bit numbers and widened as a
+//! level's registers are loaded.
+
+#![allow(unsafe_code)] // Intrinsics behind the caller's run-time check.
+
+use core::arch::x86_64::*;
+
+use super::super::{Complete, CompleteTree};
+use crate::prepared::BLOCK_ROWS;
+
+/// Registers of 8 rows in a block.
+const CHUNKS: usize = BLOCK_ROWS / 8;
+const _: () = assert!(BLOCK_ROWS.is_multiple_of(8));
+
+/// Lane `i` of `from[j_i / 8]` at lane `j_i % 8` (`R` a power of two up to 16): a
+/// permute across each pair of registers, then blends by the higher bits of `j`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn pick<const R: usize>(from: &[__m512d; R], j: __m512i) -> __m512d {
+    if R == 1 {
+        return _mm512_permutexvar_pd(j, from[0]);
+    }
+    let mut picked = [_mm512_setzero_pd(); 8];
+    for p in 0..R / 2 {
+        picked[p] = _mm512_permutex2var_pd(from[2 * p], j, from[2 * p + 1]);
+    }
+    // Bit 4 of `j` picks between pairs, bit 5 between pairs of pairs, and so on.
+    let (mut n, mut bit) = (R / 2, 16);
+    while n > 1 {
+        let high = _mm512_test_epi64_mask(j, _mm512_set1_epi64(bit));
+        for p in 0..n / 2 {
+            picked[p] = _mm512_mask_blend_pd(high, picked[2 * p], picked[2 * p + 1]);
+        }
+        n /= 2;
+        bit <<= 1;
+    }
+    picked[0]
+}
+
+/// `R` registers of 8 values from `at`.
+///
+/// # Safety
+/// AVX-512F; `at` points to `8 R` readable float64s.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn load<const R: usize>(at: *const f64) -> [__m512d; R] {
+    let mut regs = [_mm512_setzero_pd(); R];
+    for (i, r) in regs.iter_mut().enumerate() {
+        // SAFETY: the caller's.
+        *r = unsafe { _mm512_loadu_pd(at.add(8 * i)) };
+    }
+    regs
+}
+
+/// `R` registers of 8 columns from `at`, widened to 64 bits (as float64 bit
+/// patterns, to be picked like thresholds).
+///
+/// # Safety
+/// AVX-512F; `at` points to `8 R` readable columns.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn load_columns<const R: usize>(at: *const u32) -> [__m512d; R] {
+    let mut regs = [_mm512_setzero_pd(); R];
+    for (i, r) in regs.iter_mut().enumerate() {
+        // SAFETY: the caller's.
+        let c = unsafe { _mm256_loadu_si256(at.add(8 * i).cast()) };
+        *r = _mm512_castsi512_pd(_mm512_cvtepu32_epi64(c));
+    }
+    regs
+}
+
+/// The row numbers of a register's 8 lanes within a block, for the `ch`-th register.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn rows(ch: usize) -> __m512i {
+    let lanes = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm512_add_epi64(lanes, _mm512_set1_epi64(8 * ch as i64))
+}
+
+/// One step down: `j = 2j + right`, right when not `x <= t` (`_CMP_NLE_UQ`: NaN goes
+/// right, as in the portable walk).
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn step(j: __m512i, x: __m512d, t: __m512d) -> __m512i {
+    let right = _mm512_cmp_pd_mask::<_CMP_NLE_UQ>(x, t);
+    let next = _mm512_add_epi64(j, j);
+    _mm512_mask_add_epi64(next, right, next, _mm512_set1_epi64(1))
+}
+
+/// A level of `W` (at most 8) splits: each split's inputs loaded for 8 rows and
+/// blended by the bits of each row's `j`.
+///
+/// # Safety
+/// AVX-512F; 8 readable splits at `thresholds` and `columns`; every column plus
+/// BLOCK_ROWS within `block`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn loaded_level<const W: usize>(
+    j: &mut [__m512i; CHUNKS],
+    thresholds: *const f64,
+    columns: *const u32,
+    block: &[f64],
+) {
+    // SAFETY: the caller's.
+    let t_reg: [__m512d; 1] = unsafe { load(thresholds) };
+    let mut at = [0usize; W];
+    for (s, at) in at.iter_mut().enumerate() {
+        // SAFETY: the caller's.
+        *at = unsafe { *columns.add(s) } as usize;
+    }
+    for (ch, j) in j.iter_mut().enumerate() {
+        let mut x = [_mm512_setzero_pd(); W];
+        for (x, &at) in x.iter_mut().zip(&at) {
+            // SAFETY: the caller's: each column's 128 rows lie in `block`.
+            *x = unsafe { _mm512_loadu_pd(block.as_ptr().add(at + 8 * ch)) };
+        }
+        let (mut n, mut bit) = (W, 1);
+        while n > 1 {
+            let high = _mm512_test_epi64_mask(*j, _mm512_set1_epi64(bit));
+            for p in 0..n / 2 {
+                x[p] = _mm512_mask_blend_pd(high, x[2 * p], x[2 * p + 1]);
+            }
+            n /= 2;
+            bit <<= 1;
+        }
+        *j = step(*j, x[0], pick(&t_reg, *j));
+    }
+}
+
+/// A level of up to `8 R` splits held in registers: each row's split picked by
+/// permutes, its input gathered from the block.
+///
+/// # Safety
+/// AVX-512F; `8 R` readable splits at `thresholds` and `columns`; every column plus
+/// BLOCK_ROWS within `block`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn picked_level<const R: usize>(
+    j: &mut [__m512i; CHUNKS],
+    thresholds: *const f64,
+    columns: *const u32,
+    block: &[f64],
+) {
+    // SAFETY: the caller's.
+    let (t_regs, c_regs): ([__m512d; R], [__m512d; R]) =
+        unsafe { (load(thresholds), load_columns(columns)) };
+    for (ch, j) in j.iter_mut().enumerate() {
+        let column = _mm512_castpd_si512(pick(&c_regs, *j));
+        let at = _mm512_add_epi64(column, rows(ch));
+        // SAFETY: the caller's.
+        let x = unsafe { _mm512_i64gather_pd::<8>(at, block.as_ptr()) };
+        *j = step(*j, x, pick(&t_regs, *j));
+    }
+}
+
+/// A level of more than 128 splits (deeper than float64 trees are taken): splits and
+/// inputs gathered.
+///
+/// # Safety
+/// AVX-512F; the level's splits (`j` indexes them) at `thresholds` and `columns`;
+/// every column plus BLOCK_ROWS within `block`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn gathered_level(
+    j: &mut [__m512i; CHUNKS],
+    thresholds: *const f64,
+    columns: *const u32,
+    block: &[f64],
+) {
+    for (ch, j) in j.iter_mut().enumerate() {
+        // SAFETY: the caller's.
+        unsafe {
+            let t = _mm512_i64gather_pd::<8>(*j, thresholds);
+            let column = _mm512_cvtepu32_epi64(_mm512_i64gather_epi32::<4>(*j, columns.cast()));
+            let x = _mm512_i64gather_pd::<8>(_mm512_add_epi64(column, rows(ch)), block.as_ptr());
+            *j = step(*j, x, t);
+        }
+    }
+}
+
+/// The places (`0..2^depth`) at the last level of `tree`'s top that the rows of
+/// `block` reach, 8 rows per register in block order.
+///
+/// # Safety
+/// AVX-512F; `block.len() >= c.block_len`; `tree` is one of `c.trees`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn leaf_positions(
+    c: &Complete<f64>,
+    tree: &CompleteTree,
+    block: &[f64],
+) -> [__m512i; CHUNKS] {
+    let mut j = [_mm512_setzero_si512(); CHUNKS];
+    let first = tree.first_node as usize;
+    for level in 0..tree.depth {
+        // SAFETY: `thresholds` and `columns` hold SPARE_SPLITS (16) spare entries
+        // after the last tree's splits, so 8 from any level's start are readable,
+        // and a level of more than 8 splits is read in whole registers. Columns were
+        // checked against `block_len` when the trees were built.
+        unsafe {
+            let start = first + (1 << level) - 1;
+            let t = c.thresholds.as_ptr().add(start);
+            let col = c.columns.as_ptr().add(start);
+            match level {
+                0 => loaded_level::<1>(&mut j, t, col, block),
+                1 => loaded_level::<2>(&mut j, t, col, block),
+                2 => loaded_level::<4>(&mut j, t, col, block),
+                3 => loaded_level::<8>(&mut j, t, col, block),
+                4 => picked_level::<2>(&mut j, t, col, block),
+                5 => picked_level::<4>(&mut j, t, col, block),
+                6 => picked_level::<8>(&mut j, t, col, block),
+                7 => picked_level::<16>(&mut j, t, col, block),
+                _ => gathered_level(&mut j, t, col, block),
+            }
+        }
+    }
+    j
+}
+
+/// Adds each row's leaf (`leaf`, by place) from `values` onto its sum in `run`, the
+/// leaves picked from `R` registers.
+///
+/// # Safety
+/// AVX-512F; `8 R` readable values at `values`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn add_picked<const R: usize>(
+    values: *const f64,
+    leaf: &[__m512i; CHUNKS],
+    run: &mut [f64],
+) {
+    // SAFETY: the caller's.
+    let regs: [__m512d; R] = unsafe { load(values) };
+    for (&leaf, run) in leaf.iter().zip(run.chunks_exact_mut(8)) {
+        // SAFETY: 8 sums in `run`.
+        unsafe {
+            let sum = _mm512_add_pd(_mm512_loadu_pd(run.as_ptr()), pick(&regs, leaf));
+            _mm512_storeu_pd(run.as_mut_ptr(), sum);
+        }
+    }
+}
+
+/// Adds every tree's leaves onto the float64 `sums` (by output, [`BLOCK_ROWS`] rows
+/// each) for the rows of `block`.
+///
+/// # Safety
+/// AVX-512F; `block.len() >= c.block_len`; `sums.len() >= c.n_outputs * BLOCK_ROWS`.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn block_sums(c: &Complete<f64>, block: &[f64], sums: &mut [f64]) {
+    for tree in &c.trees {
+        // SAFETY: the caller's.
+        let leaf = unsafe { leaf_positions(c, tree, block) };
+        let at = tree.output as usize * BLOCK_ROWS;
+        let Some(run) = sums.get_mut(at..at + BLOCK_ROWS) else {
+            continue;
+        };
+        let values = c.values[tree.first_value as usize..].as_ptr();
+        // SAFETY: `values` holds 16 spare values after the last tree's, so whole
+        // registers from a tree's first leaf are readable; a gathered place is below
+        // 2^depth, inside the tree's values.
+        unsafe {
+            match tree.depth {
+                0..=3 => add_picked::<1>(values, &leaf, run),
+                4 => add_picked::<2>(values, &leaf, run),
+                5 => add_picked::<4>(values, &leaf, run),
+                6 => add_picked::<8>(values, &leaf, run),
+                7 => add_picked::<16>(values, &leaf, run),
+                _ => {
+                    for (&leaf, run) in leaf.iter().zip(run.chunks_exact_mut(8)) {
+                        let v = _mm512_i64gather_pd::<8>(leaf, values);
+                        let sum = _mm512_add_pd(_mm512_loadu_pd(run.as_ptr()), v);
+                        _mm512_storeu_pd(run.as_mut_ptr(), sum);
+                    }
+                }
+            }
+        }
+    }
+}
