@@ -1,6 +1,7 @@
 //! Trees filled out to complete binary trees and walked by computed index: the batch
 //! walk of gradient-boosted trees of bounded depth (XGBoost's `max_depth` trees,
-//! scikit-learn's gradient boosting) on CPUs with AVX-512.
+//! scikit-learn's gradient boosting) on CPUs with AVX-512 or, for float32 thresholds,
+//! AVX2.
 //!
 //! Why a walk of its own: a node walk finds a row's next node by loading the current
 //! one, so each row's steps are a chain of dependent loads, one lane at a time. In a
@@ -26,7 +27,7 @@
 //! type (NaN right, or left through the block's NaN-as-minus-infinity column, as the
 //! node walk reads it), and each row adds its leaves in tree order through the
 //! model's own summation type, so the answers are bit-identical to [`Model`]'s.
-//! Without AVX-512 (or with [`VectorIsa`] lowered) the same arrays are walked one row
+//! Without those (or with [`VectorIsa`] lowered) the same arrays are walked one row
 //! at a time; that path exists for tests and measurement, since the node walk is
 //! faster there and [`Complete::from_layout`] takes no model on such a CPU.
 
@@ -38,31 +39,33 @@ use crate::predict::add;
 use crate::prepared::{fill_block, Layout, Node, Threshold, BLOCK_ROWS};
 
 #[cfg(target_arch = "x86_64")]
-mod avx512;
+mod x86;
 #[cfg(not(target_arch = "x86_64"))]
-mod avx512 {
-    //! No AVX-512 off x86-64: [`Kernel::new`] finds none.
+mod x86 {
+    //! No vector kernels off x86-64: the portable walk (and `from_layout` takes no
+    //! model there).
     use super::Complete;
+    use crate::cpu::VectorIsa;
 
-    /// Never made off x86-64.
-    pub(crate) enum Kernel {}
-
-    impl Kernel {
-        pub(super) fn new() -> Option<Kernel> {
-            None
-        }
-    }
-
-    /// The kernels a threshold type has.
+    /// The kernels a threshold type has: none.
     pub(crate) trait Kernels: crate::prepared::Threshold {
-        fn block_sums<const F32: bool>(_: &Kernel, _: &Complete<Self>, _: &[Self], _: &mut [f64]) {}
+        const LEAST_ISA: VectorIsa = VectorIsa::Avx512;
+
+        fn block_sums<const F32: bool>(
+            _: VectorIsa,
+            _: &Complete<Self>,
+            _: &[Self],
+            _: &mut [f64],
+        ) -> bool {
+            false
+        }
     }
 
     impl Kernels for f32 {}
     impl Kernels for f64 {}
 }
 
-use avx512::Kernels;
+use x86::Kernels;
 
 /// The deepest trees taken: float32 trees to depth 10 (1,023 splits, 1,024 leaves;
 /// XGBoost's default `max_depth` is 6); float64 ones to depth 8, the deepest whose
@@ -122,10 +125,11 @@ pub(crate) struct CompleteTree {
 
 impl<T: Threshold + Kernels> Complete<T> {
     /// The trees of `layout` (decoded from `model`) as complete trees, or `None` if
-    /// the walk would not pay: no AVX-512 to run it, leaves of more than one value, a
+    /// the walk would not pay: no kernel for the CPU (AVX2 for float32 thresholds,
+    /// AVX-512 for float64), leaves of more than one value, a
     /// tree deeper than [`max_depth`], or trees less full than [`MIN_FILL_PERCENT`].
     pub(crate) fn from_layout(model: &Model<'_>, layout: &Layout<T>) -> Option<Self> {
-        if VectorIsa::detected() < VectorIsa::Avx512
+        if VectorIsa::detected() < T::LEAST_ISA
             || model.leaf_width != 1
             || model.n_features == 0
             || 2 * model.n_features * BLOCK_ROWS > i32::MAX as usize
@@ -261,13 +265,10 @@ impl<T: Threshold + Kernels> Complete<T> {
     }
 
     /// A batch: blocks of [`BLOCK_ROWS`] rows laid out by column; within a block,
-    /// every tree over all rows, through the AVX-512 kernel if `isa` allows it and
-    /// the CPU has it.
+    /// every tree over all rows, through the best kernel `isa` allows and the CPU
+    /// runs.
     pub(crate) fn batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64], isa: VectorIsa) {
         let (nf, len) = (m.n_features, m.prediction_len());
-        let kernel = (isa >= VectorIsa::Avx512)
-            .then(avx512::Kernel::new)
-            .flatten();
         let mut block: Vec<T> = alloc::vec![T::from_f64(0.0); self.block_len];
         // The block's sums by output, each a run of BLOCK_ROWS.
         let mut sums = alloc::vec![0.0f64; m.n_outputs * BLOCK_ROWS];
@@ -282,11 +283,15 @@ impl<T: Threshold + Kernels> Complete<T> {
                     sums[k * BLOCK_ROWS + r] = v;
                 }
             }
-            match (&kernel, m.accumulate_f32) {
-                (Some(kernel), true) => T::block_sums::<true>(kernel, self, &block, &mut sums),
-                (Some(kernel), false) => T::block_sums::<false>(kernel, self, &block, &mut sums),
-                (None, true) => self.block_sums::<true>(&block, &mut sums),
-                (None, false) => self.block_sums::<false>(&block, &mut sums),
+            let done = if m.accumulate_f32 {
+                T::block_sums::<true>(isa, self, &block, &mut sums)
+            } else {
+                T::block_sums::<false>(isa, self, &block, &mut sums)
+            };
+            if !done && m.accumulate_f32 {
+                self.block_sums::<true>(&block, &mut sums);
+            } else if !done {
+                self.block_sums::<false>(&block, &mut sums);
             }
             for (r, o) in out.chunks_exact_mut(len).enumerate() {
                 for (k, v) in o.iter_mut().take(m.n_outputs).enumerate() {

@@ -1,10 +1,11 @@
 //! [`VectorIsa`]: which vector instructions this CPU runs, found once at run time.
 //!
 //! Why here and by hand: `core` is `no_std`, and `std::is_x86_feature_detected!` is
-//! not. The check is the one that macro makes for AVX-512F: the CPU has it (CPUID
-//! leaf 7) and the operating system saves its registers on a context switch (OSXSAVE,
-//! then XCR0's SSE, AVX, opmask and upper-ZMM state bits). Off x86-64 there is nothing
-//! to find: every build there takes the portable code.
+//! not. The checks are the ones that macro makes: the CPU has the instructions (CPUID
+//! leaf 1 for AVX, leaf 7 for AVX2 and AVX-512F) and the operating system saves their
+//! registers on a context switch (OSXSAVE, then XCR0's SSE and AVX state bits, and
+//! for AVX-512 the opmask and upper-ZMM ones). Off x86-64 there is nothing to find:
+//! every build there takes the portable code.
 
 #![allow(unsafe_code)] // CPUID and XGETBV, each after the check that makes it valid.
 
@@ -17,6 +18,8 @@ use core::sync::atomic::{AtomicU8, Ordering};
 pub enum VectorIsa {
     /// Portable Rust, vectorised as the compiler sees fit for the build's target.
     Baseline,
+    /// x86-64 AVX2: 8 float32 lanes, gathers, and 8-lane permutes.
+    Avx2,
     /// x86-64 AVX-512F: 16 float32 lanes and mask registers.
     Avx512,
 }
@@ -26,7 +29,7 @@ static DETECTED: AtomicU8 = AtomicU8::new(0);
 
 impl VectorIsa {
     /// Every variant, from the portable code up.
-    pub const ALL: [VectorIsa; 2] = [VectorIsa::Baseline, VectorIsa::Avx512];
+    pub const ALL: [VectorIsa; 3] = [VectorIsa::Baseline, VectorIsa::Avx2, VectorIsa::Avx512];
 
     /// The best this CPU and operating system run (checked once, then cached).
     pub fn detected() -> VectorIsa {
@@ -36,7 +39,8 @@ impl VectorIsa {
                 DETECTED.store(1 + isa as u8, Ordering::Relaxed);
                 isa
             }
-            2 => VectorIsa::Avx512,
+            2 => VectorIsa::Avx2,
+            3 => VectorIsa::Avx512,
             _ => VectorIsa::Baseline,
         }
     }
@@ -51,17 +55,22 @@ fn detect() -> VectorIsa {
     // it exists.
     let (max_leaf, leaf1) = unsafe { (__cpuid(0).eax, __cpuid(1)) };
     let osxsave = leaf1.ecx & (1 << 27) != 0;
-    if max_leaf < 7 || !osxsave {
+    let avx = leaf1.ecx & (1 << 28) != 0;
+    if max_leaf < 7 || !osxsave || !avx {
         return VectorIsa::Baseline;
     }
     // SAFETY: XGETBV is enabled when OSXSAVE is set, checked above.
     let xcr0 = unsafe { _xgetbv(0) };
-    // XMM, YMM, opmask, ZMM0-15 upper halves, ZMM16-31.
+    // XMM, YMM; then opmask, ZMM0-15 upper halves, ZMM16-31.
+    const AVX_STATE: u64 = 0b0000_0110;
     const AVX512_STATE: u64 = 0b1110_0110;
     // SAFETY: leaf 7 exists (max_leaf >= 7).
-    let avx512f = unsafe { __cpuid_count(7, 0) }.ebx & (1 << 16) != 0;
-    if avx512f && xcr0 & AVX512_STATE == AVX512_STATE {
+    let leaf7 = unsafe { __cpuid_count(7, 0) }.ebx;
+    let (avx2, avx512f) = (leaf7 & (1 << 5) != 0, leaf7 & (1 << 16) != 0);
+    if avx512f && avx2 && xcr0 & AVX512_STATE == AVX512_STATE {
         VectorIsa::Avx512
+    } else if avx2 && xcr0 & AVX_STATE == AVX_STATE {
+        VectorIsa::Avx2
     } else {
         VectorIsa::Baseline
     }

@@ -66,8 +66,8 @@ enum Forest {
     NarrowIntervals(Intervals<f32>),
     #[cfg(not(target_arch = "wasm32"))]
     WideIntervals(Intervals<f64>),
-    /// Trees with mostly full tops, on CPUs with AVX-512: complete tops walked by
-    /// computed index, 16 rows (float32) or 8 (float64) to a register.
+    /// Trees of bounded depth, mostly full, on CPUs with AVX-512 (or AVX2, float32
+    /// thresholds): complete trees walked by computed index, many rows to a register.
     #[cfg(not(target_arch = "wasm32"))]
     NarrowComplete(Complete<f32>),
     #[cfg(not(target_arch = "wasm32"))]
@@ -412,7 +412,7 @@ impl<'a> PreparedModel<'a> {
     }
 
     /// Whether batches take the complete-tree walk: trees of bounded depth on a CPU
-    /// with AVX-512, 16 rows stepping down a tree together by computed index.
+    /// with AVX-512 or AVX2, many rows stepping down a tree together by computed index.
     pub fn is_complete(&self) -> bool {
         #[cfg(not(target_arch = "wasm32"))]
         return matches!(

@@ -1,7 +1,7 @@
 //! The complete-tree kernel for float64 thresholds (LightGBM's, scikit-learn's): 8
 //! rows to a register.
 //!
-//! The float32 kernel's method ([`super::narrow`]) at half the width: each row's
+//! The float32 kernel's method ([`super::avx512_narrow`]) at half the width: each row's
 //! split picked from registers by permutes (a level of up to 128 splits, so tops of
 //! depth 8), the rows' inputs loaded and blended (top four levels) or gathered, one
 //! comparison, and `j = 2j + right`, with 64-bit places so that a place indexes its

@@ -1,0 +1,91 @@
+//! The complete-tree walk's batch kernels for x86-64: AVX-512F for float32
+//! ([`avx512_narrow`], 16 rows to a register) and float64 thresholds
+//! ([`avx512_wide`], 8 rows), and AVX2 for float32 ([`avx2`], 8 rows), each taken
+//! when the CPU runs it (found at run time, see [`VectorIsa`]) and the caller allows
+//! it.
+//!
+//! Exactness: every kernel compares as the portable walk does, `!(x <= t)` (NaN goes
+//! right), and each row adds one leaf per tree, in tree order, in the model's
+//! summation type (one addition per lane).
+
+use super::Complete;
+use crate::cpu::VectorIsa;
+use crate::prepared::{Threshold, BLOCK_ROWS};
+
+mod avx2;
+mod avx512_narrow;
+mod avx512_wide;
+
+/// The kernels of a threshold type.
+pub(crate) trait Kernels: Threshold {
+    /// Adds every tree's leaves onto `sums` (by output, [`BLOCK_ROWS`] rows each) for
+    /// the rows of `block` (laid out by `fill_block`) through the best kernel `isa`
+    /// allows and the CPU runs; `false` if there is none (the caller walks the
+    /// portable way). `F32`: the model adds in float32.
+    fn block_sums<const F32: bool>(
+        isa: VectorIsa,
+        c: &Complete<Self>,
+        block: &[Self],
+        sums: &mut [f64],
+    ) -> bool;
+
+    /// The least vector instructions a kernel of this type needs.
+    const LEAST_ISA: VectorIsa;
+}
+
+/// Whether a kernel may read `block` and write `sums` without checks: every column a
+/// split names is below `block_len - BLOCK_ROWS` (checked when the trees were built),
+/// so every lane's load or gather stays in `block`.
+fn in_bounds<T>(c: &Complete<T>, block: &[T], sums: &[f64]) -> bool {
+    block.len() >= c.block_len && sums.len() >= c.n_outputs * BLOCK_ROWS
+}
+
+/// The best of `isa` and what this CPU runs.
+fn usable(isa: VectorIsa) -> VectorIsa {
+    isa.min(VectorIsa::detected())
+}
+
+impl Kernels for f32 {
+    const LEAST_ISA: VectorIsa = VectorIsa::Avx2;
+
+    #[allow(unsafe_code)]
+    fn block_sums<const F32: bool>(
+        isa: VectorIsa,
+        c: &Complete<f32>,
+        block: &[f32],
+        sums: &mut [f64],
+    ) -> bool {
+        if !in_bounds(c, block, sums) {
+            return false;
+        }
+        match usable(isa) {
+            // SAFETY: the CPU runs AVX-512F (`usable`); bounds checked above.
+            VectorIsa::Avx512 => unsafe { avx512_narrow::block_sums::<F32>(c, block, sums) },
+            // SAFETY: the CPU runs AVX2 (`usable`); bounds checked above.
+            VectorIsa::Avx2 => unsafe { avx2::block_sums::<F32>(c, block, sums) },
+            VectorIsa::Baseline => return false,
+        }
+        true
+    }
+}
+
+impl Kernels for f64 {
+    const LEAST_ISA: VectorIsa = VectorIsa::Avx512;
+
+    #[allow(unsafe_code)]
+    fn block_sums<const F32: bool>(
+        isa: VectorIsa,
+        c: &Complete<f64>,
+        block: &[f64],
+        sums: &mut [f64],
+    ) -> bool {
+        // No model adds float64-threshold trees in float32 (`from_layout` refuses
+        // them): only float64 sums have a kernel.
+        if F32 || !in_bounds(c, block, sums) || usable(isa) < VectorIsa::Avx512 {
+            return false;
+        }
+        // SAFETY: the CPU runs AVX-512F (`usable`); bounds checked above.
+        unsafe { avx512_wide::block_sums(c, block, sums) };
+        true
+    }
+}
