@@ -26,7 +26,7 @@ enum Command {
     Convert(cli::convert::Args),
     /// Describe a model: kind, trees, nodes, depth, features, classes, size.
     Inspect(cli::inspect::Args),
-    /// Predict every row of a CSV file.
+    /// Predict every row of a CSV or Parquet file.
     Predict(cli::predict::Args),
     /// Package a model into the HTTP component (WASI HTTP 0.2: Spin, wasmtime serve), no compiler.
     Component(cli::component::Args),

@@ -56,17 +56,20 @@ pub fn display_name(path: &Path, dash: &str) -> String {
     }
 }
 
-/// Writes to `path` (or stdout for `-`) through `write`.
+/// Writes to `path` (or stdout for `-`) through `write` (a `Send` writer, as the
+/// Parquet writer needs).
 ///
 /// A file is written to a temporary file beside it and renamed into place only
 /// when `write` succeeded, so a failed or interrupted run never leaves half a file
 /// (nor destroys an older complete one). A device or a pipe is written directly.
 pub fn write_output<T>(
     path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<T>,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     if path.as_os_str() == "-" {
-        let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        // Not a `StdoutLock`, which cannot move between threads: each write of the
+        // buffer locks stdout once.
+        let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout());
         let value = write(&mut out)?;
         out.flush()?;
         return Ok(value);

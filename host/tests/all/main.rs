@@ -22,3 +22,5 @@ mod inspect;
 mod parity;
 // `edgewood predict`: column matching, missing values, chunking, stdin/stdout.
 mod predict;
+// `edgewood predict -o out.parquet`: the CSV output's values, bit for bit.
+mod parquet_out;

@@ -1,7 +1,7 @@
 //! A chunk of input rows on its way through `edgewood predict`: a block of whole CSV
 //! records read in input order ([`Chunk::read`]); parsed, checked, predicted and
-//! written as CSV text, possibly on another thread ([`Chunk::predict`]); then copied to
-//! the output in input order ([`Chunk::write_to`]).
+//! written as CSV text or as Parquet columns, possibly on another thread
+//! ([`Chunk::predict`]); then handed to the output in input order ([`Chunk::done`]).
 //!
 //! A chunk keeps its buffers between uses, so the steady state allocates nothing per
 //! row or per chunk. A bad row ends the chunk: it keeps the rows before it and the
@@ -10,7 +10,7 @@
 //! counted from the block's start; the writer, which sees the blocks in order, knows
 //! where each starts and names the line in the whole input.
 
-use std::io::{Read, Write};
+use std::io::{Read, Write as _};
 
 use anyhow::bail;
 use edgewood_core::{first_max, Explainer, Model, PredictError, PreparedModel, TaskKind};
@@ -18,6 +18,7 @@ use edgewood_core::{first_max, Explainer, Model, PredictError, PreparedModel, Ta
 use super::blocks::{BlockReader, Fields, Records, Sink};
 use super::float_text::FloatText;
 use super::parquet_in::ParquetInput;
+use super::parquet_out::Columns;
 use super::Explain;
 
 /// What every chunk of a run shares: the model, the extra columns, how the input is
@@ -40,6 +41,10 @@ pub struct Job<'a> {
     pub by_row_number: bool,
     /// Rows per chunk when the reader gives values, not text (Parquet).
     pub rows: usize,
+    /// Whether the output is columns for a Parquet file rather than CSV text.
+    pub parquet_out: bool,
+    /// The number of output columns.
+    pub out_columns: usize,
 }
 
 /// What one feature admits, as `Model::validate_value` checks it, read once from the
@@ -79,6 +84,14 @@ impl Limit {
     }
 }
 
+/// A chunk's output.
+pub enum Output<'c> {
+    /// CSV lines.
+    Text(&'c [u8]),
+    /// Columns for a Parquet file.
+    Columns(&'c Columns),
+}
+
 /// Why a chunk's rows cannot all be written.
 enum Failure {
     /// A row is bad: its line, counted from 1 at the block's start, and why.
@@ -108,8 +121,10 @@ pub struct Chunk {
     contributions: Vec<f64>,
     leaves: Vec<u32>,
     floats: FloatText,
-    /// The output text of the chunk's rows, or why there is none.
+    /// The output of the chunk's rows, as CSV text or as Parquet columns, or why
+    /// there is none.
     text: Vec<u8>,
+    columns: Columns,
     error: Option<Failure>,
 }
 
@@ -134,6 +149,7 @@ impl Chunk {
             leaves: vec![0; if job.leaves { model.n_trees() } else { 0 }],
             floats: FloatText::new(),
             text: Vec::new(),
+            columns: Columns::default(),
             error: None,
         }
     }
@@ -248,16 +264,10 @@ impl Chunk {
         }
     }
 
-    /// Writes the output lines of the chunk to `out`, or returns the chunk's error,
-    /// naming a bad row by its line in the input: `first_line` is the line the
-    /// chunk's block starts on (or its first row's number, for Parquet). Returns the
-    /// line (or row) after the chunk.
-    pub fn write_to(
-        &mut self,
-        out: &mut dyn Write,
-        first_line: u64,
-        job: &Job<'_>,
-    ) -> anyhow::Result<u64> {
+    /// The chunk's output, or its error, naming a bad row by its line in the input:
+    /// `first_line` is the line the chunk's block starts on (or its first row's
+    /// number, for Parquet). With the output, the line (or row) after the chunk.
+    pub fn done(&mut self, first_line: u64, job: &Job<'_>) -> anyhow::Result<(Output<'_>, u64)> {
         let in_name = job.in_name;
         match self.error.take() {
             Some(Failure::Row { line, what }) if job.by_row_number => {
@@ -269,9 +279,12 @@ impl Chunk {
             Some(Failure::Other(e)) => return Err(e),
             None => {}
         }
-        // An `io::Error` as such, so that a closed pipe (`… | head`) is recognised.
-        out.write_all(&self.text).map_err(anyhow::Error::new)?;
-        Ok(first_line + self.newlines)
+        let output = if job.parquet_out {
+            Output::Columns(&self.columns)
+        } else {
+            Output::Text(&self.text)
+        };
+        Ok((output, first_line + self.newlines))
     }
 
     fn predict_rows(&mut self, job: &Job<'_>) -> Result<(), Failure> {
@@ -296,29 +309,72 @@ impl Chunk {
             })
     }
 
-    /// The output lines: `label,p_<class>…` or `value`, then the extra columns.
+    /// The output rows: as CSV lines, or as columns for a Parquet file.
     fn write_rows(&mut self, job: &Job<'_>) -> anyhow::Result<()> {
+        let n = self.len();
+        let rows = Outputs {
+            preds: &self.preds,
+            values: &self.values,
+            contributions: &mut self.contributions,
+            leaves: &mut self.leaves,
+        };
+        if job.parquet_out {
+            let model = job.prepared.model();
+            let n_leaves = if job.leaves { model.n_trees() } else { 0 };
+            let n_floats =
+                job.out_columns - usize::from(model.task() == TaskKind::Classification) - n_leaves;
+            self.columns.reset(n, n_floats, n_leaves);
+            rows.emit(
+                job,
+                &mut ColumnSink {
+                    columns: &mut self.columns,
+                    n,
+                },
+            )
+        } else {
+            rows.emit(
+                job,
+                &mut TextSink {
+                    text: &mut self.text,
+                    floats: &mut self.floats,
+                },
+            )
+        }
+    }
+}
+
+/// A chunk's predictions and what it needs to compute the extra columns.
+struct Outputs<'c> {
+    preds: &'c [f64],
+    values: &'c [f64],
+    /// Scratch space for a row's contributions.
+    contributions: &'c mut Vec<f64>,
+    /// Scratch space for a row's leaves.
+    leaves: &'c mut Vec<u32>,
+}
+
+impl Outputs<'_> {
+    /// Hands every row's output to `sink`: the label, `p_<class>…` or `value`, then
+    /// the extra columns.
+    fn emit(self, job: &Job<'_>, sink: &mut impl RowSink) -> anyhow::Result<()> {
         let model = job.prepared.model();
         let nf = model.n_features();
         let width = model.prediction_len();
         let classification = model.task() == TaskKind::Classification;
-        let text = &mut self.text;
-        for (p, row) in self
+        for (r, (p, row)) in self
             .preds
             .chunks_exact(width)
             .zip(self.values.chunks_exact(nf))
+            .enumerate()
         {
             if classification {
-                text.extend_from_slice(&job.labels[first_max(p)]);
+                sink.class(r, first_max(p), &job.labels);
             }
             for (k, &x) in p.iter().enumerate() {
-                if k > 0 {
-                    text.push(b',');
-                }
-                self.floats.push(text, x);
+                sink.float(r, k, x);
             }
             if let Some((explainer, mode)) = &job.explain {
-                explainer.explain_into(row, &mut self.contributions)?;
+                explainer.explain_into(row, self.contributions)?;
                 let classes = match (model.task(), mode) {
                     (TaskKind::Regression, _) => 0..1,
                     (TaskKind::Classification, Explain::Predicted) => {
@@ -327,24 +383,89 @@ impl Chunk {
                     }
                     (TaskKind::Classification, Explain::All) => 0..model.n_classes(),
                 };
+                let mut k = width;
                 for class in classes {
-                    for x in explainer.class_contributions(&self.contributions, class) {
-                        text.push(b',');
-                        self.floats.push(text, x);
+                    for x in explainer.class_contributions(self.contributions, class) {
+                        sink.float(r, k, x);
+                        k += 1;
                     }
                 }
             }
             if job.leaves {
-                model.leaves_into(row, &mut self.leaves)?;
-                for leaf in &self.leaves {
-                    // Writing to a Vec cannot fail.
-                    let _ = write!(text, ",{leaf}");
+                model.leaves_into(row, self.leaves)?;
+                for (t, &leaf) in self.leaves.iter().enumerate() {
+                    sink.leaf(r, t, leaf);
                 }
             }
-            text.push(b'\n');
+            sink.end_row();
         }
         Ok(())
     }
+}
+
+/// Where the output rows go, value by value.
+trait RowSink {
+    /// Row `row`'s class, `class` (its label in `labels`).
+    fn class(&mut self, row: usize, class: usize, labels: &[Vec<u8>]);
+    /// Output column `column` of the floats (predictions, then contributions).
+    fn float(&mut self, row: usize, column: usize, x: f64);
+    /// The leaf of tree `tree`.
+    fn leaf(&mut self, row: usize, tree: usize, leaf: u32);
+    /// The row is complete.
+    fn end_row(&mut self);
+}
+
+/// CSV lines.
+struct TextSink<'c> {
+    text: &'c mut Vec<u8>,
+    floats: &'c mut FloatText,
+}
+
+impl RowSink for TextSink<'_> {
+    fn class(&mut self, _: usize, class: usize, labels: &[Vec<u8>]) {
+        // The label field ends with its delimiter.
+        self.text.extend_from_slice(&labels[class]);
+    }
+
+    fn float(&mut self, _: usize, column: usize, x: f64) {
+        if column > 0 {
+            self.text.push(b',');
+        }
+        self.floats.push(self.text, x);
+    }
+
+    fn leaf(&mut self, _: usize, _: usize, leaf: u32) {
+        // Writing to a Vec cannot fail.
+        let _ = write!(self.text, ",{leaf}");
+    }
+
+    fn end_row(&mut self) {
+        self.text.push(b'\n');
+    }
+}
+
+/// Columns of `n` rows, for a Parquet file.
+struct ColumnSink<'c> {
+    columns: &'c mut Columns,
+    n: usize,
+}
+
+impl RowSink for ColumnSink<'_> {
+    fn class(&mut self, _: usize, class: usize, _: &[Vec<u8>]) {
+        // A model has at most 65,535 classes (FORMAT.md, limits).
+        self.columns.classes.push(class as u32);
+    }
+
+    fn float(&mut self, row: usize, column: usize, x: f64) {
+        self.columns.floats[column * self.n + row] = x;
+    }
+
+    fn leaf(&mut self, row: usize, tree: usize, leaf: u32) {
+        // The bits of an unsigned 32-bit Parquet integer.
+        self.columns.leaves[tree * self.n + row] = leaf as i32;
+    }
+
+    fn end_row(&mut self) {}
 }
 
 /// Takes a block's records as checked rows of values, up to the first bad one.

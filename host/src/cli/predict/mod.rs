@@ -1,5 +1,5 @@
 //! `edgewood predict`: every row of a CSV file (or a Parquet file: [`parquet_in`])
-//! through a model, streamed.
+//! through a model, streamed to a CSV (or Parquet) file.
 //!
 //! Input columns are matched to the model's features by header name (extra columns
 //! are ignored with one warning; a missing one is an error). A model that stored no
@@ -13,7 +13,7 @@
 //! blocks is in flight, so memory stays constant whatever the file size, and the output
 //! is the same byte for byte whatever the thread count. Output: classifiers
 //! `label,p_<class>…`, regressors `value`, floats in shortest round-trip form (see
-//! [`super::io`]). `--explain` adds each feature's TreeSHAP contribution
+//! [`super::io`]); or the same columns and values as a Parquet file ([`parquet_out`]). `--explain` adds each feature's TreeSHAP contribution
 //! (`shap_<feature>…,shap_base`), `--leaves` each tree's leaf.
 //!
 //! Contributions are to the raw output: the margin (log-odds) of a boosted model, the
@@ -41,6 +41,7 @@ mod chunk;
 mod columns;
 mod float_text;
 mod parquet_in;
+mod parquet_out;
 mod pipeline;
 
 /// Input bytes per block: about 8,000 Iris rows, enough that a thread's share of the
@@ -69,8 +70,9 @@ pub struct Args {
     /// CSV header (the Parquet column names) names the features.
     #[arg(value_name = "[MODEL] INPUT", num_args = 1..=2, required = true)]
     paths: Vec<PathBuf>,
-    /// Where to write the predictions (`-` for stdout).
-    #[arg(short, long, value_name = "OUT.csv", default_value = "-")]
+    /// Where to write the predictions (`-` for stdout): CSV, or a Parquet file when
+    /// the name ends in `.parquet` (the same columns and values).
+    #[arg(short, long, value_name = "OUT.csv|OUT.parquet", default_value = "-")]
     output: PathBuf,
     /// Add each feature's contribution to the prediction (exact TreeSHAP):
     /// `shap_<feature>` columns and `shap_base`, for the predicted class; `all` gives
@@ -106,17 +108,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         [model, input] => (Some(model.as_path()), input),
         _ => bail!("expected [MODEL] INPUT"),
     };
-    if args
-        .output
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
-    {
-        // Better no file than CSV text under a Parquet name.
-        bail!(
-            "{}: predictions are written as CSV only, not Parquet",
-            args.output.display()
-        );
-    }
     let loaded = load(model_path, &args.import)?;
     let model = loaded.model()?;
     // Decoding the trees once costs about one pass over the model and makes every
@@ -146,6 +137,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         leaves: args.leaves,
         in_name: &in_name,
         threads,
+        parquet_out: args
+            .output
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet")),
     };
     if input_path.as_os_str() != "-" && parquet_in::is_parquet(input_path) {
         let rows = write_output(&args.output, |out| predict_parquet(setup, input_path, out))?;
@@ -197,6 +192,8 @@ struct Setup<'a> {
     leaves: bool,
     in_name: &'a str,
     threads: usize,
+    /// Whether the output is a Parquet file (named `*.parquet`) rather than CSV.
+    parquet_out: bool,
 }
 
 /// Where the rows come from.
@@ -208,7 +205,11 @@ enum Source<R> {
 }
 
 /// Reads a CSV from `reader`, writes the predictions to `out`; returns the row count.
-fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyhow::Result<u64> {
+fn predict_csv(
+    setup: Setup<'_>,
+    reader: impl Read,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<u64> {
     let in_name = setup.in_name;
     let model = setup.prepared.model();
     let (mut blocks, header) =
@@ -231,7 +232,11 @@ fn predict_csv(setup: Setup<'_>, reader: impl Read, out: &mut dyn Write) -> anyh
 
 /// Reads the Parquet file `path`, writes the predictions to `out`; returns the row
 /// count.
-fn predict_parquet(setup: Setup<'_>, path: &Path, out: &mut dyn Write) -> anyhow::Result<u64> {
+fn predict_parquet(
+    setup: Setup<'_>,
+    path: &Path,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<u64> {
     let model = setup.prepared.model();
     let parquet = ParquetInput::open(path, model, setup.in_name)?;
     let names = output_names(&setup);
@@ -272,13 +277,13 @@ struct Input<R> {
     first_line: u64,
 }
 
-/// Predicts every row of `input`, writing the header `names` then one line per row to
-/// `out`; returns the row count.
+/// Predicts every row of `input`, writing the columns `names` to `out` (a CSV header
+/// then one line per row, or a Parquet file); returns the row count.
 fn predict_rows(
     setup: Setup<'_>,
     input: Input<impl Read>,
     names: &[String],
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> anyhow::Result<u64> {
     let Setup {
         prepared,
@@ -286,6 +291,7 @@ fn predict_rows(
         leaves,
         in_name,
         threads,
+        parquet_out,
     } = setup;
     let model = prepared.model();
     let Input {
@@ -294,9 +300,26 @@ fn predict_rows(
         n_columns,
         first_line,
     } = input;
-    let mut header_line = Vec::new();
-    write_record(&mut header_line, names)?;
-    out.write_all(&header_line)?;
+    let mut sink = if parquet_out {
+        let classification = model.task() == TaskKind::Classification;
+        let shape = parquet_out::Shape {
+            names,
+            labels: classification.then(|| {
+                (0..model.n_classes())
+                    .map(|c| model.class_label(c))
+                    .collect()
+            }),
+            leaves: if leaves { model.n_trees() } else { 0 },
+        };
+        Sink::Parquet(Box::new(parquet_out::ParquetOutput::new(
+            &mut *out, &shape,
+        )?))
+    } else {
+        let mut header_line = Vec::new();
+        write_record(&mut header_line, names)?;
+        out.write_all(&header_line)?;
+        Sink::Csv(&mut *out)
+    };
 
     let job = Job {
         prepared,
@@ -312,6 +335,8 @@ fn predict_rows(
         by_row_number: matches!(source, Source::Parquet(_)),
         rows: (PARQUET_CHUNK_VALUES / model.n_features().max(names.len()).max(1))
             .clamp(1, PARQUET_CHUNK_ROWS),
+        parquet_out,
+        out_columns: names.len(),
     };
     let mut total = 0u64;
     let mut line = first_line;
@@ -325,12 +350,33 @@ fn predict_rows(
         },
         |chunk| chunk.predict(&job),
         |chunk| {
-            line = chunk.write_to(out, line, &job)?;
-            total += chunk.len() as u64;
+            let rows = chunk.len() as u64;
+            let (output, next) = chunk.done(line, &job)?;
+            match (output, &mut sink) {
+                // An `io::Error` as such, so that a closed pipe (`… | head`) is
+                // recognised.
+                (chunk::Output::Text(text), Sink::Csv(out)) => {
+                    out.write_all(text).map_err(anyhow::Error::new)?;
+                }
+                (chunk::Output::Columns(columns), Sink::Parquet(out)) => out.append(columns)?,
+                _ => unreachable!("the chunks are made for the sink"),
+            }
+            line = next;
+            total += rows;
             Ok(())
         },
     )?;
+    if let Sink::Parquet(out) = sink {
+        out.finish()?;
+    }
     Ok(total)
+}
+
+/// Where the predictions go.
+enum Sink<'o> {
+    Csv(&'o mut (dyn Write + Send)),
+    /// Boxed: one per run, many times the size of the other.
+    Parquet(Box<parquet_out::ParquetOutput<&'o mut (dyn Write + Send)>>),
 }
 
 /// Input bytes per block for rows of `n_columns` cells giving `out_width` output
