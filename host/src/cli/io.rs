@@ -8,6 +8,8 @@
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 use anyhow::Context;
 
@@ -100,21 +102,91 @@ pub fn write_output<T>(
         .prefix(".edgewood-")
         .tempfile_in(&dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    let mut out = BufWriter::with_capacity(1 << 16, tmp);
+    let syncing = Syncing::new(tmp).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut out = BufWriter::with_capacity(1 << 16, syncing);
     let value = write(&mut out)?;
     out.flush()
         .with_context(|| format!("cannot write {}", path.display()))?;
     let tmp = out
         .into_inner()
         .map_err(|e| e.into_error())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.as_file()
-        .sync_all()
+        .and_then(Syncing::finish)
         .with_context(|| format!("cannot write {}", path.display()))?;
     tmp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(value)
+}
+
+/// Bytes written between two flushes to disk in the background.
+const SYNC_BYTES: u64 = 4 << 20;
+
+/// A temporary file being written, flushed to disk in the background as it grows.
+///
+/// The output is made durable (synced) before it is renamed into place, so that a
+/// crash never leaves a renamed but empty file. Synced only at the end, a large output
+/// waited for all of it: 13 ms for the 23 MB of the 1M-row bench, a twentieth of the
+/// run. A helper thread syncs every [`SYNC_BYTES`] while the output is written, and the
+/// last sync finds little left.
+struct Syncing {
+    file: tempfile::NamedTempFile,
+    written: u64,
+    /// Asks the helper thread for a sync (one request waits at most; more are
+    /// dropped, as that one covers them).
+    kick: Option<mpsc::SyncSender<()>>,
+    helper: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Syncing {
+    fn new(file: tempfile::NamedTempFile) -> std::io::Result<Syncing> {
+        let handle = file.as_file().try_clone()?;
+        let (kick, kicked) = mpsc::sync_channel::<()>(1);
+        let helper = std::thread::Builder::new()
+            .name("edgewood-sync".into())
+            .spawn(move || {
+                for () in kicked {
+                    handle.sync_data()?;
+                }
+                Ok(())
+            })?;
+        Ok(Syncing {
+            file,
+            written: 0,
+            kick: Some(kick),
+            helper: Some(helper),
+        })
+    }
+
+    /// Stops the helper, syncs what is left and returns the file.
+    fn finish(mut self) -> std::io::Result<tempfile::NamedTempFile> {
+        drop(self.kick.take());
+        if let Some(helper) = self.helper.take() {
+            helper
+                .join()
+                .map_err(|_| std::io::Error::other("the syncing thread panicked"))??;
+        }
+        self.file.as_file().sync_all()?;
+        Ok(self.file)
+    }
+}
+
+impl Write for Syncing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        let before = self.written;
+        self.written += n as u64;
+        if before / SYNC_BYTES != self.written / SYNC_BYTES {
+            if let Some(kick) = &self.kick {
+                // Full: a sync is asked for already.
+                let _ = kick.try_send(());
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// Formats `x` in shortest round-trip form (`0.97`, `1.0`, `1e-7`, `NaN`).
@@ -125,6 +197,26 @@ pub fn fmt_f64(buf: &mut ryu::Buffer, x: f64) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_output_is_whole_after_background_syncs() {
+        // Past several SYNC_BYTES, in writes of odd sizes across the thresholds.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        let data: Vec<u8> = (0..(3 * SYNC_BYTES + 12_345))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let n = write_output(&path, |out| {
+            for piece in data.chunks(1_000_003) {
+                out.write_all(piece)?;
+            }
+            Ok(data.len())
+        })
+        .unwrap();
+        assert_eq!(n, data.len());
+        assert!(std::fs::read(&path).unwrap() == data);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 
     #[test]
     fn floats_round_trip() {
