@@ -238,7 +238,6 @@ impl Chunk {
         let mut rows = Rows {
             job,
             in_order: job.n_columns == nf && job.columns.iter().copied().eq(0..nf),
-            row: vec![0.0; nf],
             values: &mut self.values,
             lines: &mut self.lines,
             stop: &mut self.stop,
@@ -474,8 +473,6 @@ struct Rows<'c, 'j> {
     /// Whether the input's columns are the model's features in its order (then a
     /// record of short decimals is read in one pass, with no fields split out).
     in_order: bool,
-    /// Scratch space for one row.
-    row: Vec<f64>,
     values: &'c mut Vec<f64>,
     lines: &'c mut Vec<u64>,
     stop: &'c mut Option<Failure>,
@@ -485,18 +482,21 @@ impl Sink for Rows<'_, '_> {
     fn unsplit(&mut self, line: u64, record: &[u8]) -> Option<bool> {
         // Nearly every row of a numeric CSV; any other (a space, an exponent, an empty
         // cell, a bad value) goes the general way, which names what is wrong.
-        if !self.in_order || !parse_short_decimals(record, &mut self.row) {
+        if !self.in_order {
             return None;
         }
-        if !self
-            .row
-            .iter()
-            .zip(&self.job.limits)
-            .all(|(&x, l)| l.admits(x))
+        // Read straight onto the values (a copy of a row of a length known only at run
+        // time is a call to memcpy per row).
+        let start = self.values.len();
+        if !parse_short_decimals(record, self.job.limits.len(), self.values)
+            || !self.values[start..]
+                .iter()
+                .zip(&self.job.limits)
+                .all(|(&x, l)| l.admits(x))
         {
+            self.values.truncate(start);
             return None;
         }
-        self.values.extend_from_slice(&self.row);
         self.lines.push(line);
         Some(true)
     }
@@ -552,14 +552,13 @@ impl Sink for Rows<'_, '_> {
     }
 }
 
-/// Reads a record of exactly `out.len()` comma-separated short decimals (as
+/// Reads a record of exactly `n` comma-separated short decimals (as
 /// [`parse_short_decimal`] takes them: an optional `-`, digits with at most one
-/// point, no exponent, no spaces) into `out`, in one pass; false for anything else,
-/// which is then read field by field.
-fn parse_short_decimals(record: &[u8], out: &mut [f64]) -> bool {
+/// point, no exponent, no spaces) onto `out`, in one pass; false for anything else,
+/// which is then read field by field (`out` may then hold some of the values).
+fn parse_short_decimals(record: &[u8], n: usize, out: &mut Vec<f64>) -> bool {
     let mut bytes = record.iter();
-    let n = out.len();
-    for (k, slot) in out.iter_mut().enumerate() {
+    for k in 0..n {
         let (mut mantissa, mut digits, mut scale, mut point) = (0u64, 0u32, 0usize, false);
         let mut negative = false;
         let mut first = true;
@@ -583,7 +582,7 @@ fn parse_short_decimals(record: &[u8], out: &mut [f64]) -> bool {
             return false;
         }
         let x = mantissa as f64 / POW10[scale];
-        *slot = if negative { -x } else { x };
+        out.push(if negative { -x } else { x });
     }
     true
 }
@@ -670,9 +669,18 @@ mod tests {
             b"",
             b",,,",
         ];
+        // Four values, or None where the record is not taken.
+        let parse4 = |record: &[u8]| {
+            let mut got = vec![-1.0];
+            let taken = parse_short_decimals(record, 4, &mut got);
+            taken.then(|| {
+                assert_eq!(got[0], -1.0, "pushed after what was there");
+                [got[1], got[2], got[3], got[4]]
+            })
+        };
         for record in records {
-            let mut got = [0.0; 4];
-            let fast = parse_short_decimals(record, &mut got);
+            let parsed = parse4(record);
+            let (fast, got) = (parsed.is_some(), parsed.unwrap_or_default());
             let cells: Vec<&[u8]> = record.split(|&b| b == b',').collect();
             let want: Option<Vec<f64>> = (cells.len() == 4)
                 .then(|| cells.iter().map(|c| parse_cell(c)).collect())
@@ -687,15 +695,13 @@ mod tests {
                 );
             }
         }
-        let mut got = [0.0; 4];
-        assert!(parse_short_decimals(b"5.1,3.5,1.4,0.2", &mut got));
-        assert_eq!(got, [5.1, 3.5, 1.4, 0.2]);
+        assert_eq!(parse4(b"5.1,3.5,1.4,0.2"), Some([5.1, 3.5, 1.4, 0.2]));
         assert!(
-            !parse_short_decimals(b"5.1,,1.4,0.2", &mut got),
+            parse4(b"5.1,,1.4,0.2").is_none(),
             "empty: NaN, the general way"
         );
-        assert!(!parse_short_decimals(b"5.1,3.5,1.4", &mut got));
-        assert!(!parse_short_decimals(b"5.1,3.5,1.4,0.2,", &mut got));
+        assert!(parse4(b"5.1,3.5,1.4").is_none());
+        assert!(parse4(b"5.1,3.5,1.4,0.2,").is_none());
     }
 
     #[test]
