@@ -4,7 +4,8 @@ Python way. pandas `read_csv` of the Iris CSV (`read_parquet` of the same rows w
 RandomForestClassifier
 (`tests/fixtures/iris_rf100.joblib`) `predict_proba` with `n_jobs=-1` (every core, as
 `edgewood predict` uses by default), and `to_csv` of `label,p_<class>…` in the same
-format. Each step is timed; the last run's output is kept for the byte comparison.
+format (`to_parquet` with `--parquet-out`). Each step is timed; the last run's output
+is kept for the comparison.
 Prints one JSON line, with the process's peak RSS. Not run in CI.
 """
 import argparse
@@ -27,6 +28,7 @@ def main():
     ap.add_argument("--out", required=True, help="where to write the predictions")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--parquet", help="read this Parquet file (written from --csv if absent)")
+    ap.add_argument("--parquet-out", action="store_true", help="write Parquet (to_parquet)")
     a = ap.parse_args()
     if a.parquet and not os.path.exists(a.parquet):
         pd.read_csv(a.csv).to_parquet(a.parquet + ".tmp", index=False)
@@ -46,7 +48,10 @@ def main():
         t2 = time.perf_counter()
         out = pd.DataFrame(proba, columns=[f"p_{c}" for c in labels])
         out.insert(0, "label", labels[np.argmax(proba, axis=1)])
-        out.to_csv(a.out, index=False)
+        if a.parquet_out:
+            out.to_parquet(a.out, index=False)
+        else:
+            out.to_csv(a.out, index=False)
         t3 = time.perf_counter()
         reads.append(t1 - t0)
         predicts.append(t2 - t1)

@@ -3,7 +3,9 @@
 //! through pandas `read_csv` + the seed's RandomForest `predict_proba` (`n_jobs=-1`) +
 //! `to_csv` (`bench/predict_peers.py`), in one run: seconds, the ratio, peak RSS of
 //! both, and whether the two output files are the same bytes. `--parquet`: the same
-//! rows as a Parquet file (pandas `read_parquet` on the peer's side).
+//! rows as a Parquet file (pandas `read_parquet` on the peer's side). `--parquet-out`:
+//! both write Parquet (pandas `to_parquet`), and pyarrow reads both files back to
+//! compare every label and float.
 //!
 //! Not a test: timings on a shared machine are noisy, so each side runs several times
 //! (medians) and the load average is printed beside them. The peer runs in
@@ -50,6 +52,9 @@ pub struct Args {
     /// with read_parquet).
     #[arg(long)]
     parquet: bool,
+    /// Write the predictions as Parquet (`-o edgewood.parquet`; pandas `to_parquet`).
+    #[arg(long)]
+    parquet_out: bool,
 }
 
 /// Runs the benchmark.
@@ -75,7 +80,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         input.display()
     );
 
-    let ours_out = dir.join("edgewood.csv");
+    let ours_out = dir.join(if args.parquet_out {
+        "edgewood.parquet"
+    } else {
+        "edgewood.csv"
+    });
     let mut ours = Vec::new();
     for _ in 0..args.repeats {
         ours.push(time_edgewood(&exe, input, &ours_out, args.threads)?);
@@ -85,10 +94,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let rss: Vec<Option<u64>> = ours.iter().map(|r| r.1).collect();
     let ours_s = median(&secs);
     println!(
-        "\n{} rows ({} MB of {}), edgewood predict --threads {}, load average {load_ours}",
+        "\n{} rows ({} MB of {}) to {}, edgewood predict --threads {}, load average \
+         {load_ours}",
         args.rows,
         std::fs::metadata(input)?.len() >> 20,
         if args.parquet { "Parquet" } else { "CSV" },
+        if args.parquet_out { "Parquet" } else { "CSV" },
         args.threads
     );
     println!(
@@ -102,9 +113,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let total = peers::num(&peer, "total_s");
     let read = if args.parquet { "read_parquet" } else { "read_csv" };
+    let write = if args.parquet_out {
+        "to_parquet"
+    } else {
+        "to_csv"
+    };
     println!(
         "pandas {} + scikit-learn {} (n_jobs=-1): {total:.3} s median ({read} {:.3} s, \
-         predict_proba {:.3} s, to_csv {:.3} s); peak RSS {}; load average {load_peer}",
+         predict_proba {:.3} s, {write} {:.3} s); peak RSS {}; load average {load_peer}",
         peer["pandas"].as_str().unwrap_or("?"),
         peer["sklearn"].as_str().unwrap_or("?"),
         peers::num(&peer, "read_s"),
@@ -112,7 +128,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         peers::num(&peer, "write_s"),
         show_rss(peer["peak_rss_kb"].as_u64()),
     );
-    let same = compare(&ours_out, &peer_out)?;
+    let same = if args.parquet_out {
+        compare_parquet(&ours_out, &peer_out)?
+    } else {
+        compare(&ours_out, &peer_out)?
+    };
     println!("outputs: {same}");
     let ratio = total / ours_s;
     println!(
@@ -133,12 +153,16 @@ fn run_peer(
     csv: &Path,
     parquet: Option<&Path>,
 ) -> anyhow::Result<(serde_json::Value, f64, PathBuf)> {
-    let python = if parquet.is_some() {
+    let python = if parquet.is_some() || args.parquet_out {
         peers::venv(&[PINS, &[PARQUET_PIN]].concat())?
     } else {
         peers::venv(PINS)?
     };
-    let peer_out = dir.join("pandas.csv");
+    let peer_out = dir.join(if args.parquet_out {
+        "pandas.parquet"
+    } else {
+        "pandas.csv"
+    });
     eprintln!("timing pandas + scikit-learn ...");
     let mut cmd = Command::new(&python);
     cmd.arg(root().join("bench/predict_peers.py"))
@@ -152,6 +176,9 @@ fn run_peer(
         .arg(args.repeats.to_string());
     if let Some(p) = parquet {
         cmd.arg("--parquet").arg(p);
+    }
+    if args.parquet_out {
+        cmd.arg("--parquet-out");
     }
     let out = util::output(&mut cmd)?;
     let peer = peers::last_json(&out).context("bench/predict_peers.py printed no JSON")?;
@@ -240,6 +267,26 @@ fn compare(ours: &Path, peer: &Path) -> anyhow::Result<String> {
         "the same labels and probability bits on all {} rows (the text differs)",
         n - 1
     ))
+}
+
+/// Whether two Parquet outputs hold the same column names, labels and floats (by
+/// `repr`, the shortest text that gives the float's bits back), as pyarrow
+/// (`bench/.venv`) reads them: a reader Edgewood did not write.
+fn compare_parquet(ours: &Path, peer: &Path) -> anyhow::Result<String> {
+    let script = "import sys, pyarrow.parquet as pq\n\
+        a, b = pq.read_table(sys.argv[1]), pq.read_table(sys.argv[2])\n\
+        assert a.column_names == b.column_names, (a.column_names, b.column_names)\n\
+        assert a.num_rows == b.num_rows, (a.num_rows, b.num_rows)\n\
+        for name in a.column_names:\n\
+        \x20   x, y = a.column(name).to_pylist(), b.column(name).to_pylist()\n\
+        \x20   bad = next((i for i, (p, q) in enumerate(zip(x, y)) if repr(p) != repr(q)), None)\n\
+        \x20   assert bad is None, f'{name}, row {bad}: {x[bad]!r} vs {y[bad]!r}'\n\
+        print(f'pyarrow reads the same {a.num_rows} rows of {a.num_columns} columns \
+        from both ({a.schema.types} / {b.schema.types})')\n";
+    let python = root().join("bench/.venv/bin/python");
+    let out = util::output(Command::new(python).arg("-c").arg(script).arg(ours).arg(peer))
+        .context("the Parquet outputs DIFFER")?;
+    Ok(out.trim().to_string())
 }
 
 /// Whether two output lines hold the same label and the same float bits.
