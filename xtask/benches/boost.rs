@@ -136,7 +136,7 @@ fn main() {
             model.n_split_nodes(),
             model.max_depth(),
             differ + bytes_differ,
-            if prepared.is_complete() { "complete" } else { "nodes" },
+            if prepared.is_complete() { "complete" } else { "node" },
         ));
     }
     println!("{{\"rows\":{},{}}}", rows.len() / 50, report.join(","));

@@ -117,7 +117,7 @@ fn print_table(native: &Value, peers: &Value) {
             .unwrap_or(peers::num(native, &format!("{key}_single_ns")))
             / 1000.0;
         let batch = peers::num(native, &format!("{key}_batch_rows_per_s"));
-        let walk = native[format!("{key}_walk")].as_str().unwrap_or("nodes");
+        let walk = native[format!("{key}_walk")].as_str().unwrap_or("node");
         println!(
             "{:<38} {:>7.2} µs {:>7.1} µs {:>12.0}",
             format!("{name}: Edgewood ({walk} walk)"),
