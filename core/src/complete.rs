@@ -65,7 +65,10 @@ mod x86 {
     impl Kernels for f64 {}
 }
 
-use x86::Kernels;
+mod tops;
+
+pub(crate) use tops::Tops;
+pub(crate) use x86::Kernels;
 
 /// The deepest trees taken: float32 trees to depth 10 (1,023 splits, 1,024 leaves;
 /// XGBoost's default `max_depth` is 6); float64 ones to depth 8, the deepest whose

@@ -186,6 +186,9 @@ struct Nodes<T> {
     /// Consecutive trees of about [`TREE_GROUP_BYTES`](crate::predict::TREE_GROUP_BYTES) each, in order; one group when
     /// the whole model fits (see `grouped_batch`).
     tree_groups: Vec<core::ops::Range<usize>>,
+    /// The trees' tops, for the span walk's first steps; `None` without
+    /// `span_nodes`, or where no kernel runs them, or they would not pay.
+    tops: TopsOf<T>,
 }
 
 /// A batch's running sums: float32 for models that add in float32 (the values it
@@ -223,6 +226,13 @@ impl Sum for f64 {
     }
 }
 
+/// The complete tops of a node walk's trees, walked by a vector kernel before the
+/// span walk (see [`Tops`](crate::complete::Tops)); never in WebAssembly.
+#[cfg(not(target_arch = "wasm32"))]
+type TopsOf<T> = Option<crate::complete::Tops<T>>;
+#[cfg(target_arch = "wasm32")]
+type TopsOf<T> = Option<core::marker::PhantomData<T>>;
+
 /// A threshold type: the comparison the model's nodes make.
 pub(crate) trait Threshold: Copy + PartialOrd + core::fmt::Debug + 'static {
     /// float64 (else float32).
@@ -232,6 +242,60 @@ pub(crate) trait Threshold: Copy + PartialOrd + core::fmt::Debug + 'static {
     fn from_f64(x: f64) -> Self;
     fn to_f64(self) -> f64;
     fn is_nan(self) -> bool;
+
+    /// The tops of the trees laid out in `nodes` from `roots`, where a kernel on
+    /// this CPU walks them and they pay (see `Tops::new`).
+    fn tops(nodes: &[Node<Self>], roots: &[Root], n_features: usize) -> TopsOf<Self>;
+
+    /// Walks the rows of `block` through tree `t`'s top and writes each row's span
+    /// state there into `states`: the depth of the top, or 0 (nothing written).
+    fn top_states(
+        tops: &TopsOf<Self>,
+        isa: VectorIsa,
+        t: usize,
+        block: &[Self],
+        states: &mut [u32; BLOCK_ROWS],
+    ) -> u32;
+}
+
+/// [`Threshold::tops`] and [`Threshold::top_states`] for both threshold types.
+macro_rules! tops_of {
+    () => {
+        #[cfg(not(target_arch = "wasm32"))]
+        fn tops(nodes: &[Node<Self>], roots: &[Root], n_features: usize) -> TopsOf<Self> {
+            crate::complete::Tops::new(nodes, roots, n_features)
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        fn tops(_: &[Node<Self>], _: &[Root], _: usize) -> TopsOf<Self> {
+            None
+        }
+
+        #[cfg(not(target_arch = "wasm32"))]
+        fn top_states(
+            tops: &TopsOf<Self>,
+            isa: VectorIsa,
+            t: usize,
+            block: &[Self],
+            states: &mut [u32; BLOCK_ROWS],
+        ) -> u32 {
+            match tops {
+                Some(tops) if tops.states(isa, t, block, states) => tops.depth(t),
+                _ => 0,
+            }
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        fn top_states(
+            _: &TopsOf<Self>,
+            _: VectorIsa,
+            _: usize,
+            _: &[Self],
+            _: &mut [u32; BLOCK_ROWS],
+        ) -> u32 {
+            0
+        }
+    };
 }
 
 impl Threshold for f32 {
@@ -250,6 +314,8 @@ impl Threshold for f32 {
     fn is_nan(self) -> bool {
         self.is_nan()
     }
+
+    tops_of!();
 }
 
 impl Threshold for f64 {
@@ -268,6 +334,8 @@ impl Threshold for f64 {
     fn is_nan(self) -> bool {
         self.is_nan()
     }
+
+    tops_of!();
 }
 
 /// Rows walked together through one tree in a batch (small, or of a model without
@@ -423,6 +491,17 @@ impl<'a> PreparedModel<'a> {
         false
     }
 
+    /// Whether big batches walk each tree's top levels as a complete tree (a vector
+    /// kernel, AVX-512 or AVX2) before the node walk takes each row on: deep trees of
+    /// mostly full tops, as LightGBM's.
+    pub fn has_complete_tops(&self) -> bool {
+        match &self.forest {
+            Some(Forest::Narrow(n)) => n.tops.is_some(),
+            Some(Forest::Wide(n)) => n.tops.is_some(),
+            _ => false,
+        }
+    }
+
     /// [`Model::predict_into`], through the decoded trees.
     pub fn predict_into(&self, row: &[f64], out: &mut [f64]) -> Result<(), PredictError> {
         let Some(forest) = &self.forest else {
@@ -466,8 +545,8 @@ impl<'a> PreparedModel<'a> {
         let m = &self.model;
         m.batch_rows(rows.len(), out.len())?;
         match forest {
-            Forest::Narrow(nodes) => nodes.batch(m, rows, out),
-            Forest::Wide(nodes) => nodes.batch(m, rows, out),
+            Forest::Narrow(nodes) => nodes.batch(m, rows, out, self.isa),
+            Forest::Wide(nodes) => nodes.batch(m, rows, out, self.isa),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::Oblivious(o) => o.batch(m, rows, out, self.isa),
             #[cfg(not(target_arch = "wasm32"))]
@@ -663,6 +742,11 @@ impl<T: Threshold> Nodes<T> {
             inline_values.then_some(&first_value[..]),
         );
         let row_groups = row_groups(&roots, (padded - 1) as u32);
+        let tops = if span_nodes.is_empty() {
+            None
+        } else {
+            T::tops(&nodes[..used], &roots, model.n_features)
+        };
         // What a walk reads per node: the node, and at a leaf its first value (or,
         // for wider leaves, its leaf index).
         let node_bytes =
@@ -673,6 +757,7 @@ impl<T: Threshold> Nodes<T> {
             end.saturating_sub(root.node as usize) * node_bytes
         }));
         Nodes {
+            tops,
             tree_groups,
             span_nodes,
             inline_values,
@@ -948,7 +1033,7 @@ impl<T: Threshold> Nodes<T> {
 
     /// A batch: blocks of [`BLOCK_ROWS`] rows; within a block, tree by tree, lanes of
     /// rows walk in lock-step.
-    fn batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64]) {
+    fn batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64], isa: VectorIsa) {
         let (nf, len) = (m.n_features, m.prediction_len());
         // The block's inputs, rounded once to the threshold type, stored by column
         // (see `column`) so a lane finds its value from the node and its row alone.
@@ -980,8 +1065,8 @@ impl<T: Threshold> Nodes<T> {
             match (m.accumulate_f32, span) {
                 // No model adds float64 thresholds' leaves in float32 (no
                 // `span_nodes`): one walk fewer to ship.
-                (true, Ok(span)) if !T::WIDE => self.span_sums::<f32>(m, span, n, out),
-                (false, Ok(span)) => self.span_sums::<f64>(m, span, n, out),
+                (true, Ok(span)) if !T::WIDE => self.span_sums::<f32>(m, span, n, out, isa),
+                (false, Ok(span)) => self.span_sums::<f64>(m, span, n, out, isa),
                 (true, _) => self.block_sums::<true>(m, 0..self.roots.len(), &block, n, out),
                 (false, _) => self.block_sums::<false>(m, 0..self.roots.len(), &block, n, out),
             }
@@ -1085,7 +1170,14 @@ impl<T: Threshold> Nodes<T> {
     /// in the nodes, sums build up in `A` by output and row, next to each other.
     // A function of its own: `batch` around it keeps none of the walk's registers.
     #[inline(never)]
-    fn span_sums<A: Sum>(&self, m: &Model<'_>, span: &[T; SPAN], n: usize, out: &mut [f64]) {
+    fn span_sums<A: Sum>(
+        &self,
+        m: &Model<'_>,
+        span: &[T; SPAN],
+        n: usize,
+        out: &mut [f64],
+        isa: VectorIsa,
+    ) {
         const MASK: usize = TREE_SPAN - 1;
         let len = m.prediction_len();
         // `new` checks each tree's output when leaves are single values; checked here
@@ -1099,6 +1191,7 @@ impl<T: Threshold> Nodes<T> {
                 }
             }
         }
+        let mut states = [0u32; BLOCK_ROWS];
         for (t, root) in self.roots.iter().enumerate() {
             // Never skips: `span_nodes` reaches TREE_SPAN nodes past the last root.
             let start = root.node as usize;
@@ -1113,14 +1206,24 @@ impl<T: Threshold> Nodes<T> {
             let first = self.nodes.get(start).map_or(0, |r| r.column & 0xffff);
             let node = |s: u32| &tree[(s >> 16) as usize & MASK];
             let mut sums = sums.get_mut(self.output[t] as usize);
+            // The tree's top, if it has one, walked for every row at once: the walk
+            // below goes on from where it left each row, the rest of the way.
+            let top = T::top_states(&self.tops, isa, t, span, &mut states);
+            let depth = root.depth.saturating_sub(top);
             for g in 0..n.div_ceil(SPAN_LANES).min(SPAN_ROWS / SPAN_LANES) {
                 let row = g * SPAN_LANES;
                 let mut at = [first; SPAN_LANES];
+                if top > 0 {
+                    // Rows past the block's end stay at the root: nobody reads them.
+                    for (at, &s) in at.iter_mut().zip(states.get(row..).unwrap_or_default()) {
+                        *at = s;
+                    }
+                }
                 walk::<_, SPAN_LANES, BATCH_FIRST_CHECK, BATCH_CHECK_EVERY>(
                     tree,
                     |s| (s >> 16) as usize & MASK,
                     &mut at,
-                    root.depth,
+                    depth,
                     |l, node, s| {
                         // `x <= value` as in `step`; the span's columns stand for NaN.
                         // Left is stored inverted: else LLVM picks between the two

@@ -8,7 +8,8 @@
 //! right), and each row adds one leaf per tree, in tree order, in the model's
 //! summation type (one addition per lane).
 
-use super::Complete;
+use super::tops::{Top, Tops};
+use super::{Complete, SPARE_SPLITS};
 use crate::cpu::VectorIsa;
 use crate::prepared::{Threshold, BLOCK_ROWS};
 
@@ -31,6 +32,32 @@ pub(crate) trait Kernels: Threshold {
 
     /// The least vector instructions a kernel of this type needs.
     const LEAST_ISA: VectorIsa;
+
+    /// Writes the place at the last level of `top` (one of `tops`) that each row of
+    /// `block` reaches into `places`, through the best kernel `isa` allows and the
+    /// CPU runs; `false` if there is none.
+    fn top_places(
+        isa: VectorIsa,
+        tops: &Tops<Self>,
+        top: &Top,
+        block: &[Self],
+        places: &mut [u32; BLOCK_ROWS],
+    ) -> bool;
+}
+
+/// The splits of `top` as pointers for a kernel, if the arrays hold them and their
+/// spare entries and `block` is long enough for every column (checked when the tops
+/// were built).
+fn top_arrays<T>(tops: &Tops<T>, top: &Top, block: &[T]) -> Option<(*const T, *const u32)> {
+    let first = top.first_node as usize;
+    let end = first + (1usize << top.depth) - 1 + SPARE_SPLITS;
+    (block.len() >= tops.block_len && tops.thresholds.len() >= end && tops.columns.len() >= end)
+        .then(|| {
+            (
+                tops.thresholds[first..].as_ptr(),
+                tops.columns[first..].as_ptr(),
+            )
+        })
 }
 
 /// Whether a kernel may read `block` and write `sums` without checks: every column a
@@ -67,6 +94,27 @@ impl Kernels for f32 {
         }
         true
     }
+
+    #[allow(unsafe_code)]
+    fn top_places(
+        isa: VectorIsa,
+        tops: &Tops<f32>,
+        top: &Top,
+        block: &[f32],
+        places: &mut [u32; BLOCK_ROWS],
+    ) -> bool {
+        let Some((t, c)) = top_arrays(tops, top, block) else {
+            return false;
+        };
+        match usable(isa) {
+            // SAFETY: the CPU runs AVX-512F (`usable`); bounds checked by `top_arrays`.
+            VectorIsa::Avx512 => unsafe { avx512_narrow::places(t, c, top.depth, block, places) },
+            // SAFETY: the CPU runs AVX2 (`usable`); bounds checked by `top_arrays`.
+            VectorIsa::Avx2 => unsafe { avx2::places(t, c, top.depth, block, places) },
+            VectorIsa::Baseline => return false,
+        }
+        true
+    }
 }
 
 impl Kernels for f64 {
@@ -86,6 +134,25 @@ impl Kernels for f64 {
         }
         // SAFETY: the CPU runs AVX-512F (`usable`); bounds checked above.
         unsafe { avx512_wide::block_sums(c, block, sums) };
+        true
+    }
+
+    #[allow(unsafe_code)]
+    fn top_places(
+        isa: VectorIsa,
+        tops: &Tops<f64>,
+        top: &Top,
+        block: &[f64],
+        places: &mut [u32; BLOCK_ROWS],
+    ) -> bool {
+        let Some((t, c)) = top_arrays(tops, top, block) else {
+            return false;
+        };
+        if usable(isa) < VectorIsa::Avx512 {
+            return false;
+        }
+        // SAFETY: the CPU runs AVX-512F (`usable`); bounds checked by `top_arrays`.
+        unsafe { avx512_wide::places(t, c, top.depth, block, places) };
         true
     }
 }

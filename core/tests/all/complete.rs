@@ -253,3 +253,105 @@ fn deep_or_sparse_trees_keep_the_node_walk() {
         chain
     ]));
 }
+
+/// Deep trees of full tops and lopsided depths below them (LightGBM's leaf-wise
+/// shape): big batches walk each top as a complete tree, then the span walk takes
+/// every row on. Float32 and float64 thresholds, on every vector path this CPU runs.
+#[test]
+fn deep_trees_walk_their_tops_then_the_span_walk_bit_for_bit() {
+    let nf = crate::hostile::sample_ensemble().features.len() as u32;
+    let thresholds = [0.5, 1.5, -2.0, 3.25, 0.0, -0.75];
+    for comparison in [Comparison::F32LessEqual, Comparison::F64LessEqual] {
+        // Complete to depth 6, then paths that end with odds 1 in 4 per level, to 14
+        // (each tree within the span walk's window of 8,192 nodes).
+        let trees: Vec<Tree> = (0..40u64)
+            .map(|seed| {
+                let mut dice = Dice(seed);
+                let mut top = tree(6, 0, nf, 1, 0, &thresholds, &mut dice);
+                deepen(&mut top, 8, nf, &thresholds, &mut dice);
+                top
+            })
+            .collect();
+        let mut e = regression(trees);
+        e.comparison = comparison;
+        let bytes = e.encode().unwrap();
+        let model = Model::open_validated(&bytes).unwrap();
+        let prepared = PreparedModel::new(model).unwrap();
+        assert!(
+            !prepared.is_complete(),
+            "{comparison:?}: too deep for the complete walk"
+        );
+        let kernel = match comparison {
+            Comparison::F32LessEqual => VectorIsa::Avx2,
+            _ => VectorIsa::Avx512,
+        };
+        assert_eq!(
+            prepared.has_complete_tops(),
+            VectorIsa::detected() >= kernel,
+            "{comparison:?}"
+        );
+        let mut rows = Vec::new();
+        let mut dice = Dice(99);
+        for _ in 0..1500 {
+            for _ in 0..nf {
+                rows.push(match dice.below(20) {
+                    0 => f64::NAN,
+                    k => {
+                        thresholds[k as usize % thresholds.len()]
+                            + (dice.below(3) as f64 - 1.0) * 0.25
+                    }
+                });
+            }
+        }
+        for isa in vector_isas() {
+            let walk = prepared.clone().with_vector_isa(isa);
+            let mut out = vec![0.0; 1500];
+            walk.predict_batch(&rows, &mut out).unwrap();
+            for (row, got) in rows.chunks_exact(nf as usize).zip(&out) {
+                let expected = evaluate(&e, row);
+                assert_eq!(
+                    got.to_bits(),
+                    expected[0].to_bits(),
+                    "{comparison:?} {isa:?} row {row:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Grows every leaf of `tree` into a random subtree `levels` deep whose paths end
+/// with odds 1 in 4 at each level.
+fn deepen(tree: &mut Tree, levels: u32, nf: u32, thresholds: &[f64], dice: &mut Dice) {
+    let leaves: Vec<usize> = (0..tree.nodes.len())
+        .filter(|&i| matches!(tree.nodes[i], Node::Leaf(_)))
+        .collect();
+    for i in leaves {
+        let sub = self::tree(levels, 4, nf, 1, 0, thresholds, dice);
+        let base = tree.nodes.len() as u32;
+        // The subtree's root replaces the leaf; its other nodes are appended, their
+        // children renumbered (node 0 of the subtree is its root).
+        let renumber = |k: u32| if k == 0 { i as u32 } else { base + k - 1 };
+        let mut nodes: Vec<Node> = sub
+            .nodes
+            .into_iter()
+            .map(|n| match n {
+                Node::Split {
+                    feature,
+                    threshold,
+                    missing_left,
+                    left,
+                    right,
+                } => Node::Split {
+                    feature,
+                    threshold,
+                    missing_left,
+                    left: renumber(left),
+                    right: renumber(right),
+                },
+                leaf => leaf,
+            })
+            .collect();
+        tree.nodes[i] = nodes.remove(0);
+        tree.nodes.extend(nodes);
+    }
+}

@@ -170,27 +170,31 @@ unsafe fn gathered_level(
 
 /// The leaf places (`0..2^depth`) the rows of `block` reach in `tree`, 8 rows per
 /// register in block order.
+/// `thresholds` and `columns` are the splits of a complete tree of `depth` levels,
+/// breadth first.
 ///
 /// # Safety
-/// AVX2; `block.len() >= c.block_len`; `tree` is one of `c.trees`.
+/// AVX2; a whole register readable from every level's start in `thresholds` and
+/// `columns` (the arrays' spare entries); every column plus BLOCK_ROWS within
+/// `block`.
 #[target_feature(enable = "avx2")]
 #[inline]
 unsafe fn leaf_positions(
-    c: &Complete<f32>,
-    tree: &CompleteTree,
+    thresholds: *const f32,
+    columns: *const u32,
+    depth: u32,
     block: &[f32],
 ) -> [__m256i; CHUNKS] {
     let mut j = [_mm256_setzero_si256(); CHUNKS];
-    let first = tree.first_node as usize;
-    for level in 0..tree.depth {
+    for level in 0..depth {
         // SAFETY: `thresholds` and `columns` hold SPARE_SPLITS (16) spare entries
         // after the last tree's splits, so 8 from any level's start are readable,
         // and a level of more than 8 splits is read in whole registers. Columns were
         // checked against `block_len` when the trees were built.
         unsafe {
-            let start = first + (1 << level) - 1;
-            let t = c.thresholds.as_ptr().add(start);
-            let col = c.columns.as_ptr().add(start);
+            let start = (1 << level) - 1;
+            let t = thresholds.add(start);
+            let col = columns.add(start);
             match level {
                 0 => loaded_level::<1>(&mut j, t, col, block),
                 1 => loaded_level::<2>(&mut j, t, col, block),
@@ -203,6 +207,50 @@ unsafe fn leaf_positions(
         }
     }
     j
+}
+
+/// [`leaf_positions`] of `tree` of `c`.
+///
+/// # Safety
+/// As [`leaf_positions`]'s, for `c`'s arrays; `tree` is one of `c.trees`.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn tree_positions(
+    c: &Complete<f32>,
+    tree: &CompleteTree,
+    block: &[f32],
+) -> [__m256i; CHUNKS] {
+    let first = tree.first_node as usize;
+    // SAFETY: the caller's; `first` is the tree's root in both arrays.
+    unsafe {
+        leaf_positions(
+            c.thresholds.as_ptr().add(first),
+            c.columns.as_ptr().add(first),
+            tree.depth,
+            block,
+        )
+    }
+}
+
+/// The places at the last level of a complete top (`thresholds` and `columns`: its
+/// splits, breadth first, `depth` levels) that the rows of `block` reach.
+///
+/// # Safety
+/// As [`leaf_positions`]'s.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn places(
+    thresholds: *const f32,
+    columns: *const u32,
+    depth: u32,
+    block: &[f32],
+    places: &mut [u32; BLOCK_ROWS],
+) {
+    // SAFETY: the caller's.
+    let j = unsafe { leaf_positions(thresholds, columns, depth, block) };
+    for (p, j) in places.chunks_exact_mut(8).zip(j) {
+        // SAFETY: 8 lanes in `p`.
+        unsafe { _mm256_storeu_si256(p.as_mut_ptr().cast(), j) };
+    }
 }
 
 /// Adds every tree's leaves onto `sums` (by output, [`BLOCK_ROWS`] rows each) for
@@ -225,7 +273,7 @@ pub(super) unsafe fn block_sums<const F32: bool>(
     };
     for tree in &c.trees {
         // SAFETY: the caller's.
-        let leaf = unsafe { leaf_positions(c, tree, block) };
+        let leaf = unsafe { tree_positions(c, tree, block) };
         let at = tree.output as usize * BLOCK_ROWS;
         if F32 {
             let Some(run) = sums32.get_mut(at..at + BLOCK_ROWS) else {

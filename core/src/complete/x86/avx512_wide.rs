@@ -187,27 +187,31 @@ unsafe fn gathered_level(
 
 /// The places (`0..2^depth`) at the last level of `tree`'s top that the rows of
 /// `block` reach, 8 rows per register in block order.
+/// `thresholds` and `columns` are the splits of a complete tree of `depth` levels,
+/// breadth first.
 ///
 /// # Safety
-/// AVX-512F; `block.len() >= c.block_len`; `tree` is one of `c.trees`.
+/// AVX-512F; a whole register readable from every level's start in `thresholds` and
+/// `columns` (the arrays' spare entries); every column plus BLOCK_ROWS within
+/// `block`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn leaf_positions(
-    c: &Complete<f64>,
-    tree: &CompleteTree,
+    thresholds: *const f64,
+    columns: *const u32,
+    depth: u32,
     block: &[f64],
 ) -> [__m512i; CHUNKS] {
     let mut j = [_mm512_setzero_si512(); CHUNKS];
-    let first = tree.first_node as usize;
-    for level in 0..tree.depth {
+    for level in 0..depth {
         // SAFETY: `thresholds` and `columns` hold SPARE_SPLITS (16) spare entries
         // after the last tree's splits, so 8 from any level's start are readable,
         // and a level of more than 8 splits is read in whole registers. Columns were
         // checked against `block_len` when the trees were built.
         unsafe {
-            let start = first + (1 << level) - 1;
-            let t = c.thresholds.as_ptr().add(start);
-            let col = c.columns.as_ptr().add(start);
+            let start = (1 << level) - 1;
+            let t = thresholds.add(start);
+            let col = columns.add(start);
             match level {
                 0 => loaded_level::<1>(&mut j, t, col, block),
                 1 => loaded_level::<2>(&mut j, t, col, block),
@@ -222,6 +226,50 @@ unsafe fn leaf_positions(
         }
     }
     j
+}
+
+/// [`leaf_positions`] of `tree` of `c`.
+///
+/// # Safety
+/// As [`leaf_positions`]'s, for `c`'s arrays; `tree` is one of `c.trees`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn tree_positions(
+    c: &Complete<f64>,
+    tree: &CompleteTree,
+    block: &[f64],
+) -> [__m512i; CHUNKS] {
+    let first = tree.first_node as usize;
+    // SAFETY: the caller's; `first` is the tree's root in both arrays.
+    unsafe {
+        leaf_positions(
+            c.thresholds.as_ptr().add(first),
+            c.columns.as_ptr().add(first),
+            tree.depth,
+            block,
+        )
+    }
+}
+
+/// The places at the last level of a complete top (`thresholds` and `columns`: its
+/// splits, breadth first, `depth` levels) that the rows of `block` reach.
+///
+/// # Safety
+/// As [`leaf_positions`]'s.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn places(
+    thresholds: *const f64,
+    columns: *const u32,
+    depth: u32,
+    block: &[f64],
+    places: &mut [u32; BLOCK_ROWS],
+) {
+    // SAFETY: the caller's.
+    let j = unsafe { leaf_positions(thresholds, columns, depth, block) };
+    for (p, j) in places.chunks_exact_mut(8).zip(j) {
+        // SAFETY: 8 lanes in `p`; a place fits 32 bits.
+        unsafe { _mm256_storeu_si256(p.as_mut_ptr().cast(), _mm512_cvtepi64_epi32(j)) };
+    }
 }
 
 /// Adds each row's leaf (`leaf`, by place) from `values` onto its sum in `run`, the
@@ -256,7 +304,7 @@ unsafe fn add_picked<const R: usize>(
 pub(super) unsafe fn block_sums(c: &Complete<f64>, block: &[f64], sums: &mut [f64]) {
     for tree in &c.trees {
         // SAFETY: the caller's.
-        let leaf = unsafe { leaf_positions(c, tree, block) };
+        let leaf = unsafe { tree_positions(c, tree, block) };
         let at = tree.output as usize * BLOCK_ROWS;
         let Some(run) = sums.get_mut(at..at + BLOCK_ROWS) else {
             continue;
