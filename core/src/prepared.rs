@@ -398,8 +398,9 @@ impl<'a> PreparedModel<'a> {
         Self::with_walks(model, true)
     }
 
-    /// [`PreparedModel::new`] with the node walk even where the oblivious or the
-    /// interval walk would be taken: to check those against it, and to measure them.
+    /// [`PreparedModel::new`] with the plain node walk even where another walk (the
+    /// oblivious, interval or complete-tree walk, or complete tops before the node
+    /// walk) would be taken: to check those against it, and to measure them.
     pub fn new_node_walk(model: Model<'a>) -> Result<Self, FormatError> {
         Self::with_walks(model, false)
     }
@@ -414,13 +415,9 @@ impl<'a> PreparedModel<'a> {
             });
         }
         let forest = if model.wide {
-            prepare(&model, Forest::Wide, if special { WIDE_WALKS } else { &[] })?
+            prepare(&model, Forest::Wide, special.then_some(WIDE_WALKS))?
         } else {
-            prepare(
-                &model,
-                Forest::Narrow,
-                if special { NARROW_WALKS } else { &[] },
-            )?
+            prepare(&model, Forest::Narrow, special.then_some(NARROW_WALKS))?
         };
         Ok(PreparedModel {
             model,
@@ -563,20 +560,25 @@ impl<'a> PreparedModel<'a> {
 }
 
 /// The decoded walk of `model` with thresholds `T`: the first of the `special` walks
-/// that takes the model, else the node walk; `Ok(None)` as for
+/// that takes the model, else the node walk (with its vector tops); with no
+/// `special` walks at all, the plain node walk. `Ok(None)` as for
 /// [`Nodes::lay_out`].
 fn prepare<T: Threshold>(
     model: &Model<'_>,
     nodes: fn(Nodes<T>) -> Forest,
-    special: &[SpecialWalk<T>],
+    special: Option<&[SpecialWalk<T>]>,
 ) -> Result<Option<Forest>, FormatError> {
     let Some(layout) = Nodes::<T>::lay_out(model)? else {
         return Ok(None);
     };
-    if let Some(forest) = special.iter().find_map(|walk| walk(model, &layout)) {
+    if let Some(forest) = special
+        .unwrap_or_default()
+        .iter()
+        .find_map(|walk| walk(model, &layout))
+    {
         return Ok(Some(forest));
     }
-    Ok(Some(nodes(Nodes::build(model, layout))))
+    Ok(Some(nodes(Nodes::build(model, layout, special.is_some()))))
 }
 
 /// Split `i` of tree `t`: its threshold and batch column (see [`Node`]), and where
@@ -712,7 +714,7 @@ type Pending = (Source, u32, Option<usize>);
 impl<T: Threshold> Nodes<T> {
     /// The node walk of `model`, from its trees laid out in pre-order with leaves
     /// inline ([`Nodes::lay_out`]).
-    fn build(model: &Model<'_>, layout: Layout<T>) -> Self {
+    fn build(model: &Model<'_>, layout: Layout<T>, with_tops: bool) -> Self {
         let width = model.leaf_width;
         let Layout {
             mut nodes,
@@ -742,7 +744,7 @@ impl<T: Threshold> Nodes<T> {
             inline_values.then_some(&first_value[..]),
         );
         let row_groups = row_groups(&roots, (padded - 1) as u32);
-        let tops = if span_nodes.is_empty() {
+        let tops = if span_nodes.is_empty() || !with_tops {
             None
         } else {
             T::tops(&nodes[..used], &roots, model.n_features)

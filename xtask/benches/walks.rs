@@ -4,9 +4,10 @@
 //! one), each predicted through the walk `PreparedModel` chooses and through the node
 //! walk on the same rows, checked bit for bit, as one table. What it measures is the
 //! rules the walks are taken by (interval masks: at most 64 leaves a tree, 16
-//! features with splits, 1 MiB of masks; complete trees: AVX-512, trees at most 10
-//! deep, 8 for float64 thresholds, half full): every shape here that a rule lets in
-//! should be faster through its walk.
+//! features with splits, 1 MiB of masks; complete trees: AVX-512 or AVX2, trees at
+//! most 10 deep, 8 for float64 thresholds, half full; complete tops before the node
+//! walk: deeper trees whose tops are half full 4 levels down on average): every
+//! shape here that a rule lets in should be faster through its walk.
 //!
 //! Run through `cargo bench -p xtask --bench walks [-- --smoke]`. Not a test.
 
@@ -209,9 +210,27 @@ fn main() {
             wide: true,
             max_depth: Some(7),
         },
+        Shape {
+            name: "LightGBM 255 leaves, 50 features",
+            trees: 300,
+            leaves: 255,
+            features: 50,
+            bins: 255,
+            wide: true,
+            max_depth: None,
+        },
+        Shape {
+            name: "random forest, 1000 leaves, 20 features",
+            trees: 100,
+            leaves: 1000,
+            features: 20,
+            bins: 1000,
+            wide: true,
+            max_depth: None,
+        },
     ];
     println!(
-        "{:<42} {:>9} {:>12} {:>12} {:>11} {:>11} {:>8} {:>8}",
+        "{:<46} {:>10} {:>12} {:>12} {:>11} {:>11} {:>8} {:>8}",
         "forest (trees x leaves, features)",
         "walk",
         "nodes 1 row",
@@ -247,7 +266,7 @@ fn main() {
             shape.name
         );
         println!(
-            "{:<42} {:>9} {:>9.0} ns {:>9.0} ns {:>10.2}M {:>10.2}M {:>7.2}x {:>7.2}x",
+            "{:<46} {:>10} {:>9.0} ns {:>9.0} ns {:>10.2}M {:>10.2}M {:>7.2}x {:>7.2}x",
             format!(
                 "{} ({}x{}, {})",
                 shape.name, shape.trees, shape.leaves, shape.features
@@ -256,6 +275,8 @@ fn main() {
                 "masks"
             } else if chosen.is_complete() {
                 "complete"
+            } else if chosen.has_complete_tops() {
+                "tops+nodes"
             } else {
                 "nodes"
             },

@@ -24,6 +24,10 @@ use crate::prepared::{Node, Root, Threshold, BLOCK_ROWS};
 /// themselves.
 const MIN_MEAN_DEPTH: usize = 4;
 
+/// The least depth of a tree's top for the kernel to walk it; a shallower top
+/// leaves the tree to the span walk.
+const MIN_DEPTH: u32 = 6;
+
 /// The least share of a top's last-level places that real nodes take (the others
 /// are copies of leaves above it).
 const MIN_FILL_PERCENT: usize = 50;
@@ -108,9 +112,13 @@ impl<T: Threshold + Kernels> Tops<T> {
         Some(tops)
     }
 
-    /// The depth of tree `t`'s top (0 past the last tree).
+    /// The depth of tree `t`'s top (0 past the last tree, or where it is too
+    /// shallow to walk).
     pub(crate) fn depth(&self, t: usize) -> u32 {
-        self.trees.get(t).map_or(0, |top| top.depth)
+        self.trees
+            .get(t)
+            .filter(|top| top.depth >= MIN_DEPTH)
+            .map_or(0, |top| top.depth)
     }
 
     /// Walks the rows of `block` through tree `t`'s top with the best kernel `isa`
@@ -123,7 +131,7 @@ impl<T: Threshold + Kernels> Tops<T> {
         block: &[T],
         states: &mut [u32; BLOCK_ROWS],
     ) -> bool {
-        let Some(top) = self.trees.get(t) else {
+        let Some(top) = self.trees.get(t).filter(|top| top.depth >= MIN_DEPTH) else {
             return false;
         };
         if !T::top_places(isa, self, top, block, states) {
