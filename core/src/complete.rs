@@ -178,14 +178,23 @@ impl<T: Threshold + Kernels> Complete<T> {
                 .resize(first_node + (1 << depth) - 1, T::from_f64(0.0));
             complete.columns.resize(first_node + (1 << depth) - 1, 0);
             complete.values.resize(first_value + (1 << depth), 0.0);
-            let mut fill = Fill {
-                layout,
+            let values = &mut complete.values[first_value..];
+            fill_top(
+                &layout.nodes,
+                root.node as usize,
+                0,
+                0,
                 depth,
-                first_node,
-                first_value,
-                complete: &mut complete,
-            };
-            fill.visit(root.node as usize, 0, 0)?;
+                &mut complete.thresholds[first_node..],
+                &mut complete.columns[first_node..],
+                &mut |i, j| {
+                    if !is_leaf(&layout.nodes, i) {
+                        return None;
+                    }
+                    *values.get_mut(j)? = *layout.values.get(*layout.leaf.get(i)? as usize)?;
+                    Some(())
+                },
+            )?;
             complete.trees.push(CompleteTree {
                 first_node: u32::try_from(first_node).ok()?,
                 first_value: u32::try_from(first_value).ok()?,
@@ -374,39 +383,52 @@ fn tree_depth<T>(nodes: &[Node<T>], root: usize, limit: u32) -> Option<u32> {
     Some(deepest)
 }
 
-/// One tree's complete arrays being filled from its laid-out nodes.
-struct Fill<'l, 'c, T> {
-    layout: &'l Layout<T>,
+/// Fills place `j` of level `level` of a complete top `depth` levels deep, and
+/// everything below it, from the laid-out node `i` (pre-order, leaves inline): a
+/// split's own test into `thresholds` and `columns` (the top's splits, breadth first);
+/// below a leaf that ends its path early, filler splits (threshold 0, column 0) over
+/// copies of the leaf. At the last level, `last(i, j)` takes the node there.
+#[allow(clippy::too_many_arguments)] // One recursion's state, spelled out.
+pub(crate) fn fill_top<T: Threshold>(
+    nodes: &[Node<T>],
+    i: usize,
+    j: usize,
+    level: u32,
     depth: u32,
-    first_node: usize,
-    first_value: usize,
-    complete: &'c mut Complete<T>,
-}
-
-impl<T: Threshold> Fill<'_, '_, T> {
-    /// Fills place `j` of level `level` and everything below it from the laid-out
-    /// node `i`: a split's own test; below a leaf that ends its path early, filler
-    /// splits (threshold 0, column 0) over copies of the leaf.
-    fn visit(&mut self, i: usize, j: usize, level: u32) -> Option<()> {
-        let nodes = &self.layout.nodes;
-        nodes.get(i)?;
-        let leaf = is_leaf(nodes, i);
-        if level == self.depth {
-            if !leaf {
-                return None;
-            }
-            let value = *self.layout.values.get(*self.layout.leaf.get(i)? as usize)?;
-            *self.complete.values.get_mut(self.first_value + j)? = value;
-            return Some(());
-        }
-        let at = self.first_node + (1 << level) - 1 + j;
-        if leaf {
-            self.visit(i, 2 * j, level + 1)?;
-            return self.visit(i, 2 * j + 1, level + 1);
-        }
-        *self.complete.thresholds.get_mut(at)? = nodes[i].threshold;
-        *self.complete.columns.get_mut(at)? = nodes[i].column;
-        self.visit(i + 1, 2 * j, level + 1)?;
-        self.visit(nodes[i].right as usize, 2 * j + 1, level + 1)
+    thresholds: &mut [T],
+    columns: &mut [u32],
+    last: &mut impl FnMut(usize, usize) -> Option<()>,
+) -> Option<()> {
+    let node = *nodes.get(i)?;
+    if level == depth {
+        return last(i, j);
     }
+    let (left, right) = if is_leaf(nodes, i) {
+        (i, i)
+    } else {
+        let at = (1 << level) - 1 + j;
+        *thresholds.get_mut(at)? = node.threshold;
+        *columns.get_mut(at)? = node.column;
+        (i + 1, node.right as usize)
+    };
+    fill_top(
+        nodes,
+        left,
+        2 * j,
+        level + 1,
+        depth,
+        thresholds,
+        columns,
+        last,
+    )?;
+    fill_top(
+        nodes,
+        right,
+        2 * j + 1,
+        level + 1,
+        depth,
+        thresholds,
+        columns,
+        last,
+    )
 }

@@ -16,7 +16,7 @@
 use alloc::vec::Vec;
 
 use super::x86::Kernels;
-use super::{max_depth, SPARE_SPLITS};
+use super::{fill_top, max_depth, SPARE_SPLITS};
 use crate::cpu::VectorIsa;
 use crate::prepared::{Node, Root, Threshold, BLOCK_ROWS};
 
@@ -87,15 +87,25 @@ impl<T: Threshold + Kernels> Tops<T> {
                 .resize(first_node + (1 << depth) - 1, T::from_f64(0.0));
             tops.columns.resize(first_node + (1 << depth) - 1, 0);
             tops.exits.resize(first_exit + (1 << depth), 0);
-            let mut fill = Fill {
+            let root = root.node as usize;
+            let exits = &mut tops.exits[first_exit..];
+            fill_top(
                 nodes,
-                root: root.node as usize,
+                root,
+                0,
+                0,
                 depth,
-                first_node,
-                first_exit,
-                tops: &mut tops,
-            };
-            fill.visit(root.node as usize, 0, 0)?;
+                &mut tops.thresholds[first_node..],
+                &mut tops.columns[first_node..],
+                &mut |i, j| {
+                    // The span walk's state at node `i`: relative to the root, in 16 bits.
+                    let relative = u32::try_from(i.checked_sub(root)?)
+                        .ok()
+                        .filter(|&r| r < 1 << 16)?;
+                    *exits.get_mut(j)? = relative << 16 | nodes.get(i)?.column & 0xffff;
+                    Some(())
+                },
+            )?;
             tops.trees.push(Top {
                 first_node: u32::try_from(first_node).ok()?,
                 first_exit: u32::try_from(first_exit).ok()?,
@@ -183,39 +193,4 @@ fn fullest_top<T>(nodes: &[Node<T>], root: usize, limit: u32) -> Option<u32> {
     (0..=deepest.min(limit))
         .rev()
         .find(|&d| real[d as usize] * 100 >= (1usize << d) * MIN_FILL_PERCENT)
-}
-
-/// One tree's top being filled from its laid-out nodes.
-struct Fill<'n, 't, T> {
-    nodes: &'n [Node<T>],
-    root: usize,
-    depth: u32,
-    first_node: usize,
-    first_exit: usize,
-    tops: &'t mut Tops<T>,
-}
-
-impl<T: Threshold> Fill<'_, '_, T> {
-    /// Fills place `j` of level `level` and everything below it in the top from node
-    /// `i`: a split's own test; below a leaf, filler splits over copies of its exit.
-    fn visit(&mut self, i: usize, j: usize, level: u32) -> Option<()> {
-        let node = *self.nodes.get(i)?;
-        if level == self.depth {
-            let relative = u32::try_from(i.checked_sub(self.root)?).ok()?;
-            if relative >= 1 << 16 {
-                return None;
-            }
-            *self.tops.exits.get_mut(self.first_exit + j)? = relative << 16 | node.column & 0xffff;
-            return Some(());
-        }
-        if node.right as usize == i {
-            self.visit(i, 2 * j, level + 1)?;
-            return self.visit(i, 2 * j + 1, level + 1);
-        }
-        let at = self.first_node + (1 << level) - 1 + j;
-        *self.tops.thresholds.get_mut(at)? = node.threshold;
-        *self.tops.columns.get_mut(at)? = node.column;
-        self.visit(i + 1, 2 * j, level + 1)?;
-        self.visit(node.right as usize, 2 * j + 1, level + 1)
-    }
 }
