@@ -19,18 +19,26 @@
 //!
 //! It is taken only where it is small and fast (see [`Intervals::from_layout`]): at
 //! most 64 leaves per tree (one `u64` mask), at most [`MAX_FEATURES`] features with
-//! splits, and at most [`MAX_TABLE_BYTES`] of masks.
+//! splits, and at most [`MAX_TABLE_BYTES`] of masks. In WebAssembly it is part of the
+//! npm package's SIMD engine only (the cfg `interval_walk`), whose gzip budget is the
+//! baseline engine's: hence one copy of the code for float32 and float64 thresholds
+//! (thresholds are kept as float64, and a float32 model's inputs rounded to float32
+//! first), masks built without a sort, and one addition per leaf of [`SUMS`] lanes
+//! whatever the model's leaf width or output.
 //!
 //! Exactness: a split sends a row right when not `x <= threshold` in the model's
 //! threshold type (NaN: by the split's missing direction), which is the node walk's
-//! test, and leaves are added in tree order through [`add`]: bit-identical to
-//! [`Model`]'s answers.
+//! test; a float32 threshold and a float32-rounded input compare the same in float64.
+//! Leaves are added in tree order through [`add`], each as [`SUMS`] lanes where the
+//! lanes a leaf does not touch add -0.0, which leaves every sum's bits as they were
+//! (x + -0.0 is x for every x, -0.0 included, in float32 and float64): bit-identical
+//! to [`Model`]'s answers.
 
 use alloc::vec::Vec;
 
 use crate::model::Model;
 use crate::predict::add;
-use crate::prepared::{Layout, Node, Threshold, BLOCK_ROWS};
+use crate::prepared::{Layout, Node, Root, Threshold, BLOCK_ROWS};
 
 /// Features with splits this walk takes at most: one mask per feature is ANDed per
 /// tree, so its cost grows with them while the node walk's does not.
@@ -41,17 +49,34 @@ pub(crate) const MAX_FEATURES: usize = 16;
 const SUMS: usize = 4;
 type Sums = [f64; SUMS];
 
-/// Rows whose leaves a batch adds side by side.
-const GROUP: usize = 4;
+/// A leaf that adds nothing: -0.0 is the identity of IEEE addition.
+const NOTHING: Sums = [-0.0; SUMS];
+
+/// Rows whose leaves a batch adds side by side. WebAssembly walks one row at a time:
+/// in Chromium four rows side by side were no faster (Iris: 3.39 against 3.38M rows/s),
+/// and their copy of the walk took 1.4 KB of the SIMD engine's gzip budget.
+const GROUP: usize = if cfg!(target_arch = "wasm32") { 1 } else { 4 };
+
+/// Whether models whose leaves or outputs are more than [`SUMS`] take this walk
+/// (adding in place), and models whose leaves hold one value. Not in WebAssembly: in
+/// Chromium the boosted models (one value per leaf, many shallow trees) walked their
+/// nodes faster (10,000-row batches: XGBoost regression 6.2 against 3.1M rows/s,
+/// scikit-learn GradientBoosting 6.9 against 4.0M, LightGBM 5.1 against 3.9M), and
+/// the wide models' code took room in the SIMD engine's gzip budget. There, forest
+/// classifiers of two to four classes (leaves of two to four values) take it.
+const WIDE: bool = !cfg!(target_arch = "wasm32");
 
 /// The most mask bytes this walk keeps (about what stays in a core's L2 cache).
 const MAX_TABLE_BYTES: usize = 1 << 20;
 
 /// A model's forest as interval masks.
 #[derive(Clone, Debug)]
-pub(crate) struct Intervals<T> {
-    /// The features that have splits, each with its sorted distinct thresholds.
-    features: Vec<FeatureIntervals<T>>,
+pub(crate) struct Intervals {
+    /// The features that have splits, in feature order, each with its thresholds.
+    features: Vec<FeatureIntervals>,
+    /// Whether the thresholds are float32: inputs are rounded to float32 before the
+    /// search (the thresholds, kept as float64, hold float32 values).
+    narrow: bool,
     /// Per feature in `features`, its rows of masks one after another: for interval
     /// `p` (values above `p` of the thresholds, not above the next) and then for NaN,
     /// one mask per tree, each row padded with all-ones masks to [`Intervals::stride`] trees so
@@ -59,51 +84,103 @@ pub(crate) struct Intervals<T> {
     masks: Vec<u64>,
     /// Masks per row: the trees, rounded up to a multiple of 8.
     stride: usize,
-    /// Per tree: its first value in `values`; then, up to [`Intervals::stride`], padding trees
-    /// whose first value lies past the end, so they add nothing.
-    first_value: Vec<u32>,
-    /// Per tree: the sum its single-value leaves go to (`width == 1`).
-    output: Vec<u32>,
-    /// Every tree's leaves, left to right, `width` values each.
+    /// Per tree: its first leaf in `leaves` (or, for a wide model, its first value in
+    /// `values`); then, up to [`Intervals::stride`], padding trees whose first leaf
+    /// lies past the end, so they add nothing.
+    first: Vec<u32>,
+    /// Every tree's leaves, left to right, as the [`SUMS`] values each adds onto the
+    /// sums (-0.0 where it adds nothing): when the model's leaves and outputs fit.
+    leaves: Vec<Sums>,
+    /// Whether they do (else `values` and `output` hold the leaves).
+    lanes: bool,
+    /// Otherwise every tree's leaves, left to right, `width` values each…
     values: Vec<f64>,
+    /// …and per tree the output its single-value leaves go to (`width == 1`).
+    output: Vec<u32>,
     width: usize,
 }
 
 #[derive(Clone, Debug)]
-struct FeatureIntervals<T> {
+struct FeatureIntervals {
     feature: u32,
-    thresholds: Vec<T>,
+    /// Its distinct thresholds, ascending.
+    thresholds: Vec<f64>,
     /// Its first mask row: its masks start at `first_row × stride` in `masks`.
     first_row: u32,
 }
 
 /// One split as this walk sees it: which feature, which way NaN goes, which tree,
 /// and the leaves it rules out when a row goes right.
-struct Split<T> {
+struct Split {
     feature: u32,
-    threshold: T,
+    threshold: f64,
     missing_left: bool,
     tree: u32,
     mask: u64,
 }
 
-impl<T: Threshold> Intervals<T> {
+impl Intervals {
     /// The trees of `layout` (decoded from `model`) as interval masks, or `None` if
     /// some tree has more than 64 leaves or is not laid out as one tree in pre-order,
     /// some threshold is NaN, or the masks would take more than the limits allow.
-    pub(crate) fn from_layout(model: &Model<'_>, layout: &Layout<T>) -> Option<Self> {
-        let width = model.leaf_width;
-        let n_trees = layout.roots.len();
-        // Every feature takes at least two rows of masks (below all its thresholds,
-        // NaN): past that, refuse before allocating anything.
-        if n_trees.next_multiple_of(8) * 2 * 8 > MAX_TABLE_BYTES {
+    pub(crate) fn from_layout<T: Threshold>(model: &Model<'_>, layout: &Layout<T>) -> Option<Self> {
+        // Trees of at most 64 leaves have at most 127 nodes: past that, refuse before
+        // copying. The copy with float64 thresholds is what keeps the rest of the
+        // construction one function for both threshold types.
+        if layout.nodes.len() > 127 * layout.roots.len() {
             return None;
         }
-        let source_values = &layout.values;
-        let mut splits: Vec<Split<T>> = Vec::new();
+        let nodes: Vec<Node<f64>> = layout
+            .nodes
+            .iter()
+            .map(|n| Node {
+                threshold: n.threshold.to_f64(),
+                column: n.column,
+                right: n.right,
+            })
+            .collect();
+        let trees = Trees {
+            nodes: &nodes,
+            leaf: &layout.leaf,
+            roots: &layout.roots,
+            output: &layout.output,
+            values: &layout.values,
+        };
+        Self::from_trees(model, &trees, !T::WIDE)
+    }
+
+    /// [`Intervals::from_layout`] of `trees`, whose thresholds are float32 if `narrow`.
+    fn from_trees(model: &Model<'_>, layout: &Trees<'_>, narrow: bool) -> Option<Self> {
+        let width = model.leaf_width;
+        let n_trees = layout.roots.len();
+        let stride = n_trees.next_multiple_of(8);
+        // Every feature takes at least two rows of masks (below all its thresholds,
+        // NaN): past that, refuse before allocating anything.
+        if stride * 2 * 8 > MAX_TABLE_BYTES {
+            return None;
+        }
+        let lanes = width <= SUMS && model.n_outputs <= SUMS;
+        if !WIDE && (!lanes || width == 1) {
+            return None;
+        }
+        let mut intervals = Intervals {
+            features: Vec::new(),
+            narrow,
+            masks: Vec::new(),
+            stride,
+            first: Vec::with_capacity(stride),
+            leaves: Vec::new(),
+            lanes,
+            values: Vec::new(),
+            output: if lanes {
+                Vec::new()
+            } else {
+                layout.output.to_vec()
+            },
+            width,
+        };
+        let mut splits: Vec<Split> = Vec::new();
         let mut leaves: Vec<u32> = Vec::new();
-        let mut first_value = Vec::with_capacity(n_trees);
-        let mut values = Vec::new();
         for (t, root) in layout.roots.iter().enumerate() {
             let root = root.node as usize;
             let end = layout
@@ -120,76 +197,117 @@ impl<T: Threshold> Intervals<T> {
             if tree.visit(root, 0)? != end {
                 return None;
             }
-            first_value.push(u32::try_from(values.len()).ok()?);
-            for &leaf in &leaves {
-                let at = leaf as usize * width;
-                values.extend_from_slice(source_values.get(at..at + width)?);
-            }
+            let output = *layout.output.get(t)?;
+            intervals.add_leaves(&leaves, layout.values, output, model.accumulate_f32)?;
         }
-        splits.sort_unstable_by(|a, b| {
-            a.feature.cmp(&b.feature).then(
-                a.threshold
-                    .partial_cmp(&b.threshold)
-                    .unwrap_or(core::cmp::Ordering::Equal),
-            )
-        });
-        let stride = n_trees.next_multiple_of(8);
-        let past_end = u32::try_from(values.len() + 1).ok()?;
-        first_value.resize(stride, past_end);
-        let mut intervals = Intervals {
-            features: Vec::new(),
-            masks: Vec::new(),
-            stride,
-            first_value,
-            output: layout.output.clone(),
-            values,
-            width,
-        };
-        for on_feature in splits.chunk_by(|a, b| a.feature == b.feature) {
-            if intervals.features.len() == MAX_FEATURES {
-                return None;
-            }
-            intervals.add_feature(on_feature)?;
-        }
+        let past_end = u32::try_from(intervals.leaves.len() + intervals.values.len() + 1).ok()?;
+        intervals.first.resize(stride, past_end);
+        intervals.add_masks(&splits)?;
         Some(intervals)
     }
 
-    /// Adds the thresholds and mask rows of one feature's `splits` (sorted by
-    /// threshold); `None` past [`MAX_TABLE_BYTES`].
-    fn add_feature(&mut self, splits: &[Split<T>]) -> Option<()> {
-        let first_row = u32::try_from(self.masks.len() / self.stride.max(1)).ok()?;
-        let mut thresholds: Vec<T> = Vec::new();
-        let mut row = alloc::vec![!0u64; self.stride];
-        // Interval 0 lies at or below every threshold: no split sends it right.
-        self.masks.extend_from_slice(&row);
-        for same in splits.chunk_by(|a, b| a.threshold == b.threshold) {
-            // Values above this threshold go right at each of its splits.
-            for split in same {
-                row[split.tree as usize] &= split.mask;
+    /// Appends one tree's `leaves` (absolute leaf indices, left to right), whose values
+    /// are in `values` and, when single, go to `output`; for float32 sums (`f32`), as
+    /// [`Intervals::sums`] adds them: rounded to float32.
+    fn add_leaves(&mut self, leaves: &[u32], values: &[f64], output: u32, f32: bool) -> Option<()> {
+        let width = self.width;
+        if self.lanes {
+            self.first.push(u32::try_from(self.leaves.len()).ok()?);
+            for &leaf in leaves {
+                let at = leaf as usize * width;
+                let values = values.get(at..at + width)?;
+                let mut sums = NOTHING;
+                if WIDE && width == 1 {
+                    *sums.get_mut(output as usize)? = values[0];
+                } else {
+                    sums.get_mut(..width)?.copy_from_slice(values);
+                }
+                if f32 {
+                    sums.iter_mut().for_each(|v| *v = *v as f32 as f64);
+                }
+                self.leaves.push(sums);
             }
-            thresholds.push(same[0].threshold);
-            self.masks.extend_from_slice(&row);
-            if self.masks.len() * 8 > MAX_TABLE_BYTES {
-                return None;
+        } else {
+            self.first.push(u32::try_from(self.values.len()).ok()?);
+            for &leaf in leaves {
+                let at = leaf as usize * width;
+                self.values.extend_from_slice(values.get(at..at + width)?);
             }
         }
-        // NaN goes right at the splits that do not send it left.
-        row.iter_mut().for_each(|m| *m = !0);
-        for split in splits.iter().filter(|s| !s.missing_left) {
-            row[split.tree as usize] &= split.mask;
+        Some(())
+    }
+
+    /// The features' thresholds and rows of masks from every split; `None` past
+    /// [`MAX_FEATURES`] or [`MAX_TABLE_BYTES`]. A split marks the first interval above
+    /// its threshold, and each interval's row is then ANDed with the one below it, so
+    /// that it holds every split below it: no sort of the splits.
+    fn add_masks(&mut self, splits: &[Split]) -> Option<()> {
+        let features = &mut self.features;
+        for split in splits {
+            let f = match features.binary_search_by_key(&split.feature, |f| f.feature) {
+                Ok(f) => f,
+                Err(f) => {
+                    if features.len() == MAX_FEATURES {
+                        return None;
+                    }
+                    let feature = FeatureIntervals {
+                        feature: split.feature,
+                        thresholds: Vec::new(),
+                        first_row: 0,
+                    };
+                    features.insert(f, feature);
+                    f
+                }
+            };
+            let thresholds = &mut features[f].thresholds;
+            let at = thresholds.partition_point(|&t| t < split.threshold);
+            if thresholds.get(at) != Some(&split.threshold) {
+                thresholds.insert(at, split.threshold);
+            }
         }
-        self.masks.extend_from_slice(&row);
-        self.features.push(FeatureIntervals {
-            feature: splits[0].feature,
-            thresholds,
-            first_row,
-        });
-        (self.masks.len() * 8 <= MAX_TABLE_BYTES).then_some(())
+        let mut rows = 0usize;
+        for f in features.iter_mut() {
+            f.first_row = u32::try_from(rows).ok()?;
+            rows += f.thresholds.len() + 2;
+        }
+        let stride = self.stride;
+        if rows.saturating_mul(stride * 8) > MAX_TABLE_BYTES {
+            return None;
+        }
+        let masks = &mut self.masks;
+        masks.resize(rows * stride, !0);
+        for split in splits {
+            let f = features
+                .binary_search_by_key(&split.feature, |f| f.feature)
+                .ok()?;
+            let f = &features[f];
+            let first = f.first_row as usize * stride + split.tree as usize;
+            // Values above the threshold go right at the split…
+            let above = f.thresholds.partition_point(|&t| t < split.threshold) + 1;
+            *masks.get_mut(first + above * stride)? &= split.mask;
+            // …and NaN unless it goes left.
+            if !split.missing_left {
+                *masks.get_mut(first + (f.thresholds.len() + 1) * stride)? &= split.mask;
+            }
+        }
+        let mut below = alloc::vec![!0u64; stride];
+        for f in features.iter() {
+            let first = f.first_row as usize * stride;
+            let rows = masks.get_mut(first..first + (f.thresholds.len() + 1) * stride)?;
+            for row in rows.chunks_exact_mut(stride) {
+                for (m, b) in row.iter_mut().zip(below.iter_mut()) {
+                    *m &= *b;
+                    *b = *m;
+                }
+            }
+            below.fill(!0);
+        }
+        Some(())
     }
 
     /// Adds one row's leaves onto `acc` (the model's first `n_outputs` sums).
     pub(crate) fn row_sums(&self, m: &Model<'_>, row: &[f64], acc: &mut [f64]) {
-        if self.width > SUMS || acc.len() > SUMS {
+        if WIDE && !self.lanes {
             return self.wide_sums(m, row, acc);
         }
         let mut sums = [[0.0; SUMS]; 1];
@@ -202,8 +320,7 @@ impl<T: Threshold> Intervals<T> {
     /// side, so that while one row's chain of additions waits, the others' run.
     pub(crate) fn batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64]) {
         let (nf, len, n_out) = (m.n_features, m.prediction_len(), m.n_outputs);
-        let grouped = self.width <= SUMS && n_out <= SUMS;
-        let whole = if grouped {
+        let whole = if GROUP > 1 && self.lanes {
             rows.len() / nf / GROUP * GROUP
         } else {
             0
@@ -236,31 +353,23 @@ impl<T: Threshold> Intervals<T> {
         }
     }
 
-    /// Adds the leaves of `R` rows onto their `sums` (leaves of at most [`SUMS`]
-    /// values, at most that many outputs), through a copy per precision and width.
+    /// Adds the leaves of `R` rows onto their `sums`, through a copy per precision.
     fn group_sums<const R: usize>(&self, m: &Model<'_>, rows: [&[f64]; R], sums: &mut [Sums; R]) {
-        match (m.accumulate_f32, self.width) {
-            (false, 1) => self.sums::<false, 1, R>(rows, sums),
-            (false, 2) => self.sums::<false, 2, R>(rows, sums),
-            (false, 3) => self.sums::<false, 3, R>(rows, sums),
-            (false, _) => self.sums::<false, 4, R>(rows, sums),
-            (true, 1) => self.sums::<true, 1, R>(rows, sums),
-            (true, 2) => self.sums::<true, 2, R>(rows, sums),
-            (true, 3) => self.sums::<true, 3, R>(rows, sums),
-            (true, _) => self.sums::<true, 4, R>(rows, sums),
+        if m.accumulate_f32 {
+            self.sums::<true, R>(rows, sums)
+        } else {
+            self.sums::<false, R>(rows, sums)
         }
     }
 
-    /// The walk itself, for `R` rows and leaves of `W` values (`W == 1`: one value
-    /// that goes to its tree's output). The sums are copied into locals so they stay
+    /// The walk itself, for `R` rows, adding in float32 if `F32`, as the float64 sum
+    /// of the float32 values rounded to float32 (53 bits are more than twice 24 plus
+    /// 2, so the two roundings give the bits of one): leaves are added in one way for
+    /// both precisions, with no conversion of each value. The sums are copied into locals so they stay
     /// in registers: added in place through a slice, each addition was a load and a
     /// store (the Iris forest's rows took 2.5 times as long).
     #[inline(never)]
-    fn sums<const F32: bool, const W: usize, const R: usize>(
-        &self,
-        rows: [&[f64]; R],
-        sums: &mut [Sums; R],
-    ) {
+    fn sums<const F32: bool, const R: usize>(&self, rows: [&[f64]; R], sums: &mut [Sums; R]) {
         // Filled in place: built and returned per row, the arrays were copied whole.
         let mut masks: [[&[u64]; MAX_FEATURES]; R] = [[&[]; MAX_FEATURES]; R];
         for (masks, row) in masks.iter_mut().zip(rows) {
@@ -268,7 +377,7 @@ impl<T: Threshold> Intervals<T> {
         }
         let n_features = self.features.len();
         let mut local = *sums;
-        for (c, first_values) in self.first_value.as_chunks::<8>().0.iter().enumerate() {
+        for (c, first) in self.first.as_chunks::<8>().0.iter().enumerate() {
             // Eight trees' masks ANDed across the features, per row, in registers.
             let mut bits = [[!0u64; 8]; R];
             for (bits, masks) in bits.iter_mut().zip(&masks) {
@@ -280,24 +389,15 @@ impl<T: Threshold> Intervals<T> {
                     }
                 }
             }
-            for (k, &first) in first_values.iter().enumerate() {
-                let output = if W == 1 {
-                    self.output.get(8 * c + k).copied().unwrap_or(0) as usize
-                } else {
-                    0
-                };
+            for (k, &first) in first.iter().enumerate() {
                 for (bits, sums) in bits.iter().zip(local.iter_mut()) {
                     // The exit leaf's bit is always set; the top bit only makes the
                     // count one instruction (no case for zero).
                     let leaf = (bits[k] | 1 << 63).trailing_zeros() as usize;
-                    let at = first as usize + leaf * W;
-                    if W == 1 {
-                        if let (Some(s), Some(&v)) = (sums.get_mut(output), self.values.get(at)) {
-                            *s = add::<F32>(*s, v);
-                        }
-                    } else if let Some(values) = self.values.get(at..at + W) {
+                    if let Some(values) = self.leaves.get(first as usize + leaf) {
                         for (s, &v) in sums.iter_mut().zip(values) {
-                            *s = add::<F32>(*s, v);
+                            let sum = *s + v;
+                            *s = if F32 { sum as f32 as f64 } else { sum };
                         }
                     }
                 }
@@ -310,7 +410,10 @@ impl<T: Threshold> Intervals<T> {
     /// per feature).
     fn mask_rows<'s>(&'s self, row: &[f64], rows: &mut [&'s [u64]; MAX_FEATURES]) {
         for (rows, f) in rows.iter_mut().zip(&self.features) {
-            let x = T::from_f64(row.get(f.feature as usize).copied().unwrap_or(f64::NAN));
+            let mut x = row.get(f.feature as usize).copied().unwrap_or(f64::NAN);
+            if self.narrow {
+                x = x as f32 as f64;
+            }
             let interval = if x.is_nan() {
                 f.thresholds.len() + 1
             } else {
@@ -327,7 +430,7 @@ impl<T: Threshold> Intervals<T> {
         let mut masks: [&[u64]; MAX_FEATURES] = [&[]; MAX_FEATURES];
         self.mask_rows(row, &mut masks);
         let masks = &masks[..self.features.len()];
-        for (t, (&first, &output)) in self.first_value.iter().zip(&self.output).enumerate() {
+        for (t, (&first, &output)) in self.first.iter().zip(&self.output).enumerate() {
             let bits = masks
                 .iter()
                 .fold(!0u64, |b, m| b & m.get(t).copied().unwrap_or(!0));
@@ -352,22 +455,31 @@ impl<T: Threshold> Intervals<T> {
     }
 }
 
+/// A [`Layout`]'s trees with float64 thresholds.
+struct Trees<'a> {
+    nodes: &'a [Node<f64>],
+    leaf: &'a [u32],
+    roots: &'a [Root],
+    output: &'a [u32],
+    values: &'a [f64],
+}
+
 /// One tree's walk of [`Intervals::from_layout`]: numbers its leaves left to right
 /// and records each split's mask.
-struct TreeSplits<'a, T> {
-    layout: &'a Layout<T>,
+struct TreeSplits<'a> {
+    layout: &'a Trees<'a>,
     tree: u32,
-    splits: &'a mut Vec<Split<T>>,
+    splits: &'a mut Vec<Split>,
     /// The tree's leaves so far, left to right, as absolute leaf indices.
     leaves: &'a mut Vec<u32>,
 }
 
-impl<T: Threshold> TreeSplits<'_, T> {
+impl TreeSplits<'_> {
     /// Visits the subtree at node `i` (`depth` below the root); the node after it in
     /// pre-order, or `None` if it has a leaf past the 64th, a NaN threshold, or is
     /// not laid out as one tree.
     fn visit(&mut self, i: usize, depth: usize) -> Option<usize> {
-        let node: &Node<T> = self.layout.nodes.get(i)?;
+        let node = self.layout.nodes.get(i)?;
         // A tree of at most 64 leaves whose splits all have two children is at most
         // 63 deep: deeper is not taken (and not recursed into).
         if depth > 63 {

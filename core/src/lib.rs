@@ -50,7 +50,8 @@ mod explain;
 pub mod float_text;
 pub mod fmath_exp;
 pub mod glibc_exp;
-#[cfg(not(target_arch = "wasm32"))]
+// Natively, and in WebAssembly built with SIMD (see build.rs).
+#[cfg(interval_walk)]
 mod intervals;
 #[cfg(feature = "iris")]
 pub mod iris;

@@ -28,7 +28,7 @@ use alloc::vec::Vec;
 use crate::complete::Complete;
 use crate::cpu::VectorIsa;
 use crate::error::{FormatError, PredictError};
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(interval_walk)]
 use crate::intervals::Intervals;
 use crate::layout::*;
 use crate::model::{decode_node, Model, TreeRecord};
@@ -58,14 +58,13 @@ enum Forest {
     /// Oblivious trees only (CatBoost's), float32 thresholds: a bit index per tree.
     /// Only float32: CatBoost compares in float32, and a float64 copy of the walk
     /// would cost the npm engine about 2 KB of gzip for models nobody makes.
-    /// Neither special walk is in WebAssembly (see [`NARROW_WALKS`]).
+    /// Not in WebAssembly (see [`NARROW_WALKS`]).
     #[cfg(not(target_arch = "wasm32"))]
     Oblivious(Oblivious),
     /// Small trees on few features, float32 or float64 thresholds: interval masks.
-    #[cfg(not(target_arch = "wasm32"))]
-    NarrowIntervals(Intervals<f32>),
-    #[cfg(not(target_arch = "wasm32"))]
-    WideIntervals(Intervals<f64>),
+    /// In WebAssembly only with SIMD (see [`NARROW_WALKS`]).
+    #[cfg(interval_walk)]
+    Intervals(Intervals),
     /// Trees of bounded depth, mostly full, on CPUs with AVX-512 (or AVX2, float32
     /// thresholds): complete trees walked by computed index, many rows to a register.
     #[cfg(not(target_arch = "wasm32"))]
@@ -79,24 +78,25 @@ enum Forest {
 type SpecialWalk<T> = fn(&Model<'_>, &Layout<T>) -> Option<Forest>;
 
 /// The walks of their own a model may take, tried in order before the node walk.
-/// None in WebAssembly: the npm engine's 60 KB gzip budget has no room for them (it
-/// measured 62,166 B with the oblivious walk, 64,417 B with both); models take the
-/// node walk there, with the same answers.
-#[cfg(not(target_arch = "wasm32"))]
+/// The npm engine's 60 KB gzip budget has no room for them beside the node walk (it
+/// measured 62,166 B with the oblivious walk, 64,417 B with both): WebAssembly
+/// without SIMD has neither, and the package's SIMD engine only the interval walk
+/// (the cfg `interval_walk`, set by build.rs). Models take the node walk instead, with
+/// the same answers. The Spin component walks the model's bytes and never takes these.
 const NARROW_WALKS: &[SpecialWalk<f32>] = &[
+    #[cfg(not(target_arch = "wasm32"))]
     |model, layout| Oblivious::from_layout(model, layout).map(Forest::Oblivious),
-    |model, layout| Intervals::from_layout(model, layout).map(Forest::NarrowIntervals),
+    #[cfg(interval_walk)]
+    |model, layout| Intervals::from_layout(model, layout).map(Forest::Intervals),
+    #[cfg(not(target_arch = "wasm32"))]
     |model, layout| Complete::from_layout(model, layout).map(Forest::NarrowComplete),
 ];
-#[cfg(not(target_arch = "wasm32"))]
 const WIDE_WALKS: &[SpecialWalk<f64>] = &[
-    |model, layout| Intervals::from_layout(model, layout).map(Forest::WideIntervals),
+    #[cfg(interval_walk)]
+    |model, layout| Intervals::from_layout(model, layout).map(Forest::Intervals),
+    #[cfg(not(target_arch = "wasm32"))]
     |model, layout| Complete::from_layout(model, layout).map(Forest::WideComplete),
 ];
-#[cfg(target_arch = "wasm32")]
-const NARROW_WALKS: &[SpecialWalk<f32>] = &[];
-#[cfg(target_arch = "wasm32")]
-const WIDE_WALKS: &[SpecialWalk<f64>] = &[];
 
 /// One walking step's record. Leaves are nodes too: threshold NaN (no input is `<=`
 /// NaN) and `right` pointing at themselves, so a finished walk stays put.
@@ -467,12 +467,9 @@ impl<'a> PreparedModel<'a> {
     /// (a bit-vector walk, QuickScorer's, with each feature's masks combined ahead of
     /// time).
     pub fn is_intervals(&self) -> bool {
-        #[cfg(not(target_arch = "wasm32"))]
-        return matches!(
-            self.forest,
-            Some(Forest::NarrowIntervals(_) | Forest::WideIntervals(_))
-        );
-        #[cfg(target_arch = "wasm32")]
+        #[cfg(interval_walk)]
+        return matches!(self.forest, Some(Forest::Intervals(_)));
+        #[cfg(not(interval_walk))]
         false
     }
 
@@ -513,10 +510,8 @@ impl<'a> PreparedModel<'a> {
             Forest::Wide(n) => n.row_sums(m, row, acc),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::Oblivious(o) => o.row_sums(m, row, acc),
-            #[cfg(not(target_arch = "wasm32"))]
-            Forest::NarrowIntervals(i) => i.row_sums(m, row, acc),
-            #[cfg(not(target_arch = "wasm32"))]
-            Forest::WideIntervals(i) => i.row_sums(m, row, acc),
+            #[cfg(interval_walk)]
+            Forest::Intervals(i) => i.row_sums(m, row, acc),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::NarrowComplete(c) => c.row_sums(m, row, acc),
             #[cfg(not(target_arch = "wasm32"))]
@@ -546,10 +541,8 @@ impl<'a> PreparedModel<'a> {
             Forest::Wide(nodes) => nodes.batch(m, rows, out, self.isa),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::Oblivious(o) => o.batch(m, rows, out, self.isa),
-            #[cfg(not(target_arch = "wasm32"))]
-            Forest::NarrowIntervals(i) => i.batch(m, rows, out),
-            #[cfg(not(target_arch = "wasm32"))]
-            Forest::WideIntervals(i) => i.batch(m, rows, out),
+            #[cfg(interval_walk)]
+            Forest::Intervals(i) => i.batch(m, rows, out),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::NarrowComplete(c) => c.batch(m, rows, out, self.isa),
             #[cfg(not(target_arch = "wasm32"))]

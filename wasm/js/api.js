@@ -469,7 +469,10 @@ if (typeof Symbol.dispose === 'symbol') {
   Object.defineProperty(Model.prototype, Symbol.dispose, { value: Model.prototype.free });
 }
 
-/** The package version and the `.ewm` format version the engine reads. */
+/**
+ * The package version, the `.ewm` format version the engine reads, and whether the
+ * engine is the SIMD build (picked where the runtime has WebAssembly SIMD).
+ */
 export function version() {
-  return { version: engine.engine_version(), format: engine.format_version() };
+  return { version: engine.engine_version(), format: engine.format_version(), simd: engine.engine_simd() };
 }

@@ -155,5 +155,8 @@ export class Model {
   free(): void;
 }
 
-/** The package version and the `.ewm` format version the engine reads. */
-export function version(): { version: string; format: number };
+/**
+ * The package version, the `.ewm` format version the engine reads, and whether the
+ * engine is the SIMD build (picked where the runtime has WebAssembly SIMD).
+ */
+export function version(): { version: string; format: number; simd: boolean };

@@ -118,6 +118,13 @@ pub fn engine_version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
+/// Whether this is the engine's SIMD build (with the interval-mask walk), which the
+/// package's loaders pick where WebAssembly SIMD runs.
+#[wasm_bindgen]
+pub fn engine_simd() -> bool {
+    cfg!(target_feature = "simd128")
+}
+
 /// The `.ewm` format version this engine reads.
 #[wasm_bindgen]
 pub fn format_version() -> u16 {

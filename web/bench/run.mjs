@@ -76,14 +76,16 @@ if (ENGINES.includes('edgewood-inline')) {
   // The package's browser entry with its wasm as base64 in place of the wasm's URL.
   const entry = readFileSync(join(root, 'wasm', 'pkg', 'index.js'), 'utf8');
   // (The explainer's loader after it is left as it is: the benchmark never explains.)
-  const locate = /attach\(await (\w+)\(\{ module_or_path: new URL\("edgewood_bg\.wasm", import\.meta\.url\) \}\)/;
+  // (Chromium has SIMD: the SIMD build is the one inlined.)
+  const locate = /attach\(await (\w+)\(\{\s*module_or_path: \w+ \? new URL\("edgewood_simd_bg\.wasm", import\.meta\.url\) : new URL\("edgewood_bg\.wasm", import\.meta\.url\)\s*\}\)/;
   if (!locate.test(entry)) throw new Error('wasm/pkg/index.js no longer locates its wasm as run.mjs expects');
-  const base64 = readFileSync(join(root, 'wasm', 'pkg', 'edgewood_bg.wasm')).toString('base64');
+  const base64 = readFileSync(join(root, 'wasm', 'pkg', 'edgewood_simd_bg.wasm')).toString('base64');
   writeFileSync(join(here, 'peers', 'edgewood_inline.js'), entry.replace(locate, (_, init) => `attach(await ${init}({ module_or_path: Uint8Array.fromBase64("${base64}") })`));
 }
-// Each engine's files, announced in its page's <head> (see page.html).
+// Each engine's files, announced in its page's <head> (see page.html). Edgewood's is
+// the SIMD build, which the package picks in Chromium.
 const PRELOADS = {
-  edgewood: [['modulepreload', '/bench/engines/edgewood.mjs'], ['modulepreload', '/pkg/index.js'], ['fetch', '/pkg/edgewood_bg.wasm']],
+  edgewood: [['modulepreload', '/bench/engines/edgewood.mjs'], ['modulepreload', '/pkg/index.js'], ['fetch', '/pkg/edgewood_simd_bg.wasm']],
   ort: [
     ['modulepreload', '/bench/engines/ort.mjs'],
     ['modulepreload', '/ort/ort.wasm.min.mjs'],

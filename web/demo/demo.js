@@ -633,7 +633,7 @@ function start() {
   useModel(Model.iris(), 'Iris', true);
   const firstPrediction = performance.now();
   const v = version();
-  const wasm = performance.getEntriesByType('resource').find((r) => r.name.endsWith('edgewood_bg.wasm'));
+  const wasm = performance.getEntriesByType('resource').find((r) => /edgewood(_simd)?_bg\.wasm$/.test(r.name));
   $('engine-info').textContent =
     `Engine ${v.version} · model format ${v.format}` +
     (wasm?.encodedBodySize ? ` · ${kb(wasm.encodedBodySize)} of WebAssembly` : '') +

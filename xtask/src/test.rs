@@ -107,6 +107,15 @@ fn clippy() -> anyhow::Result<()> {
             .args(["-p", "edgewood-core"])
             .args(deny),
     )?;
+    // The npm engine's SIMD build, which compiles the interval walk into WebAssembly
+    // (a target directory of its own: other RUSTFLAGS would rebuild everything).
+    util::run(
+        cargo()
+            .args(["clippy", "--target", "wasm32-unknown-unknown", "-p", "edgewood-wasm"])
+            .args(deny)
+            .env("RUSTFLAGS", "-C target-feature=+simd128")
+            .env("CARGO_TARGET_DIR", crate::wasm::target_dir().join("clippy-simd")),
+    )?;
     util::run(
         cargo()
             .args(["clippy", "--target", "wasm32-wasip2", "-p", "edgewood-spin"])

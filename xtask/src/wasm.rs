@@ -11,6 +11,14 @@
 //! and the wasm) instead of five; print raw and gzip sizes and fail when the engine or
 //! the explainer exceeds its budget. The three wasm files are separate so that pages
 //! which only predict never download the explainer or the converter.
+//!
+//! The engine is built twice: `edgewood_bg.wasm` for every WebAssembly runtime, and
+//! `edgewood_simd_bg.wasm` with SIMD (`-C target-feature=+simd128`), which also carries
+//! the interval-mask walk (core's cfg `interval_walk`: the Iris forest's batches walk
+//! about twice as fast). The package's loaders pick the SIMD one when the runtime
+//! validates a SIMD instruction. Both come from the same crate, so they share one
+//! wasm-bindgen glue (`edgewood.js`): the build checks that the SIMD build's glue is
+//! the same, and ships only one. Each has the engine's gzip budget.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,6 +52,7 @@ const JS_FILES: &[&str] = &[
     "index.js",
     "node.js",
     "api.js",
+    "simd.js",
     "error.js",
     "index.d.ts",
     "convert.js",
@@ -61,7 +70,8 @@ struct Part {
     package: &'static str,
     /// The crate's artifact name (`edgewood_wasm.wasm`).
     artifact: &'static str,
-    /// The name wasm-bindgen gives the outputs (`edgewood.js`, `edgewood_bg.wasm`).
+    /// The name wasm-bindgen gives the outputs (`edgewood.js`, `edgewood_bg.wasm`; the
+    /// SIMD build's wasm becomes `edgewood_simd_bg.wasm`).
     out_name: &'static str,
     /// rustc's opt-level, when not the `wasm-release` profile's size-first "s".
     opt_level: Option<&'static str>,
@@ -70,27 +80,41 @@ struct Part {
     /// Functions (wasm-bindgen's demangled names, `*` a wildcard) that wasm-opt must not
     /// inline into their only caller.
     no_inline: &'static [&'static str],
+    /// Built with WebAssembly SIMD (`simd128`).
+    simd: bool,
 }
 
+/// The engine's options, for its baseline and its SIMD build.
+const ENGINE: Part = Part {
+    package: "edgewood-wasm",
+    artifact: "edgewood_wasm",
+    out_name: "edgewood",
+    // The engine is built for speed: in Chromium, opt-level 3 walks Iris rows about
+    // 10% faster and deep forests up to twice as fast as "s", for ~5 KB of gzip
+    // (still well inside the budget). wasm-opt -O3 on top made batches 25% slower
+    // than -Oz, so -Oz it stays. `--converge` repeats -Oz while it still shrinks;
+    // `--low-memory-unused` lets it fold constant offsets into loads and stores (Rust
+    // lays the stack out first, so the lowest KB is never addressed): together
+    // 430 B of the package test's zlib gzip (170 B of gzip -9), room the split
+    // walks below needed.
+    opt_level: Some("3"),
+    wasm_opt: &["-Oz", "--converge", "--low-memory-unused"],
+    // V8 compiles a wasm function on its first call: kept apart, the decoded walks
+    // are not compiled on a page's first prediction, which walks the model's bytes
+    // (see `Walk` in wasm/src/lib.rs).
+    no_inline: &["edgewood_wasm::predict_decoded::*"],
+    simd: false,
+};
+
 const PARTS: &[Part] = &[
+    ENGINE,
     Part {
-        package: "edgewood-wasm",
-        artifact: "edgewood_wasm",
-        out_name: "edgewood",
-        // The engine is built for speed: in Chromium, opt-level 3 walks Iris rows about
-        // 10% faster and deep forests up to twice as fast as "s", for ~5 KB of gzip
-        // (still well inside the budget). wasm-opt -O3 on top made batches 25% slower
-        // than -Oz, so -Oz it stays. `--converge` repeats -Oz while it still shrinks;
-        // `--low-memory-unused` lets it fold constant offsets into loads and stores (Rust
-        // lays the stack out first, so the lowest KB is never addressed): together
-        // 430 B of the package test's zlib gzip (170 B of gzip -9), room the split
-        // walks below needed.
-        opt_level: Some("3"),
-        wasm_opt: &["-Oz", "--converge", "--low-memory-unused"],
-        // V8 compiles a wasm function on its first call: kept apart, the decoded walks
-        // are not compiled on a page's first prediction, which walks the model's bytes
-        // (see `Walk` in wasm/src/lib.rs).
-        no_inline: &["edgewood_wasm::predict_decoded::*"],
+        simd: true,
+        // opt-level 2: 3 made the SIMD engine 2 KB of gzip bigger, over the budget,
+        // and walked the Iris forest no faster in Chromium (3.07 against 3.03M rows/s
+        // in batches of 10,000); the node walks of other models alike.
+        opt_level: Some("2"),
+        ..ENGINE
     },
     Part {
         package: "edgewood-wasm-explain",
@@ -101,6 +125,7 @@ const PARTS: &[Part] = &[
         opt_level: None,
         wasm_opt: &["-Oz"],
         no_inline: &[],
+        simd: false,
     },
     Part {
         package: "edgewood-wasm-convert",
@@ -110,6 +135,7 @@ const PARTS: &[Part] = &[
         opt_level: None,
         wasm_opt: &["-Oz"],
         no_inline: &[],
+        simd: false,
     },
 ];
 
@@ -133,11 +159,13 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
-/// Where cargo builds `part`: parts with an opt-level of their own get a directory of
-/// their own inside the target directory.
+/// Where cargo builds `part`: parts with an opt-level or target features of their own
+/// get a directory of their own inside the target directory.
 fn part_target_dir(part: &Part) -> PathBuf {
+    let simd = if part.simd { "-simd" } else { "" };
     match part.opt_level {
-        Some(level) => target_dir().join(format!("wasm-opt-level-{level}")),
+        Some(level) => target_dir().join(format!("wasm-opt-level-{level}{simd}")),
+        None if part.simd => target_dir().join("wasm-simd"),
         None => target_dir(),
     }
 }
@@ -241,11 +269,17 @@ pub fn build() -> anyhow::Result<Vec<Size>> {
             part.package,
         ]);
         if let Some(level) = part.opt_level {
+            build.env("CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL", level);
+        }
+        if part.simd {
+            let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
+            flags.push_str(" -C target-feature=+simd128");
+            build.env("RUSTFLAGS", flags.trim());
+        }
+        if part.opt_level.is_some() || part.simd {
             // A target directory of its own: cargo keeps one build of a crate per
             // profile, so the shared core would otherwise be rebuilt on every switch.
-            build
-                .env("CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL", level)
-                .env("CARGO_TARGET_DIR", part_target_dir(part));
+            build.env("CARGO_TARGET_DIR", part_target_dir(part));
         }
         util::run(&mut build)?;
     }
@@ -255,6 +289,13 @@ pub fn build() -> anyhow::Result<Vec<Size>> {
         let input = part_target_dir(part)
             .join("wasm32-unknown-unknown/wasm-release")
             .join(format!("{}.wasm", part.artifact));
+        // The SIMD build is bound under the same name (the wasm imports its glue by
+        // name), beside the package, and its wasm then moved in under a name of its own.
+        let out_dir = if part.simd {
+            part_target_dir(part).join("bindgen")
+        } else {
+            pkg.clone()
+        };
         util::run(
             Command::new("wasm-bindgen")
                 .args([
@@ -265,16 +306,26 @@ pub fn build() -> anyhow::Result<Vec<Size>> {
                     part.out_name,
                 ])
                 .arg("--out-dir")
-                .arg(&pkg)
+                .arg(&out_dir)
                 .arg(&input),
         )?;
-        let wasm = pkg.join(format!("{}_bg.wasm", part.out_name));
+        let name = if part.simd {
+            format!("{}_simd_bg.wasm", part.out_name)
+        } else {
+            format!("{}_bg.wasm", part.out_name)
+        };
+        let wasm = pkg.join(&name);
+        if part.simd {
+            same_glue(&out_dir, &pkg, part.out_name)?;
+            std::fs::rename(out_dir.join(format!("{}_bg.wasm", part.out_name)), &wasm)?;
+        }
         util::run(
             Command::new(&wasm_opt)
                 // Before the optimisation flags: wasm-opt runs passes in the given order.
                 .args(part.no_inline.iter().map(|f| format!("--no-inline={f}")))
                 .args(part.wasm_opt)
                 .args(WASM_FEATURES)
+                .args(part.simd.then_some("--enable-simd"))
                 // Custom sections that no runtime reads (the toolchain's names and the
                 // linker's feature list): about 250 B of each file's gzip.
                 .args(["--strip-producers", "--strip-target-features"])
@@ -283,7 +334,7 @@ pub fn build() -> anyhow::Result<Vec<Size>> {
                 .arg(&wasm),
         )?;
         sizes.push(Size {
-            name: format!("{}_bg.wasm", part.out_name),
+            name,
             raw: std::fs::metadata(&wasm)?.len(),
             gzip: gzip_size(&wasm)?,
         });
@@ -304,6 +355,20 @@ pub fn build() -> anyhow::Result<Vec<Size>> {
     Ok(sizes)
 }
 
+/// Checks that the glue wasm-bindgen wrote for the engine's SIMD build in `dir` is the
+/// package's (`out_name.js` in `pkg`), byte for byte: the package's loaders instantiate
+/// either wasm through that one glue.
+fn same_glue(dir: &Path, pkg: &Path, out_name: &str) -> anyhow::Result<()> {
+    let glue = format!("{out_name}.js");
+    ensure!(
+        std::fs::read(dir.join(&glue))? == std::fs::read(pkg.join(&glue))?,
+        "wasm-bindgen wrote different glue for the SIMD engine ({}) than for the \
+         baseline one: the package's loaders share one",
+        dir.join(&glue).display()
+    );
+    Ok(())
+}
+
 /// Arguments of `cargo xtask wasm`.
 #[derive(clap::Args)]
 pub struct Args {}
@@ -318,6 +383,7 @@ pub fn run(_args: Args) -> anyhow::Result<()> {
     println!("package: {}", pkg_dir().display());
     let budgets = [
         ("edgewood_bg.wasm", ENGINE_GZIP_BUDGET),
+        ("edgewood_simd_bg.wasm", ENGINE_GZIP_BUDGET),
         ("edgewood_explain_bg.wasm", EXPLAINER_GZIP_BUDGET),
     ];
     for (name, budget) in budgets {

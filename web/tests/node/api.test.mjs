@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { pkgDir, fixtures, root } from '../paths.mjs';
 import { readCsv } from '../csv.mjs';
 
@@ -35,6 +36,33 @@ test('version names the package and the format', () => {
   const pkg = JSON.parse(readFileSync(pkgDir + 'package.json', 'utf8'));
   assert.equal(v.version, pkg.version);
   assert.equal(v.format, 2);
+  // Node has WebAssembly SIMD: the entry loads the engine's SIMD build.
+  assert.equal(v.simd, true);
+});
+
+test('without WebAssembly SIMD, the Node entry loads the baseline build, which gives the same bits', () => {
+  const rows = readCsv(fixtures + 'iris_rf100.input.csv').rows.map((r) => r.map(Number)).filter((r) => r.every((v) => v >= 0 && v <= 10));
+  const script = `
+    const { Model, version } = await import(${JSON.stringify(pkgDir + 'node.js')});
+    const rows = ${JSON.stringify(rows)};
+    const iris = Model.iris();
+    const batch = iris.predictBatch(rows.flat(), rows.length).probabilities;
+    const one = rows.flatMap((r) => Object.values(iris.predict(r).probabilities));
+    console.log(JSON.stringify({ simd: version().simd, batch: Array.from(batch), one }));
+  `;
+  const run = (hideSimd) => JSON.parse(execFileSync(process.execPath, [
+    ...(hideSimd ? ['--import', 'data:text/javascript,WebAssembly.validate = () => false;'] : []),
+    '--input-type=module', '-e', script,
+  ], { encoding: 'utf8' }));
+  const simd = run(false);
+  const baseline = run(true);
+  assert.equal(simd.simd, true);
+  assert.equal(baseline.simd, false);
+  assert.equal(simd.batch.length, rows.length * 3);
+  // JSON keeps every float64 exactly.
+  assert.deepEqual(baseline.batch, simd.batch);
+  assert.deepEqual(baseline.one, simd.one);
+  assert.deepEqual(simd.one, simd.batch);
 });
 
 test('the Iris schema', () => {
