@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use edgewood_core::{Aggregation, Ensemble, Link, Model, Prediction, PreparedModel, Task};
+use edgewood_core::{
+    Aggregation, Ensemble, Link, Model, Prediction, PreparedModel, Task, VectorIsa,
+};
 use serde_json::Value;
 
 /// `tests/fixtures` at the workspace root.
@@ -67,12 +69,38 @@ pub fn predict_all(ensemble: &Ensemble, rows: &[Vec<f64>]) -> Vec<(Option<usize>
     model
         .predict_batch(&flat, &mut batch)
         .expect("predicts a batch");
-    // So must the decoded walk the CLI and the npm package use, row by row and in batch.
+    // So must the decoded walk the CLI and the npm package use, row by row and in batch,
+    // through every vector path this CPU runs (the portable code, AVX2, AVX-512), each
+    // forced in turn.
     let prepared = PreparedModel::new(model).expect("prepares");
     let mut prepared_batch = vec![0.0; rows.len() * len];
     prepared
         .predict_batch(&flat, &mut prepared_batch)
         .expect("prepared batch");
+    // The rows again and again, past the length where big batches change walks (the
+    // span walk, and the vector tops before it).
+    let many: Vec<f64> = flat
+        .iter()
+        .copied()
+        .cycle()
+        .take(flat.len() * 700usize.div_ceil(rows.len().max(1)))
+        .collect();
+    for isa in VectorIsa::ALL
+        .into_iter()
+        .filter(|&isa| isa <= VectorIsa::detected())
+    {
+        let mut forced = vec![0.0; many.len() / flat.len().max(1) * rows.len() * len];
+        prepared
+            .clone()
+            .with_vector_isa(isa)
+            .predict_batch(&many, &mut forced)
+            .expect("prepared batch");
+        let same = forced
+            .iter()
+            .zip(prepared_batch.iter().cycle())
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "the {isa:?} path differs from the detected one's");
+    }
     for (i, ((r, b), pb)) in rows
         .iter()
         .zip(batch.chunks_exact(len))
