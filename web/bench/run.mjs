@@ -77,7 +77,8 @@ if (ENGINES.includes('edgewood-inline')) {
   const entry = readFileSync(join(root, 'wasm', 'pkg', 'index.js'), 'utf8');
   // (The explainer's loader after it is left as it is: the benchmark never explains.)
   // (Chromium has SIMD: the SIMD build is the one inlined.)
-  const locate = /attach\(await (\w+)\(\{\s*module_or_path: \w+ \? new URL\("edgewood_simd_bg\.wasm", import\.meta\.url\) : new URL\("edgewood_bg\.wasm", import\.meta\.url\)\s*\}\)/;
+  // (The bundle inlines simd.js's test in place of its name: whatever it is, up to the `?`.)
+  const locate = /attach\(await (\w+)\(\{\s*module_or_path: [^?]*\? new URL\("edgewood_simd_bg\.wasm", import\.meta\.url\) : new URL\("edgewood_bg\.wasm", import\.meta\.url\)\s*\}\)/;
   if (!locate.test(entry)) throw new Error('wasm/pkg/index.js no longer locates its wasm as run.mjs expects');
   const base64 = readFileSync(join(root, 'wasm', 'pkg', 'edgewood_simd_bg.wasm')).toString('base64');
   writeFileSync(join(here, 'peers', 'edgewood_inline.js'), entry.replace(locate, (_, init) => `attach(await ${init}({ module_or_path: Uint8Array.fromBase64("${base64}") })`));

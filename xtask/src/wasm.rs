@@ -192,9 +192,10 @@ fn rolldown() -> anyhow::Result<PathBuf> {
 }
 
 /// Replaces the package's `index.js` with one ES module holding it and everything it
-/// imports (the wasm-bindgen glue, api.js, error.js). The `new URL('edgewood_bg.wasm',
-/// import.meta.url)` that locates the wasm is kept as written, so bundlers still find
-/// the wasm; the other files stay in the package for the Node entry and the converter.
+/// imports (the wasm-bindgen glue, api.js, error.js, simd.js). The two
+/// `new URL('edgewood…_bg.wasm', import.meta.url)` that locate the engine's builds are
+/// kept as written, so bundlers still find both; the other files stay in the package
+/// for the Node entry and the converter.
 fn bundle_browser_entry(pkg: &Path) -> anyhow::Result<()> {
     // Run inside the package so that the bundle's comments name the files relatively.
     util::run(

@@ -73,6 +73,10 @@ test('the page starts with the Iris model and a setosa', async () => {
   assert.equal(s.error, null);
   assert.deepEqual(Object.keys(s.bars), ['setosa', 'versicolor', 'virginica']);
   assert.match(await page.textContent('#engine-info'), /Engine \d+\.\d+\.\d+/);
+  // The engine wasm the page preloads is the one the package loads, fetched once.
+  const wasm = await page.evaluate(() => performance.getEntriesByType('resource')
+    .map((e) => new URL(e.name).pathname).filter((p) => /edgewood(_simd)?_bg\.wasm$/.test(p)));
+  assert.deepEqual(wasm, ['/pkg/edgewood_simd_bg.wasm']);
 });
 
 test('moving the sliders updates the prediction and the bars', async () => {
