@@ -47,13 +47,12 @@ pub struct Columns {
 
 impl Columns {
     /// Empties the columns and makes room for `rows` rows of `floats` DOUBLE and
-    /// `leaves` leaf columns (filled with zeros, to be overwritten).
+    /// `leaves` leaf columns, every value of which is to be set (what the last chunk
+    /// left there is not zeroed first).
     pub fn reset(&mut self, rows: usize, floats: usize, leaves: usize) {
         self.rows = rows;
         self.classes.clear();
-        self.floats.clear();
         self.floats.resize(rows * floats, 0.0);
-        self.leaves.clear();
         self.leaves.resize(rows * leaves, 0);
     }
 }
