@@ -300,27 +300,6 @@ fn predict_rows(
         n_columns,
         first_line,
     } = input;
-    let mut sink = if parquet_out {
-        let classification = model.task() == TaskKind::Classification;
-        let shape = parquet_out::Shape {
-            names,
-            labels: classification.then(|| {
-                (0..model.n_classes())
-                    .map(|c| model.class_label(c))
-                    .collect()
-            }),
-            leaves: if leaves { model.n_trees() } else { 0 },
-        };
-        Sink::Parquet(Box::new(parquet_out::ParquetOutput::new(
-            &mut *out, &shape,
-        )?))
-    } else {
-        let mut header_line = Vec::new();
-        write_record(&mut header_line, names)?;
-        out.write_all(&header_line)?;
-        Sink::Csv(&mut *out)
-    };
-
     let job = Job {
         prepared,
         labels: (0..model.n_classes())
@@ -338,45 +317,59 @@ fn predict_rows(
         parquet_out,
         out_columns: names.len(),
     };
-    let mut total = 0u64;
-    let mut line = first_line;
-    pipeline::run_ordered(
-        threads,
-        IN_FLIGHT_PER_THREAD * threads,
-        || Chunk::new(&job),
-        |chunk| match &mut source {
-            Source::Csv(blocks) => chunk.read(&job, blocks),
-            Source::Parquet(parquet) => chunk.read_parquet(&job, parquet),
-        },
-        |chunk| chunk.predict(&job),
-        |chunk| {
-            let rows = chunk.len() as u64;
-            let (output, next) = chunk.done(line, &job)?;
-            match (output, &mut sink) {
-                // An `io::Error` as such, so that a closed pipe (`… | head`) is
-                // recognised.
-                (chunk::Output::Text(text), Sink::Csv(out)) => {
-                    out.write_all(text).map_err(anyhow::Error::new)?;
-                }
-                (chunk::Output::Columns(columns), Sink::Parquet(out)) => out.append(columns)?,
-                _ => unreachable!("the chunks are made for the sink"),
-            }
-            line = next;
-            total += rows;
-            Ok(())
-        },
-    )?;
-    if let Sink::Parquet(out) = sink {
-        out.finish()?;
+    // Runs the chunks through the threads, handing each one's output to `sink`;
+    // returns the row count.
+    let mut run = |sink: &mut dyn FnMut(chunk::Output<'_>) -> anyhow::Result<()>| {
+        let mut total = 0u64;
+        let mut line = first_line;
+        pipeline::run_ordered(
+            threads,
+            IN_FLIGHT_PER_THREAD * threads,
+            || Chunk::new(&job),
+            |chunk| match &mut source {
+                Source::Csv(blocks) => chunk.read(&job, blocks),
+                Source::Parquet(parquet) => chunk.read_parquet(&job, parquet),
+            },
+            |chunk| chunk.predict(&job),
+            |chunk| {
+                let rows = chunk.len() as u64;
+                let (output, next) = chunk.done(line, &job)?;
+                sink(output)?;
+                line = next;
+                total += rows;
+                Ok(())
+            },
+        )?;
+        Ok(total)
+    };
+    if parquet_out {
+        let classification = model.task() == TaskKind::Classification;
+        let shape = parquet_out::Shape {
+            names,
+            labels: classification.then(|| {
+                (0..model.n_classes())
+                    .map(|c| model.class_label(c))
+                    .collect()
+            }),
+            leaves: if leaves { model.n_trees() } else { 0 },
+        };
+        parquet_out::ParquetOutput::new(out, &shape)?.write_from(|groups| {
+            run(&mut |output| match output {
+                chunk::Output::Columns(columns) => groups.append(columns),
+                chunk::Output::Text(_) => unreachable!("the chunks are made for Parquet"),
+            })
+        })
+    } else {
+        let mut header_line = Vec::new();
+        write_record(&mut header_line, names)?;
+        out.write_all(&header_line)?;
+        run(&mut |output| match output {
+            // An `io::Error` as such, so that a closed pipe (`… | head`) is
+            // recognised.
+            chunk::Output::Text(text) => out.write_all(text).map_err(anyhow::Error::new),
+            chunk::Output::Columns(_) => unreachable!("the chunks are made for CSV"),
+        })
     }
-    Ok(total)
-}
-
-/// Where the predictions go.
-enum Sink<'o> {
-    Csv(&'o mut (dyn Write + Send)),
-    /// Boxed: one per run, many times the size of the other.
-    Parquet(Box<parquet_out::ParquetOutput<&'o mut (dyn Write + Send)>>),
 }
 
 /// Input bytes per block for rows of `n_columns` cells giving `out_width` output

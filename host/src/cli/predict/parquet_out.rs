@@ -7,16 +7,17 @@
 //! 32-bit integers. Every column is REQUIRED: an output value is never missing.
 //!
 //! The prediction threads leave each chunk's output as columns ([`Columns`]); the
-//! writing thread gathers chunks into a row group of up to [`ROW_GROUP_VALUES`] values
-//! and writes it, so memory stays that of one row group whatever the input's size.
+//! thread that hands chunks out gathers them in order into a row group of up to
+//! [`ROW_GROUP_VALUES`] values, which one more thread encodes and writes, so memory
+//! stays that of two row groups whatever the input's size.
 //! Pages are Snappy-compressed (pure Rust; pyarrow's default too) and
 //! dictionary-encoded, the parquet crate's default: a forest's probabilities repeat a
 //! lot; a column whose distinct values pass 1 MiB falls back to plain values.
 
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 
-use anyhow::Context;
+use anyhow::{anyhow, Context};
 use parquet::basic::{Compression, LogicalType, Repetition, Type as PhysicalType};
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type};
 use parquet::file::properties::WriterProperties;
@@ -81,14 +82,72 @@ pub struct ParquetOutput<W: Write + Send> {
     writer: SerializedFileWriter<W>,
     /// The class labels as Parquet strings (classifiers only).
     labels: Option<Vec<ByteArray>>,
-    /// The row group being gathered: `rows` rows of each column.
-    rows: usize,
+    /// Labels on their way to the writer.
+    label_batch: Vec<ByteArray>,
+    /// An empty row group of the file's columns, and its rows.
+    empty: Group,
     group_rows: usize,
+}
+
+/// Rows gathered for a row group, column by column.
+#[derive(Clone)]
+struct Group {
+    rows: usize,
     classes: Vec<u32>,
     floats: Vec<Vec<f64>>,
     leaves: Vec<Vec<i32>>,
-    /// Labels on their way to the writer.
-    label_batch: Vec<ByteArray>,
+}
+
+impl Group {
+    fn clear(&mut self) {
+        self.rows = 0;
+        self.classes.clear();
+        self.floats.iter_mut().for_each(Vec::clear);
+        self.leaves.iter_mut().for_each(Vec::clear);
+    }
+}
+
+/// Takes the chunks' columns in order and hands each full row group to the thread
+/// that writes them ([`ParquetOutput::write_from`]).
+pub struct Groups {
+    current: Group,
+    group_rows: usize,
+    full: mpsc::SyncSender<Group>,
+    /// Groups the writing thread is done with, to be filled again.
+    spare: mpsc::Receiver<Group>,
+    empty: Group,
+}
+
+impl Groups {
+    /// Adds a chunk's rows, handing the row group over when enough are gathered.
+    pub fn append(&mut self, columns: &Columns) -> anyhow::Result<()> {
+        let n = columns.rows;
+        if n == 0 {
+            return Ok(());
+        }
+        let group = &mut self.current;
+        group.classes.extend_from_slice(&columns.classes);
+        for (k, column) in group.floats.iter_mut().enumerate() {
+            column.extend_from_slice(&columns.floats[k * n..(k + 1) * n]);
+        }
+        for (t, column) in group.leaves.iter_mut().enumerate() {
+            column.extend_from_slice(&columns.leaves[t * n..(t + 1) * n]);
+        }
+        group.rows += n;
+        if group.rows >= self.group_rows {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the current group to the writing thread and starts another.
+    fn hand_over(&mut self) -> anyhow::Result<()> {
+        let next = self.spare.try_recv().unwrap_or_else(|_| self.empty.clone());
+        let full = std::mem::replace(&mut self.current, next);
+        self.full
+            .send(full)
+            .map_err(|_| anyhow!("the Parquet writing thread stopped"))
+    }
 }
 
 impl<W: Write + Send> ParquetOutput<W> {
@@ -125,51 +184,74 @@ impl<W: Write + Send> ParquetOutput<W> {
                 .labels
                 .as_ref()
                 .map(|labels| labels.iter().map(|&l| static_label(l)).collect()),
-            rows: 0,
-            group_rows: (ROW_GROUP_VALUES / width).clamp(1, MAX_GROUP_ROWS),
-            classes: Vec::new(),
-            floats: vec![Vec::new(); n_floats],
-            leaves: vec![Vec::new(); shape.leaves],
             label_batch: Vec::with_capacity(LABEL_BATCH),
+            empty: Group {
+                rows: 0,
+                classes: Vec::new(),
+                floats: vec![Vec::new(); n_floats],
+                leaves: vec![Vec::new(); shape.leaves],
+            },
+            group_rows: (ROW_GROUP_VALUES / width).clamp(1, MAX_GROUP_ROWS),
         })
     }
 
-    /// Adds a chunk's rows, writing a row group when enough are gathered.
-    pub fn append(&mut self, columns: &Columns) -> anyhow::Result<()> {
-        let n = columns.rows;
-        if n == 0 {
-            return Ok(());
-        }
-        self.classes.extend_from_slice(&columns.classes);
-        for (k, column) in self.floats.iter_mut().enumerate() {
-            column.extend_from_slice(&columns.floats[k * n..(k + 1) * n]);
-        }
-        for (t, column) in self.leaves.iter_mut().enumerate() {
-            column.extend_from_slice(&columns.leaves[t * n..(t + 1) * n]);
-        }
-        self.rows += n;
-        if self.rows >= self.group_rows {
-            self.write_group()?;
-        }
-        Ok(())
+    /// Runs `fill`, which hands the chunks' columns in order to [`Groups`], while
+    /// another thread encodes and writes each full row group; then writes the last
+    /// one and the file's footer.
+    ///
+    /// Encoding a row group (dictionaries, Snappy) takes a few milliseconds; on the
+    /// thread that also reads the input and hands chunks out, the prediction threads
+    /// ran out of work meanwhile. At most two groups are held at once, one being
+    /// filled and one being written.
+    pub fn write_from<T>(
+        mut self,
+        fill: impl FnOnce(&mut Groups) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let (full, to_write) = mpsc::sync_channel::<Group>(0);
+        let (written, spare) = mpsc::channel::<Group>();
+        let mut groups = Groups {
+            current: self.empty.clone(),
+            group_rows: self.group_rows,
+            full,
+            spare,
+            empty: self.empty.clone(),
+        };
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(move || -> anyhow::Result<()> {
+                for mut group in to_write {
+                    self.write_group(&group)?;
+                    group.clear();
+                    // The filling side may be gone (it failed): nothing to reuse.
+                    let _ = written.send(group);
+                }
+                self.writer.close()?;
+                Ok(())
+            });
+            let value = fill(&mut groups);
+            let last = match &value {
+                Ok(_) if groups.current.rows > 0 => groups.hand_over(),
+                _ => Ok(()),
+            };
+            // Ends the writing thread's loop.
+            drop(groups);
+            let wrote = writer
+                .join()
+                .unwrap_or_else(|_| Err(anyhow!("the Parquet writing thread panicked")));
+            // The writing thread's own error first: the filling side only sees that
+            // it stopped.
+            wrote?;
+            last?;
+            value
+        })
     }
 
-    /// Writes the last row group and the file's footer.
-    pub fn finish(mut self) -> anyhow::Result<()> {
-        if self.rows > 0 {
-            self.write_group()?;
-        }
-        self.writer.close()?;
-        Ok(())
-    }
-
-    /// Writes the rows gathered as one row group.
-    fn write_group(&mut self) -> anyhow::Result<()> {
+    /// Writes `rows` as one row group.
+    fn write_group(&mut self, rows: &Group) -> anyhow::Result<()> {
         let mut group = self.writer.next_row_group()?;
         if let Some(labels) = &self.labels {
             let mut column = group.next_column()?.context("the label column")?;
             let writer = column.typed::<ByteArrayType>();
-            for classes in self.classes.chunks(LABEL_BATCH) {
+            for classes in rows.classes.chunks(LABEL_BATCH) {
                 self.label_batch.clear();
                 self.label_batch
                     .extend(classes.iter().map(|&c| labels[c as usize].clone()));
@@ -177,14 +259,14 @@ impl<W: Write + Send> ParquetOutput<W> {
             }
             column.close()?;
         }
-        for values in &self.floats {
+        for values in &rows.floats {
             let mut column = group.next_column()?.context("a DOUBLE column")?;
             column
                 .typed::<DoubleType>()
                 .write_batch(values, None, None)?;
             column.close()?;
         }
-        for values in &self.leaves {
+        for values in &rows.leaves {
             let mut column = group.next_column()?.context("a leaf column")?;
             column
                 .typed::<Int32Type>()
@@ -192,10 +274,6 @@ impl<W: Write + Send> ParquetOutput<W> {
             column.close()?;
         }
         group.close()?;
-        self.rows = 0;
-        self.classes.clear();
-        self.floats.iter_mut().for_each(Vec::clear);
-        self.leaves.iter_mut().for_each(Vec::clear);
         Ok(())
     }
 }
