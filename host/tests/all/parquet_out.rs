@@ -217,3 +217,21 @@ fn errors_leave_no_file() {
         "{err}"
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_named_for_both_formats() {
+    // A device that refuses every write (ENOSPC): written into, not renamed over. The
+    // Parquet file is written on a thread of its own, whose error must reach the user
+    // rather than the prediction side's "stopped".
+    let dir = tempdir();
+    write(dir.path(), "in.csv", iris_csv(&iris_rows(30_000)));
+    for out in ["full.parquet", "full.csv"] {
+        std::os::unix::fs::symlink("/dev/full", dir.path().join(out)).unwrap();
+        let err = edgewood(dir.path(), &["predict", "in.csv", "--leaves", "-o", out]).fails();
+        assert_eq!(
+            err,
+            format!("edgewood: cannot write {out}: No space left on device (os error 28)")
+        );
+    }
+}

@@ -131,6 +131,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
     };
     let in_name = display_name(input_path, "<stdin>");
+    let out_name = display_name(&args.output, "<stdout>");
     let setup = Setup {
         prepared: &prepared,
         explain,
@@ -141,6 +142,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .output
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("parquet")),
+        out_name: &out_name,
     };
     if input_path.as_os_str() != "-" && parquet_in::is_parquet(input_path) {
         let rows = write_output(&args.output, |out| predict_parquet(setup, input_path, out))?;
@@ -194,6 +196,8 @@ struct Setup<'a> {
     threads: usize,
     /// Whether the output is a Parquet file (named `*.parquet`) rather than CSV.
     parquet_out: bool,
+    /// The output as messages name it (`out.csv`, `<stdout>`).
+    out_name: &'a str,
 }
 
 /// Where the rows come from.
@@ -292,6 +296,7 @@ fn predict_rows(
         in_name,
         threads,
         parquet_out,
+        out_name,
     } = setup;
     let model = prepared.model();
     let Input {
@@ -353,7 +358,9 @@ fn predict_rows(
             }),
             leaves: if leaves { model.n_trees() } else { 0 },
         };
-        parquet_out::ParquetOutput::new(out, &shape)?.write_from(|groups| {
+        let output = parquet_out::ParquetOutput::new(out, &shape)
+            .with_context(|| format!("cannot write {out_name}"))?;
+        output.write_from(out_name, |groups| {
             run(&mut |output| match output {
                 chunk::Output::Columns(columns) => groups.append(columns),
                 chunk::Output::Text(_) => unreachable!("the chunks are made for Parquet"),
@@ -362,11 +369,12 @@ fn predict_rows(
     } else {
         let mut header_line = Vec::new();
         write_record(&mut header_line, names)?;
-        out.write_all(&header_line)?;
+        let cannot_write = || format!("cannot write {out_name}");
+        out.write_all(&header_line).with_context(cannot_write)?;
         run(&mut |output| match output {
-            // An `io::Error` as such, so that a closed pipe (`… | head`) is
+            // An `io::Error` in the chain, so that a closed pipe (`… | head`) is
             // recognised.
-            chunk::Output::Text(text) => out.write_all(text).map_err(anyhow::Error::new),
+            chunk::Output::Text(text) => out.write_all(text).with_context(cannot_write),
             chunk::Output::Columns(_) => unreachable!("the chunks are made for CSV"),
         })
     }

@@ -20,6 +20,7 @@ use std::sync::{mpsc, Arc};
 use anyhow::{anyhow, Context};
 use parquet::basic::{Compression, LogicalType, Repetition, Type as PhysicalType};
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type};
+use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
@@ -176,7 +177,8 @@ impl<W: Write + Send> ParquetOutput<W> {
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .build();
-        let writer = SerializedFileWriter::new(out, Arc::new(schema), Arc::new(props))?;
+        let writer =
+            SerializedFileWriter::new(out, Arc::new(schema), Arc::new(props)).map_err(io_first)?;
         let width = shape.names.len().max(1);
         Ok(ParquetOutput {
             writer,
@@ -197,7 +199,7 @@ impl<W: Write + Send> ParquetOutput<W> {
 
     /// Runs `fill`, which hands the chunks' columns in order to [`Groups`], while
     /// another thread encodes and writes each full row group; then writes the last
-    /// one and the file's footer.
+    /// one and the file's footer. A write that fails names the output, `out_name`.
     ///
     /// Encoding a row group (dictionaries, Snappy) takes a few milliseconds; on the
     /// thread that also reads the input and hands chunks out, the prediction threads
@@ -205,6 +207,7 @@ impl<W: Write + Send> ParquetOutput<W> {
     /// filled and one being written.
     pub fn write_from<T>(
         mut self,
+        out_name: &str,
         fill: impl FnOnce(&mut Groups) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         let (full, to_write) = mpsc::sync_channel::<Group>(0);
@@ -219,12 +222,12 @@ impl<W: Write + Send> ParquetOutput<W> {
         std::thread::scope(|scope| {
             let writer = scope.spawn(move || -> anyhow::Result<()> {
                 for mut group in to_write {
-                    self.write_group(&group)?;
+                    self.write_group(&group).map_err(io_first)?;
                     group.clear();
                     // The filling side may be gone (it failed): nothing to reuse.
                     let _ = written.send(group);
                 }
-                self.writer.close()?;
+                self.writer.close().map_err(io_first)?;
                 Ok(())
             });
             let value = fill(&mut groups);
@@ -239,17 +242,18 @@ impl<W: Write + Send> ParquetOutput<W> {
                 .unwrap_or_else(|_| Err(anyhow!("the Parquet writing thread panicked")));
             // The writing thread's own error first: the filling side only sees that
             // it stopped.
-            wrote?;
+            wrote.with_context(|| format!("cannot write {out_name}"))?;
             last?;
             value
         })
     }
 
     /// Writes `rows` as one row group.
-    fn write_group(&mut self, rows: &Group) -> anyhow::Result<()> {
+    fn write_group(&mut self, rows: &Group) -> parquet::errors::Result<()> {
         let mut group = self.writer.next_row_group()?;
+        let missing = || ParquetError::General("fewer columns than the schema".into());
         if let Some(labels) = &self.labels {
-            let mut column = group.next_column()?.context("the label column")?;
+            let mut column = group.next_column()?.ok_or_else(missing)?;
             let writer = column.typed::<ByteArrayType>();
             for classes in rows.classes.chunks(LABEL_BATCH) {
                 self.label_batch.clear();
@@ -260,14 +264,14 @@ impl<W: Write + Send> ParquetOutput<W> {
             column.close()?;
         }
         for values in &rows.floats {
-            let mut column = group.next_column()?.context("a DOUBLE column")?;
+            let mut column = group.next_column()?.ok_or_else(missing)?;
             column
                 .typed::<DoubleType>()
                 .write_batch(values, None, None)?;
             column.close()?;
         }
         for values in &rows.leaves {
-            let mut column = group.next_column()?.context("a leaf column")?;
+            let mut column = group.next_column()?.ok_or_else(missing)?;
             column
                 .typed::<Int32Type>()
                 .write_batch(values, None, None)?;
@@ -275,5 +279,15 @@ impl<W: Write + Send> ParquetOutput<W> {
         }
         group.close()?;
         Ok(())
+    }
+}
+
+/// A Parquet error as the error it wraps, when it wraps one (an I/O error: "No space
+/// left on device", not "External: No space left on device" and the same again as
+/// its cause).
+fn io_first(e: ParquetError) -> anyhow::Error {
+    match e {
+        ParquetError::External(e) => anyhow::Error::from_boxed(e),
+        e => e.into(),
     }
 }
