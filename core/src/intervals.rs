@@ -376,13 +376,15 @@ impl Intervals {
             self.mask_rows(row, masks);
         }
         let n_features = self.features.len();
+        // Each row of masks as chunks of eight trees, once per row.
+        let masks = masks.map(|masks| masks.map(|m| m.as_chunks::<8>().0));
         let mut local = *sums;
         for (c, first) in self.first.as_chunks::<8>().0.iter().enumerate() {
             // Eight trees' masks ANDed across the features, per row, in registers.
             let mut bits = [[!0u64; 8]; R];
             for (bits, masks) in bits.iter_mut().zip(&masks) {
                 for masks in masks.iter().take(n_features) {
-                    if let Some(masks) = masks.as_chunks::<8>().0.get(c) {
+                    if let Some(masks) = masks.get(c) {
                         for (b, m) in bits.iter_mut().zip(masks) {
                             *b &= m;
                         }
