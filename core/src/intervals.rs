@@ -127,7 +127,7 @@ impl Intervals {
         // Trees of at most 64 leaves have at most 127 nodes: past that, refuse before
         // copying. The copy with float64 thresholds is what keeps the rest of the
         // construction one function for both threshold types.
-        if layout.nodes.len() > 127 * layout.roots.len() {
+        if layout.nodes.len() > layout.roots.len().saturating_mul(127) {
             return None;
         }
         let nodes: Vec<Node<f64>> = layout
