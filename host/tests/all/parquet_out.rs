@@ -221,9 +221,7 @@ fn errors_leave_no_file() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_disk_is_named_for_both_formats() {
-    // A device that refuses every write (ENOSPC): written into, not renamed over. The
-    // Parquet file is written on a thread of its own, whose error must reach the user
-    // rather than the prediction side's "stopped".
+    // A device that refuses every write (ENOSPC): written into, not renamed over.
     let dir = tempdir();
     write(dir.path(), "in.csv", iris_csv(&iris_rows(30_000)));
     for out in ["full.parquet", "full.csv"] {

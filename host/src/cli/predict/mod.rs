@@ -358,14 +358,13 @@ fn predict_rows(
             }),
             leaves: if leaves { model.n_trees() } else { 0 },
         };
-        let output = parquet_out::ParquetOutput::new(out, &shape)
-            .with_context(|| format!("cannot write {out_name}"))?;
-        output.write_from(out_name, |groups| {
-            run(&mut |output| match output {
-                chunk::Output::Columns(columns) => groups.append(columns),
-                chunk::Output::Text(_) => unreachable!("the chunks are made for Parquet"),
-            })
-        })
+        let mut output = parquet_out::ParquetOutput::new(out, out_name, &shape)?;
+        let rows = run(&mut |chunk| match chunk {
+            chunk::Output::Columns(columns) => output.append(columns),
+            chunk::Output::Text(_) => unreachable!("the chunks are made for Parquet"),
+        })?;
+        output.finish()?;
+        Ok(rows)
     } else {
         let mut header_line = Vec::new();
         write_record(&mut header_line, names)?;
