@@ -118,9 +118,9 @@ fn main() {
             "{file}: the decoded walk does not cover it"
         );
         let (single, batch, differ, p50, p99) = measure(&model, &prepared, &rows, &expected, reps);
-        // The node walk too when the complete-tree walk (AVX-512) is taken: what it
-        // is worth, in the same run.
-        let node_walk = if prepared.is_complete() {
+        // The plain node walk too when the complete-tree walk or complete tops are
+        // taken: what they are worth, in the same run.
+        let node_walk = if prepared.is_complete() || prepared.has_complete_tops() {
             let nodes = PreparedModel::new_node_walk(model).unwrap();
             let (_, batch, differ, _, _) = measure(&model, &nodes, &rows, &expected, reps);
             assert_eq!(differ, 0, "{file}: the node walk differs from the library");
@@ -136,7 +136,13 @@ fn main() {
             model.n_split_nodes(),
             model.max_depth(),
             differ + bytes_differ,
-            if prepared.is_complete() { "complete" } else { "node" },
+            if prepared.is_complete() {
+                "complete"
+            } else if prepared.has_complete_tops() {
+                "tops + node"
+            } else {
+                "node"
+            },
         ));
     }
     println!("{{\"rows\":{},{}}}", rows.len() / 50, report.join(","));
