@@ -20,8 +20,8 @@
 //! It is taken only where it is small and fast (see [`Intervals::from_layout`]): at
 //! most 64 leaves per tree (one `u64` mask), at most [`MAX_FEATURES`] features with
 //! splits, and at most [`MAX_TABLE_BYTES`] of masks. In WebAssembly it is part of the
-//! npm package's SIMD engine only (the cfg `interval_walk`), whose gzip budget is the
-//! baseline engine's: hence one copy of the code for float32 and float64 thresholds
+//! npm package's SIMD engine only (`target_feature = "simd128"`), whose gzip budget
+//! is the baseline engine's: hence one copy of the code for float32 and float64 thresholds
 //! (thresholds are kept as float64, and a float32 model's inputs rounded to float32
 //! first), masks built without a sort, and one addition per leaf of [`SUMS`] lanes
 //! whatever the model's leaf width or output.

@@ -28,7 +28,7 @@ use alloc::vec::Vec;
 use crate::complete::Complete;
 use crate::cpu::VectorIsa;
 use crate::error::{FormatError, PredictError};
-#[cfg(interval_walk)]
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "simd128"))]
 use crate::intervals::Intervals;
 use crate::layout::*;
 use crate::model::{decode_node, Model, TreeRecord};
@@ -63,7 +63,7 @@ enum Forest {
     Oblivious(Oblivious),
     /// Small trees on few features, float32 or float64 thresholds: interval masks.
     /// In WebAssembly only with SIMD (see [`NARROW_WALKS`]).
-    #[cfg(interval_walk)]
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "simd128"))]
     Intervals(Intervals),
     /// Trees of bounded depth, mostly full, on CPUs with AVX-512 (or AVX2, float32
     /// thresholds): complete trees walked by computed index, many rows to a register.
@@ -81,18 +81,18 @@ type SpecialWalk<T> = fn(&Model<'_>, &Layout<T>) -> Option<Forest>;
 /// The npm engine's 60 KB gzip budget has no room for them beside the node walk (it
 /// measured 62,166 B with the oblivious walk, 64,417 B with both): WebAssembly
 /// without SIMD has neither, and the package's SIMD engine only the interval walk
-/// (the cfg `interval_walk`, set by build.rs). Models take the node walk instead, with
+/// (compiled where `target_feature = "simd128"`). Models take the node walk instead, with
 /// the same answers. The Spin component walks the model's bytes and never takes these.
 const NARROW_WALKS: &[SpecialWalk<f32>] = &[
     #[cfg(not(target_arch = "wasm32"))]
     |model, layout| Oblivious::from_layout(model, layout).map(Forest::Oblivious),
-    #[cfg(interval_walk)]
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "simd128"))]
     |model, layout| Intervals::from_layout(model, layout).map(Forest::Intervals),
     #[cfg(not(target_arch = "wasm32"))]
     |model, layout| Complete::from_layout(model, layout).map(Forest::NarrowComplete),
 ];
 const WIDE_WALKS: &[SpecialWalk<f64>] = &[
-    #[cfg(interval_walk)]
+    #[cfg(any(not(target_arch = "wasm32"), target_feature = "simd128"))]
     |model, layout| Intervals::from_layout(model, layout).map(Forest::Intervals),
     #[cfg(not(target_arch = "wasm32"))]
     |model, layout| Complete::from_layout(model, layout).map(Forest::WideComplete),
@@ -467,9 +467,9 @@ impl<'a> PreparedModel<'a> {
     /// (a bit-vector walk, QuickScorer's, with each feature's masks combined ahead of
     /// time).
     pub fn is_intervals(&self) -> bool {
-        #[cfg(interval_walk)]
+        #[cfg(any(not(target_arch = "wasm32"), target_feature = "simd128"))]
         return matches!(self.forest, Some(Forest::Intervals(_)));
-        #[cfg(not(interval_walk))]
+        #[cfg(not(any(not(target_arch = "wasm32"), target_feature = "simd128")))]
         false
     }
 
@@ -510,7 +510,7 @@ impl<'a> PreparedModel<'a> {
             Forest::Wide(n) => n.row_sums(m, row, acc),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::Oblivious(o) => o.row_sums(m, row, acc),
-            #[cfg(interval_walk)]
+            #[cfg(any(not(target_arch = "wasm32"), target_feature = "simd128"))]
             Forest::Intervals(i) => i.row_sums(m, row, acc),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::NarrowComplete(c) => c.row_sums(m, row, acc),
@@ -541,7 +541,7 @@ impl<'a> PreparedModel<'a> {
             Forest::Wide(nodes) => nodes.batch(m, rows, out, self.isa),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::Oblivious(o) => o.batch(m, rows, out, self.isa),
-            #[cfg(interval_walk)]
+            #[cfg(any(not(target_arch = "wasm32"), target_feature = "simd128"))]
             Forest::Intervals(i) => i.batch(m, rows, out),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::NarrowComplete(c) => c.batch(m, rows, out, self.isa),
