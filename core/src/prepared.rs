@@ -415,9 +415,19 @@ impl<'a> PreparedModel<'a> {
             });
         }
         let forest = if model.wide {
-            prepare(&model, Forest::Wide, special.then_some(WIDE_WALKS))?
+            prepare(
+                &model,
+                Forest::Wide,
+                if special { WIDE_WALKS } else { &[] },
+                special,
+            )?
         } else {
-            prepare(&model, Forest::Narrow, special.then_some(NARROW_WALKS))?
+            prepare(
+                &model,
+                Forest::Narrow,
+                if special { NARROW_WALKS } else { &[] },
+                special,
+            )?
         };
         Ok(PreparedModel {
             model,
@@ -553,25 +563,21 @@ impl<'a> PreparedModel<'a> {
 }
 
 /// The decoded walk of `model` with thresholds `T`: the first of the `special` walks
-/// that takes the model, else the node walk (with its vector tops); with no
-/// `special` walks at all, the plain node walk. `Ok(None)` as for
-/// [`Nodes::lay_out`].
+/// that takes the model, else the node walk, with its vector tops if `tops`.
+/// `Ok(None)` as for [`Nodes::lay_out`].
 fn prepare<T: Threshold>(
     model: &Model<'_>,
     nodes: fn(Nodes<T>) -> Forest,
-    special: Option<&[SpecialWalk<T>]>,
+    special: &[SpecialWalk<T>],
+    tops: bool,
 ) -> Result<Option<Forest>, FormatError> {
     let Some(layout) = Nodes::<T>::lay_out(model)? else {
         return Ok(None);
     };
-    if let Some(forest) = special
-        .unwrap_or_default()
-        .iter()
-        .find_map(|walk| walk(model, &layout))
-    {
+    if let Some(forest) = special.iter().find_map(|walk| walk(model, &layout)) {
         return Ok(Some(forest));
     }
-    Ok(Some(nodes(Nodes::build(model, layout, special.is_some()))))
+    Ok(Some(nodes(Nodes::build(model, layout, tops))))
 }
 
 /// Split `i` of tree `t`: its threshold and batch column (see [`Node`]), and where
