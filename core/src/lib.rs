@@ -42,6 +42,8 @@ extern crate alloc;
 #[cfg(not(target_arch = "wasm32"))]
 mod complete;
 mod cpu;
+#[cfg(not(target_arch = "wasm32"))]
+mod deep;
 mod encode;
 mod ensemble;
 #[allow(missing_docs)] // Variant fields are named for what they hold.

@@ -2,6 +2,8 @@
 
 /// The complete-tree walk (AVX-512) bit for bit with the reference and the node walk.
 mod complete;
+/// The deep walk (forests bigger than the cache), forced, bit for bit the reference.
+mod deep;
 /// TreeSHAP equals brute-force Shapley values; leaves per tree.
 mod explain;
 /// f64 text identical to `format!`'s `{}` and `{:?}`.
