@@ -867,7 +867,9 @@ impl<T: Threshold> Nodes<T> {
             inline_values.then_some(&first_value[..]),
         );
         let row_groups = row_groups(&roots, (padded - 1) as u32);
-        let tops = if span_nodes.is_empty() || !with_tops {
+        // Boosted models only: on forests of deep trees (synthetic, 1,000 leaves) the
+        // tops measured 0.89x the span walk alone, on LightGBM's 1.05-1.15x.
+        let tops = if span_nodes.is_empty() || !with_tops || model.sum_link.is_none() {
             None
         } else {
             T::tops(&nodes[..used], &roots, model.n_features)

@@ -98,11 +98,16 @@ fn forest(shape: &Shape, seed: u64) -> Ensemble {
             })
             .collect(),
         task: Task::Regression,
-        aggregation: Aggregation::Sum {
-            base: vec![0.5],
-            link: Link::Identity,
-            accumulate_f32: false,
-            divide_by_rounds: false,
+        // A random forest averages its trees; the boosting libraries sum theirs.
+        aggregation: if shape.name.starts_with("random forest") {
+            Aggregation::Average
+        } else {
+            Aggregation::Sum {
+                base: vec![0.5],
+                link: Link::Identity,
+                accumulate_f32: false,
+                divide_by_rounds: false,
+            }
         },
         comparison: if shape.wide {
             Comparison::F64LessEqual

@@ -254,9 +254,9 @@ fn deep_or_sparse_trees_keep_the_node_walk() {
     ]));
 }
 
-/// Deep trees of full tops and lopsided depths below them (LightGBM's leaf-wise
-/// shape): big batches walk each top as a complete tree, then the span walk takes
-/// every row on. Float32 and float64 thresholds, on every vector path this CPU runs.
+/// Deep boosted trees of full tops and lopsided depths below them (LightGBM's
+/// leaf-wise shape): big batches walk each top as a complete tree, then the span walk
+/// takes every row on. Float32 and float64 thresholds, on every vector path this CPU runs.
 #[test]
 fn deep_trees_walk_their_tops_then_the_span_walk_bit_for_bit() {
     let nf = crate::hostile::sample_ensemble().features.len() as u32;
@@ -272,8 +272,19 @@ fn deep_trees_walk_their_tops_then_the_span_walk_bit_for_bit() {
                 top
             })
             .collect();
+        // As a forest (averaged), the trees keep the plain node walk.
         let mut e = regression(trees);
         e.comparison = comparison;
+        let forest = e.encode().unwrap();
+        let forest = PreparedModel::new(Model::open_validated(&forest).unwrap()).unwrap();
+        assert!(!forest.has_complete_tops(), "{comparison:?}: a forest");
+        // Boosted (summed), they take the tops.
+        e.aggregation = Aggregation::Sum {
+            base: vec![0.25],
+            link: edgewood_core::Link::Identity,
+            accumulate_f32: false,
+            divide_by_rounds: false,
+        };
         let bytes = e.encode().unwrap();
         let model = Model::open_validated(&bytes).unwrap();
         let prepared = PreparedModel::new(model).unwrap();
