@@ -12,8 +12,11 @@
 
 use core::arch::x86_64::*;
 
-use super::super::{Complete, CompleteTree};
+use super::super::{max_depth, Complete, CompleteTree};
 use crate::prepared::BLOCK_ROWS;
+
+// The deepest level is 7 (128 splits, 16 registers): no float64 level is gathered.
+const _: () = assert!(max_depth(true) <= 8);
 
 /// Registers of 8 rows in a block.
 const CHUNKS: usize = BLOCK_ROWS / 8;
@@ -160,31 +163,6 @@ unsafe fn picked_level<const R: usize>(
     }
 }
 
-/// A level of more than 128 splits (deeper than float64 trees are taken): splits and
-/// inputs gathered.
-///
-/// # Safety
-/// AVX-512F; the level's splits (`j` indexes them) at `thresholds` and `columns`;
-/// every column plus BLOCK_ROWS within `block`.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn gathered_level(
-    j: &mut [__m512i; CHUNKS],
-    thresholds: *const f64,
-    columns: *const u32,
-    block: &[f64],
-) {
-    for (ch, j) in j.iter_mut().enumerate() {
-        // SAFETY: the caller's.
-        unsafe {
-            let t = _mm512_i64gather_pd::<8>(*j, thresholds);
-            let column = _mm512_cvtepu32_epi64(_mm512_i64gather_epi32::<4>(*j, columns.cast()));
-            let x = _mm512_i64gather_pd::<8>(_mm512_add_epi64(column, rows(ch)), block.as_ptr());
-            *j = step(*j, x, t);
-        }
-    }
-}
-
 /// The places (`0..2^depth`) at the last level of `tree`'s top that the rows of
 /// `block` reach, 8 rows per register in block order.
 /// `thresholds` and `columns` are the splits of a complete tree of `depth` levels,
@@ -220,8 +198,8 @@ unsafe fn leaf_positions(
                 4 => picked_level::<2>(&mut j, t, col, block),
                 5 => picked_level::<4>(&mut j, t, col, block),
                 6 => picked_level::<8>(&mut j, t, col, block),
-                7 => picked_level::<16>(&mut j, t, col, block),
-                _ => gathered_level(&mut j, t, col, block),
+                // Float64 trees are at most 8 deep (`max_depth`): level 7 is the last.
+                _ => picked_level::<16>(&mut j, t, col, block),
             }
         }
     }
