@@ -13,10 +13,10 @@ use crate::oblivious::{vector_isas, Outputs};
 use crate::reference::{ensemble_strategy, evaluate, row_strategy, same_bits, threshold};
 
 /// SplitMix64: the tree shapes' dice, from one proptest seed per tree.
-struct Dice(u64);
+pub struct Dice(pub u64);
 
 impl Dice {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -24,7 +24,7 @@ impl Dice {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
@@ -32,7 +32,7 @@ impl Dice {
 /// A tree of `depth` whose paths end early with odds `1 / early` at every level
 /// (`early == 0`: never), in pre-order with each split's left child next, as the
 /// importers write them.
-fn tree(
+pub fn tree(
     depth: u32,
     early: u64,
     nf: u32,

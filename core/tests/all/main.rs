@@ -25,5 +25,7 @@ mod reference;
 mod roundtrip;
 /// Schema validation of inputs.
 mod schema;
+/// Big batches of lopsided trees, walked in rounds, bit for bit the reference.
+mod span;
 /// §11 node statistics and the format version they bring.
 mod stats;
