@@ -3,8 +3,9 @@
 // asset), then exposes the API. Top-level await makes Model.iris() synchronous.
 //
 // The package ships this entry bundled with the modules it imports (the wasm-bindgen
-// glue edgewood.js, api.js, error.js) as one self-contained module: a page then fetches
-// two files, this one and the wasm, both of which it can announce with preloads. The
+// glue edgewood.js, api.js, error.js) as one self-contained, minified module: a page
+// then fetches two files, this one and the wasm, both of which it can announce with
+// preloads. The
 // explainer (explain.js, its glue and its wasm) is fetched only when a model explains.
 //
 // The engine comes in two builds with one glue: edgewood_simd_bg.wasm where the runtime

@@ -9,7 +9,8 @@
 // numbers): its cold start is Chromium's own floor, navigation to a page whose module
 // imports one tiny module, measured in the same run. Each engine's own share of its
 // cold start, from the page's script starting to the first prediction's end, is its
-// own column.
+// own column. A fifth, baseline-download (opt-in), is the baseline plus one preloaded
+// download as large as edgewood's engine wasm: what those bytes alone cost a page.
 //
 // Cold start is measured two ways, the engines taking turns:
 // - "new browser": the browser was just launched and this is its first navigation to
@@ -21,8 +22,12 @@
 //   browser that has been running for a while has long finished), then the same tab
 //   is navigated to the benchmark page, still with nothing cached.
 // For the running browser it also prints where the time goes: the page itself
-// (navigation start → its module script runs), the engine's files and set-up, the
-// WebAssembly compile/instantiate calls inside that, and the first prediction.
+// (navigation start → its module script runs), the engine's files and set-up, how much
+// of that the page spent waiting for files still downloading (the last file's response
+// end after the script started), the WebAssembly compile/instantiate calls, and the
+// first prediction; and for each engine's largest file when its request was queued,
+// sent and answered. The engines' requests all start before the script does (the
+// preloads), so the time a file was in flight is not itself part of the own share.
 //
 // Chromium runs with the flags the browser tests use (no sandbox: we run as root in a
 // container; no GPU; no background networking, component updates, sync or QUIC: the
@@ -31,7 +36,8 @@
 // loop never delays a response.
 // Run by `cargo xtask bench-web`, which first builds the package and writes the peers
 // (make_peers.py). BENCH_ENGINES=edgewood,baseline limits a run to some engines;
-// BENCH_ENGINES=edgewood,baseline,edgewood-inline adds the inlined-wasm experiment.
+// BENCH_ENGINES=edgewood,baseline,edgewood-inline adds the inlined-wasm experiment, and
+// …,baseline-download the download-only page.
 
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -45,14 +51,14 @@ import { fileURLToPath } from 'node:url';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '..', '..');
 const fixtures = join(root, 'tests', 'fixtures');
-const ALL = ['edgewood', 'ort', 'm2cgen', 'baseline', 'edgewood-inline'];
+const ALL = ['edgewood', 'ort', 'm2cgen', 'baseline', 'edgewood-inline', 'baseline-download'];
 const DEFAULT = ['edgewood', 'ort', 'm2cgen', 'baseline'];
 const ENGINES = process.env.BENCH_ENGINES ? process.env.BENCH_ENGINES.split(',') : DEFAULT;
 if (!ENGINES.includes('edgewood') || ENGINES.some((e) => !ALL.includes(e))) {
   throw new Error(`BENCH_ENGINES must list edgewood and only these: ${ALL.join(', ')}`);
 }
-// The baseline (no engine) and the inlined-wasm experiment take part in the cold starts only.
-const WARM = ENGINES.filter((e) => e !== 'baseline' && e !== 'edgewood-inline');
+// The baselines (no engine) and the inlined-wasm experiment take part in the cold starts only.
+const WARM = ENGINES.filter((e) => !['baseline', 'edgewood-inline', 'baseline-download'].includes(e));
 const PEERS = WARM.filter((e) => e !== 'edgewood');
 const LABEL = {
   edgewood: 'edgewood (this package)',
@@ -60,6 +66,7 @@ const LABEL = {
   m2cgen: 'm2cgen 0.10 JavaScript',
   'edgewood-inline': 'edgewood, wasm inlined as base64 (experiment)',
   baseline: 'baseline: no engine (Chromium\'s floor)',
+  'baseline-download': 'baseline + a download of the engine wasm\'s size',
 };
 const COLD_RUNS = Number(process.env.COLD_RUNS ?? 5);
 const BATCH = 10_000;
@@ -77,11 +84,16 @@ if (ENGINES.includes('edgewood-inline')) {
   const entry = readFileSync(join(root, 'wasm', 'pkg', 'index.js'), 'utf8');
   // (The explainer's loader after it is left as it is: the benchmark never explains.)
   // (Chromium has SIMD: the SIMD build is the one inlined.)
-  // (The bundle inlines simd.js's test in place of its name: whatever it is, up to the `?`.)
-  const locate = /attach\(await (\w+)\(\{\s*module_or_path: [^?]*\? new URL\("edgewood_simd_bg\.wasm", import\.meta\.url\) : new URL\("edgewood_bg\.wasm", import\.meta\.url\)\s*\}\)/;
+  // (The bundle inlines simd.js's test in place of its name: whatever it is, up to the
+  // `?`; it is minified, so names, quotes and spaces may vary.)
+  const locate = /(\w+)\(await (\w+)\(\{\s*module_or_path:\s*[^?]*\?\s*new URL\(["'`]edgewood_simd_bg\.wasm["'`],\s*import\.meta\.url\)\s*:\s*new URL\(["'`]edgewood_bg\.wasm["'`],\s*import\.meta\.url\)\s*\}\)/;
   if (!locate.test(entry)) throw new Error('wasm/pkg/index.js no longer locates its wasm as run.mjs expects');
   const base64 = readFileSync(join(root, 'wasm', 'pkg', 'edgewood_simd_bg.wasm')).toString('base64');
-  writeFileSync(join(here, 'peers', 'edgewood_inline.js'), entry.replace(locate, (_, init) => `attach(await ${init}({ module_or_path: Uint8Array.fromBase64("${base64}") })`));
+  writeFileSync(join(here, 'peers', 'edgewood_inline.js'), entry.replace(locate, (_, attach, init) => `${attach}(await ${init}({ module_or_path: Uint8Array.fromBase64("${base64}") })`));
+}
+if (ENGINES.includes('baseline-download')) {
+  // A copy of the engine wasm, served as the engine's is; the page only downloads it.
+  writeFileSync(join(here, 'peers', 'download.wasm'), readFileSync(join(root, 'wasm', 'pkg', 'edgewood_simd_bg.wasm')));
 }
 // Each engine's files, announced in its page's <head> (see page.html). Edgewood's is
 // the SIMD build, which the package picks in Chromium.
@@ -97,6 +109,7 @@ const PRELOADS = {
   m2cgen: [['modulepreload', '/bench/engines/m2cgen.mjs'], ['modulepreload', '/bench/peers/m2cgen_iris.js']],
   baseline: [['modulepreload', '/bench/engines/baseline.mjs']],
   'edgewood-inline': [['modulepreload', '/bench/engines/edgewood-inline.mjs'], ['modulepreload', '/bench/peers/edgewood_inline.js']],
+  'baseline-download': [['modulepreload', '/bench/engines/baseline-download.mjs'], ['fetch', '/bench/peers/download.wasm']],
 };
 const template = readFileSync(join(here, 'page.html'), 'utf8');
 for (const engine of ALL) {
@@ -193,6 +206,15 @@ async function waitQuiet(profile) {
 }
 
 const server = await startServerProcess();
+// Every file of every page once, so that no measured load pays the server's first read
+// and compression of a file (a host serves its hot files from memory).
+for (const engine of ENGINES) {
+  for (const path of [`/bench/peers/page-${engine}.html`, ...PRELOADS[engine].map(([, href]) => href)]) {
+    const response = await fetch(new URL(path, server.url), { headers: { 'accept-encoding': 'gzip' } });
+    if (!response.ok) throw new Error(`${path}: ${response.status}`);
+    await response.arrayBuffer();
+  }
+}
 const scratch = mkdtempSync(join(tmpdir(), 'edgewood-bench-'));
 const launch = (name) => chromium.launchPersistentContext(join(scratch, name), { executablePath: '/usr/bin/chromium', headless: true, args: ARGS });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -273,18 +295,27 @@ async function coldLoad(page, engine) {
   await visit(page, pageUrl(engine));
   return page.evaluate(() => {
     const resources = performance.getEntriesByType('resource');
-    const wasm = resources.filter((e) => e.name.endsWith('.wasm'));
     const calls = window.wasmCalls;
     const nav = performance.getEntriesByType('navigation')[0];
+    // The files' last response end (the page's script cannot be done before it), and
+    // the largest file's request: queued (start → sent), sent → answered, answer → end.
+    const lastEnd = Math.max(0, ...resources.map((e) => e.responseEnd));
+    const largest = resources.reduce((a, b) => (b.encodedBodySize > (a?.encodedBodySize ?? -1) ? b : a), null);
     return {
       total: window.coldStartMs,
       page: window.scriptStartMs,
       own: window.coldStartMs - window.scriptStartMs,
       response: nav.responseEnd,
       engine: window.readyMs - window.scriptStartMs,
-      wasmDownload: wasm.length ? Math.max(...wasm.map((e) => e.responseEnd)) - Math.min(...wasm.map((e) => e.startTime)) : 0,
       wasmCompile: calls.reduce((sum, c) => sum + (c.end - c.start), 0),
       firstPredict: window.coldStartMs - window.readyMs,
+      filesWait: Math.max(0, lastEnd - window.scriptStartMs),
+      largestStart: largest ? largest.startTime - window.scriptStartMs : 0,
+      largestQueued: largest ? largest.requestStart - largest.startTime : 0,
+      largestWait: largest ? largest.responseStart - largest.requestStart : 0,
+      largestBody: largest ? largest.responseEnd - largest.responseStart : 0,
+      largestBytes: largest?.encodedBodySize ?? 0,
+      largestName: largest ? new URL(largest.name).pathname : '',
       files: resources.map((e) => new URL(e.name).pathname),
     };
   });
@@ -357,7 +388,7 @@ for (const engine of ENGINES) {
     coldFreshOwnMs: cold('freshOwn'),
     coldMs: cold('total'),
     coldOwnMs: cold('own'),
-    coldParts: Object.fromEntries(['page', 'response', 'engine', 'wasmDownload', 'wasmCompile', 'firstPredict'].map((k) => [k, cold(k)])),
+    coldParts: Object.fromEntries(['page', 'response', 'engine', 'filesWait', 'wasmCompile', 'firstPredict', 'largestStart', 'largestQueued', 'largestWait', 'largestBody'].map((k) => [k, cold(k)])),
     medianUs: per[Math.floor(per.length / 2)],
     p99Us: per[Math.floor(per.length * 0.99)],
     rowsPerSec: median(r.rates),
@@ -390,12 +421,21 @@ if (results.baseline) {
   const above = (ours, floor) => `${fmt(Math.abs(ours - floor))} ms ${ours >= floor ? 'above' : 'below'} the baseline (${(ours / floor).toFixed(2)}×)`;
   table.push('', `Against the floor (medians of separate runs, so noise can put an engine below it): edgewood's cold start is ${above(e.coldFreshMs, b.coldFreshMs)} in a new browser and ${above(e.coldMs, b.coldMs)} in a running browser.`);
 }
-table.push('', 'Where the cold start goes in the running browser (medians, ms; the engine\'s set-up includes its wasm download and compile):', '',
-  '| engine | navigation → page response end | navigation → page script | engine files + set-up | of which wasm download | of which wasm compile + instantiate | first prediction | own (script → prediction) | total |',
+table.push('', 'Where the cold start goes in the running browser (medians, ms; the engine\'s set-up includes waiting for its files and compiling its wasm):', '',
+  '| engine | navigation → page response end | navigation → page script | engine files + set-up | of which files still arriving | of which wasm compile + instantiate | first prediction | own (script → prediction) | total |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const name of ENGINES) {
   const p = results[name].coldParts;
-  table.push(`| ${LABEL[name]} | ${p.response.toFixed(1)} | ${p.page.toFixed(1)} | ${p.engine.toFixed(1)} | ${p.wasmDownload.toFixed(1)} | ${p.wasmCompile.toFixed(1)} | ${p.firstPredict.toFixed(2)} | ${results[name].coldOwnMs.toFixed(1)} | ${results[name].coldMs.toFixed(1)} |`);
+  table.push(`| ${LABEL[name]} | ${p.response.toFixed(1)} | ${p.page.toFixed(1)} | ${p.engine.toFixed(1)} | ${p.filesWait.toFixed(1)} | ${p.wasmCompile.toFixed(1)} | ${p.firstPredict.toFixed(2)} | ${results[name].coldOwnMs.toFixed(1)} | ${results[name].coldMs.toFixed(1)} |`);
+}
+table.push('', '"files still arriving": from the script\'s start to the last file\'s response end, if later. Each engine\'s largest file (medians, ms; its request is made from the preload, before the script starts):', '',
+  '| engine | file | bytes | request made (vs the script\'s start) | queued in Chromium before sending | sent → first byte | first → last byte |',
+  '|---|---|---:|---:|---:|---:|---:|');
+for (const name of ENGINES) {
+  const p = results[name].coldParts;
+  const c = results[name].cold[0];
+  if (!c.largestName) continue;
+  table.push(`| ${LABEL[name]} | ${c.largestName} | ${c.largestBytes.toLocaleString('en')} | ${p.largestStart.toFixed(1)} | ${p.largestQueued.toFixed(1)} | ${p.largestWait.toFixed(1)} | ${p.largestBody.toFixed(1)} |`);
 }
 table.push('', `Chromium ${browserVersion}, load average during the run: ${loadavg().map((v) => v.toFixed(1)).join(' ')} on ${cpus().length} cores; ${COLD_RUNS} cold runs per engine; a running browser went quiet after ${median(quietWaits)} ms (median, max ${Math.max(...quietWaits)} ms).`);
 const text = table.join('\n');
