@@ -1,6 +1,6 @@
 //! The native half of `cargo xtask bench-deep`: the forest `bench/deep_peers.py`
 //! trained, far bigger than the caches, converted and predicted by Edgewood on the same
-//! rows as scikit-learn, both walks (decoded and bytes), one thread; checks every
+//! rows as scikit-learn, both walks (the one it chooses, and the bytes walk), one thread; checks every
 //! probability against scikit-learn's bit for bit, then prints one JSON line.
 //!
 //! Run through `cargo bench -p xtask --bench deep -- --dir DIR [--smoke]`.
@@ -74,13 +74,19 @@ fn main() {
         model.predict_batch(r, o).unwrap()
     });
     println!(
-        "{{\"rows\":{},\"trees\":{},\"split_nodes\":{},\"depth\":{},\"ewm_bytes\":{},\"convert_s\":{convert_s:.3},\"prepare_s\":{prepare_s:.3},\"decoded\":{},\"prepared_s\":{prepared_s:.4},\"bytes_s\":{bytes_s:.4},\"differ\":{}}}",
+        "{{\"rows\":{},\"trees\":{},\"split_nodes\":{},\"depth\":{},\"ewm_bytes\":{},\"convert_s\":{convert_s:.3},\"prepare_s\":{prepare_s:.3},\"walk\":\"{}\",\"prepared_s\":{prepared_s:.4},\"bytes_s\":{bytes_s:.4},\"differ\":{}}}",
         rows.len() / nf,
         model.n_trees(),
         model.n_split_nodes(),
         model.max_depth(),
         ewm.len(),
-        prepared.is_decoded(),
+        if prepared.is_deep() {
+            "deep walk"
+        } else if prepared.is_decoded() {
+            "node walk"
+        } else {
+            "bytes walk (not decoded)"
+        },
         prepared_differ + bytes_differ,
     );
 }

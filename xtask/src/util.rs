@@ -124,3 +124,34 @@ pub fn load_average() -> f64 {
         .and_then(|l| l.split_whitespace().next()?.parse().ok())
         .unwrap_or(f64::NAN)
 }
+
+/// Runs `cmd` in the workspace root under GNU time (`/usr/bin/time`, where the machine
+/// has it, else as it is) and fails if it fails: its wall seconds and its peak resident
+/// memory in kilobytes (None without GNU time). What the benchmarks' memory figures
+/// are read from: the whole process, as a user's shell would see it.
+pub fn run_measured(cmd: &Command) -> anyhow::Result<(f64, Option<u64>)> {
+    let gnu_time = std::path::Path::new("/usr/bin/time");
+    let rss_file = root().join("target/peak-rss.txt");
+    let _ = std::fs::remove_file(&rss_file);
+    let mut measured = if gnu_time.exists() {
+        let mut m = Command::new(gnu_time);
+        m.args(["-f", "%M", "-o"])
+            .arg(&rss_file)
+            .arg(cmd.get_program());
+        m
+    } else {
+        Command::new(cmd.get_program())
+    };
+    measured.args(cmd.get_args()).current_dir(root());
+    eprintln!("$ {}", show(cmd));
+    let started = std::time::Instant::now();
+    let status = measured
+        .status()
+        .map_err(|e| anyhow::anyhow!("cannot run {}: {e}", show(cmd)))?;
+    let secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(status.success(), "command failed ({status}): {}", show(cmd));
+    let kb = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|t| t.trim().parse().ok());
+    Ok((secs, kb))
+}
