@@ -26,6 +26,11 @@
 //! first), masks built without a sort, and one addition per leaf of [`SUMS`] lanes
 //! whatever the model's leaf width or output.
 //!
+//! On x86-64 CPUs with AVX-512 (found at run time, see [`VectorIsa`]) a batch takes
+//! the [`avx512`] kernel, eight rows at a time: the same tables, intervals and leaves,
+//! found with vector instructions (about twice the portable walk's rows per second on
+//! the Iris forest).
+//!
 //! Exactness: a split sends a row right when not `x <= threshold` in the model's
 //! threshold type (NaN: by the split's missing direction), which is the node walk's
 //! test; a float32 threshold and a float32-rounded input compare the same in float64.
@@ -36,9 +41,13 @@
 
 use alloc::vec::Vec;
 
+use crate::cpu::VectorIsa;
 use crate::model::Model;
 use crate::predict::add;
 use crate::prepared::{Layout, Node, Root, Threshold, BLOCK_ROWS};
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 /// Features with splits this walk takes at most: one mask per feature is ANDed per
 /// tree, so its cost grows with them while the node walk's does not.
@@ -317,9 +326,12 @@ impl Intervals {
     }
 
     /// A batch, [`GROUP`] rows at a time: their leaves are found and added side by
-    /// side, so that while one row's chain of additions waits, the others' run.
-    pub(crate) fn batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64]) {
+    /// side, so that while one row's chain of additions waits, the others' run;
+    /// through the AVX-512 kernel if `isa` allows it and the CPU runs it.
+    pub(crate) fn batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64], isa: VectorIsa) {
         let (nf, len, n_out) = (m.n_features, m.prediction_len(), m.n_outputs);
+        let done = self.kernel_batch(m, rows, out, isa);
+        let (rows, out) = (&rows[done * nf..], &mut out[done * len..]);
         let whole = if GROUP > 1 && self.lanes {
             rows.len() / nf / GROUP * GROUP
         } else {
@@ -360,6 +372,63 @@ impl Intervals {
         } else {
             self.sums::<false, R>(rows, sums)
         }
+    }
+
+    /// The whole blocks of [`avx512::ROWS`] rows of a batch through the AVX-512
+    /// kernel, when `isa` allows it and the CPU runs it; returns how many rows it
+    /// predicted (none without the kernel, or for tables it does not take).
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unsafe_code)]
+    fn kernel_batch(&self, m: &Model<'_>, rows: &[f64], out: &mut [f64], isa: VectorIsa) -> usize {
+        let (nf, len, n_out) = (m.n_features, m.prediction_len(), m.n_outputs);
+        let usable = self.lanes
+            && isa.min(VectorIsa::detected()) >= VectorIsa::Avx512
+            && !self.leaves.is_empty()
+            && self.first.len() == self.stride
+            && self.masks.len() >= self.stride
+            && self.features.iter().all(|f| (f.feature as usize) < nf);
+        if !usable || nf == 0 {
+            return 0;
+        }
+        // The real trees: the padding's first leaves lie past the end.
+        let trees = self
+            .first
+            .iter()
+            .take_while(|&&f| (f as usize) < self.leaves.len())
+            .count();
+        let blocks = rows.len() / nf / avx512::ROWS;
+        for (rows, out) in rows
+            .chunks_exact(avx512::ROWS * nf)
+            .zip(out.chunks_exact_mut(avx512::ROWS * len))
+            .take(blocks)
+        {
+            let mut sums = [[0.0; SUMS]; avx512::ROWS];
+            for (s, o) in sums.iter_mut().zip(out.chunks_exact_mut(len)) {
+                m.start(o);
+                s[..n_out].copy_from_slice(&o[..n_out]);
+            }
+            // SAFETY: the CPU runs AVX-512F, CD and VL and AVX2 (`detected`); `rows` holds
+            // `ROWS × nf` values and every feature is below `nf`; the tables are as
+            // the kernel needs (checked above), and `trees` at most `first.len()`.
+            unsafe {
+                if m.accumulate_f32 {
+                    avx512::block_sums::<true>(self, rows.as_ptr(), nf, trees, &mut sums);
+                } else {
+                    avx512::block_sums::<false>(self, rows.as_ptr(), nf, trees, &mut sums);
+                }
+            }
+            for (s, o) in sums.iter().zip(out.chunks_exact_mut(len)) {
+                o[..n_out].copy_from_slice(&s[..n_out]);
+                m.finish(o);
+            }
+        }
+        blocks * avx512::ROWS
+    }
+
+    /// Off x86-64 there is no kernel.
+    #[cfg(not(target_arch = "x86_64"))]
+    fn kernel_batch(&self, _: &Model<'_>, _: &[f64], _: &mut [f64], _: VectorIsa) -> usize {
+        0
     }
 
     /// The walk itself, for `R` rows, adding in float32 if `F32`, as the float64 sum

@@ -638,7 +638,7 @@ impl<'a> PreparedModel<'a> {
             #[cfg(not(target_arch = "wasm32"))]
             Forest::Oblivious(o) => o.batch(m, rows, out, self.isa),
             #[cfg(any(not(target_arch = "wasm32"), target_feature = "simd128"))]
-            Forest::Intervals(i) => i.batch(m, rows, out),
+            Forest::Intervals(i) => i.batch(m, rows, out, self.isa),
             #[cfg(not(target_arch = "wasm32"))]
             Forest::NarrowComplete(c) => c.batch(m, rows, out, self.isa),
             #[cfg(not(target_arch = "wasm32"))]

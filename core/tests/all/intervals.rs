@@ -3,7 +3,7 @@
 //! every kind the core supports, the embedded Iris forest on every threshold and the
 //! floats either side of it, and the shapes that must keep the node walk.
 
-use edgewood_core::{iris, Model, PreparedModel};
+use edgewood_core::{iris, Model, PreparedModel, VectorIsa};
 use proptest::prelude::*;
 
 use crate::prepared::combs;
@@ -11,7 +11,8 @@ use crate::reference::{ensemble_strategy, evaluate, row_strategy, same_bits};
 use crate::roundtrip::without_rules;
 
 /// `prepared` and the node walk of the same model agree with `expected` on every row,
-/// one at a time and as one batch (full blocks and a ragged end).
+/// one at a time and as one batch (full blocks and a ragged end), the batch through
+/// every vector kernel this CPU runs and the portable walk.
 fn check_rows(
     model: Model<'_>,
     rows: &[Vec<f64>],
@@ -42,14 +43,21 @@ fn check_rows(
         );
     }
     let mut batch = vec![0.0; rows.len() * len];
-    prepared.predict_batch(&rows.concat(), &mut batch).unwrap();
-    for (row, chunk) in rows.iter().zip(batch.chunks(len)) {
-        prop_assert!(
-            same_bits(chunk, &expected(row)),
-            "row {:?}: batch {:?}",
-            row,
-            chunk
-        );
+    let isas = VectorIsa::ALL
+        .into_iter()
+        .filter(|&i| i <= VectorIsa::detected());
+    for isa in isas {
+        let walk = prepared.clone().with_vector_isa(isa);
+        walk.predict_batch(&rows.concat(), &mut batch).unwrap();
+        for (row, chunk) in rows.iter().zip(batch.chunks(len)) {
+            prop_assert!(
+                same_bits(chunk, &expected(row)),
+                "row {:?}: batch through {:?} {:?}",
+                row,
+                isa,
+                chunk
+            );
+        }
     }
     Ok(())
 }
