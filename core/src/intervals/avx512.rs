@@ -8,7 +8,10 @@
 //! set bit of each counted (isolated, then `63 - lzcnt`) and added to the trees'
 //! first leaves: eight leaf indices from a handful of instructions, where the portable
 //! walk takes a count and a check per tree. Each row adds its leaves (four float64
-//! lanes, one register) in tree order.
+//! lanes, one register) in tree order. When every tree has at most 32 leaves (the
+//! Iris forest's), the masks are kept a second time as 32 bits
+//! ([`Intervals::masks32`]): sixteen trees to a register and half the cache
+//! (Iris: 19.0 against 13.1M rows/s a core with 64-bit masks, in the same run).
 //!
 //! Exactness: the intervals are the portable walk's (the number of thresholds below
 //! the value, NaN past them all), and so are the leaves and the order of additions,
@@ -36,7 +39,9 @@ const _: () = assert!(SUMS == 4);
 /// The CPU runs AVX-512F, CD and VL and AVX2; `rows` points to `ROWS × n_features`
 /// readable values and every feature of `iv.features` is below `n_features`;
 /// `iv.masks` holds at least `iv.stride` masks, `iv.first` exactly `iv.stride`
-/// entries, a multiple of 8 and at least `trees`; `iv.leaves` is not empty.
+/// entries, a multiple of 8 and at least `trees`; `iv.leaves` is not empty; and
+/// unless `iv.masks32` is empty, it holds at least a row (`iv.stride` rounded up to
+/// 16) and `iv.leaves` fewer than 2^26 leaves.
 #[target_feature(enable = "avx512f,avx512cd,avx512vl,avx2")]
 pub(super) unsafe fn block_sums<const F32: bool>(
     iv: &Intervals,
@@ -45,14 +50,19 @@ pub(super) unsafe fn block_sums<const F32: bool>(
     trees: usize,
     sums: &mut [Sums; ROWS],
 ) {
-    let stride = iv.stride;
-    // Per feature, per row: its mask row's first mask in `iv.masks`.
+    let use32 = !iv.masks32.is_empty();
+    let (stride, table_len) = if !use32 {
+        (iv.stride, iv.masks.len())
+    } else {
+        (iv.stride.next_multiple_of(16), iv.masks32.len())
+    };
+    // Per feature, per row: its mask row's first mask in `iv.masks` (or `iv.masks32`).
     let mut offsets = [[0u64; ROWS]; MAX_FEATURES];
     let lanes = _mm512_mul_epu32(
         _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0),
         _mm512_set1_epi64(n_features as i64),
     );
-    let last_row = _mm512_set1_epi64((iv.masks.len() - stride) as i64);
+    let last_row = _mm512_set1_epi64((table_len - stride) as i64);
     let one = _mm512_set1_epi64(1);
     for (offsets, f) in offsets.iter_mut().zip(&iv.features) {
         // SAFETY: lane `r` reads value `feature` of row `r`, in bounds (the caller's).
@@ -81,6 +91,16 @@ pub(super) unsafe fn block_sums<const F32: bool>(
     let n = iv.features.len();
     for f in n..MAX_FEATURES {
         offsets[f] = offsets[0];
+    }
+    if use32 {
+        return match n {
+            // SAFETY: the caller's, and the offsets are clamped above.
+            0..=4 => unsafe { add_leaves32::<F32, 4>(iv, &offsets, trees, sums) },
+            // SAFETY: as above.
+            5..=8 => unsafe { add_leaves32::<F32, 8>(iv, &offsets, trees, sums) },
+            // SAFETY: as above.
+            _ => unsafe { add_leaves32::<F32, MAX_FEATURES>(iv, &offsets, trees, sums) },
+        };
     }
     match n {
         // SAFETY: the caller's, and the offsets are clamped above.
@@ -161,6 +181,81 @@ unsafe fn add_leaves<const F32: bool, const NF: usize>(
         } else {
             (0..n).for_each(add);
         }
+    }
+    for (a, s) in acc.iter().zip(sums.iter_mut()) {
+        // SAFETY: a `Sums` is four float64s.
+        unsafe { _mm256_storeu_pd(s.as_mut_ptr(), *a) };
+    }
+}
+
+/// [`add_leaves`] through `iv.masks32`: sixteen trees to a register.
+///
+/// # Safety
+/// As [`add_leaves`], the offsets into `iv.masks32` (rows of `stride` rounded up to
+/// 16); `iv.leaves` has fewer than 2^26 leaves (their byte offsets fit 32 bits).
+#[target_feature(enable = "avx512f,avx512cd,avx512vl,avx2")]
+unsafe fn add_leaves32<const F32: bool, const NF: usize>(
+    iv: &Intervals,
+    offsets: &[[u64; ROWS]; MAX_FEATURES],
+    trees: usize,
+    sums: &mut [Sums; ROWS],
+) {
+    let mut acc = [_mm256_setzero_pd(); ROWS];
+    for (a, s) in acc.iter_mut().zip(sums.iter()) {
+        // SAFETY: a `Sums` is four float64s.
+        *a = unsafe { _mm256_loadu_pd(s.as_ptr()) };
+    }
+    let last = _mm512_set1_epi32(iv.leaves.len() as i32 - 1);
+    let top = _mm512_set1_epi32(i32::MIN);
+    let c31 = _mm512_set1_epi32(31);
+    let masks = iv.masks32.as_ptr();
+    let leaves = iv.leaves.as_ptr();
+    let first = iv.first.as_ptr();
+    let mut base = 0;
+    while base < trees {
+        // The first leaves of sixteen trees; past the end of `first` (a multiple of 8
+        // long), none.
+        let k = (iv.first.len() - base).min(16);
+        // SAFETY: `k` u32s from `base`, in `first`.
+        let firsts =
+            unsafe { _mm512_maskz_loadu_epi32(((1u32 << k) - 1) as u16, first.add(base).cast()) };
+        let mut index = [[0u32; 16]; ROWS];
+        for (r, index) in index.iter_mut().enumerate() {
+            let mut bits = _mm512_set1_epi32(-1);
+            for offsets in offsets.iter().take(NF) {
+                // SAFETY: a mask row starts at most a row before the end of
+                // `iv.masks32` (clamped), and `base + 16` is at most a row.
+                let m = unsafe { _mm512_loadu_si512(masks.add(offsets[r] as usize + base).cast()) };
+                bits = _mm512_and_si512(bits, m);
+            }
+            let bits = _mm512_or_si512(bits, top);
+            let low = _mm512_and_si512(bits, _mm512_sub_epi32(_mm512_setzero_si512(), bits));
+            let zeros = _mm512_sub_epi32(c31, _mm512_lzcnt_epi32(low));
+            let leaf = _mm512_min_epu32(_mm512_add_epi32(firsts, zeros), last);
+            let bytes = _mm512_slli_epi32::<5>(leaf);
+            // SAFETY: sixteen u32s.
+            unsafe { _mm512_storeu_si512(index.as_mut_ptr().cast(), bytes) };
+        }
+        let index = core::hint::black_box(&index);
+        let n = (trees - base).min(16);
+        let mut add = |k: usize| {
+            for (a, index) in acc.iter_mut().zip(index) {
+                // SAFETY: a leaf clamped to the last above, as a byte offset.
+                let v = unsafe { _mm256_loadu_pd(leaves.byte_add(index[k] as usize).cast()) };
+                let sum = _mm256_add_pd(*a, v);
+                *a = if F32 {
+                    _mm256_cvtps_pd(_mm256_cvtpd_ps(sum))
+                } else {
+                    sum
+                };
+            }
+        };
+        if n == 16 {
+            (0..16).for_each(&mut add);
+        } else {
+            (0..n).for_each(add);
+        }
+        base += 16;
     }
     for (a, s) in acc.iter().zip(sums.iter_mut()) {
         // SAFETY: a `Sums` is four float64s.
