@@ -286,6 +286,14 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
+    /// What [`Model::finish`] divides the sums by when that is all it does (a forest
+    /// without a link: its tree count), for callers that divide several rows at once;
+    /// `None` otherwise. [`Model::start`] then sets the sums to zero.
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn average_divisor(&self) -> Option<f64> {
+        self.sum_link.is_none().then_some(self.n_trees as f64)
+    }
+
     /// Turns the summed accumulators into the prediction (averaging or link).
     #[inline]
     pub(crate) fn finish(&self, out: &mut [f64]) {
