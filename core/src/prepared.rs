@@ -1523,16 +1523,27 @@ fn compacted_walk<T: Threshold>(
 /// rounded once to the threshold type: column `2f` holds feature `f` with NaN as NaN,
 /// which no `<=` lets left; column `2f + 1` holds it with NaN as -inf, which every
 /// threshold lets left. Rows past the end of a short block keep what they held.
+///
+/// By tiles of [`FILL_TILE`] rows, feature by feature: a row at a time, each store
+/// went to a column of its own, a cache line apart, and the stores of a block missed
+/// the cache (7 % of the LightGBM bench's time, its 50 features' 100 columns); a tile
+/// writes whole lines of each column.
 #[inline(always)]
 pub(crate) fn fill_block<T: Threshold>(block: &mut [T], rows: &[f64], nf: usize) {
-    for (r, row) in rows.chunks_exact(nf).enumerate() {
-        for (f, &x) in row.iter().enumerate() {
-            let x = T::from_f64(x);
-            block[2 * f * BLOCK_ROWS + r] = x;
-            block[(2 * f + 1) * BLOCK_ROWS + r] = if x.is_nan() { T::NEG_INFINITY } else { x };
+    for (t, tile) in rows.chunks(FILL_TILE * nf).enumerate() {
+        for f in 0..nf {
+            for (k, row) in tile.chunks_exact(nf).enumerate() {
+                let r = t * FILL_TILE + k;
+                let x = T::from_f64(row[f]);
+                block[2 * f * BLOCK_ROWS + r] = x;
+                block[(2 * f + 1) * BLOCK_ROWS + r] = if x.is_nan() { T::NEG_INFINITY } else { x };
+            }
         }
     }
 }
+
+/// Rows per tile of [`fill_block`]: 64 bytes of each column in float32.
+const FILL_TILE: usize = 16;
 
 /// Steps every lane of `at` until all stand on leaves: `depth` steps at most, and
 /// after the `FIRST` steps a check every `EVERY` steps whether all have arrived (deep,
