@@ -36,7 +36,7 @@ use alloc::vec::Vec;
 use crate::cpu::VectorIsa;
 use crate::model::Model;
 use crate::predict::add;
-use crate::prepared::{fill_block, Layout, Node, Threshold, BLOCK_ROWS};
+use crate::prepared::{fill_block, fill_folded_block, Layout, Node, Threshold, BLOCK_ROWS};
 
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -97,6 +97,12 @@ pub(crate) struct Complete<T> {
     /// Per split: its input's premultiplied batch column, as the node walk's
     /// [`Node::column`] (`(2 × feature + missing goes left) × BLOCK_ROWS`).
     columns: Vec<u32>,
+    /// The same splits' columns for a block without missing inputs
+    /// ([`fill_folded_block`]: `feature × BLOCK_ROWS`). Such a block's two columns of
+    /// a feature would hold the same values, so it keeps one: half the bytes for the
+    /// kernels to read (XGBoost's 50 features: 25 KB of float32 instead of 51, inside
+    /// the core's 48 KB first-level cache; 1.05-1.07x its batches).
+    folded_columns: Vec<u32>,
     /// Every tree's `2^depth` leaves in order, single values; then [`SPARE_SPLITS`]
     /// spare ones, as for the splits.
     values: Vec<f64>,
@@ -165,6 +171,7 @@ impl<T: Threshold + Kernels> Complete<T> {
             trees: Vec::with_capacity(n_trees),
             thresholds: Vec::with_capacity(places + SPARE_SPLITS),
             columns: Vec::with_capacity(places + SPARE_SPLITS),
+            folded_columns: Vec::new(),
             values: Vec::with_capacity(places + SPARE_SPLITS),
             values_f32: Vec::new(),
             block_len: 2 * model.n_features * BLOCK_ROWS,
@@ -214,6 +221,11 @@ impl<T: Threshold + Kernels> Complete<T> {
         let spare = complete.thresholds.len() + SPARE_SPLITS;
         complete.thresholds.resize(spare, T::from_f64(0.0));
         complete.columns.resize(spare, 0);
+        complete.folded_columns = complete
+            .columns
+            .iter()
+            .map(|&c| c / (2 * BLOCK_ROWS as u32) * BLOCK_ROWS as u32)
+            .collect();
         complete
             .values
             .resize(complete.values.len() + SPARE_SPLITS, 0.0);
@@ -288,7 +300,13 @@ impl<T: Threshold + Kernels> Complete<T> {
             .chunks(BLOCK_ROWS * nf)
             .zip(out.chunks_mut(BLOCK_ROWS * len))
         {
-            fill_block(&mut block, rows, nf);
+            // Most batches have no missing input: then one column per feature.
+            let columns = if fill_folded_block(&mut block, rows, nf) {
+                &self.folded_columns
+            } else {
+                fill_block(&mut block, rows, nf);
+                &self.columns
+            };
             out.chunks_exact_mut(len).for_each(|o| m.start(o));
             for (r, o) in out.chunks_exact(len).enumerate() {
                 for (k, &v) in o.iter().take(m.n_outputs).enumerate() {
@@ -296,14 +314,14 @@ impl<T: Threshold + Kernels> Complete<T> {
                 }
             }
             let done = if m.accumulate_f32 {
-                T::block_sums::<true>(isa, self, &block, &mut sums)
+                T::block_sums::<true>(isa, self, columns, &block, &mut sums)
             } else {
-                T::block_sums::<false>(isa, self, &block, &mut sums)
+                T::block_sums::<false>(isa, self, columns, &block, &mut sums)
             };
             if !done && m.accumulate_f32 {
-                self.block_sums::<true>(&block, &mut sums);
+                self.block_sums::<true>(columns, &block, &mut sums);
             } else if !done {
-                self.block_sums::<false>(&block, &mut sums);
+                self.block_sums::<false>(columns, &block, &mut sums);
             }
             for (r, o) in out.chunks_exact_mut(len).enumerate() {
                 for (k, v) in o.iter_mut().take(m.n_outputs).enumerate() {
@@ -316,7 +334,7 @@ impl<T: Threshold + Kernels> Complete<T> {
 
     /// The portable batch: every tree over every row of `block`, one row at a time.
     /// Rows past a short block's end add too, onto sums nobody reads.
-    fn block_sums<const F32: bool>(&self, block: &[T], sums: &mut [f64]) {
+    fn block_sums<const F32: bool>(&self, columns: &[u32], block: &[T], sums: &mut [f64]) {
         for tree in &self.trees {
             let at = tree.output as usize * BLOCK_ROWS;
             let Some(sums) = sums.get_mut(at..at + BLOCK_ROWS) else {
@@ -330,8 +348,7 @@ impl<T: Threshold + Kernels> Complete<T> {
                 let mut j = 0;
                 for level in 0..tree.depth {
                     let at = first + (1 << level) - 1 + j;
-                    let (Some(&t), Some(&c)) = (self.thresholds.get(at), self.columns.get(at))
-                    else {
+                    let (Some(&t), Some(&c)) = (self.thresholds.get(at), columns.get(at)) else {
                         break;
                     };
                     j = 2 * j + goes_right(input(r)(c), t) as usize;

@@ -1530,16 +1530,42 @@ fn compacted_walk<T: Threshold>(
 /// writes whole lines of each column.
 #[inline(always)]
 pub(crate) fn fill_block<T: Threshold>(block: &mut [T], rows: &[f64], nf: usize) {
+    fill::<T, false>(block, rows, nf);
+}
+
+/// [`fill_block`] for rows without a missing (NaN) input, whose two columns of a
+/// feature would be the same: one column per feature, column `f` holding feature `f`
+/// (walks that take it read `feature × BLOCK_ROWS` for either column). `false` if
+/// some input is missing: the block is then not whole, and takes [`fill_block`].
+/// (The complete-tree walk's, which WebAssembly does not have.)
+#[cfg(not(target_arch = "wasm32"))]
+#[inline(always)]
+pub(crate) fn fill_folded_block<T: Threshold>(block: &mut [T], rows: &[f64], nf: usize) -> bool {
+    !fill::<T, true>(block, rows, nf)
+}
+
+/// Fills `block` as [`fill_block`] or (`FOLDED`) [`fill_folded_block`] do; whether
+/// some input was missing.
+#[inline(always)]
+fn fill<T: Threshold, const FOLDED: bool>(block: &mut [T], rows: &[f64], nf: usize) -> bool {
+    let mut missing = false;
     for (t, tile) in rows.chunks(FILL_TILE * nf).enumerate() {
         for f in 0..nf {
             for (k, row) in tile.chunks_exact(nf).enumerate() {
                 let r = t * FILL_TILE + k;
                 let x = T::from_f64(row[f]);
-                block[2 * f * BLOCK_ROWS + r] = x;
-                block[(2 * f + 1) * BLOCK_ROWS + r] = if x.is_nan() { T::NEG_INFINITY } else { x };
+                if FOLDED {
+                    missing |= x.is_nan();
+                    block[f * BLOCK_ROWS + r] = x;
+                } else {
+                    block[2 * f * BLOCK_ROWS + r] = x;
+                    block[(2 * f + 1) * BLOCK_ROWS + r] =
+                        if x.is_nan() { T::NEG_INFINITY } else { x };
+                }
             }
         }
     }
+    missing
 }
 
 /// Rows per tile of [`fill_block`]: 64 bytes of each column in float32.

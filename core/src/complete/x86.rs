@@ -20,12 +20,14 @@ mod avx512_wide;
 /// The kernels of a threshold type.
 pub(crate) trait Kernels: Threshold {
     /// Adds every tree's leaves onto `sums` (by output, [`BLOCK_ROWS`] rows each) for
-    /// the rows of `block` (laid out by `fill_block`) through the best kernel `isa`
+    /// the rows of `block` (laid out by `fill_block`, its splits' `columns` being
+    /// `c.columns`, or by `fill_folded_block`, `c.folded_columns`) through the best kernel `isa`
     /// allows and the CPU runs; `false` if there is none (the caller walks the
     /// portable way). `F32`: the model adds in float32.
     fn block_sums<const F32: bool>(
         isa: VectorIsa,
         c: &Complete<Self>,
+        columns: &[u32],
         block: &[Self],
         sums: &mut [f64],
     ) -> bool;
@@ -61,10 +63,13 @@ fn top_arrays<T>(tops: &Tops<T>, top: &Top, block: &[T]) -> Option<(*const T, *c
 }
 
 /// Whether a kernel may read `block` and write `sums` without checks: every column a
-/// split names is below `block_len - BLOCK_ROWS` (checked when the trees were built),
-/// so every lane's load or gather stays in `block`.
-fn in_bounds<T>(c: &Complete<T>, block: &[T], sums: &[f64]) -> bool {
-    block.len() >= c.block_len && sums.len() >= c.n_outputs * BLOCK_ROWS
+/// split names is below `block_len - BLOCK_ROWS` (checked when the trees were built;
+/// a folded column is below its unfolded one), so every lane's load or gather stays
+/// in `block`; and `columns` holds every tree's splits.
+fn in_bounds<T>(c: &Complete<T>, columns: &[u32], block: &[T], sums: &[f64]) -> bool {
+    block.len() >= c.block_len
+        && sums.len() >= c.n_outputs * BLOCK_ROWS
+        && columns.len() == c.columns.len()
 }
 
 /// The best of `isa` and what this CPU runs.
@@ -79,17 +84,20 @@ impl Kernels for f32 {
     fn block_sums<const F32: bool>(
         isa: VectorIsa,
         c: &Complete<f32>,
+        columns: &[u32],
         block: &[f32],
         sums: &mut [f64],
     ) -> bool {
-        if !in_bounds(c, block, sums) {
+        if !in_bounds(c, columns, block, sums) {
             return false;
         }
         match usable(isa) {
             // SAFETY: the CPU runs AVX-512F (`usable`); bounds checked above.
-            VectorIsa::Avx512 => unsafe { avx512_narrow::block_sums::<F32>(c, block, sums) },
+            VectorIsa::Avx512 => unsafe {
+                avx512_narrow::block_sums::<F32>(c, columns, block, sums)
+            },
             // SAFETY: the CPU runs AVX2 (`usable`); bounds checked above.
-            VectorIsa::Avx2 => unsafe { avx2::block_sums::<F32>(c, block, sums) },
+            VectorIsa::Avx2 => unsafe { avx2::block_sums::<F32>(c, columns, block, sums) },
             VectorIsa::Baseline => return false,
         }
         true
@@ -124,16 +132,17 @@ impl Kernels for f64 {
     fn block_sums<const F32: bool>(
         isa: VectorIsa,
         c: &Complete<f64>,
+        columns: &[u32],
         block: &[f64],
         sums: &mut [f64],
     ) -> bool {
         // No model adds float64-threshold trees in float32 (`from_layout` refuses
         // them): only float64 sums have a kernel.
-        if F32 || !in_bounds(c, block, sums) || usable(isa) < VectorIsa::Avx512 {
+        if F32 || !in_bounds(c, columns, block, sums) || usable(isa) < VectorIsa::Avx512 {
             return false;
         }
         // SAFETY: the CPU runs AVX-512F (`usable`); bounds checked above.
-        unsafe { avx512_wide::block_sums(c, block, sums) };
+        unsafe { avx512_wide::block_sums(c, columns, block, sums) };
         true
     }
 

@@ -212,11 +212,13 @@ unsafe fn leaf_positions(
 /// [`leaf_positions`] of `tree` of `c`.
 ///
 /// # Safety
-/// As [`leaf_positions`]'s, for `c`'s arrays; `tree` is one of `c.trees`.
+/// As [`leaf_positions`]'s, for `c`'s thresholds and `columns` (`c.columns` or
+/// `c.folded_columns`); `tree` is one of `c.trees`.
 #[target_feature(enable = "avx2")]
 #[inline]
 unsafe fn tree_positions(
     c: &Complete<f32>,
+    columns: &[u32],
     tree: &CompleteTree,
     block: &[f32],
 ) -> [__m256i; CHUNKS] {
@@ -225,7 +227,7 @@ unsafe fn tree_positions(
     unsafe {
         leaf_positions(
             c.thresholds.as_ptr().add(first),
-            c.columns.as_ptr().add(first),
+            columns.as_ptr().add(first),
             tree.depth,
             block,
         )
@@ -257,10 +259,12 @@ pub(super) unsafe fn places(
 /// the rows of `block`, in float32 (`F32`) or float64.
 ///
 /// # Safety
-/// AVX2; `block.len() >= c.block_len`; `sums.len() >= c.n_outputs * BLOCK_ROWS`.
+/// AVX2; `columns` is `c.columns` or `c.folded_columns` (for a block filled to
+/// match); `block.len() >= c.block_len`; `sums.len() >= c.n_outputs * BLOCK_ROWS`.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn block_sums<const F32: bool>(
     c: &Complete<f32>,
+    columns: &[u32],
     block: &[f32],
     sums: &mut [f64],
 ) {
@@ -273,7 +277,7 @@ pub(super) unsafe fn block_sums<const F32: bool>(
     };
     for tree in &c.trees {
         // SAFETY: the caller's.
-        let leaf = unsafe { tree_positions(c, tree, block) };
+        let leaf = unsafe { tree_positions(c, columns, tree, block) };
         let at = tree.output as usize * BLOCK_ROWS;
         if F32 {
             let Some(run) = sums32.get_mut(at..at + BLOCK_ROWS) else {

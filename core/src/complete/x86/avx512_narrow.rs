@@ -244,11 +244,13 @@ unsafe fn add_picked<const R: usize>(
 /// [`leaf_positions`] of `tree` of `c`.
 ///
 /// # Safety
-/// As [`leaf_positions`]'s, for `c`'s arrays; `tree` is one of `c.trees`.
+/// As [`leaf_positions`]'s, for `c`'s thresholds and `columns` (`c.columns` or
+/// `c.folded_columns`); `tree` is one of `c.trees`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn tree_positions(
     c: &Complete<f32>,
+    columns: &[u32],
     tree: &CompleteTree,
     block: &[f32],
 ) -> [__m512i; CHUNKS] {
@@ -257,7 +259,7 @@ unsafe fn tree_positions(
     unsafe {
         leaf_positions(
             c.thresholds.as_ptr().add(first),
-            c.columns.as_ptr().add(first),
+            columns.as_ptr().add(first),
             tree.depth,
             block,
         )
@@ -289,10 +291,12 @@ pub(super) unsafe fn places(
 /// the rows of `block`, in float32 (`F32`) or float64.
 ///
 /// # Safety
-/// AVX-512F; `block.len() >= c.block_len`; `sums.len() >= c.n_outputs * BLOCK_ROWS`.
+/// AVX-512F; `columns` is `c.columns` or `c.folded_columns` (for a block filled to
+/// match); `block.len() >= c.block_len`; `sums.len() >= c.n_outputs * BLOCK_ROWS`.
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn block_sums<const F32: bool>(
     c: &Complete<f32>,
+    columns: &[u32],
     block: &[f32],
     sums: &mut [f64],
 ) {
@@ -301,13 +305,13 @@ pub(super) unsafe fn block_sums<const F32: bool>(
         // addition, so holding it in float32 between them changes nothing.
         let mut by_output: alloc::vec::Vec<f32> = sums.iter().map(|&s| s as f32).collect();
         // SAFETY: the caller's.
-        unsafe { trees_f32(c, block, &mut by_output) };
+        unsafe { trees_f32(c, columns, block, &mut by_output) };
         for (s, &v) in sums.iter_mut().zip(&by_output) {
             *s = v as f64;
         }
     } else {
         // SAFETY: the caller's.
-        unsafe { trees_f64(c, block, sums) };
+        unsafe { trees_f64(c, columns, block, sums) };
     }
 }
 
@@ -316,10 +320,10 @@ pub(super) unsafe fn block_sums<const F32: bool>(
 /// # Safety
 /// As [`block_sums`]'s.
 #[target_feature(enable = "avx512f")]
-unsafe fn trees_f32(c: &Complete<f32>, block: &[f32], sums: &mut [f32]) {
+unsafe fn trees_f32(c: &Complete<f32>, columns: &[u32], block: &[f32], sums: &mut [f32]) {
     for tree in &c.trees {
         // SAFETY: the caller's.
-        let leaf = unsafe { tree_positions(c, tree, block) };
+        let leaf = unsafe { tree_positions(c, columns, tree, block) };
         let at = tree.output as usize * BLOCK_ROWS;
         let Some(run) = sums.get_mut(at..at + BLOCK_ROWS) else {
             continue;
@@ -352,10 +356,10 @@ unsafe fn trees_f32(c: &Complete<f32>, block: &[f32], sums: &mut [f32]) {
 /// # Safety
 /// As [`block_sums`]'s.
 #[target_feature(enable = "avx512f")]
-unsafe fn trees_f64(c: &Complete<f32>, block: &[f32], sums: &mut [f64]) {
+unsafe fn trees_f64(c: &Complete<f32>, columns: &[u32], block: &[f32], sums: &mut [f64]) {
     for tree in &c.trees {
         // SAFETY: the caller's.
-        let leaf = unsafe { tree_positions(c, tree, block) };
+        let leaf = unsafe { tree_positions(c, columns, tree, block) };
         let at = tree.output as usize * BLOCK_ROWS;
         let Some(run) = sums.get_mut(at..at + BLOCK_ROWS) else {
             continue;

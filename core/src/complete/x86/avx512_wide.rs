@@ -209,11 +209,13 @@ unsafe fn leaf_positions(
 /// [`leaf_positions`] of `tree` of `c`.
 ///
 /// # Safety
-/// As [`leaf_positions`]'s, for `c`'s arrays; `tree` is one of `c.trees`.
+/// As [`leaf_positions`]'s, for `c`'s thresholds and `columns` (`c.columns` or
+/// `c.folded_columns`); `tree` is one of `c.trees`.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn tree_positions(
     c: &Complete<f64>,
+    columns: &[u32],
     tree: &CompleteTree,
     block: &[f64],
 ) -> [__m512i; CHUNKS] {
@@ -222,7 +224,7 @@ unsafe fn tree_positions(
     unsafe {
         leaf_positions(
             c.thresholds.as_ptr().add(first),
-            c.columns.as_ptr().add(first),
+            columns.as_ptr().add(first),
             tree.depth,
             block,
         )
@@ -277,12 +279,18 @@ unsafe fn add_picked<const R: usize>(
 /// each) for the rows of `block`.
 ///
 /// # Safety
-/// AVX-512F; `block.len() >= c.block_len`; `sums.len() >= c.n_outputs * BLOCK_ROWS`.
+/// AVX-512F; `columns` is `c.columns` or `c.folded_columns` (for a block filled to
+/// match); `block.len() >= c.block_len`; `sums.len() >= c.n_outputs * BLOCK_ROWS`.
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn block_sums(c: &Complete<f64>, block: &[f64], sums: &mut [f64]) {
+pub(super) unsafe fn block_sums(
+    c: &Complete<f64>,
+    columns: &[u32],
+    block: &[f64],
+    sums: &mut [f64],
+) {
     for tree in &c.trees {
         // SAFETY: the caller's.
-        let leaf = unsafe { tree_positions(c, tree, block) };
+        let leaf = unsafe { tree_positions(c, columns, tree, block) };
         let at = tree.output as usize * BLOCK_ROWS;
         let Some(run) = sums.get_mut(at..at + BLOCK_ROWS) else {
             continue;
