@@ -180,21 +180,39 @@ proptest! {
             let expected = evaluate(&ensemble, row);
             prop_assert!(same_bits(&got, &expected), "row {:?}: complete {:?} reference {:?}", row, got, expected);
         }
-        // Full blocks of 128 rows and a ragged end, through every vector path this
-        // CPU runs, each forced in turn, and through the node walk.
+        // Full blocks of 128 rows and a ragged end.
         let many: Vec<Vec<f64>> = rows.iter().cycle().take(rows.len() * 13 + 300).cloned().collect();
-        let walks = vector_isas()
-            .into_iter()
-            .map(|isa| (format!("{isa:?}"), prepared.clone().with_vector_isa(isa)))
-            .chain([("node walk".to_string(), nodes)]);
-        for (name, walk) in walks {
-            let mut batch = vec![0.0; many.len() * len];
-            walk.predict_batch(&many.concat(), &mut batch).unwrap();
-            for (row, chunk) in many.iter().zip(batch.chunks(len)) {
-                prop_assert!(same_bits(chunk, &evaluate(&ensemble, row)), "{} row {:?}: batch {:?}", name, row, chunk);
-            }
+        batches_match_reference(&ensemble, &prepared, nodes, &many)?;
+    }
+}
+
+/// `rows` as one batch through every vector path this CPU runs, each forced in turn,
+/// and through the node walk (`nodes`), bit for bit the reference evaluator.
+pub fn batches_match_reference(
+    ensemble: &Ensemble,
+    prepared: &PreparedModel,
+    nodes: PreparedModel,
+    rows: &[Vec<f64>],
+) -> Result<(), TestCaseError> {
+    let len = prepared.model().prediction_len();
+    let walks = vector_isas()
+        .into_iter()
+        .map(|isa| (format!("{isa:?}"), prepared.clone().with_vector_isa(isa)))
+        .chain([("node walk".to_string(), nodes)]);
+    for (name, walk) in walks {
+        let mut batch = vec![0.0; rows.len() * len];
+        walk.predict_batch(&rows.concat(), &mut batch).unwrap();
+        for (row, chunk) in rows.iter().zip(batch.chunks(len)) {
+            prop_assert!(
+                same_bits(chunk, &evaluate(ensemble, row)),
+                "{} row {:?}: batch {:?}",
+                name,
+                row,
+                chunk
+            );
         }
     }
+    Ok(())
 }
 
 /// A float32 forest regressor of `trees`.

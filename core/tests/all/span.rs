@@ -7,9 +7,9 @@
 use edgewood_core::{Aggregation, Comparison, Ensemble, Model, Node, PreparedModel, Tree};
 use proptest::prelude::*;
 
-use crate::complete::{tree, Dice};
-use crate::oblivious::{vector_isas, Outputs};
-use crate::reference::{ensemble_strategy, evaluate, row_strategy, same_bits, threshold};
+use crate::complete::{batches_match_reference, tree, Dice};
+use crate::oblivious::Outputs;
+use crate::reference::{ensemble_strategy, row_strategy, threshold};
 
 /// The trees' leaves lie at least this many levels apart for the rounds (the
 /// documented rule of `PreparedModel::compacted_trees`).
@@ -150,17 +150,6 @@ proptest! {
         }
         // 600 rows and more (big batches: the span walk), a ragged last block.
         let many: Vec<Vec<f64>> = rows.iter().cycle().take(rows.len() * 13 + 600).cloned().collect();
-        let len = model.prediction_len();
-        let walks = vector_isas()
-            .into_iter()
-            .map(|isa| (format!("{isa:?}"), prepared.clone().with_vector_isa(isa)))
-            .chain([("node walk".to_string(), nodes)]);
-        for (name, walk) in walks {
-            let mut batch = vec![0.0; many.len() * len];
-            walk.predict_batch(&many.concat(), &mut batch).unwrap();
-            for (row, chunk) in many.iter().zip(batch.chunks(len)) {
-                prop_assert!(same_bits(chunk, &evaluate(&ensemble, row)), "{} row {:?}: batch {:?}", name, row, chunk);
-            }
-        }
+        batches_match_reference(&ensemble, &prepared, nodes, &many)?;
     }
 }
