@@ -108,11 +108,20 @@ pub(crate) struct Intervals {
     output: Vec<u32>,
     width: usize,
     /// For the AVX-512 kernel, when every tree has at most 32 leaves: `masks` as
-    /// 32-bit masks, each row padded with all-ones to a multiple of 16 trees (sixteen
-    /// to a register, and half the cache); else empty.
+    /// 32-bit masks in aligned groups of sixteen ([`Masks16`]), each row padded with
+    /// all-ones to a multiple of 16 trees (sixteen to a register, and half the
+    /// cache); else empty.
     #[cfg(target_arch = "x86_64")]
-    masks32: Vec<u32>,
+    masks32: Vec<Masks16>,
 }
+
+/// Sixteen 32-bit masks (a register's worth), aligned so that a load never straddles
+/// two cache lines: as a plain `Vec<u32>` (16-byte aligned at best) the kernel ran
+/// 5-15% slower (Iris, the two tables in the same run).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct Masks16([u32; 16]);
 
 #[derive(Clone, Debug)]
 struct FeatureIntervals {
@@ -347,13 +356,13 @@ impl Intervals {
         }
         let stride32 = self.stride.next_multiple_of(16);
         let rows = self.masks.len() / self.stride;
-        let mut masks32 = alloc::vec![!0u32; rows * stride32];
+        let mut masks32 = alloc::vec![Masks16([!0u32; 16]); rows * stride32 / 16];
         for (row, row32) in self
             .masks
             .chunks_exact(self.stride)
-            .zip(masks32.chunks_exact_mut(stride32))
+            .zip(masks32.chunks_exact_mut(stride32 / 16))
         {
-            for (m32, &m) in row32.iter_mut().zip(row) {
+            for (m32, &m) in row32.iter_mut().flat_map(|c| c.0.iter_mut()).zip(row) {
                 *m32 = m as u32;
             }
         }
@@ -433,7 +442,7 @@ impl Intervals {
             && self.first.len() == self.stride
             && self.masks.len() >= self.stride
             && (self.masks32.is_empty()
-                || (self.masks32.len() >= self.stride.next_multiple_of(16)
+                || (self.masks32.len() * 16 >= self.stride.next_multiple_of(16)
                     && self.leaves.len() < 1 << 26))
             && self.features.iter().all(|f| (f.feature as usize) < nf);
         if !usable || nf == 0 {

@@ -41,7 +41,7 @@ const _: () = assert!(SUMS == 4);
 /// `iv.masks` holds at least `iv.stride` masks, `iv.first` exactly `iv.stride`
 /// entries, a multiple of 8 and at least `trees`; `iv.leaves` is not empty; and
 /// unless `iv.masks32` is empty, it holds at least a row (`iv.stride` rounded up to
-/// 16) and `iv.leaves` fewer than 2^26 leaves.
+/// 16 masks) and `iv.leaves` fewer than 2^26 leaves.
 #[target_feature(enable = "avx512f,avx512cd,avx512vl,avx2")]
 pub(super) unsafe fn block_sums<const F32: bool>(
     iv: &Intervals,
@@ -54,7 +54,7 @@ pub(super) unsafe fn block_sums<const F32: bool>(
     let (stride, table_len) = if !use32 {
         (iv.stride, iv.masks.len())
     } else {
-        (iv.stride.next_multiple_of(16), iv.masks32.len())
+        (iv.stride.next_multiple_of(16), iv.masks32.len() * 16)
     };
     // Per feature, per row: its mask row's first mask in `iv.masks` (or `iv.masks32`).
     let mut offsets = [[0u64; ROWS]; MAX_FEATURES];
@@ -208,7 +208,7 @@ unsafe fn add_leaves32<const F32: bool, const NF: usize>(
     let last = _mm512_set1_epi32(iv.leaves.len() as i32 - 1);
     let top = _mm512_set1_epi32(i32::MIN);
     let c31 = _mm512_set1_epi32(31);
-    let masks = iv.masks32.as_ptr();
+    let masks = iv.masks32.as_ptr().cast::<u32>();
     let leaves = iv.leaves.as_ptr();
     let first = iv.first.as_ptr();
     let mut base = 0;
