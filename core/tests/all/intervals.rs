@@ -3,9 +3,10 @@
 //! every kind the core supports, the embedded Iris forest on every threshold and the
 //! floats either side of it, and the shapes that must keep the node walk.
 
-use edgewood_core::{iris, Model, PreparedModel, VectorIsa};
+use edgewood_core::{iris, Model, PreparedModel};
 use proptest::prelude::*;
 
+use crate::oblivious::vector_isas;
 use crate::prepared::combs;
 use crate::reference::{ensemble_strategy, evaluate, row_strategy, same_bits};
 use crate::roundtrip::without_rules;
@@ -43,10 +44,7 @@ fn check_rows(
         );
     }
     let mut batch = vec![0.0; rows.len() * len];
-    let isas = VectorIsa::ALL
-        .into_iter()
-        .filter(|&i| i <= VectorIsa::detected());
-    for isa in isas {
+    for isa in vector_isas() {
         let walk = prepared.clone().with_vector_isa(isa);
         walk.predict_batch(&rows.concat(), &mut batch).unwrap();
         for (row, chunk) in rows.iter().zip(batch.chunks(len)) {
