@@ -161,10 +161,9 @@ unsafe fn add_leaves<const F32: bool, const NF: usize>(
             // SAFETY: eight u64s.
             unsafe { _mm512_storeu_si512(index.as_mut_ptr().cast(), bytes) };
         }
-        let index = core::hint::black_box(&index);
         let n = (trees - base).min(8);
         let mut add = |k: usize| {
-            for (a, index) in acc.iter_mut().zip(index) {
+            for (a, index) in acc.iter_mut().zip(&index) {
                 // SAFETY: a leaf clamped to the last above, as a byte offset.
                 let v = unsafe { _mm256_loadu_pd(leaves.byte_add(index[k] as usize).cast()) };
                 let sum = _mm256_add_pd(*a, v);
@@ -236,10 +235,9 @@ unsafe fn add_leaves32<const F32: bool, const NF: usize>(
             // SAFETY: sixteen u32s.
             unsafe { _mm512_storeu_si512(index.as_mut_ptr().cast(), bytes) };
         }
-        let index = core::hint::black_box(&index);
         let n = (trees - base).min(16);
         let mut add = |k: usize| {
-            for (a, index) in acc.iter_mut().zip(index) {
+            for (a, index) in acc.iter_mut().zip(&index) {
                 // SAFETY: a leaf clamped to the last above, as a byte offset.
                 let v = unsafe { _mm256_loadu_pd(leaves.byte_add(index[k] as usize).cast()) };
                 let sum = _mm256_add_pd(*a, v);
