@@ -136,14 +136,23 @@ fn main() {
             model.n_split_nodes(),
             model.max_depth(),
             differ + bytes_differ,
-            if prepared.is_complete() {
-                "complete"
-            } else if prepared.has_complete_tops() {
-                "tops + node"
-            } else {
-                "node"
-            },
+            walk_name(&prepared),
         ));
     }
     println!("{{\"rows\":{},{}}}", rows.len() / 50, report.join(","));
+}
+
+/// The walk `prepared` takes for big batches, as the table names it.
+fn walk_name(prepared: &PreparedModel) -> String {
+    let rounds = match prepared.compacted_trees() {
+        0 => String::new(),
+        n => format!(", {n} trees in rounds"),
+    };
+    if prepared.is_complete() {
+        "complete walk".into()
+    } else if prepared.has_complete_tops() {
+        format!("tops + node walk{rounds}")
+    } else {
+        format!("node walk{rounds}")
+    }
 }

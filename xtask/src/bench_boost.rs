@@ -117,10 +117,10 @@ fn print_table(native: &Value, peers: &Value) {
             .unwrap_or(peers::num(native, &format!("{key}_single_ns")))
             / 1000.0;
         let batch = peers::num(native, &format!("{key}_batch_rows_per_s"));
-        let walk = native[format!("{key}_walk")].as_str().unwrap_or("node");
+        let walk = native[format!("{key}_walk")].as_str().unwrap_or("node walk");
         println!(
             "{:<38} {:>7.2} µs {:>7.1} µs {:>12.0}",
-            format!("{name}: Edgewood ({walk} walk)"),
+            format!("{name}: Edgewood ({walk})"),
             single,
             peers::num(native, &format!("{key}_p99_ns")) / 1000.0,
             batch,
