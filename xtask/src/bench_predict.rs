@@ -14,7 +14,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use anyhow::Context;
 
@@ -213,31 +212,15 @@ fn time_edgewood(
     out: &Path,
     threads: usize,
 ) -> anyhow::Result<(f64, Option<u64>)> {
-    let gnu_time = Path::new("/usr/bin/time");
-    let rss_file = out.with_extension("rss");
-    let mut cmd = if gnu_time.exists() {
-        let mut cmd = Command::new(gnu_time);
-        cmd.args(["-f", "%M", "-o"]).arg(&rss_file).arg(exe);
-        cmd
-    } else {
+    util::run_measured(
         Command::new(exe)
-    };
-    cmd.arg("predict")
-        .arg(csv)
-        .arg("--threads")
-        .arg(threads.to_string())
-        .arg("-o")
-        .arg(out);
-    let started = Instant::now();
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot run {}", util::show(&cmd)))?;
-    let secs = started.elapsed().as_secs_f64();
-    anyhow::ensure!(status.success(), "{} failed: {status}", util::show(&cmd));
-    let rss = std::fs::read_to_string(&rss_file)
-        .ok()
-        .and_then(|t| t.trim().parse().ok());
-    Ok((secs, rss))
+            .arg("predict")
+            .arg(csv)
+            .arg("--threads")
+            .arg(threads.to_string())
+            .arg("-o")
+            .arg(out),
+    )
 }
 
 /// Whether two prediction files agree: the same bytes, else the same labels and
