@@ -1342,6 +1342,10 @@ impl<T: Threshold> Nodes<T> {
             }
         }
         let mut states = [0u32; BLOCK_ROWS];
+        // Each row's leaf state after a walk in rounds: the first `n` are written for
+        // every lopsided tree; past them (read as the rest of a group of lanes, whose
+        // sums nobody reads) a state of an earlier tree, inside the window all the same.
+        let mut finals = [0u32; SPAN_ROWS];
         for (t, root) in self.roots.iter().enumerate() {
             // Never skips: `span_nodes` reaches TREE_SPAN nodes past the last root.
             let start = root.node as usize;
@@ -1362,7 +1366,6 @@ impl<T: Threshold> Nodes<T> {
             let depth = root.depth.saturating_sub(top);
             // Lopsided trees: the rows that have arrived leave the lanes to the rest.
             let compacted = root.lopsided();
-            let mut finals = [0u32; SPAN_ROWS];
             if compacted {
                 for (r, f) in finals.iter_mut().enumerate().take(n) {
                     *f = if top > 0 { states[r] } else { first } + r as u32;

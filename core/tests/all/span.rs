@@ -56,9 +56,9 @@ fn chain(
     if depth == 0 {
         nodes.push(leaf(dice));
     }
-    // Pre-order with the left child next: a chain whose leaf is on the left is
-    // already; one whose leaf is on the right is too (the leaf is emitted after the
-    // rest of the chain would be, but any order of node records is a valid tree).
+    // Each split's leaf is the next record and the rest of the chain the one after,
+    // whichever side each is on: the arena takes children at any index, and a leaf on
+    // the right tests the layout's reordering.
     Tree {
         nodes,
         output,
