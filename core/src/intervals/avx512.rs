@@ -125,11 +125,7 @@ unsafe fn add_leaves<const F32: bool, const NF: usize>(
     trees: usize,
     sums: &mut [Sums; ROWS],
 ) {
-    let mut acc = [_mm256_setzero_pd(); ROWS];
-    for (a, s) in acc.iter_mut().zip(sums.iter()) {
-        // SAFETY: a `Sums` is four float64s.
-        *a = unsafe { _mm256_loadu_pd(s.as_ptr()) };
-    }
+    let mut acc = load_sums(sums);
     let last = _mm512_set1_epi64(iv.leaves.len() as i64 - 1);
     let top = _mm512_set1_epi64(i64::MIN);
     let c63 = _mm512_set1_epi64(63);
@@ -162,18 +158,8 @@ unsafe fn add_leaves<const F32: bool, const NF: usize>(
             unsafe { _mm512_storeu_si512(index.as_mut_ptr().cast(), bytes) };
         }
         let n = (trees - base).min(8);
-        let mut add = |k: usize| {
-            for (a, index) in acc.iter_mut().zip(&index) {
-                // SAFETY: a leaf clamped to the last above, as a byte offset.
-                let v = unsafe { _mm256_loadu_pd(leaves.byte_add(index[k] as usize).cast()) };
-                let sum = _mm256_add_pd(*a, v);
-                *a = if F32 {
-                    _mm256_cvtps_pd(_mm256_cvtpd_ps(sum))
-                } else {
-                    sum
-                };
-            }
-        };
+        // SAFETY: every offset is a leaf clamped to the last, as a byte offset.
+        let mut add = |k: usize| unsafe { add_leaf::<F32, _, 8>(&mut acc, leaves, &index, k) };
         // A full chunk as its own loop, which the compiler unrolls.
         if n == 8 {
             (0..8).for_each(&mut add);
@@ -181,10 +167,7 @@ unsafe fn add_leaves<const F32: bool, const NF: usize>(
             (0..n).for_each(add);
         }
     }
-    for (a, s) in acc.iter().zip(sums.iter_mut()) {
-        // SAFETY: a `Sums` is four float64s.
-        unsafe { _mm256_storeu_pd(s.as_mut_ptr(), *a) };
-    }
+    store_sums(&acc, sums);
 }
 
 /// [`add_leaves`] through `iv.masks32`: sixteen trees to a register.
@@ -199,11 +182,7 @@ unsafe fn add_leaves32<const F32: bool, const NF: usize>(
     trees: usize,
     sums: &mut [Sums; ROWS],
 ) {
-    let mut acc = [_mm256_setzero_pd(); ROWS];
-    for (a, s) in acc.iter_mut().zip(sums.iter()) {
-        // SAFETY: a `Sums` is four float64s.
-        *a = unsafe { _mm256_loadu_pd(s.as_ptr()) };
-    }
+    let mut acc = load_sums(sums);
     let last = _mm512_set1_epi32(iv.leaves.len() as i32 - 1);
     let top = _mm512_set1_epi32(i32::MIN);
     let c31 = _mm512_set1_epi32(31);
@@ -236,18 +215,8 @@ unsafe fn add_leaves32<const F32: bool, const NF: usize>(
             unsafe { _mm512_storeu_si512(index.as_mut_ptr().cast(), bytes) };
         }
         let n = (trees - base).min(16);
-        let mut add = |k: usize| {
-            for (a, index) in acc.iter_mut().zip(&index) {
-                // SAFETY: a leaf clamped to the last above, as a byte offset.
-                let v = unsafe { _mm256_loadu_pd(leaves.byte_add(index[k] as usize).cast()) };
-                let sum = _mm256_add_pd(*a, v);
-                *a = if F32 {
-                    _mm256_cvtps_pd(_mm256_cvtpd_ps(sum))
-                } else {
-                    sum
-                };
-            }
-        };
+        // SAFETY: every offset is a leaf clamped to the last, as a byte offset.
+        let mut add = |k: usize| unsafe { add_leaf::<F32, _, 16>(&mut acc, leaves, &index, k) };
         if n == 16 {
             (0..16).for_each(&mut add);
         } else {
@@ -255,8 +224,52 @@ unsafe fn add_leaves32<const F32: bool, const NF: usize>(
         }
         base += 16;
     }
-    for (a, s) in acc.iter().zip(sums.iter_mut()) {
+    store_sums(&acc, sums);
+}
+
+/// The sums of [`ROWS`] rows, a register each.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn load_sums(sums: &[Sums; ROWS]) -> [__m256d; ROWS] {
+    let mut acc = [_mm256_setzero_pd(); ROWS];
+    for (a, s) in acc.iter_mut().zip(sums) {
+        // SAFETY: a `Sums` is four float64s.
+        *a = unsafe { _mm256_loadu_pd(s.as_ptr()) };
+    }
+    acc
+}
+
+/// Writes [`load_sums`]' registers back.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn store_sums(acc: &[__m256d; ROWS], sums: &mut [Sums; ROWS]) {
+    for (a, s) in acc.iter().zip(sums) {
         // SAFETY: a `Sums` is four float64s.
         unsafe { _mm256_storeu_pd(s.as_mut_ptr(), *a) };
+    }
+}
+
+/// Adds each row's `k`-th leaf (`index[row][k]`: its byte offset in `leaves`) onto
+/// the row's sums, rounded to float32 after the addition for float32 models.
+///
+/// # Safety
+/// AVX2; every offset is that of a leaf in `leaves`.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn add_leaf<const F32: bool, I: Copy + Into<u64>, const W: usize>(
+    acc: &mut [__m256d; ROWS],
+    leaves: *const Sums,
+    index: &[[I; W]; ROWS],
+    k: usize,
+) {
+    for (a, index) in acc.iter_mut().zip(index) {
+        // SAFETY: the caller's.
+        let v = unsafe { _mm256_loadu_pd(leaves.byte_add(index[k].into() as usize).cast()) };
+        let sum = _mm256_add_pd(*a, v);
+        *a = if F32 {
+            _mm256_cvtps_pd(_mm256_cvtpd_ps(sum))
+        } else {
+            sum
+        };
     }
 }
