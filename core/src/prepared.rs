@@ -1553,6 +1553,10 @@ pub(crate) fn fill_folded_block<T: Threshold>(block: &mut [T], rows: &[f64], nf:
 fn fill<T: Threshold, const FOLDED: bool>(block: &mut [T], rows: &[f64], nf: usize) -> bool {
     let mut missing = false;
     for (t, tile) in rows.chunks(FILL_TILE * nf).enumerate() {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(next) = rows.get((t + 1) * FILL_TILE * nf..(t + 2) * FILL_TILE * nf) {
+            prefetch(next);
+        }
         for f in 0..nf {
             for (k, row) in tile.chunks_exact(nf).enumerate() {
                 let r = t * FILL_TILE + k;
@@ -1569,6 +1573,27 @@ fn fill<T: Threshold, const FOLDED: bool>(block: &mut [T], rows: &[f64], nf: usi
         }
     }
     missing
+}
+
+/// Asks the CPU to bring `rows` into the first-level cache, line by line, while the
+/// tile before them is filled (x86-64 only: WebAssembly has no prefetch).
+///
+/// Why: a tile reads its rows feature by feature, a row's length apart (400 bytes
+/// for 50 features), and the hardware prefetchers did not keep up with its 16 such
+/// streams: the loads of a block's inputs missed the cache, 8% of the XGBoost
+/// bench's batch time. Prefetching the next tile's rows: 1.03x that batch.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch(rows: &[f64]) {
+    for line in rows.chunks(8) {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint: it reads nothing into the program and
+        // cannot fault, and the address is inside `rows` anyway.
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast())
+        };
+    }
 }
 
 /// Rows per tile of [`fill_block`]: 64 bytes of each column in float32.

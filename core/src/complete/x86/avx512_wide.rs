@@ -94,7 +94,10 @@ fn rows(ch: usize) -> __m512i {
 fn step(j: __m512i, x: __m512d, t: __m512d) -> __m512i {
     let right = _mm512_cmp_pd_mask::<_CMP_NLE_UQ>(x, t);
     let next = _mm512_add_epi64(j, j);
-    _mm512_mask_add_epi64(next, right, next, _mm512_set1_epi64(1))
+    // `next | 1` in the right lanes (`next` is even): one masked instruction, as in
+    // the float32 kernel's `step`.
+    let one = _mm512_set1_epi64(1);
+    _mm512_mask_ternarylogic_epi64::<0xfe>(next, right, one, one)
 }
 
 /// A level of `W` (at most 8) splits: each split's inputs loaded for 8 rows and
