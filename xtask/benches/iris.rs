@@ -9,7 +9,7 @@ use common::median;
 use std::hint::black_box;
 use std::time::Instant;
 
-use edgewood_core::{iris, PreparedModel};
+use edgewood_core::{iris, PreparedModel, VectorIsa};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -108,6 +108,30 @@ fn main() {
     latencies.sort_by(f64::total_cmp);
     let p99 = latencies[latencies.len() * 99 / 100];
     let p50 = median(latencies);
+    // The batch through each vector path below the one this CPU runs (what a CPU
+    // without the better instructions takes), in the same run; bit for bit the same.
+    let mut forced = Vec::new();
+    for isa in VectorIsa::ALL
+        .into_iter()
+        .filter(|&isa| isa < VectorIsa::detected())
+    {
+        let walk = prepared.clone().with_vector_isa(isa);
+        let mut rates = Vec::new();
+        for _ in 0..reps {
+            let t = Instant::now();
+            walk.predict_batch(black_box(&rows), &mut preds).unwrap();
+            black_box(&preds);
+            rates.push(n as f64 / t.elapsed().as_secs_f64());
+        }
+        assert!(
+            preds
+                .iter()
+                .zip(&prepared_preds)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "the batch through {isa:?} differs from the prepared walk"
+        );
+        forced.push(format!("\"{isa:?}\":{:.0}", median(rates)));
+    }
     // The same model through the node walk, for the walks' ratio.
     let nodes = PreparedModel::new_node_walk(model).expect("the embedded model prepares");
     let (node_single, node_batch) = time_walk(&nodes, &mut preds);
@@ -119,8 +143,10 @@ fn main() {
         "the node walk differs from the prepared walk"
     );
     println!(
-        "{{\"walk\":{:?},\"prepared_p50_ns\":{:.1},\"prepared_p99_ns\":{:.1},\"node_walk_single_row_ns\":{:.1},\"node_walk_batch_rows_per_s\":{:.0},\"model\":{:?},\"trees\":{},\"split_nodes\":{},\"rows\":{},\"single_row_ns\":{:.1},\"single_row_validated_ns\":{:.1},\"batch_rows_per_s\":{:.0},\"prepared_single_row_ns\":{:.1},\"prepared_batch_rows_per_s\":{:.0}}}",
+        "{{\"walk\":{:?},\"vector_isa\":\"{:?}\",\"forced_isa_batch_rows_per_s\":{{{}}},\"prepared_p50_ns\":{:.1},\"prepared_p99_ns\":{:.1},\"node_walk_single_row_ns\":{:.1},\"node_walk_batch_rows_per_s\":{:.0},\"model\":{:?},\"trees\":{},\"split_nodes\":{},\"rows\":{},\"single_row_ns\":{:.1},\"single_row_validated_ns\":{:.1},\"batch_rows_per_s\":{:.0},\"prepared_single_row_ns\":{:.1},\"prepared_batch_rows_per_s\":{:.0}}}",
         if prepared.is_intervals() { "intervals" } else { "nodes" },
+        VectorIsa::detected(),
+        forced.join(","),
         p50,
         p99,
         node_single,

@@ -177,6 +177,20 @@ fn print_table(native: &Value, peers: Option<&Value>) {
         peers::num(native, "node_walk_single_row_ns") / 1000.0,
         rate(peers::num(native, "node_walk_batch_rows_per_s"))
     );
+    // The batch through the vector paths below this CPU's best, as a CPU without the
+    // better instructions takes it (no single-row figure: one row takes no kernel).
+    if let Some(forced) = native["forced_isa_batch_rows_per_s"].as_object() {
+        for (isa, rows_s) in forced {
+            let rows_s = rows_s.as_f64().unwrap_or(f64::NAN);
+            println!(
+                "{:<28} {:>12} {:>16} {:>33.2}×",
+                format!("  batch forced to {isa}"),
+                "",
+                rate(rows_s),
+                batch / rows_s
+            );
+        }
+    }
     println!(
         "{:<28} {:>9.3} µs {:>16}",
         "  from bytes (Spin path)",

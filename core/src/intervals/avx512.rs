@@ -8,7 +8,7 @@
 //! set bit of each counted (isolated, then `63 - lzcnt`) and added to the trees'
 //! first leaves: eight leaf indices from a handful of instructions, where the portable
 //! walk takes a count and a check per tree. Each row adds its leaves (four float64
-//! lanes, one register) in tree order. When every tree has at most 32 leaves (the
+//! lanes, one register) in tree order, through the AVX2 kernel's `add_leaf`. When every tree has at most 32 leaves (the
 //! Iris forest's), the masks are kept a second time as 32 bits
 //! ([`Intervals::masks32`]): sixteen trees to a register and half the cache
 //! (Iris: 19.0 against 13.1M rows/s a core with 64-bit masks, in the same run).
@@ -21,6 +21,7 @@
 
 use core::arch::x86_64::*;
 
+use super::avx2::{add_leaf, load_sums, store_sums};
 use super::{Intervals, Sums, MAX_FEATURES, SUMS};
 
 /// Rows walked together: one per lane of a register of float64s.
@@ -159,7 +160,8 @@ unsafe fn add_leaves<const F32: bool, const NF: usize>(
         }
         let n = (trees - base).min(8);
         // SAFETY: every offset is a leaf clamped to the last, as a byte offset.
-        let mut add = |k: usize| unsafe { add_leaf::<F32, _, 8>(&mut acc, leaves, &index, k) };
+        let mut add =
+            |k: usize| unsafe { add_leaf::<F32, _, 8, ROWS>(&mut acc, leaves, &index, k) };
         // A full chunk as its own loop, which the compiler unrolls.
         if n == 8 {
             (0..8).for_each(&mut add);
@@ -216,7 +218,8 @@ unsafe fn add_leaves32<const F32: bool, const NF: usize>(
         }
         let n = (trees - base).min(16);
         // SAFETY: every offset is a leaf clamped to the last, as a byte offset.
-        let mut add = |k: usize| unsafe { add_leaf::<F32, _, 16>(&mut acc, leaves, &index, k) };
+        let mut add =
+            |k: usize| unsafe { add_leaf::<F32, _, 16, ROWS>(&mut acc, leaves, &index, k) };
         if n == 16 {
             (0..16).for_each(&mut add);
         } else {
@@ -225,51 +228,4 @@ unsafe fn add_leaves32<const F32: bool, const NF: usize>(
         base += 16;
     }
     store_sums(&acc, sums);
-}
-
-/// The sums of [`ROWS`] rows, a register each.
-#[target_feature(enable = "avx2")]
-#[inline]
-fn load_sums(sums: &[Sums; ROWS]) -> [__m256d; ROWS] {
-    let mut acc = [_mm256_setzero_pd(); ROWS];
-    for (a, s) in acc.iter_mut().zip(sums) {
-        // SAFETY: a `Sums` is four float64s.
-        *a = unsafe { _mm256_loadu_pd(s.as_ptr()) };
-    }
-    acc
-}
-
-/// Writes [`load_sums`]' registers back.
-#[target_feature(enable = "avx2")]
-#[inline]
-fn store_sums(acc: &[__m256d; ROWS], sums: &mut [Sums; ROWS]) {
-    for (a, s) in acc.iter().zip(sums) {
-        // SAFETY: a `Sums` is four float64s.
-        unsafe { _mm256_storeu_pd(s.as_mut_ptr(), *a) };
-    }
-}
-
-/// Adds each row's `k`-th leaf (`index[row][k]`: its byte offset in `leaves`) onto
-/// the row's sums, rounded to float32 after the addition for float32 models.
-///
-/// # Safety
-/// AVX2; every offset is that of a leaf in `leaves`.
-#[target_feature(enable = "avx2")]
-#[inline]
-unsafe fn add_leaf<const F32: bool, I: Copy + Into<u64>, const W: usize>(
-    acc: &mut [__m256d; ROWS],
-    leaves: *const Sums,
-    index: &[[I; W]; ROWS],
-    k: usize,
-) {
-    for (a, index) in acc.iter_mut().zip(index) {
-        // SAFETY: the caller's.
-        let v = unsafe { _mm256_loadu_pd(leaves.byte_add(index[k].into() as usize).cast()) };
-        let sum = _mm256_add_pd(*a, v);
-        *a = if F32 {
-            _mm256_cvtps_pd(_mm256_cvtpd_ps(sum))
-        } else {
-            sum
-        };
-    }
 }

@@ -131,6 +131,9 @@ fn iris_takes_the_interval_walk_bit_for_bit() {
 #[test]
 fn trees_past_64_leaves_or_16_features_keep_the_node_walk() {
     for (name, ensemble, takes) in [
+        // The most the vector kernels' 32-bit masks hold: the last leaf is the top bit.
+        ("32 leaves", combs(4, 3, 31), true),
+        ("33 leaves", combs(4, 3, 32), true),
         ("64 leaves", combs(4, 3, 63), true),
         ("65 leaves", combs(4, 3, 64), false),
         ("16 features", combs(16, 2, 40), true),
