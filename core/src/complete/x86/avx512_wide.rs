@@ -183,27 +183,65 @@ unsafe fn leaf_positions(
     depth: u32,
     block: &[f64],
 ) -> [__m512i; CHUNKS] {
+    // SAFETY: the caller's.
+    unsafe {
+        match depth {
+            0 => [_mm512_setzero_si512(); CHUNKS],
+            1 => positions::<1>(thresholds, columns, block),
+            2 => positions::<2>(thresholds, columns, block),
+            3 => positions::<3>(thresholds, columns, block),
+            4 => positions::<4>(thresholds, columns, block),
+            5 => positions::<5>(thresholds, columns, block),
+            6 => positions::<6>(thresholds, columns, block),
+            7 => positions::<7>(thresholds, columns, block),
+            // Float64 trees are at most 8 deep (`max_depth`).
+            _ => positions::<8>(thresholds, columns, block),
+        }
+    }
+}
+
+/// [`leaf_positions`] for trees of depth `D`: the levels one after another, so that
+/// the rows' places stay in registers from level to level (as in the float32
+/// kernel's `positions`).
+///
+/// # Safety
+/// As [`leaf_positions`]'s.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn positions<const D: u32>(
+    thresholds: *const f64,
+    columns: *const u32,
+    block: &[f64],
+) -> [__m512i; CHUNKS] {
     let mut j = [_mm512_setzero_si512(); CHUNKS];
-    for level in 0..depth {
-        // SAFETY: `thresholds` and `columns` hold SPARE_SPLITS (16) spare entries
-        // after the last tree's splits, so 8 from any level's start are readable,
-        // and a level of more than 8 splits is read in whole registers. Columns were
-        // checked against `block_len` when the trees were built.
-        unsafe {
-            let start = (1 << level) - 1;
-            let t = thresholds.add(start);
-            let col = columns.add(start);
-            match level {
-                0 => loaded_level::<1>(&mut j, t, col, block),
-                1 => loaded_level::<2>(&mut j, t, col, block),
-                2 => loaded_level::<4>(&mut j, t, col, block),
-                3 => loaded_level::<8>(&mut j, t, col, block),
-                4 => picked_level::<2>(&mut j, t, col, block),
-                5 => picked_level::<4>(&mut j, t, col, block),
-                6 => picked_level::<8>(&mut j, t, col, block),
-                // Float64 trees are at most 8 deep (`max_depth`): level 7 is the last.
-                _ => picked_level::<16>(&mut j, t, col, block),
-            }
+    let (t, c) = (thresholds, columns);
+    // SAFETY: `thresholds` and `columns` hold SPARE_SPLITS (16) spare entries after
+    // the last tree's splits, so 8 from any level's start are readable, and a level
+    // of more than 8 splits is read in whole registers. Columns were checked against
+    // `block_len` when the trees were built.
+    unsafe {
+        let at = |level: u32| (1usize << level) - 1;
+        loaded_level::<1>(&mut j, t, c, block);
+        if D > 1 {
+            loaded_level::<2>(&mut j, t.add(at(1)), c.add(at(1)), block);
+        }
+        if D > 2 {
+            loaded_level::<4>(&mut j, t.add(at(2)), c.add(at(2)), block);
+        }
+        if D > 3 {
+            loaded_level::<8>(&mut j, t.add(at(3)), c.add(at(3)), block);
+        }
+        if D > 4 {
+            picked_level::<2>(&mut j, t.add(at(4)), c.add(at(4)), block);
+        }
+        if D > 5 {
+            picked_level::<4>(&mut j, t.add(at(5)), c.add(at(5)), block);
+        }
+        if D > 6 {
+            picked_level::<8>(&mut j, t.add(at(6)), c.add(at(6)), block);
+        }
+        if D > 7 {
+            picked_level::<16>(&mut j, t.add(at(7)), c.add(at(7)), block);
         }
     }
     j
