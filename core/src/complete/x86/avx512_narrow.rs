@@ -197,24 +197,38 @@ unsafe fn leaf_positions(
     unsafe {
         match depth {
             0 => [_mm512_setzero_si512(); CHUNKS],
-            1 => positions::<1>(thresholds, columns, depth, block),
-            2 => positions::<2>(thresholds, columns, depth, block),
-            3 => positions::<3>(thresholds, columns, depth, block),
-            4 => positions::<4>(thresholds, columns, depth, block),
-            5 => positions::<5>(thresholds, columns, depth, block),
-            6 => positions::<6>(thresholds, columns, depth, block),
-            7 => positions::<7>(thresholds, columns, depth, block),
-            8 => positions::<8>(thresholds, columns, depth, block),
-            _ => positions::<9>(thresholds, columns, depth, block),
+            1 => positions::<1>(thresholds, columns, block),
+            2 => positions::<2>(thresholds, columns, block),
+            3 => positions::<3>(thresholds, columns, block),
+            4 => positions::<4>(thresholds, columns, block),
+            5 => positions::<5>(thresholds, columns, block),
+            6 => positions::<6>(thresholds, columns, block),
+            7 => positions::<7>(thresholds, columns, block),
+            8 => positions::<8>(thresholds, columns, block),
+            _ => {
+                // Levels 8 and deeper read the same arrays as `positions` (whole
+                // registers from each level's start, within the spare entries).
+                let mut j = positions::<8>(thresholds, columns, block);
+                let at = |level: u32| (1usize << level) - 1;
+                let (t, c) = (thresholds.add(at(8)), columns.add(at(8)));
+                picked_level::<16>(&mut j, t, c, block);
+                for level in 9..depth {
+                    let (t, c) = (thresholds.add(at(level)), columns.add(at(level)));
+                    gathered_level(&mut j, t, c, block);
+                }
+                j
+            }
         }
     }
 }
 
-/// [`leaf_positions`] for trees of depth `D` (up to 8), or of `depth` (9 or more) for
-/// `D = 9`: the levels one after another, so that the rows' places stay in registers
-/// from level to level. A loop over the levels (a `match` on the level in it) kept
-/// them in memory, a store and a load per register and level: 1.11x the XGBoost
-/// bench's batch without them.
+/// [`leaf_positions`] for trees of depth `D` (1 to 8), and the top 8 levels of
+/// deeper ones: the levels one after another, so that the rows' places stay in
+/// registers from level to level. A loop over the levels (a `match` on the level in
+/// it) kept them in memory, a store and a load per register and level: 1.11x the
+/// XGBoost bench's batch without them. Deeper trees go on from this function's
+/// places rather than have a copy of their own: with two copies calling it, the
+/// largest level (128 splits) was left out of line (1.02x).
 ///
 /// # Safety
 /// As [`leaf_positions`]'s.
@@ -223,7 +237,6 @@ unsafe fn leaf_positions(
 unsafe fn positions<const D: u32>(
     thresholds: *const f32,
     columns: *const u32,
-    depth: u32,
     block: &[f32],
 ) -> [__m512i; CHUNKS] {
     // Each row's position within its level (`k - (2^level - 1)` of the breadth-first
@@ -257,12 +270,6 @@ unsafe fn positions<const D: u32>(
         }
         if D > 7 {
             picked_level::<8>(&mut j, t.add(at(7)), c.add(at(7)), block);
-        }
-        if D > 8 {
-            picked_level::<16>(&mut j, t.add(at(8)), c.add(at(8)), block);
-            for level in 9..depth {
-                gathered_level(&mut j, t.add(at(level)), c.add(at(level)), block);
-            }
         }
     }
     j
