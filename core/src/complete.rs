@@ -59,6 +59,10 @@ mod x86 {
         ) -> bool {
             false
         }
+
+        fn fill_folded(_: VectorIsa, _: &mut [Self], _: &[f64], _: usize) -> Option<bool> {
+            None
+        }
     }
 
     impl Kernels for f32 {}
@@ -301,7 +305,9 @@ impl<T: Threshold + Kernels> Complete<T> {
             .zip(out.chunks_mut(BLOCK_ROWS * len))
         {
             // Most batches have no missing input: then one column per feature.
-            let columns = if fill_folded_block(&mut block, rows, nf) {
+            let whole = T::fill_folded(isa, &mut block, rows, nf)
+                .unwrap_or_else(|| fill_folded_block(&mut block, rows, nf));
+            let columns = if whole {
                 &self.folded_columns
             } else {
                 fill_block(&mut block, rows, nf);

@@ -1584,7 +1584,7 @@ fn fill<T: Threshold, const FOLDED: bool>(block: &mut [T], rows: &[f64], nf: usi
 /// bench's batch time. Prefetching the next tile's rows: 1.03x that batch.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn prefetch(rows: &[f64]) {
+pub(crate) fn prefetch(rows: &[f64]) {
     for line in rows.chunks(8) {
         use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         // SAFETY: a prefetch is a hint: it reads nothing into the program and

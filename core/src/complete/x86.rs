@@ -16,6 +16,7 @@ use crate::prepared::{Threshold, BLOCK_ROWS};
 mod avx2;
 mod avx512_narrow;
 mod avx512_wide;
+mod fill;
 
 /// The kernels of a threshold type.
 pub(crate) trait Kernels: Threshold {
@@ -34,6 +35,15 @@ pub(crate) trait Kernels: Threshold {
 
     /// The least vector instructions a kernel of this type needs.
     const LEAST_ISA: VectorIsa;
+
+    /// Fills `block` as `fill_folded_block` does (whether every input is present),
+    /// through a kernel if `isa` allows one and the CPU runs it; `None` if there is
+    /// none (the caller fills the portable way). `block` holds a batch block
+    /// (`2 × nf × BLOCK_ROWS`), `rows` at most [`BLOCK_ROWS`] rows.
+    fn fill_folded(isa: VectorIsa, block: &mut [Self], rows: &[f64], nf: usize) -> Option<bool> {
+        let _ = (isa, block, rows, nf);
+        None
+    }
 
     /// Writes the place at the last level of `top` (one of `tops`) that each row of
     /// `block` reaches into `places`, through the best kernel `isa` allows and the
@@ -79,6 +89,16 @@ fn usable(isa: VectorIsa) -> VectorIsa {
 
 impl Kernels for f32 {
     const LEAST_ISA: VectorIsa = VectorIsa::Avx2;
+
+    #[allow(unsafe_code)]
+    fn fill_folded(isa: VectorIsa, block: &mut [f32], rows: &[f64], nf: usize) -> Option<bool> {
+        let fits = nf > 0 && block.len() >= nf * BLOCK_ROWS && rows.len() <= nf * BLOCK_ROWS;
+        if !fits || usable(isa) < VectorIsa::Avx512 {
+            return None;
+        }
+        // SAFETY: the CPU runs AVX-512F (`usable`); the lengths checked above.
+        Some(unsafe { fill::fill_folded(block, rows, nf) })
+    }
 
     #[allow(unsafe_code)]
     fn block_sums<const F32: bool>(

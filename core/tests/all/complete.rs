@@ -215,6 +215,66 @@ pub fn batches_match_reference(
     Ok(())
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Rows of 8 to 40 features, in batches of up to 300: the AVX-512 fill of a float32
+    /// block transposes tiles of 16 rows and 8 features, and fills the features past
+    /// the last 8 and the rows past the last 16 one at a time; a NaN sends a block to
+    /// the unfolded fill. Inputs lie on and beside the thresholds and their float32
+    /// roundings, so that a wrong rounding or a transposed place changes a path.
+    #[test]
+    fn wide_rows_fill_blocks_bit_for_bit(
+        nf in 8u32..40,
+        trees in prop::collection::vec((1u32..=8, any::<u64>()), 0..3),
+        n in 1usize..300,
+        nan in prop::option::of(any::<u64>()),
+        seed in any::<u64>(),
+    ) {
+        let thresholds = [-1.5, -0.25, 0.0, 0.1, 1.0 / 3.0, 2.5];
+        // A first tree of depth 8 (too many leaves for the interval walk), then others.
+        let mut e = regression(
+            [(8, seed)]
+                .iter()
+                .chain(&trees)
+                .map(|&(depth, seed)| tree(depth, 0, nf, 1, 0, &thresholds, &mut Dice(seed)))
+                .collect(),
+        );
+        e.features = (0..nf)
+            .map(|f| edgewood_core::Feature {
+                allow_missing: true,
+                ..edgewood_core::Feature::named(format!("f{f}"))
+            })
+            .collect();
+        let mut dice = Dice(seed);
+        let mut rows: Vec<Vec<f64>> = (0..n)
+            .map(|_| {
+                (0..nf)
+                    .map(|_| {
+                        let t = thresholds[dice.below(thresholds.len() as u64) as usize];
+                        match dice.below(4) {
+                            0 => t,
+                            1 => (t as f32) as f64,
+                            2 => t + (dice.below(3) as f64 - 1.0) * 1e-9,
+                            _ => (dice.below(2000) as f64 - 1000.0) / 300.0,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        if let Some(at) = nan {
+            let r = (at % n as u64) as usize;
+            rows[r][(at / 7 % nf as u64) as usize] = f64::NAN;
+        }
+        let bytes = e.encode().unwrap();
+        let model = Model::open_validated(&bytes).unwrap();
+        let prepared = PreparedModel::new(model).unwrap();
+        prop_assert!(prepared.is_complete() || VectorIsa::detected() < VectorIsa::Avx512);
+        let nodes = PreparedModel::new_node_walk(model).unwrap();
+        batches_match_reference(&e, &prepared, nodes, &rows)?;
+    }
+}
+
 /// A float32 forest regressor of `trees`.
 fn regression(trees: Vec<Tree>) -> Ensemble {
     let mut e = crate::hostile::sample_ensemble();
