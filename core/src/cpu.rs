@@ -2,10 +2,10 @@
 //!
 //! Why here and by hand: `core` is `no_std`, and `std::is_x86_feature_detected!` is
 //! not. The checks are the ones that macro makes: the CPU has the instructions (CPUID
-//! leaf 1 for AVX, leaf 7 for AVX2 and AVX-512F, CD and VL) and the operating system saves their
-//! registers on a context switch (OSXSAVE, then XCR0's SSE and AVX state bits, and
-//! for AVX-512 the opmask and upper-ZMM ones). Off x86-64 there is nothing to find:
-//! every build there takes the portable code.
+//! leaf 1 for AVX, leaf 7 for AVX2 and AVX-512F, CD, VL and BW) and the operating
+//! system saves their registers on a context switch (OSXSAVE, then XCR0's SSE and
+//! AVX state bits, and for AVX-512 the opmask and upper-ZMM ones). Off x86-64 there
+//! is nothing to find: every build there takes the portable code.
 
 #![allow(unsafe_code)] // CPUID and XGETBV, each after the check that makes it valid.
 
@@ -20,9 +20,9 @@ pub enum VectorIsa {
     Baseline,
     /// x86-64 AVX2: 8 float32 lanes, gathers, and 8-lane permutes.
     Avx2,
-    /// x86-64 AVX-512F, CD and VL (every AVX-512 CPU but the Xeon Phi has all three):
-    /// 16 float32 lanes, mask registers, a leading-zero count per lane, and 32
-    /// registers for 256-bit operations too.
+    /// x86-64 AVX-512F, CD, VL and BW (every AVX-512 CPU but the Xeon Phi has all
+    /// four): 16 float32 lanes, mask registers, a leading-zero count per lane, 32
+    /// registers for 256-bit operations too, and 16-bit permutes.
     Avx512,
 }
 
@@ -69,8 +69,8 @@ fn detect() -> VectorIsa {
     // SAFETY: leaf 7 exists (max_leaf >= 7).
     let leaf7 = unsafe { __cpuid_count(7, 0) }.ebx;
     let avx2 = leaf7 & (1 << 5) != 0;
-    // F (16), CD (28), VL (31).
-    const AVX512: u32 = (1 << 16) | (1 << 28) | (1 << 31);
+    // F (16), CD (28), BW (30), VL (31).
+    const AVX512: u32 = (1 << 16) | (1 << 28) | (1 << 30) | (1 << 31);
     if leaf7 & AVX512 == AVX512 && avx2 && xcr0 & AVX512_STATE == AVX512_STATE {
         VectorIsa::Avx512
     } else if avx2 && xcr0 & AVX_STATE == AVX_STATE {

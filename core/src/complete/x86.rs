@@ -1,4 +1,4 @@
-//! The complete-tree walk's batch kernels for x86-64: AVX-512F for float32
+//! The complete-tree walk's batch kernels for x86-64: AVX-512F and BW for float32
 //! ([`avx512_narrow`], 16 rows to a register) and float64 thresholds
 //! ([`avx512_wide`], 8 rows), and AVX2 for float32 ([`avx2`], 8 rows), each taken
 //! when the CPU runs it (found at run time, see [`VectorIsa`]) and the caller allows
@@ -112,7 +112,8 @@ impl Kernels for f32 {
             return false;
         }
         match usable(isa) {
-            // SAFETY: the CPU runs AVX-512F (`usable`); bounds checked above.
+            // SAFETY: the CPU runs AVX-512F and BW (`usable`: `VectorIsa::Avx512`
+            // has both); bounds checked above.
             VectorIsa::Avx512 => unsafe {
                 avx512_narrow::block_sums::<F32>(c, columns, block, sums)
             },
@@ -135,8 +136,11 @@ impl Kernels for f32 {
             return false;
         };
         match usable(isa) {
-            // SAFETY: the CPU runs AVX-512F (`usable`); bounds checked by `top_arrays`.
-            VectorIsa::Avx512 => unsafe { avx512_narrow::places(t, c, top.depth, block, places) },
+            // SAFETY: the CPU runs AVX-512F and BW (`usable`); bounds checked by
+            // `top_arrays`; every column below `tops.block_len - BLOCK_ROWS` (`Tops::new`).
+            VectorIsa::Avx512 => unsafe {
+                avx512_narrow::places(t, c, top.depth, block, places, tops.block_len)
+            },
             // SAFETY: the CPU runs AVX2 (`usable`); bounds checked by `top_arrays`.
             VectorIsa::Avx2 => unsafe { avx2::places(t, c, top.depth, block, places) },
             VectorIsa::Baseline => return false,

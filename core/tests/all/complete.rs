@@ -218,14 +218,17 @@ pub fn batches_match_reference(
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
-    /// Rows of 8 to 40 features, in batches of up to 300: the AVX-512 fill of a float32
-    /// block transposes tiles of 16 rows and 8 features, and fills the features past
-    /// the last 8 and the rows past the last 16 one at a time; a NaN sends a block to
-    /// the unfolded fill. Inputs lie on and beside the thresholds and their float32
-    /// roundings, so that a wrong rounding or a transposed place changes a path.
+    /// Rows of 8 to 40 or 250 to 300 features, in batches of up to 300: the AVX-512
+    /// fill of a float32 block transposes tiles of 16 rows and 8 features, and fills
+    /// the features past the last 8 and the rows past the last 16 one at a time; a NaN
+    /// sends a block to the unfolded fill. Up to 256 features the AVX-512 walk picks
+    /// the columns of its levels of 64 splits and more as 16-bit numbers; past 256 (a
+    /// column of 2^16 or more) as 32-bit ones. Inputs lie on and beside the thresholds
+    /// and their float32 roundings, so that a wrong rounding or a transposed place
+    /// changes a path.
     #[test]
     fn wide_rows_fill_blocks_bit_for_bit(
-        nf in 8u32..40,
+        nf in prop_oneof![8u32..40, 250u32..300],
         trees in prop::collection::vec((1u32..=8, any::<u64>()), 0..3),
         n in 1usize..300,
         nan in prop::option::of(any::<u64>()),
