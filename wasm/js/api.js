@@ -150,13 +150,23 @@ export class Model {
         this.#classes.push(integer ? Number(label) : label);
       }
     }
+    const model = this;
+    let maxDepth;
     this.#schema = Object.freeze({
       task: this.#classifier ? 'classification' : 'regression',
       features: Object.freeze(features.map(Object.freeze)),
       classes: Object.freeze([...this.#classes]),
       source: eng.source(),
       trees: eng.n_trees(),
-      maxDepth: eng.max_depth(),
+      // Computed on first use: it walks every node of every tree, work a page's
+      // start does not need.
+      get maxDepth() {
+        if (maxDepth === undefined) {
+          if (!model.#engine) throw new EdgewoodError('this model was freed', 'freed');
+          maxDepth = model.#engine.max_depth();
+        }
+        return maxDepth;
+      },
       bytes: eng.byte_len(),
     });
   }

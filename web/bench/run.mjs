@@ -29,6 +29,12 @@
 // sent and answered. The engines' requests all start before the script does (the
 // preloads), so the time a file was in flight is not itself part of the own share.
 //
+// The wall times of a cold start swing with the machine's load and with Chromium's own
+// scheduling (a request queued in the browser, a response handed to the page late), so
+// each engine's running-browser load is repeated with a Chromium trace recording, and
+// the table gives the page's main-thread CPU from its script's start to the first
+// prediction (thread time; see ownCpu): the engine's own work, apart from waiting.
+//
 // Chromium runs with the flags the browser tests use (no sandbox: we run as root in a
 // container; no GPU; no background networking, component updates, sync or QUIC: the
 // network is closed) plus the ones Playwright adds for automation. The static server
@@ -219,7 +225,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'edgewood-bench-'));
 const launch = (name) => chromium.launchPersistentContext(join(scratch, name), { executablePath: '/usr/bin/chromium', headless: true, args: ARGS });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const results = Object.fromEntries(ENGINES.map((e) => [e, { cold: [], per: [], rates: [] }]));
+const results = Object.fromEntries(ENGINES.map((e) => [e, { cold: [], traced: [], per: [], rates: [] }]));
 let browserVersion = '?';
 const quietWaits = [];
 
@@ -321,6 +327,62 @@ async function coldLoad(page, engine) {
   });
 }
 
+/** What a traced load records: task timings with thread time, V8's and wasm's work. */
+const TRACE_CATEGORIES = ['__metadata', 'toplevel', 'v8', 'v8.wasm', 'devtools.timeline'];
+
+/**
+ * The page's own work in CPU time, from a Chromium trace of one cold load: thread
+ * time of the renderer's main thread (what the page's script, the engine's JavaScript
+ * and WebAssembly, and Chromium's handling of the engine's responses cost it) from the
+ * page's module script starting to the first prediction's end. Unlike the wall time,
+ * it does not stretch when the machine is loaded, so it shows the engines' own cost
+ * where the wall times' medians are noise. Also the share of it compiling wasm
+ * functions on their first call (V8 compiles them lazily), and their count.
+ */
+function ownCpu(events, engine, own) {
+  const thread = new Map();
+  for (const e of events) if (e.ph === 'M' && e.name === 'thread_name') thread.set(`${e.pid}:${e.tid}`, e.args.name);
+  const page = `/page-${engine}.html`;
+  const compiled = events.find((e) => e.name === 'v8.compileModule' && String(e.args?.data?.url ?? e.args?.fileName ?? '').endsWith(page));
+  if (!compiled) throw new Error(`the trace has no compile of ${page}`);
+  const start = events
+    .filter((e) => e.name === 'v8.evaluateModule' && e.pid === compiled.pid && e.ts >= compiled.ts && thread.get(`${e.pid}:${e.tid}`) === 'CrRendererMain')
+    .reduce((a, b) => (a && a.ts <= b.ts ? a : b), null);
+  if (!start) throw new Error(`the trace has no run of ${page}'s script`);
+  const from = start.ts;
+  const to = from + own * 1000; // trace times are µs
+  let cpu = 0;
+  let lazy = 0;
+  let lazyCount = 0;
+  for (const e of events) {
+    if (e.pid !== start.pid || e.tid !== start.tid || e.ph !== 'X') continue;
+    const overlap = Math.min(e.ts + e.dur, to) - Math.max(e.ts, from);
+    if (overlap <= 0) continue;
+    // A task cut by the window's edge counts its thread time in proportion.
+    const share = ((e.tdur ?? e.dur) * overlap) / Math.max(e.dur, 1) / 1000;
+    if (e.name === 'ThreadControllerImpl::RunTask') cpu += share;
+    if (e.name === 'wasm.CompileLazy') {
+      lazy += share;
+      lazyCount++;
+    }
+  }
+  return { cpu, lazy, lazyCount };
+}
+
+/** A cold load of `engine` in `tab`, traced: its timings and `ownCpu`. */
+async function tracedLoad(tab, engine) {
+  const cdp = await tab.context().newCDPSession(tab);
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  const complete = new Promise((ok) => cdp.once('Tracing.tracingComplete', ok));
+  await cdp.send('Tracing.start', { traceConfig: { includedCategories: TRACE_CATEGORIES }, transferMode: 'ReportEvents' });
+  const timing = await coldLoad(tab, engine);
+  await cdp.send('Tracing.end');
+  await complete;
+  await cdp.detach();
+  return { own: timing.own, ...ownCpu(events, engine, timing.own) };
+}
+
 /** The page a freshly launched persistent context opened, or a new one. */
 const firstPage = async (context) => context.pages()[0] ?? context.newPage();
 
@@ -351,6 +413,19 @@ try {
         }
         results[engine].shipped = shipped;
       }
+    }
+  }
+  // The same running-browser loads again, traced (the tracing slows a load, so these
+  // are not the timed ones above): the page's main-thread CPU (see ownCpu).
+  for (let run = 0; run < COLD_RUNS; run++) {
+    for (let j = 0; j < ENGINES.length; j++) {
+      const engine = ENGINES[(run + j) % ENGINES.length];
+      const context = await launch(`${engine}-${run}-traced`);
+      const tab = await firstPage(context);
+      await tab.goto(`${server.url}bench/page.html`);
+      await waitQuiet(join(scratch, `${engine}-${run}-traced`));
+      results[engine].traced.push(await tracedLoad(tab, engine));
+      await context.close();
     }
   }
   // Warm measurements: one page per engine in one browser, taking turns in rounds.
@@ -436,6 +511,14 @@ for (const name of ENGINES) {
   const c = results[name].cold[0];
   if (!c.largestName) continue;
   table.push(`| ${LABEL[name]} | ${c.largestName} | ${c.largestBytes.toLocaleString('en')} | ${p.largestStart.toFixed(1)} | ${p.largestQueued.toFixed(1)} | ${p.largestWait.toFixed(1)} | ${p.largestBody.toFixed(1)} |`);
+}
+table.push('', 'The page\'s main-thread CPU from its script\'s start to the first prediction (thread time from a Chromium trace of each engine\'s running-browser load, traced apart from the timed loads above; medians; the load on the machine stretches wall times but hardly this):', '',
+  '| engine | own, wall (traced loads) | main-thread CPU | of which compiling wasm functions on first call | functions compiled |',
+  '|---|---:|---:|---:|---:|');
+for (const name of ENGINES) {
+  const t = results[name].traced;
+  const m = (key) => median(t.map((x) => x[key]));
+  table.push(`| ${LABEL[name]} | ${m('own').toFixed(1)} ms | ${m('cpu').toFixed(2)} ms | ${m('lazy').toFixed(2)} ms | ${m('lazyCount')} |`);
 }
 table.push('', `Chromium ${browserVersion}, load average during the run: ${loadavg().map((v) => v.toFixed(1)).join(' ')} on ${cpus().length} cores; ${COLD_RUNS} cold runs per engine; a running browser went quiet after ${median(quietWaits)} ms (median, max ${Math.max(...quietWaits)} ms).`);
 const text = table.join('\n');

@@ -253,6 +253,18 @@ test('a freed model says so', () => {
   iris.free();
   refuses(() => iris.predict(SETOSA), 'freed', undefined);
   refuses(() => iris.predictBatch(new Float64Array(4), 1), 'freed', undefined);
+  // The schema's maxDepth is computed on first use, which a freed model refuses …
+  refuses(() => iris.schema.maxDepth, 'freed', undefined);
+});
+
+test('the schema\'s maxDepth is computed once, on first use', () => {
+  const iris = Model.iris();
+  const depth = iris.schema.maxDepth;
+  // scikit-learn grew the Iris forest's trees without a depth limit: a few levels.
+  assert.ok(Number.isInteger(depth) && depth >= 2 && depth <= 20, `maxDepth ${depth}`);
+  iris.free();
+  // … and a value already computed stays readable after free().
+  assert.equal(iris.schema.maxDepth, depth);
 });
 
 test('the constructor is private', () => {
