@@ -17,6 +17,7 @@ mod avx2;
 mod avx512_narrow;
 mod avx512_wide;
 mod fill;
+mod walk;
 
 /// The kernels of a threshold type.
 pub(crate) trait Kernels: Threshold {

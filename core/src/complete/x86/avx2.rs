@@ -11,6 +11,7 @@
 use core::arch::x86_64::*;
 
 use super::super::{Complete, CompleteTree};
+use super::walk::complete_walk;
 use crate::prepared::BLOCK_ROWS;
 
 /// Registers of 8 rows in a block.
@@ -46,21 +47,6 @@ fn pick<const R: usize>(from: &[__m256; R], j: __m256i) -> __m256 {
     picked[0]
 }
 
-/// `R` registers of 8 values from `at`.
-///
-/// # Safety
-/// AVX2; `at` points to `8 R` readable float32s.
-#[target_feature(enable = "avx2")]
-#[inline]
-unsafe fn load<const R: usize>(at: *const f32) -> [__m256; R] {
-    let mut regs = [_mm256_setzero_ps(); R];
-    for (i, r) in regs.iter_mut().enumerate() {
-        // SAFETY: the caller's.
-        *r = unsafe { _mm256_loadu_ps(at.add(8 * i)) };
-    }
-    regs
-}
-
 /// The row numbers of a register's 8 lanes within a block, for the `ch`-th register.
 #[target_feature(enable = "avx2")]
 #[inline]
@@ -78,44 +64,23 @@ fn step(j: __m256i, x: __m256, t: __m256) -> __m256i {
     _mm256_sub_epi32(_mm256_add_epi32(j, j), right)
 }
 
-/// A level of `W` (at most 8) splits: each split's inputs loaded for 8 rows and
-/// blended by the bits of each row's `j`.
-///
-/// # Safety
-/// AVX2; 8 readable splits at `thresholds` and `columns`; every column plus
-/// BLOCK_ROWS within `block`.
+/// `a`'s lanes, and `b`'s where `high` is set.
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn loaded_level<const W: usize>(
-    j: &mut [__m256i; CHUNKS],
-    thresholds: *const f32,
-    columns: *const u32,
-    block: &[f32],
-) {
-    // SAFETY: the caller's.
-    let t_reg: [__m256; 1] = unsafe { load(thresholds) };
-    let mut at = [0usize; W];
-    for (s, at) in at.iter_mut().enumerate() {
-        // SAFETY: the caller's.
-        *at = unsafe { *columns.add(s) } as usize;
-    }
-    for (ch, j) in j.iter_mut().enumerate() {
-        let mut x = [_mm256_setzero_ps(); W];
-        for (x, &at) in x.iter_mut().zip(&at) {
-            // SAFETY: the caller's: each column's 128 rows lie in `block`.
-            *x = unsafe { _mm256_loadu_ps(block.as_ptr().add(at + 8 * ch)) };
-        }
-        let (mut n, mut bit) = (W, 1);
-        while n > 1 {
-            let high = has_bit(*j, bit);
-            for p in 0..n / 2 {
-                x[p] = _mm256_blendv_ps(x[2 * p], x[2 * p + 1], high);
-            }
-            n /= 2;
-            bit <<= 1;
-        }
-        *j = step(*j, x[0], pick(&t_reg, *j));
-    }
+fn blend(high: __m256, a: __m256, b: __m256) -> __m256 {
+    _mm256_blendv_ps(a, b, high)
+}
+
+complete_walk! {
+    feature: "avx2",
+    threshold: f32,
+    values: __m256,
+    places: __m256i,
+    zero: _mm256_setzero_ps(),
+    load: _mm256_loadu_ps,
+    walk_args: |c| (),
+    places_args: (),
+    store: |p, j| _mm256_storeu_si256(p.as_mut_ptr().cast(), j),
 }
 
 /// A level of up to `8 R` splits held in registers: each row's split picked by
@@ -207,52 +172,6 @@ unsafe fn leaf_positions(
         }
     }
     j
-}
-
-/// [`leaf_positions`] of `tree` of `c`.
-///
-/// # Safety
-/// As [`leaf_positions`]'s, for `c`'s thresholds and `columns` (`c.columns` or
-/// `c.folded_columns`); `tree` is one of `c.trees`.
-#[target_feature(enable = "avx2")]
-#[inline]
-unsafe fn tree_positions(
-    c: &Complete<f32>,
-    columns: &[u32],
-    tree: &CompleteTree,
-    block: &[f32],
-) -> [__m256i; CHUNKS] {
-    let first = tree.first_node as usize;
-    // SAFETY: the caller's; `first` is the tree's root in both arrays.
-    unsafe {
-        leaf_positions(
-            c.thresholds.as_ptr().add(first),
-            columns.as_ptr().add(first),
-            tree.depth,
-            block,
-        )
-    }
-}
-
-/// The places at the last level of a complete top (`thresholds` and `columns`: its
-/// splits, breadth first, `depth` levels) that the rows of `block` reach.
-///
-/// # Safety
-/// As [`leaf_positions`]'s.
-#[target_feature(enable = "avx2")]
-pub(super) unsafe fn places(
-    thresholds: *const f32,
-    columns: *const u32,
-    depth: u32,
-    block: &[f32],
-    places: &mut [u32; BLOCK_ROWS],
-) {
-    // SAFETY: the caller's.
-    let j = unsafe { leaf_positions(thresholds, columns, depth, block) };
-    for (p, j) in places.chunks_exact_mut(8).zip(j) {
-        // SAFETY: 8 lanes in `p`.
-        unsafe { _mm256_storeu_si256(p.as_mut_ptr().cast(), j) };
-    }
 }
 
 /// Adds every tree's leaves onto `sums` (by output, [`BLOCK_ROWS`] rows each) for

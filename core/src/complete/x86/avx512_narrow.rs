@@ -21,6 +21,7 @@
 use core::arch::x86_64::*;
 
 use super::super::{Complete, CompleteTree};
+use super::walk::complete_walk;
 use crate::prepared::BLOCK_ROWS;
 
 /// Registers of 16 rows in a block.
@@ -81,23 +82,6 @@ fn fits_16_bits(block_len: usize) -> bool {
     block_len.saturating_sub(BLOCK_ROWS) <= u16::MAX as usize
 }
 
-/// `R` registers of 16 values from `at`.
-///
-/// # Safety
-/// AVX-512F and BW; `at` points to `16 R` readable float32s.
-#[target_feature(enable = "avx512f,avx512bw")]
-#[inline]
-unsafe fn load<const R: usize>(at: *const f32) -> [__m512; R] {
-    // A loop, not `array::from_fn`: its closure would not inherit the target feature
-    // and stays a call per register.
-    let mut regs = [_mm512_setzero_ps(); R];
-    for (i, r) in regs.iter_mut().enumerate() {
-        // SAFETY: the caller's.
-        *r = unsafe { _mm512_loadu_ps(at.add(16 * i)) };
-    }
-    regs
-}
-
 /// The row numbers of a register's 16 lanes within a block, for the `ch`-th register.
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
@@ -120,44 +104,31 @@ fn step(j: __m512i, x: __m512, t: __m512) -> __m512i {
     _mm512_mask_ternarylogic_epi32::<0xfe>(next, right, one, one)
 }
 
-/// A level of `W` (at most 8) splits: each split's inputs loaded for 16 rows and
-/// blended by the bits of each row's `j` (cheaper than a gather for few splits).
-///
-/// # Safety
-/// AVX-512F and BW; the level's splits at `thresholds` and `columns` (16 readable each);
-/// every column plus BLOCK_ROWS within `block`.
+/// Which lanes of `j` have `bit` set.
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-unsafe fn loaded_level<const W: usize>(
-    j: &mut [__m512i; CHUNKS],
-    thresholds: *const f32,
-    columns: *const u32,
-    block: &[f32],
-) {
-    // SAFETY: the caller's.
-    let t_reg: [__m512; 1] = unsafe { load(thresholds) };
-    let mut at = [0usize; W];
-    for (s, at) in at.iter_mut().enumerate() {
-        // SAFETY: the caller's.
-        *at = unsafe { *columns.add(s) } as usize;
-    }
-    for (ch, j) in j.iter_mut().enumerate() {
-        let mut x = [_mm512_setzero_ps(); W];
-        for (x, &at) in x.iter_mut().zip(&at) {
-            // SAFETY: the caller's: each column's 128 rows lie in `block`.
-            *x = unsafe { _mm512_loadu_ps(block.as_ptr().add(at + 16 * ch)) };
-        }
-        let (mut n, mut bit) = (W, 1);
-        while n > 1 {
-            let high = _mm512_test_epi32_mask(*j, _mm512_set1_epi32(bit));
-            for p in 0..n / 2 {
-                x[p] = _mm512_mask_blend_ps(high, x[2 * p], x[2 * p + 1]);
-            }
-            n /= 2;
-            bit <<= 1;
-        }
-        *j = step(*j, x[0], pick(&t_reg, *j));
-    }
+fn has_bit(j: __m512i, bit: i32) -> __mmask16 {
+    _mm512_test_epi32_mask(j, _mm512_set1_epi32(bit))
+}
+
+/// `a`'s lanes, and `b`'s where `high` is set.
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+fn blend(high: __mmask16, a: __m512, b: __m512) -> __m512 {
+    _mm512_mask_blend_ps(high, a, b)
+}
+
+complete_walk! {
+    feature: "avx512f,avx512bw",
+    threshold: f32,
+    values: __m512,
+    places: __m512i,
+    zero: _mm512_setzero_ps(),
+    load: _mm512_loadu_ps,
+    walk_args: |c| (fits_16_bits(c.block_len)),
+    places_args: (block_len: usize => fits_16_bits(block_len)),
+    store: |p, j| _mm512_storeu_si512(p.as_mut_ptr().cast(), j),
+    add: (_mm512_add_ps, _mm512_storeu_ps),
 }
 
 /// A level of up to `16 R` splits held in registers: each row's split picked by
@@ -348,77 +319,6 @@ unsafe fn positions<const D: u32, const WORDS16: bool>(
         }
     }
     j
-}
-
-/// Adds each row's leaf (`leaf`, by position) from `values` onto its float32 sum
-/// in `run`, the leaves picked from `R` registers.
-///
-/// # Safety
-/// AVX-512F and BW; `16 R` readable values at `values`.
-#[target_feature(enable = "avx512f,avx512bw")]
-#[inline]
-unsafe fn add_picked<const R: usize>(
-    values: *const f32,
-    leaf: &[__m512i; CHUNKS],
-    run: &mut [f32],
-) {
-    // SAFETY: the caller's.
-    let regs: [__m512; R] = unsafe { load(values) };
-    for (&leaf, run) in leaf.iter().zip(run.chunks_exact_mut(16)) {
-        // SAFETY: 16 sums in `run`.
-        unsafe {
-            let sum = _mm512_add_ps(_mm512_loadu_ps(run.as_ptr()), pick(&regs, leaf));
-            _mm512_storeu_ps(run.as_mut_ptr(), sum);
-        }
-    }
-}
-
-/// [`leaf_positions`] of `tree` of `c`.
-///
-/// # Safety
-/// As [`leaf_positions`]'s, for `c`'s thresholds and `columns` (`c.columns` or
-/// `c.folded_columns`); `tree` is one of `c.trees`.
-#[target_feature(enable = "avx512f,avx512bw")]
-#[inline]
-unsafe fn tree_positions(
-    c: &Complete<f32>,
-    columns: &[u32],
-    tree: &CompleteTree,
-    block: &[f32],
-) -> [__m512i; CHUNKS] {
-    let first = tree.first_node as usize;
-    // SAFETY: the caller's; `first` is the tree's root in both arrays.
-    unsafe {
-        leaf_positions(
-            c.thresholds.as_ptr().add(first),
-            columns.as_ptr().add(first),
-            tree.depth,
-            block,
-            fits_16_bits(c.block_len),
-        )
-    }
-}
-
-/// The places at the last level of a complete top (`thresholds` and `columns`: its
-/// splits, breadth first, `depth` levels) that the rows of `block` reach.
-///
-/// # Safety
-/// As [`leaf_positions`]'s; every column below `block_len - BLOCK_ROWS`.
-#[target_feature(enable = "avx512f,avx512bw")]
-pub(super) unsafe fn places(
-    thresholds: *const f32,
-    columns: *const u32,
-    depth: u32,
-    block: &[f32],
-    places: &mut [u32; BLOCK_ROWS],
-    block_len: usize,
-) {
-    // SAFETY: the caller's.
-    let j = unsafe { leaf_positions(thresholds, columns, depth, block, fits_16_bits(block_len)) };
-    for (p, j) in places.chunks_exact_mut(16).zip(j) {
-        // SAFETY: 16 lanes in `p`.
-        unsafe { _mm512_storeu_si512(p.as_mut_ptr().cast(), j) };
-    }
 }
 
 /// Adds every tree's leaves onto `sums` (by output, [`BLOCK_ROWS`] rows each) for

@@ -13,6 +13,7 @@
 use core::arch::x86_64::*;
 
 use super::super::{max_depth, Complete, CompleteTree};
+use super::walk::complete_walk;
 use crate::prepared::BLOCK_ROWS;
 
 // The deepest level is 7 (128 splits, 16 registers): no float64 level is gathered.
@@ -45,21 +46,6 @@ fn pick<const R: usize>(from: &[__m512d; R], j: __m512i) -> __m512d {
         bit <<= 1;
     }
     picked[0]
-}
-
-/// `R` registers of 8 values from `at`.
-///
-/// # Safety
-/// AVX-512F; `at` points to `8 R` readable float64s.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn load<const R: usize>(at: *const f64) -> [__m512d; R] {
-    let mut regs = [_mm512_setzero_pd(); R];
-    for (i, r) in regs.iter_mut().enumerate() {
-        // SAFETY: the caller's.
-        *r = unsafe { _mm512_loadu_pd(at.add(8 * i)) };
-    }
-    regs
 }
 
 /// `R` registers of 8 columns from `at`, widened to 64 bits (as float64 bit
@@ -100,44 +86,31 @@ fn step(j: __m512i, x: __m512d, t: __m512d) -> __m512i {
     _mm512_mask_ternarylogic_epi64::<0xfe>(next, right, one, one)
 }
 
-/// A level of `W` (at most 8) splits: each split's inputs loaded for 8 rows and
-/// blended by the bits of each row's `j`.
-///
-/// # Safety
-/// AVX-512F; 8 readable splits at `thresholds` and `columns`; every column plus
-/// BLOCK_ROWS within `block`.
+/// Which lanes of `j` have `bit` set.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn loaded_level<const W: usize>(
-    j: &mut [__m512i; CHUNKS],
-    thresholds: *const f64,
-    columns: *const u32,
-    block: &[f64],
-) {
-    // SAFETY: the caller's.
-    let t_reg: [__m512d; 1] = unsafe { load(thresholds) };
-    let mut at = [0usize; W];
-    for (s, at) in at.iter_mut().enumerate() {
-        // SAFETY: the caller's.
-        *at = unsafe { *columns.add(s) } as usize;
-    }
-    for (ch, j) in j.iter_mut().enumerate() {
-        let mut x = [_mm512_setzero_pd(); W];
-        for (x, &at) in x.iter_mut().zip(&at) {
-            // SAFETY: the caller's: each column's 128 rows lie in `block`.
-            *x = unsafe { _mm512_loadu_pd(block.as_ptr().add(at + 8 * ch)) };
-        }
-        let (mut n, mut bit) = (W, 1);
-        while n > 1 {
-            let high = _mm512_test_epi64_mask(*j, _mm512_set1_epi64(bit));
-            for p in 0..n / 2 {
-                x[p] = _mm512_mask_blend_pd(high, x[2 * p], x[2 * p + 1]);
-            }
-            n /= 2;
-            bit <<= 1;
-        }
-        *j = step(*j, x[0], pick(&t_reg, *j));
-    }
+fn has_bit(j: __m512i, bit: i64) -> __mmask8 {
+    _mm512_test_epi64_mask(j, _mm512_set1_epi64(bit))
+}
+
+/// `a`'s lanes, and `b`'s where `high` is set.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn blend(high: __mmask8, a: __m512d, b: __m512d) -> __m512d {
+    _mm512_mask_blend_pd(high, a, b)
+}
+
+complete_walk! {
+    feature: "avx512f",
+    threshold: f64,
+    values: __m512d,
+    places: __m512i,
+    zero: _mm512_setzero_pd(),
+    load: _mm512_loadu_pd,
+    walk_args: |c| (),
+    places_args: (),
+    store: |p, j| _mm256_storeu_si256(p.as_mut_ptr().cast(), _mm512_cvtepi64_epi32(j)),
+    add: (_mm512_add_pd, _mm512_storeu_pd),
 }
 
 /// A level of up to `8 R` splits held in registers: each row's split picked by
@@ -245,75 +218,6 @@ unsafe fn positions<const D: u32>(
         }
     }
     j
-}
-
-/// [`leaf_positions`] of `tree` of `c`.
-///
-/// # Safety
-/// As [`leaf_positions`]'s, for `c`'s thresholds and `columns` (`c.columns` or
-/// `c.folded_columns`); `tree` is one of `c.trees`.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn tree_positions(
-    c: &Complete<f64>,
-    columns: &[u32],
-    tree: &CompleteTree,
-    block: &[f64],
-) -> [__m512i; CHUNKS] {
-    let first = tree.first_node as usize;
-    // SAFETY: the caller's; `first` is the tree's root in both arrays.
-    unsafe {
-        leaf_positions(
-            c.thresholds.as_ptr().add(first),
-            columns.as_ptr().add(first),
-            tree.depth,
-            block,
-        )
-    }
-}
-
-/// The places at the last level of a complete top (`thresholds` and `columns`: its
-/// splits, breadth first, `depth` levels) that the rows of `block` reach.
-///
-/// # Safety
-/// As [`leaf_positions`]'s.
-#[target_feature(enable = "avx512f")]
-pub(super) unsafe fn places(
-    thresholds: *const f64,
-    columns: *const u32,
-    depth: u32,
-    block: &[f64],
-    places: &mut [u32; BLOCK_ROWS],
-) {
-    // SAFETY: the caller's.
-    let j = unsafe { leaf_positions(thresholds, columns, depth, block) };
-    for (p, j) in places.chunks_exact_mut(8).zip(j) {
-        // SAFETY: 8 lanes in `p`; a place fits 32 bits.
-        unsafe { _mm256_storeu_si256(p.as_mut_ptr().cast(), _mm512_cvtepi64_epi32(j)) };
-    }
-}
-
-/// Adds each row's leaf (`leaf`, by place) from `values` onto its sum in `run`, the
-/// leaves picked from `R` registers.
-///
-/// # Safety
-/// AVX-512F; `8 R` readable values at `values`.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn add_picked<const R: usize>(
-    values: *const f64,
-    leaf: &[__m512i; CHUNKS],
-    run: &mut [f64],
-) {
-    // SAFETY: the caller's.
-    let regs: [__m512d; R] = unsafe { load(values) };
-    for (&leaf, run) in leaf.iter().zip(run.chunks_exact_mut(8)) {
-        // SAFETY: 8 sums in `run`.
-        unsafe {
-            let sum = _mm512_add_pd(_mm512_loadu_pd(run.as_ptr()), pick(&regs, leaf));
-            _mm512_storeu_pd(run.as_mut_ptr(), sum);
-        }
-    }
 }
 
 /// Adds every tree's leaves onto the float64 `sums` (by output, [`BLOCK_ROWS`] rows
