@@ -53,8 +53,9 @@ fn pick<const R: usize>(from: &[__m512; R], j: __m512i) -> __m512 {
     picked[0]
 }
 
-/// Lane `i` of the 16-bit numbers `from` at `j_i` (of `16 R`, `R` 4 to 16), zero-extended: a
-/// word permute across each pair of registers, then blends by the higher bits of `j`.
+/// Lane `i` of the 16-bit numbers `from` at `j_i` (of `16 R`, `R` 4 to 16),
+/// zero-extended: a word permute across each pair of registers, then blends by the
+/// higher bits of `j`.
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
 fn pick_words<const R: usize>(from: &[__m512i; 8], j: __m512i) -> __m512i {
