@@ -76,6 +76,7 @@ complete_walk! {
     threshold: f32,
     values: __m256,
     places: __m256i,
+    bit: i32,
     zero: _mm256_setzero_ps(),
     load: _mm256_loadu_ps,
     walk_args: |c| (),

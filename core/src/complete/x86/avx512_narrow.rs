@@ -28,31 +28,6 @@ use crate::prepared::BLOCK_ROWS;
 const CHUNKS: usize = BLOCK_ROWS / 16;
 const _: () = assert!(BLOCK_ROWS.is_multiple_of(16));
 
-/// Lane `i` of `from[j_i / 16]` at lane `j_i % 16` (`R` a power of two up to 16): a
-/// permute across each pair of registers, then blends by the higher bits of `j`.
-#[target_feature(enable = "avx512f,avx512bw")]
-#[inline]
-fn pick<const R: usize>(from: &[__m512; R], j: __m512i) -> __m512 {
-    if R == 1 {
-        return _mm512_permutexvar_ps(j, from[0]);
-    }
-    let mut picked = [_mm512_setzero_ps(); 8];
-    for p in 0..R / 2 {
-        picked[p] = _mm512_permutex2var_ps(from[2 * p], j, from[2 * p + 1]);
-    }
-    // Bit 5 of `j` picks between pairs, bit 6 between pairs of pairs, and so on.
-    let (mut n, mut bit) = (R / 2, 32);
-    while n > 1 {
-        let high = _mm512_test_epi32_mask(j, _mm512_set1_epi32(bit));
-        for p in 0..n / 2 {
-            picked[p] = _mm512_mask_blend_ps(high, picked[2 * p], picked[2 * p + 1]);
-        }
-        n /= 2;
-        bit <<= 1;
-    }
-    picked[0]
-}
-
 /// Lane `i` of the 16-bit numbers `from` at `j_i` (of `16 R`, `R` 4 to 16),
 /// zero-extended: a word permute across each pair of registers, then blends by the
 /// higher bits of `j`.
@@ -124,11 +99,13 @@ complete_walk! {
     threshold: f32,
     values: __m512,
     places: __m512i,
+    bit: i32,
     zero: _mm512_setzero_ps(),
     load: _mm512_loadu_ps,
     walk_args: |c| (fits_16_bits(c.block_len)),
     places_args: (block_len: usize => fits_16_bits(block_len)),
     store: |p, j| _mm512_storeu_si512(p.as_mut_ptr().cast(), j),
+    pick: (_mm512_permutexvar_ps, _mm512_permutex2var_ps),
     add: (_mm512_add_ps, _mm512_storeu_ps),
 }
 

@@ -23,31 +23,6 @@ const _: () = assert!(max_depth(true) <= 8);
 const CHUNKS: usize = BLOCK_ROWS / 8;
 const _: () = assert!(BLOCK_ROWS.is_multiple_of(8));
 
-/// Lane `i` of `from[j_i / 8]` at lane `j_i % 8` (`R` a power of two up to 16): a
-/// permute across each pair of registers, then blends by the higher bits of `j`.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn pick<const R: usize>(from: &[__m512d; R], j: __m512i) -> __m512d {
-    if R == 1 {
-        return _mm512_permutexvar_pd(j, from[0]);
-    }
-    let mut picked = [_mm512_setzero_pd(); 8];
-    for p in 0..R / 2 {
-        picked[p] = _mm512_permutex2var_pd(from[2 * p], j, from[2 * p + 1]);
-    }
-    // Bit 4 of `j` picks between pairs, bit 5 between pairs of pairs, and so on.
-    let (mut n, mut bit) = (R / 2, 16);
-    while n > 1 {
-        let high = _mm512_test_epi64_mask(j, _mm512_set1_epi64(bit));
-        for p in 0..n / 2 {
-            picked[p] = _mm512_mask_blend_pd(high, picked[2 * p], picked[2 * p + 1]);
-        }
-        n /= 2;
-        bit <<= 1;
-    }
-    picked[0]
-}
-
 /// `R` registers of 8 columns from `at`, widened to 64 bits (as float64 bit
 /// patterns, to be picked like thresholds).
 ///
@@ -105,11 +80,13 @@ complete_walk! {
     threshold: f64,
     values: __m512d,
     places: __m512i,
+    bit: i64,
     zero: _mm512_setzero_pd(),
     load: _mm512_loadu_pd,
     walk_args: |c| (),
     places_args: (),
     store: |p, j| _mm256_storeu_si256(p.as_mut_ptr().cast(), _mm512_cvtepi64_epi32(j)),
+    pick: (_mm512_permutexvar_pd, _mm512_permutex2var_pd),
     add: (_mm512_add_pd, _mm512_storeu_pd),
 }
 

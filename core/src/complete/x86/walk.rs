@@ -9,14 +9,17 @@
 //! wrote out before: the release bench binaries had the same machine code, byte for
 //! byte, before and after the kernels shared it.
 //!
-//! What differs from kernel to kernel stays in the kernel: how a register picks its
-//! lanes (`pick`), the step down (`step`), the levels of more splits, and the order
-//! of a tree's levels (`leaf_positions`).
+//! What differs from kernel to kernel stays in the kernel: AVX2's `pick` (no permute
+//! of two registers), the step down (`step`), the levels of more splits, and the
+//! order of a tree's levels (`leaf_positions`).
 
 /// Defines, in the kernel module that expands it:
 ///
 /// - `LANES`: rows (or values) to a register;
 /// - `load::<R>`: `R` registers of values from a pointer, by `load`;
+/// - with `pick`: `pick::<R>`, each lane's value from `R` registers by its place, by
+///   the permutes of one register (`permute`) and of two (`permute2`), then blends
+///   (`bit` the type of a place's bit for `has_bit`);
 /// - `loaded_level::<W>`: a level of `W` (at most 8) splits, each split's inputs
 ///   loaded for a register of rows and blended by the bits of each row's place;
 /// - `tree_positions`: the kernel's `leaf_positions` of one of a [`Complete`]'s
@@ -28,9 +31,9 @@
 ///   values and added onto its sum (`add` and `storeu` the vector addition and store).
 ///
 /// `zero` gives a register of zero values. The module provides `CHUNKS` (registers
-/// of rows in a block), `pick::<R>` (each lane's value from `R` registers by its
-/// place), `step` (`j = 2j + right`), `has_bit` (the lanes whose place has a bit set),
-/// `blend` (a register's lanes, from a second where set) and `leaf_positions`.
+/// of rows in a block), `pick::<R>` unless the macro defines it, `step`
+/// (`j = 2j + right`), `has_bit` (the lanes whose place has a bit set), `blend` (a
+/// register's lanes, from a second where set) and `leaf_positions`.
 ///
 /// [`Complete`]: super::super::Complete
 macro_rules! complete_walk {
@@ -39,11 +42,13 @@ macro_rules! complete_walk {
         threshold: $t:ty,
         values: $v:ty,
         places: $j:ty,
+        bit: $bit:ty,
         zero: $vzero:expr,
         load: $loadu:path,
         walk_args: |$c:ident| ($($extra:expr),* $(,)?),
         places_args: ($($arg:ident: $argty:ty => $pextra:expr),* $(,)?),
         store: |$p:ident, $pj:ident| $store:expr
+        $(, pick: ($permute:path, $permute2:path))?
         $(, add: ($add:path, $storeu:path))? $(,)?
     ) => {
         /// Rows to a register.
@@ -66,6 +71,35 @@ macro_rules! complete_walk {
             }
             regs
         }
+
+        $(
+            /// Lane `i` of `from[j_i / LANES]` at lane `j_i % LANES` (`R` a power of
+            /// two up to 16): a permute across each pair of registers, then blends by
+            /// the higher bits of `j`.
+            #[target_feature(enable = $feature)]
+            #[inline]
+            fn pick<const R: usize>(from: &[$v; R], j: $j) -> $v {
+                if R == 1 {
+                    return $permute(j, from[0]);
+                }
+                let mut picked = [$vzero; 8];
+                for p in 0..R / 2 {
+                    picked[p] = $permute2(from[2 * p], j, from[2 * p + 1]);
+                }
+                // The bit above a pair's lanes picks between pairs, the next between
+                // pairs of pairs, and so on.
+                let (mut n, mut bit) = (R / 2, 2 * LANES as $bit);
+                while n > 1 {
+                    let high = has_bit(j, bit);
+                    for p in 0..n / 2 {
+                        picked[p] = blend(high, picked[2 * p], picked[2 * p + 1]);
+                    }
+                    n /= 2;
+                    bit <<= 1;
+                }
+                picked[0]
+            }
+        )?
 
         /// A level of `W` (at most 8) splits: each split's inputs loaded for a
         /// register of rows and blended by the bits of each row's `j` (cheaper than a
