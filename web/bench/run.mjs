@@ -12,15 +12,22 @@
 // own column. A fifth, baseline-download (opt-in), is the baseline plus one preloaded
 // download as large as edgewood's engine wasm: what those bytes alone cost a page.
 //
-// Cold start is measured two ways, the engines taking turns:
-// - "new browser": the browser was just launched and this is its first navigation to
-//   the origin, so the time includes starting a renderer process (and competing with
-//   the browser's own start-up work);
-// - "running browser": a blank page of the same origin was shown first and the browser
-//   has gone quiet (its processes used < 5% of a core over 200 ms: a freshly launched
-//   Chromium 156 spends about a second of CPU preparing its own WebUI pages, which a
-//   browser that has been running for a while has long finished), then the same tab
-//   is navigated to the benchmark page, still with nothing cached.
+// Cold start is measured two ways, the engines taking turns, in a Chromium launched
+// for the load with no DevTools client attached (as a user's browser runs: with one,
+// Chromium records the script stack of every request a script makes, and V8 re-parses
+// a minified script for its source positions, ~0.5 ms of the package entry's start in
+// a trace). The browser opens a blank page first (page.html), which goes on to the
+// benchmark page when this script's control server says so; the page posts its
+// timings back to the control server.
+// - "new browser": the blank page is on `localhost`, another site, and goes on at
+//   once: the benchmark page is the browser's first of its origin, so the time
+//   includes starting a renderer process, and competing with the browser's own
+//   start-up work;
+// - "running browser": the blank page is of the same origin and goes on once the
+//   browser has gone quiet (its processes used < 5% of a core over 200 ms: a freshly
+//   launched Chromium spends about a second of CPU preparing its own WebUI pages, which
+//   a browser that has been running for a while has long finished), still with
+//   nothing cached.
 // For the running browser it also prints where the time goes: the page itself
 // (navigation start → its module script runs), the engine's files and set-up, how much
 // of that the page spent waiting for files still downloading (the last file's response
@@ -37,9 +44,11 @@
 //
 // Chromium runs with the flags the browser tests use (no sandbox: we run as root in a
 // container; no GPU; no background networking, component updates, sync or QUIC: the
-// network is closed) plus the ones Playwright adds for automation. The static server
-// runs in a process of its own so that Playwright's traffic on this process's event
-// loop never delays a response.
+// network is closed) plus, under Playwright (the traced loads and the warm
+// measurements), the ones Playwright adds for automation, and in the timed loads
+// those of them that bear on speed (BARE_ARGS). The static server runs in a process of
+// its own so that Playwright's traffic on this process's event loop never delays a
+// response.
 // Run by `cargo xtask bench-web`, which first builds the package and writes the peers
 // (make_peers.py). BENCH_ENGINES=edgewood,baseline limits a run to some engines;
 // BENCH_ENGINES=edgewood,baseline,edgewood-inline adds the inlined-wasm experiment, and
@@ -50,6 +59,7 @@ import { gzipSync } from 'node:zlib';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 import { resolve } from '../server.mjs';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +87,14 @@ const LABEL = {
 const COLD_RUNS = Number(process.env.COLD_RUNS ?? 5);
 const BATCH = 10_000;
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+// What Playwright adds to those that bears on a page's speed, for the loads that run
+// without it (see launchBare): no throttled timers or backgrounded renderers, no field
+// trials, no extensions.
+const BARE_ARGS = [
+  ...ARGS, '--headless', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows',
+  '--disable-renderer-backgrounding', '--disable-field-trial-config', '--disable-back-forward-cache',
+  '--disable-dev-shm-usage', '--disable-extensions', '--no-default-browser-check', '--mute-audio', '--hide-scrollbars',
+];
 
 // The .ewm the edgewood adapter's warm check compares with Model.iris(): the Iris joblib
 // converted by the package itself.
@@ -212,6 +230,7 @@ async function waitQuiet(profile) {
 }
 
 const server = await startServerProcess();
+const control = await startControl();
 // Every file of every page once, so that no measured load pays the server's first read
 // and compression of a file (a host serves its hot files from memory).
 for (const engine of ENGINES) {
@@ -279,6 +298,101 @@ function installBench({ rows, BATCH }) {
   };
 }
 
+/**
+ * The control server of the timed loads (on 127.0.0.1, another port than the pages'):
+ * a running browser's blank page asks it when to go on (GET /go, answered by `go()`),
+ * and a benchmark page posts its timings to it (POST /report, awaited by `report()`).
+ * It is another origin than the pages, so it answers with CORS headers.
+ */
+function startControl() {
+  let waiting = [];
+  let released = false;
+  let reported = null;
+  const server = createServer((req, res) => {
+    res.setHeader('access-control-allow-origin', '*');
+    if (req.method === 'GET' && req.url === '/go') {
+      if (released) res.end('go');
+      else waiting.push(res);
+    } else if (req.method === 'POST' && req.url === '/report') {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        res.end();
+        reported?.(JSON.parse(body));
+      });
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({
+    url: `http://127.0.0.1:${server.address().port}`,
+    /** Answers the blank page's question now or, if it has not asked yet, when it asks. */
+    go() {
+      released = true;
+      for (const res of waiting) res.end('go');
+      waiting = [];
+    },
+    /** The next report; the next blank page waits for `go()` again. */
+    report: () => new Promise((got, fail) => {
+      released = false;
+      const timer = setTimeout(() => fail(new Error('no report from the page in 60 s')), 60_000);
+      reported = (r) => {
+        clearTimeout(timer);
+        got(r);
+      };
+    }),
+    close: () => new Promise((done) => {
+      server.closeAllConnections();
+      server.close(() => done());
+    }),
+  })));
+}
+
+/**
+ * Launches Chromium on `url` with the fresh profile `name` and no DevTools client
+ * attached, as a user's browser runs: with Playwright's client attached, Chromium
+ * records the script stack of every request a script makes (DevTools' Network
+ * panel), and V8 re-parses a minified script to find its source positions for it,
+ * about 0.5 ms of the page's main thread for the package's entry in a trace.
+ */
+function launchBare(name, url) {
+  const child = spawn('/usr/bin/chromium', [...BARE_ARGS, `--user-data-dir=${join(scratch, name)}`, url], { stdio: 'ignore', detached: true });
+  const exited = new Promise((done) => child.once('exit', done));
+  return {
+    close() {
+      try {
+        process.kill(-child.pid, 'SIGKILL'); // the browser and every process it started
+      } catch {
+        // gone already
+      }
+      return exited;
+    },
+  };
+}
+
+/**
+ * A cold load with no DevTools client (see the top). The browser opens a blank page
+ * first, and the blank page goes on to the benchmark page: at once for a new browser,
+ * from `localhost`, another site, so that the benchmark page is the browser's first
+ * of its origin and starts a renderer process of its own; for a running browser from
+ * the same origin, once the browser has gone quiet.
+ */
+async function bareLoad(engine, name, running) {
+  const query = (next) => `control=${encodeURIComponent(control.url)}${next ? `&next=${encodeURIComponent(next)}` : ''}`;
+  const origin = running ? server.url : server.url.replace('//127.0.0.1:', '//localhost:');
+  const url = `${origin}bench/page.html?${query(`${pageUrl(engine)}?${query()}`)}`;
+  const report = control.report();
+  const browser = launchBare(name, url);
+  try {
+    if (running) quietWaits.push(await waitQuiet(join(scratch, name)));
+    control.go();
+    return await report;
+  } finally {
+    await browser.close();
+  }
+}
+
 /** What page.html logs when its first prediction is done. */
 const COLD_START_DONE = 'edgewood-bench: cold start done';
 
@@ -299,32 +413,7 @@ async function visit(page, url) {
 /** Navigates `page` to the page for `engine` and returns its start-up timings (ms). */
 async function coldLoad(page, engine) {
   await visit(page, pageUrl(engine));
-  return page.evaluate(() => {
-    const resources = performance.getEntriesByType('resource');
-    const calls = window.wasmCalls;
-    const nav = performance.getEntriesByType('navigation')[0];
-    // The files' last response end (the page's script cannot be done before it), and
-    // the largest file's request: queued (start → sent), sent → answered, answer → end.
-    const lastEnd = Math.max(0, ...resources.map((e) => e.responseEnd));
-    const largest = resources.reduce((a, b) => (b.encodedBodySize > (a?.encodedBodySize ?? -1) ? b : a), null);
-    return {
-      total: window.coldStartMs,
-      page: window.scriptStartMs,
-      own: window.coldStartMs - window.scriptStartMs,
-      response: nav.responseEnd,
-      engine: window.readyMs - window.scriptStartMs,
-      wasmCompile: calls.reduce((sum, c) => sum + (c.end - c.start), 0),
-      firstPredict: window.coldStartMs - window.readyMs,
-      filesWait: Math.max(0, lastEnd - window.scriptStartMs),
-      largestStart: largest ? largest.startTime - window.scriptStartMs : 0,
-      largestQueued: largest ? largest.requestStart - largest.startTime : 0,
-      largestWait: largest ? largest.responseStart - largest.requestStart : 0,
-      largestBody: largest ? largest.responseEnd - largest.responseStart : 0,
-      largestBytes: largest?.encodedBodySize ?? 0,
-      largestName: largest ? new URL(largest.name).pathname : '',
-      files: resources.map((e) => new URL(e.name).pathname),
-    };
-  });
+  return page.evaluate(() => window.coldRecord);
 }
 
 /** What a traced load records: task timings with thread time, V8's and wasm's work. */
@@ -351,18 +440,25 @@ function ownCpu(events, engine, own) {
   if (!start) throw new Error(`the trace has no run of ${page}'s script`);
   const from = start.ts;
   const to = from + own * 1000; // trace times are µs
+  // The thread's outermost events (a task, or work outside any task) and the lazy
+  // compiles among all its events; one cut by the window's edge counts its thread time
+  // in proportion.
+  const slices = events.filter((e) => e.pid === start.pid && e.tid === start.tid && e.ph === 'X').sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+  const share = (e) => {
+    const overlap = Math.min(e.ts + e.dur, to) - Math.max(e.ts, from);
+    return overlap > 0 ? ((e.tdur ?? e.dur) * overlap) / Math.max(e.dur, 1) / 1000 : 0;
+  };
   let cpu = 0;
   let lazy = 0;
   let lazyCount = 0;
-  for (const e of events) {
-    if (e.pid !== start.pid || e.tid !== start.tid || e.ph !== 'X') continue;
-    const overlap = Math.min(e.ts + e.dur, to) - Math.max(e.ts, from);
-    if (overlap <= 0) continue;
-    // A task cut by the window's edge counts its thread time in proportion.
-    const share = ((e.tdur ?? e.dur) * overlap) / Math.max(e.dur, 1) / 1000;
-    if (e.name === 'ThreadControllerImpl::RunTask') cpu += share;
-    if (e.name === 'wasm.CompileLazy') {
-      lazy += share;
+  let outerEnd = -Infinity;
+  for (const e of slices) {
+    if (e.ts >= outerEnd) {
+      cpu += share(e);
+      outerEnd = e.ts + e.dur;
+    }
+    if (e.name === 'wasm.CompileLazy' && share(e) > 0) {
+      lazy += share(e);
       lazyCount++;
     }
   }
@@ -392,15 +488,8 @@ try {
   for (let run = 0; run < COLD_RUNS; run++) {
     for (let j = 0; j < ENGINES.length; j++) {
       const engine = ENGINES[(run + j) % ENGINES.length];
-      let context = await launch(`${engine}-${run}-new`);
-      const fresh = await coldLoad(await firstPage(context), engine);
-      await context.close();
-      context = await launch(`${engine}-${run}-running`);
-      const tab = await firstPage(context);
-      await tab.goto(`${server.url}bench/page.html`);
-      quietWaits.push(await waitQuiet(join(scratch, `${engine}-${run}-running`)));
-      const running = await coldLoad(tab, engine);
-      await context.close();
+      const fresh = await bareLoad(engine, `${engine}-${run}-new`, false);
+      const running = await bareLoad(engine, `${engine}-${run}-running`, true);
       results[engine].cold.push({ fresh: fresh.total, freshOwn: fresh.own, ...running });
       if (!results[engine].shipped) {
         // What the engine ships: everything but the benchmark's own page and adapter.
@@ -451,6 +540,7 @@ try {
   }
   await context.close();
 } finally {
+  await control.close();
   await server.close();
   rmSync(scratch, { recursive: true, force: true });
 }
