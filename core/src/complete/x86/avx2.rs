@@ -47,14 +47,6 @@ fn pick<const R: usize>(from: &[__m256; R], j: __m256i) -> __m256 {
     picked[0]
 }
 
-/// The row numbers of a register's 8 lanes within a block, for the `ch`-th register.
-#[target_feature(enable = "avx2")]
-#[inline]
-fn rows(ch: usize) -> __m256i {
-    let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    _mm256_add_epi32(lanes, _mm256_set1_epi32(8 * ch as i32))
-}
-
 /// One step down: `j = 2j + right`, right when not `x <= t` (`_CMP_NLE_UQ`: NaN goes
 /// right, as in the portable walk). The comparison's mask is `-1` where true.
 #[target_feature(enable = "avx2")]
@@ -79,6 +71,11 @@ complete_walk! {
     bit: i32,
     zero: _mm256_setzero_ps(),
     load: _mm256_loadu_ps,
+    rows: (
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        _mm256_add_epi32,
+        _mm256_set1_epi32,
+    ),
     walk_args: |c| (),
     places_args: (),
     store: |p, j| _mm256_storeu_si256(p.as_mut_ptr().cast(), j),

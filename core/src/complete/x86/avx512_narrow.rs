@@ -58,14 +58,6 @@ fn fits_16_bits(block_len: usize) -> bool {
     block_len.saturating_sub(BLOCK_ROWS) <= u16::MAX as usize
 }
 
-/// The row numbers of a register's 16 lanes within a block, for the `ch`-th register.
-#[target_feature(enable = "avx512f,avx512bw")]
-#[inline]
-fn rows(ch: usize) -> __m512i {
-    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    _mm512_add_epi32(lanes, _mm512_set1_epi32(16 * ch as i32))
-}
-
 /// One step down: `j = 2j + right`, right when not `x <= t` (`_CMP_NLE_UQ`: NaN goes
 /// right, as in the portable walk).
 #[target_feature(enable = "avx512f,avx512bw")]
@@ -80,20 +72,6 @@ fn step(j: __m512i, x: __m512, t: __m512) -> __m512i {
     _mm512_mask_ternarylogic_epi32::<0xfe>(next, right, one, one)
 }
 
-/// Which lanes of `j` have `bit` set.
-#[target_feature(enable = "avx512f,avx512bw")]
-#[inline]
-fn has_bit(j: __m512i, bit: i32) -> __mmask16 {
-    _mm512_test_epi32_mask(j, _mm512_set1_epi32(bit))
-}
-
-/// `a`'s lanes, and `b`'s where `high` is set.
-#[target_feature(enable = "avx512f,avx512bw")]
-#[inline]
-fn blend(high: __mmask16, a: __m512, b: __m512) -> __m512 {
-    _mm512_mask_blend_ps(high, a, b)
-}
-
 complete_walk! {
     feature: "avx512f,avx512bw",
     threshold: f32,
@@ -102,9 +80,15 @@ complete_walk! {
     bit: i32,
     zero: _mm512_setzero_ps(),
     load: _mm512_loadu_ps,
+    rows: (
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_add_epi32,
+        _mm512_set1_epi32,
+    ),
     walk_args: |c| (fits_16_bits(c.block_len)),
     places_args: (block_len: usize => fits_16_bits(block_len)),
     store: |p, j| _mm512_storeu_si512(p.as_mut_ptr().cast(), j),
+    masks: (_mm512_test_epi32_mask, __mmask16, _mm512_mask_blend_ps),
     pick: (_mm512_permutexvar_ps, _mm512_permutex2var_ps),
     add: (_mm512_add_ps, _mm512_storeu_ps),
 }

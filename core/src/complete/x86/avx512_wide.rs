@@ -40,14 +40,6 @@ unsafe fn load_columns<const R: usize>(at: *const u32) -> [__m512d; R] {
     regs
 }
 
-/// The row numbers of a register's 8 lanes within a block, for the `ch`-th register.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn rows(ch: usize) -> __m512i {
-    let lanes = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-    _mm512_add_epi64(lanes, _mm512_set1_epi64(8 * ch as i64))
-}
-
 /// One step down: `j = 2j + right`, right when not `x <= t` (`_CMP_NLE_UQ`: NaN goes
 /// right, as in the portable walk).
 #[target_feature(enable = "avx512f")]
@@ -61,20 +53,6 @@ fn step(j: __m512i, x: __m512d, t: __m512d) -> __m512i {
     _mm512_mask_ternarylogic_epi64::<0xfe>(next, right, one, one)
 }
 
-/// Which lanes of `j` have `bit` set.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn has_bit(j: __m512i, bit: i64) -> __mmask8 {
-    _mm512_test_epi64_mask(j, _mm512_set1_epi64(bit))
-}
-
-/// `a`'s lanes, and `b`'s where `high` is set.
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn blend(high: __mmask8, a: __m512d, b: __m512d) -> __m512d {
-    _mm512_mask_blend_pd(high, a, b)
-}
-
 complete_walk! {
     feature: "avx512f",
     threshold: f64,
@@ -83,9 +61,15 @@ complete_walk! {
     bit: i64,
     zero: _mm512_setzero_pd(),
     load: _mm512_loadu_pd,
+    rows: (
+        _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7),
+        _mm512_add_epi64,
+        _mm512_set1_epi64,
+    ),
     walk_args: |c| (),
     places_args: (),
     store: |p, j| _mm256_storeu_si256(p.as_mut_ptr().cast(), _mm512_cvtepi64_epi32(j)),
+    masks: (_mm512_test_epi64_mask, __mmask8, _mm512_mask_blend_pd),
     pick: (_mm512_permutexvar_pd, _mm512_permutex2var_pd),
     add: (_mm512_add_pd, _mm512_storeu_pd),
 }

@@ -17,6 +17,11 @@
 ///
 /// - `LANES`: rows (or values) to a register;
 /// - `load::<R>`: `R` registers of values from a pointer, by `load`;
+/// - `rows`: the row numbers of a register's lanes within a block, for its `ch`-th
+///   register (`lanes` those of the first, `addi` and `set1i` the integer addition and
+///   broadcast of places);
+/// - with `masks`: `has_bit` and `blend` (below) by a mask register, `test` making it,
+///   `blend` taking it;
 /// - with `pick`: `pick::<R>`, each lane's value from `R` registers by its place, by
 ///   the permutes of one register (`permute`) and of two (`permute2`), then blends
 ///   (`bit` the type of a place's bit for `has_bit`);
@@ -32,8 +37,9 @@
 ///
 /// `zero` gives a register of zero values. The module provides `CHUNKS` (registers
 /// of rows in a block), `pick::<R>` unless the macro defines it, `step`
-/// (`j = 2j + right`), `has_bit` (the lanes whose place has a bit set), `blend` (a
-/// register's lanes, from a second where set) and `leaf_positions`.
+/// (`j = 2j + right`), unless the macro defines them `has_bit` (the lanes whose place
+/// has a bit set) and `blend` (a register's lanes, from a second where set), and
+/// `leaf_positions`.
 ///
 /// [`Complete`]: super::super::Complete
 macro_rules! complete_walk {
@@ -45,9 +51,11 @@ macro_rules! complete_walk {
         bit: $bit:ty,
         zero: $vzero:expr,
         load: $loadu:path,
+        rows: ($lanes:expr, $addi:path, $set1i:path $(,)?),
         walk_args: |$c:ident| ($($extra:expr),* $(,)?),
         places_args: ($($arg:ident: $argty:ty => $pextra:expr),* $(,)?),
         store: |$p:ident, $pj:ident| $store:expr
+        $(, masks: ($test:path, $mask:ty, $blend:path))?
         $(, pick: ($permute:path, $permute2:path))?
         $(, add: ($add:path, $storeu:path))? $(,)?
     ) => {
@@ -71,6 +79,31 @@ macro_rules! complete_walk {
             }
             regs
         }
+
+        /// The row numbers of a register's lanes within a block, for the `ch`-th
+        /// register.
+        #[target_feature(enable = $feature)]
+        #[inline]
+        fn rows(ch: usize) -> $j {
+            let lanes = $lanes;
+            $addi(lanes, $set1i(LANES as $bit * ch as $bit))
+        }
+
+        $(
+            /// Which lanes of `j` have `bit` set.
+            #[target_feature(enable = $feature)]
+            #[inline]
+            fn has_bit(j: $j, bit: $bit) -> $mask {
+                $test(j, $set1i(bit))
+            }
+
+            /// `a`'s lanes, and `b`'s where `high` is set.
+            #[target_feature(enable = $feature)]
+            #[inline]
+            fn blend(high: $mask, a: $v, b: $v) -> $v {
+                $blend(high, a, b)
+            }
+        )?
 
         $(
             /// Lane `i` of `from[j_i / LANES]` at lane `j_i % LANES` (`R` a power of
