@@ -79,6 +79,10 @@ complete_walk! {
     walk_args: |c| (),
     places_args: (),
     store: |p, j| _mm256_storeu_si256(p.as_mut_ptr().cast(), j),
+    gather: |base, at| (
+        _mm256_i32gather_ps::<4>(base, at),
+        _mm256_i32gather_epi32::<4>(base, at),
+    ),
 }
 
 /// A level of up to `8 R` splits held in registers: each row's split picked by
@@ -104,30 +108,6 @@ unsafe fn picked_level<const R: usize>(
         // SAFETY: the caller's.
         let x = unsafe { _mm256_i32gather_ps::<4>(block.as_ptr(), at) };
         *j = step(*j, x, pick(&t_regs, *j));
-    }
-}
-
-/// A level of more than 32 splits: splits and inputs gathered.
-///
-/// # Safety
-/// AVX2; the level's splits (`j` indexes them) at `thresholds` and `columns`; every
-/// column plus BLOCK_ROWS within `block`.
-#[target_feature(enable = "avx2")]
-#[inline]
-unsafe fn gathered_level(
-    j: &mut [__m256i; CHUNKS],
-    thresholds: *const f32,
-    columns: *const u32,
-    block: &[f32],
-) {
-    for (ch, j) in j.iter_mut().enumerate() {
-        // SAFETY: the caller's.
-        unsafe {
-            let t = _mm256_i32gather_ps::<4>(thresholds, *j);
-            let column = _mm256_i32gather_epi32::<4>(columns.cast(), *j);
-            let x = _mm256_i32gather_ps::<4>(block.as_ptr(), _mm256_add_epi32(column, rows(ch)));
-            *j = step(*j, x, t);
-        }
     }
 }
 

@@ -90,6 +90,10 @@ complete_walk! {
     store: |p, j| _mm512_storeu_si512(p.as_mut_ptr().cast(), j),
     masks: (_mm512_test_epi32_mask, __mmask16, _mm512_mask_blend_ps),
     pick: (_mm512_permutexvar_ps, _mm512_permutex2var_ps),
+    gather: |base, at| (
+        _mm512_i32gather_ps::<4>(at, base),
+        _mm512_i32gather_epi32::<4>(at, base),
+    ),
     add: (_mm512_add_ps, _mm512_storeu_ps),
 }
 
@@ -133,30 +137,6 @@ unsafe fn picked_level<const R: usize, const WORDS16: bool>(
         // SAFETY: the caller's.
         let x = unsafe { _mm512_i32gather_ps::<4>(at, block.as_ptr()) };
         *j = step(*j, x, pick(&t_regs, *j));
-    }
-}
-
-/// A level of more than 256 splits: splits and inputs gathered.
-///
-/// # Safety
-/// AVX-512F and BW; the level's splits (`j` indexes them) at `thresholds` and `columns`;
-/// every column plus BLOCK_ROWS within `block`.
-#[target_feature(enable = "avx512f,avx512bw")]
-#[inline]
-unsafe fn gathered_level(
-    j: &mut [__m512i; CHUNKS],
-    thresholds: *const f32,
-    columns: *const u32,
-    block: &[f32],
-) {
-    for (ch, j) in j.iter_mut().enumerate() {
-        // SAFETY: the caller's.
-        unsafe {
-            let t = _mm512_i32gather_ps::<4>(*j, thresholds);
-            let column = _mm512_i32gather_epi32::<4>(*j, columns.cast());
-            let x = _mm512_i32gather_ps::<4>(_mm512_add_epi32(column, rows(ch)), block.as_ptr());
-            *j = step(*j, x, t);
-        }
     }
 }
 

@@ -32,6 +32,9 @@
 /// - `places`: the kernel's `leaf_positions` of a complete top, stored as `u32`s by
 ///   `store` (`p`, a register's run of places; `j`, its register), with the extra
 ///   parameters `places_args` names and `walk_args` from them;
+/// - with `gather`: `gathered_level`, a level whose splits and inputs are gathered
+///   (`gather`: the gathers of float32 values and of 32-bit integers from a base
+///   pointer by a register of indexes);
 /// - with `add`: `add_picked::<R>`, each row's leaf picked from `R` registers of
 ///   values and added onto its sum (`add` and `storeu` the vector addition and store).
 ///
@@ -57,6 +60,7 @@ macro_rules! complete_walk {
         store: |$p:ident, $pj:ident| $store:expr
         $(, masks: ($test:path, $mask:ty, $blend:path))?
         $(, pick: ($permute:path, $permute2:path))?
+        $(, gather: |$gb:ident, $gi:ident| ($gps:expr, $gepi:expr $(,)?))?
         $(, add: ($add:path, $storeu:path))? $(,)?
     ) => {
         /// Rows to a register.
@@ -223,6 +227,41 @@ macro_rules! complete_walk {
                 unsafe { $store };
             }
         }
+
+        $(
+            /// A level of more splits than [`pick`] takes: splits and inputs gathered.
+            ///
+            /// # Safety
+            /// The kernel's instructions; the level's splits (`j` indexes them) at
+            /// `thresholds` and `columns`; every column plus BLOCK_ROWS within `block`.
+            #[target_feature(enable = $feature)]
+            #[inline]
+            unsafe fn gathered_level(
+                j: &mut [$j; CHUNKS],
+                thresholds: *const $t,
+                columns: *const u32,
+                block: &[$t],
+            ) {
+                for (ch, j) in j.iter_mut().enumerate() {
+                    // SAFETY: the caller's.
+                    unsafe {
+                        let t = {
+                            let ($gb, $gi) = (thresholds, *j);
+                            $gps
+                        };
+                        let column = {
+                            let ($gb, $gi) = (columns.cast(), *j);
+                            $gepi
+                        };
+                        let x = {
+                            let ($gb, $gi) = (block.as_ptr(), $addi(column, rows(ch)));
+                            $gps
+                        };
+                        *j = step(*j, x, t);
+                    }
+                }
+            }
+        )?
 
         $(
             /// Adds each row's leaf (`leaf`, by place) from `values` onto its sum in
