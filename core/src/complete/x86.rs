@@ -2,7 +2,8 @@
 //! ([`avx512_narrow`], 16 rows to a register) and float64 thresholds
 //! ([`avx512_wide`], 8 rows), and AVX2 for float32 ([`avx2`], 8 rows), each taken
 //! when the CPU runs it (found at run time, see [`VectorIsa`]) and the caller allows
-//! it.
+//! it. What the three write alike but for their registers and instructions is
+//! written once, as a macro each expands ([`walk`]).
 //!
 //! Exactness: every kernel compares as the portable walk does, `!(x <= t)` (NaN goes
 //! right), and each row adds one leaf per tree, in tree order, in the model's

@@ -9,9 +9,10 @@
 //! wrote out before: the release bench binaries had the same machine code, byte for
 //! byte, before and after the kernels shared it.
 //!
-//! What differs from kernel to kernel stays in the kernel: AVX2's `pick` (no permute
-//! of two registers), the step down (`step`), the levels of more splits, and the
-//! order of a tree's levels (`leaf_positions`).
+//! What differs from kernel to kernel stays in the kernel: the step down (`step`),
+//! the levels whose splits are picked from registers (`picked_level`), the order of
+//! a tree's levels (`leaf_positions`), the leaves' addition, and AVX2's `pick`,
+//! `has_bit` and `blend` (no permute of two registers, no mask registers).
 
 /// Defines, in the kernel module that expands it:
 ///
@@ -39,10 +40,9 @@
 ///   values and added onto its sum (`add` and `storeu` the vector addition and store).
 ///
 /// `zero` gives a register of zero values. The module provides `CHUNKS` (registers
-/// of rows in a block), `pick::<R>` unless the macro defines it, `step`
-/// (`j = 2j + right`), unless the macro defines them `has_bit` (the lanes whose place
-/// has a bit set) and `blend` (a register's lanes, from a second where set), and
-/// `leaf_positions`.
+/// of rows in a block), `step` (`j = 2j + right`) and `leaf_positions`; and, where
+/// the macro does not define them, `pick::<R>`, `has_bit` (the lanes whose place has
+/// a bit set) and `blend` (a register's lanes, from a second where set).
 ///
 /// [`Complete`]: super::super::Complete
 macro_rules! complete_walk {
