@@ -38,21 +38,22 @@
 //
 // The wall times of a cold start swing with the machine's load and with Chromium's own
 // scheduling (a request queued in the browser, a response handed to the page late), so
-// each engine's running-browser load is repeated with a Chromium trace recording, and
+// each engine's running-browser load is repeated with Chromium tracing itself, and
 // the table gives the page's main-thread CPU from its script's start to the first
 // prediction (thread time; see ownCpu): the engine's own work, apart from waiting.
 //
 // Chromium runs with the flags the browser tests use (no sandbox: we run as root in a
 // container; no GPU; no background networking, component updates, sync or QUIC: the
-// network is closed) plus, under Playwright (the traced loads and the warm
-// measurements), the ones Playwright adds for automation, and in the timed loads
-// those of them that bear on speed (BARE_ARGS). The static server runs in a process of
+// network is closed) plus, under Playwright (the warm measurements), the ones
+// Playwright adds for automation, and in the cold loads those of them that bear on
+// speed (BARE_ARGS). The static server runs in a process of
 // its own so that Playwright's traffic on this process's event loop never delays a
 // response.
 // Run by `cargo xtask bench-web`, which first builds the package and writes the peers
 // (make_peers.py). BENCH_ENGINES=edgewood,baseline limits a run to some engines;
 // BENCH_ENGINES=edgewood,baseline,edgewood-inline adds the inlined-wasm experiment, and
-// …,baseline-download the download-only page.
+// …,baseline-download the download-only page. BENCH_KEEP=1 keeps the browsers'
+// profiles and the traces (their folder is printed at the end).
 
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -356,8 +357,8 @@ function startControl() {
  * panel), and V8 re-parses a minified script to find its source positions for it,
  * about 0.5 ms of the page's main thread for the package's entry in a trace.
  */
-function launchBare(name, url) {
-  const child = spawn('/usr/bin/chromium', [...BARE_ARGS, `--user-data-dir=${join(scratch, name)}`, url], { stdio: 'ignore', detached: true });
+function launchBare(name, url, extraArgs = []) {
+  const child = spawn('/usr/bin/chromium', [...BARE_ARGS, ...extraArgs, `--user-data-dir=${join(scratch, name)}`, url], { stdio: 'ignore', detached: true });
   const exited = new Promise((done) => child.once('exit', done));
   return {
     close() {
@@ -378,16 +379,18 @@ function launchBare(name, url) {
  * of its origin and starts a renderer process of its own; for a running browser from
  * the same origin, once the browser has gone quiet.
  */
-async function bareLoad(engine, name, running) {
+async function bareLoad(engine, name, running, extraArgs = [], whenDone = null) {
   const query = (next) => `control=${encodeURIComponent(control.url)}${next ? `&next=${encodeURIComponent(next)}` : ''}`;
   const origin = running ? server.url : server.url.replace('//127.0.0.1:', '//localhost:');
   const url = `${origin}bench/page.html?${query(`${pageUrl(engine)}?${query()}`)}`;
   const report = control.report();
-  const browser = launchBare(name, url);
+  const browser = launchBare(name, url, extraArgs);
   try {
     if (running) quietWaits.push(await waitQuiet(join(scratch, name)));
     control.go();
-    return await report;
+    const timing = await report;
+    await whenDone?.();
+    return timing;
   } finally {
     await browser.close();
   }
@@ -432,7 +435,7 @@ function ownCpu(events, engine, own) {
   const thread = new Map();
   for (const e of events) if (e.ph === 'M' && e.name === 'thread_name') thread.set(`${e.pid}:${e.tid}`, e.args.name);
   const page = `/page-${engine}.html`;
-  const compiled = events.find((e) => e.name === 'v8.compileModule' && String(e.args?.data?.url ?? e.args?.fileName ?? '').endsWith(page));
+  const compiled = events.find((e) => e.name === 'v8.compileModule' && String(e.args?.data?.url ?? e.args?.fileName ?? '').split('?')[0].endsWith(page));
   if (!compiled) throw new Error(`the trace has no compile of ${page}`);
   const start = events
     .filter((e) => e.name === 'v8.evaluateModule' && e.pid === compiled.pid && e.ts >= compiled.ts && thread.get(`${e.pid}:${e.tid}`) === 'CrRendererMain')
@@ -465,17 +468,32 @@ function ownCpu(events, engine, own) {
   return { cpu, lazy, lazyCount };
 }
 
-/** A cold load of `engine` in `tab`, traced: its timings and `ownCpu`. */
-async function tracedLoad(tab, engine) {
-  const cdp = await tab.context().newCDPSession(tab);
-  const events = [];
-  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
-  const complete = new Promise((ok) => cdp.once('Tracing.tracingComplete', ok));
-  await cdp.send('Tracing.start', { traceConfig: { includedCategories: TRACE_CATEGORIES }, transferMode: 'ReportEvents' });
-  const timing = await coldLoad(tab, engine);
-  await cdp.send('Tracing.end');
-  await complete;
-  await cdp.detach();
+/** How long the traced browsers record from their launch (s): their blank page, the
+ * wait for quiet and the load fit in it. */
+const TRACE_SECONDS = 8;
+
+/**
+ * A running-browser cold load of `engine` with no DevTools client, traced by Chromium
+ * itself from its launch (`--trace-startup`, written as JSON when TRACE_SECONDS have
+ * passed): its timings and `ownCpu`.
+ */
+async function tracedLoad(engine, name) {
+  const file = join(scratch, `${name}.trace.json`);
+  const args = [`--trace-startup=${TRACE_CATEGORIES.join(',')}`, '--trace-startup-format=json', `--trace-startup-file=${file}`, `--trace-startup-duration=${TRACE_SECONDS}`];
+  let events = null;
+  const timing = await bareLoad(engine, name, true, args, async () => {
+    // Chromium writes the file when the time is up; read it once it parses.
+    const deadline = Date.now() + (TRACE_SECONDS + 30) * 1000;
+    while (!events) {
+      if (Date.now() > deadline) throw new Error(`no trace in ${file}`);
+      await new Promise((ok) => setTimeout(ok, 250));
+      try {
+        events = JSON.parse(readFileSync(file, 'utf8')).traceEvents;
+      } catch {
+        // not there yet, or not whole yet
+      }
+    }
+  });
   return { own: timing.own, ...ownCpu(events, engine, timing.own) };
 }
 
@@ -509,12 +527,7 @@ try {
   for (let run = 0; run < COLD_RUNS; run++) {
     for (let j = 0; j < ENGINES.length; j++) {
       const engine = ENGINES[(run + j) % ENGINES.length];
-      const context = await launch(`${engine}-${run}-traced`);
-      const tab = await firstPage(context);
-      await tab.goto(`${server.url}bench/page.html`);
-      await waitQuiet(join(scratch, `${engine}-${run}-traced`));
-      results[engine].traced.push(await tracedLoad(tab, engine));
-      await context.close();
+      results[engine].traced.push(await tracedLoad(engine, `${engine}-${run}-traced`));
     }
   }
   // Warm measurements: one page per engine in one browser, taking turns in rounds.
@@ -542,7 +555,7 @@ try {
 } finally {
   await control.close();
   await server.close();
-  rmSync(scratch, { recursive: true, force: true });
+  if (!process.env.BENCH_KEEP) rmSync(scratch, { recursive: true, force: true });
 }
 for (const engine of ENGINES) {
   const r = results[engine];
@@ -621,3 +634,4 @@ for (const name of ENGINES) {
 mkdirSync(join(root, 'artifacts'), { recursive: true });
 writeFileSync(join(root, 'artifacts', 'bench-web.md'), text + '\n');
 writeFileSync(join(root, 'artifacts', 'bench-web.json'), JSON.stringify(results, null, 2));
+if (process.env.BENCH_KEEP) console.log(`profiles and traces kept in ${scratch}`);
