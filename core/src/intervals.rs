@@ -48,6 +48,38 @@ use crate::model::Model;
 use crate::predict::add;
 use crate::prepared::{Layout, Node, Root, Threshold, BLOCK_ROWS};
 
+/// The end of a vector kernel's `block_sums`, the same in each kernel: pads `offsets`
+/// past the model's features with the first feature's mask rows (ANDing a mask twice
+/// changes nothing), so that the mask loop has a fixed length, and calls the kernel's
+/// own `add_leaves32` (every tree ≤ 32 leaves) or `add_leaves` for the feature count
+/// rounded up to 4, 8 or [`MAX_FEATURES`]. A macro, so that each kernel's calls stay
+/// direct calls between functions of the same target features.
+///
+/// # Safety
+/// As the kernel's `add_leaves`: every offset clamped to a whole mask row.
+#[cfg(target_arch = "x86_64")]
+macro_rules! add_leaves_by_features {
+    ($f32:ident, $iv:ident, $offsets:ident, $trees:ident, $sums:ident, $use32:ident) => {{
+        let n = $iv.features.len();
+        for f in n..MAX_FEATURES {
+            $offsets[f] = $offsets[0];
+        }
+        if $use32 {
+            match n {
+                0..=4 => add_leaves32::<$f32, 4>($iv, &$offsets, $trees, $sums),
+                5..=8 => add_leaves32::<$f32, 8>($iv, &$offsets, $trees, $sums),
+                _ => add_leaves32::<$f32, MAX_FEATURES>($iv, &$offsets, $trees, $sums),
+            }
+        } else {
+            match n {
+                0..=4 => add_leaves::<$f32, 4>($iv, &$offsets, $trees, $sums),
+                5..=8 => add_leaves::<$f32, 8>($iv, &$offsets, $trees, $sums),
+                _ => add_leaves::<$f32, MAX_FEATURES>($iv, &$offsets, $trees, $sums),
+            }
+        }
+    }};
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]

@@ -87,30 +87,8 @@ pub(super) unsafe fn block_sums<const F32: bool>(
         unsafe { _mm512_storeu_si512(offsets.as_mut_ptr().cast(), at) };
     }
 
-    // Features past the model's repeat the first one's mask rows (ANDing a mask twice
-    // changes nothing), so that the mask loop has a fixed length.
-    let n = iv.features.len();
-    for f in n..MAX_FEATURES {
-        offsets[f] = offsets[0];
-    }
-    if use32 {
-        return match n {
-            // SAFETY: the caller's, and the offsets are clamped above.
-            0..=4 => unsafe { add_leaves32::<F32, 4>(iv, &offsets, trees, sums) },
-            // SAFETY: as above.
-            5..=8 => unsafe { add_leaves32::<F32, 8>(iv, &offsets, trees, sums) },
-            // SAFETY: as above.
-            _ => unsafe { add_leaves32::<F32, MAX_FEATURES>(iv, &offsets, trees, sums) },
-        };
-    }
-    match n {
-        // SAFETY: the caller's, and the offsets are clamped above.
-        0..=4 => unsafe { add_leaves::<F32, 4>(iv, &offsets, trees, sums) },
-        // SAFETY: as above.
-        5..=8 => unsafe { add_leaves::<F32, 8>(iv, &offsets, trees, sums) },
-        // SAFETY: as above.
-        _ => unsafe { add_leaves::<F32, MAX_FEATURES>(iv, &offsets, trees, sums) },
-    }
+    // SAFETY: the caller's, and the offsets are clamped above.
+    unsafe { add_leaves_by_features!(F32, iv, offsets, trees, sums, use32) }
 }
 
 /// Adds the leaves of [`ROWS`] rows onto `sums`, for the first `trees` trees: those
